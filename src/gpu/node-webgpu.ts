@@ -1,0 +1,122 @@
+/**
+ * WebGPU in Node.js through Dawn (the npm package `webgpu`). Used by the CLI, the Node tests and the
+ * GPU-machine benchmarks; browser code never imports this file.
+ *
+ * On a machine without a GPU it falls back to SwiftShader's Vulkan driver, which Debian's `chromium`
+ * package ships, so tests run on real WebGPU everywhere.
+ */
+import { existsSync } from 'node:fs';
+import { SarashinaError } from '../protocol/errors';
+
+export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+
+export interface NodeWebGpuOptions {
+  /** 'auto': the system's Vulkan driver, else SwiftShader. 'swiftshader': always SwiftShader. */
+  readonly backend?: 'auto' | 'swiftshader' | 'system';
+  /** Dawn toggles, e.g. `enable-dawn-features=allow_unsafe_apis`. */
+  readonly dawnFlags?: readonly string[];
+}
+
+interface DawnModule {
+  create(flags: string[]): GPU;
+  globals: Record<string, unknown>;
+}
+
+let installed: Promise<GPU> | undefined;
+
+/**
+ * Returns a `GPU` (what `navigator.gpu` is in a browser) backed by Dawn, installs the WebGPU globals
+ * (`GPUBufferUsage`, …) and `navigator.gpu` so onnxruntime-web finds them, and patches
+ * `GPUQueue.writeBuffer` (Dawn rejects views onto wasm memory that onnxruntime-web passes).
+ * Idempotent: later calls return the first `GPU`, whatever their options.
+ * Throws `webgpu-unavailable` with what to install when no adapter can be found.
+ */
+export function installNodeWebGpu(options: NodeWebGpuOptions = {}): Promise<GPU> {
+  installed ??= install(options).catch((e: unknown) => {
+    installed = undefined;
+    throw e;
+  });
+  return installed;
+}
+
+async function install(options: NodeWebGpuOptions): Promise<GPU> {
+  const backend = options.backend ?? 'auto';
+  const flags = [...(options.dawnFlags ?? [])];
+  let dawn: DawnModule;
+  try {
+    dawn = (await import('webgpu')) as unknown as DawnModule;
+  } catch (cause) {
+    throw new SarashinaError(
+      'webgpu-unavailable',
+      'The npm package `webgpu` (Dawn for Node) could not be loaded. Run `npm ci` in the project, on linux-x64, darwin or win32.',
+      {},
+      { cause },
+    );
+  }
+  Object.assign(globalThis, dawn.globals);
+  patchWriteBuffer();
+
+  const hasDriverEnv = Boolean(process.env.VK_ICD_FILENAMES ?? process.env.VK_DRIVER_FILES);
+  if (backend === 'swiftshader' || (backend === 'auto' && !hasDriverEnv && !(await hasAdapter(dawn.create(flags))))) {
+    if (!existsSync(SWIFTSHADER_ICD)) {
+      throw new SarashinaError(
+        'webgpu-unavailable',
+        `No WebGPU adapter was found and SwiftShader's Vulkan driver is missing (${SWIFTSHADER_ICD}). ` +
+          'Install a GPU driver with Vulkan support, or for a CPU-only machine: `apt-get install -y chromium libvulkan1` (Debian/Ubuntu).',
+        { icd: SWIFTSHADER_ICD },
+      );
+    }
+    process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+  }
+  const gpu = dawn.create(flags);
+  if (!(await hasAdapter(gpu))) {
+    throw new SarashinaError(
+      'webgpu-unavailable',
+      `Dawn found no WebGPU adapter (VK_ICD_FILENAMES=${process.env.VK_ICD_FILENAMES ?? 'unset'}). ` +
+        'Check that the Vulkan loader is installed (`apt-get install -y libvulkan1`) and that the driver file exists.',
+      { icd: process.env.VK_ICD_FILENAMES ?? null },
+    );
+  }
+  const nav = (globalThis as { navigator?: object }).navigator;
+  if (nav) Object.defineProperty(nav, 'gpu', { value: gpu, configurable: true });
+  else Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
+  return gpu;
+}
+
+async function hasAdapter(gpu: GPU): Promise<boolean> {
+  try {
+    return (await gpu.requestAdapter()) !== null;
+  } catch {
+    return false;
+  }
+}
+
+let writeBufferPatched = false;
+
+/** Dawn for Node rejects some typed-array views; copy the written range into a fresh Uint8Array first. */
+function patchWriteBuffer(): void {
+  if (writeBufferPatched) return;
+  writeBufferPatched = true;
+  const proto = (globalThis as unknown as { GPUQueue: { prototype: GPUQueue } }).GPUQueue.prototype;
+  const original = proto.writeBuffer;
+  proto.writeBuffer = function (
+    this: GPUQueue,
+    buffer: GPUBuffer,
+    bufferOffset: number,
+    data: BufferSource | SharedArrayBuffer,
+    dataOffset = 0,
+    size?: number,
+  ): undefined {
+    let bytes: Uint8Array;
+    if (ArrayBuffer.isView(data)) {
+      const elementBytes = 'BYTES_PER_ELEMENT' in data ? (data as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT : 1;
+      const count = size ?? data.byteLength / elementBytes - dataOffset;
+      bytes = new Uint8Array(data.buffer, data.byteOffset + dataOffset * elementBytes, count * elementBytes).slice();
+    } else {
+      const count = size ?? data.byteLength - dataOffset;
+      bytes = new Uint8Array(data, dataOffset, count).slice();
+    }
+    original.call(this, buffer, bufferOffset, bytes);
+    return undefined;
+  };
+}
