@@ -1,0 +1,60 @@
+/**
+ * The one-way import rule of STYLE.md:
+ *   protocol ← processor, gpu, ort ← model ← generate ← api ← workers ← component ← demo
+ * export/ imports only src/protocol and pure helpers (src/ort/onnx, src/processor).
+ * Tests (*.test.ts) and src/testing may reach across for fixtures and references.
+ */
+const layers = {
+  protocol: [],
+  processor: ['protocol'],
+  gpu: ['protocol'],
+  ort: ['protocol', 'gpu'],
+  model: ['protocol', 'processor', 'gpu', 'ort'],
+  generate: ['protocol', 'processor', 'gpu', 'ort', 'model'],
+  loader: ['protocol'],
+  api: ['protocol', 'processor', 'gpu', 'ort', 'model', 'generate', 'loader'],
+  component: ['protocol', 'workers-client'],
+};
+
+
+const forbidden = Object.entries(layers).map(([layer, allowed]) => {
+  const all = Object.keys(layers);
+  const banned = all.filter((l) => l !== layer && !allowed.includes(l));
+  return {
+    name: `${layer}-imports-only-${allowed.join('-') || 'nothing'}`,
+    severity: 'error',
+    from: { path: `^src/${layer}/`, pathNot: '\\.test\\.ts$' },
+    to: { path: `^(src/(${banned.join('|')})/|workers/|export/|demo/|src/testing/)` },
+  };
+});
+
+module.exports = {
+  forbidden: [
+    ...forbidden,
+    {
+      name: 'export-imports-protocol-and-pure-helpers-only',
+      severity: 'error',
+      from: { path: '^export/', pathNot: '\\.test\\.ts$' },
+      to: { path: '^(src/(gpu|model|generate|loader|api|component)/|workers/|demo/|src/ort/(?!onnx/))' },
+    },
+    {
+      name: 'src-never-imports-export-or-demo',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '(\\.test\\.ts$|^src/testing/)' },
+      to: { path: '^(export|demo|e2e|bench)/' },
+    },
+    {
+      name: 'no-circular',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '(^node_modules|\\.wgsl\\?raw$)' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { extensions: ['.ts', '.js', '.mjs'] },
+  },
+};
