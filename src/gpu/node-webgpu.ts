@@ -107,7 +107,7 @@ function patchWriteBuffer(): void {
     dataOffset = 0,
     size?: number,
   ): undefined {
-    let bytes: Uint8Array;
+    let bytes: Uint8Array<ArrayBuffer>;
     if (ArrayBuffer.isView(data)) {
       const elementBytes = 'BYTES_PER_ELEMENT' in data ? (data as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT : 1;
       const count = size ?? data.byteLength / elementBytes - dataOffset;
