@@ -1,0 +1,130 @@
+/**
+ * The public API's shapes: OpenAI-style chat completions with `image_url` parts, the engine options and
+ * the streamed chunks. The same types cross the worker boundary, so everything here is structured-clonable
+ * except the image sources and signals that the client side resolves first.
+ */
+/** An image as the user gives it: a data:/http(s)/blob: URL, a Blob, or an ImageBitmap. */
+export type ImageSource = string | Blob | ImageBitmap;
+
+export interface TextPart {
+  readonly type: 'text';
+  readonly text: string;
+}
+
+export interface ImageUrlPart {
+  readonly type: 'image_url';
+  readonly image_url: { readonly url: ImageSource } | ImageSource;
+}
+
+export type ContentPart = TextPart | ImageUrlPart;
+
+export interface ChatMessage {
+  readonly role: 'system' | 'user' | 'assistant';
+  readonly content: string | readonly ContentPart[];
+}
+
+export interface ChatCompletionRequest {
+  readonly messages: readonly ChatMessage[];
+  readonly stream?: boolean;
+  /** New tokens at most (default 512, capped by the context budget). */
+  readonly max_tokens?: number;
+  /** 0 = greedy (default 0, as the model card runs it). */
+  readonly temperature?: number;
+  readonly top_p?: number;
+  readonly top_k?: number;
+  readonly repetition_penalty?: number;
+  /** Extra stop strings (`\n###` and EOS always stop). */
+  readonly stop?: string | readonly string[];
+  readonly seed?: number;
+  /** Lower the image pixel budget for this request (pixels per image). */
+  readonly max_pixels?: number;
+  readonly signal?: AbortSignal;
+}
+
+export type FinishReason = 'stop' | 'length' | 'abort';
+
+export interface Usage {
+  readonly prompt_tokens: number;
+  readonly completion_tokens: number;
+  readonly total_tokens: number;
+  /** Prompt tokens actually run through prefill (the rest came from the reused prefix). */
+  readonly prefilled_tokens: number;
+  readonly image_tokens: number;
+}
+
+/** Timings of one request, in milliseconds. */
+export interface Timings {
+  readonly preprocessMs: number;
+  readonly imageEncodeMs: number;
+  readonly prefillMs: number;
+  readonly timeToFirstTokenMs: number;
+  readonly decodeMs: number;
+  readonly decodeTokensPerSecond: number;
+}
+
+export interface ChatCompletion {
+  readonly id: string;
+  readonly object: 'chat.completion';
+  readonly created: number;
+  readonly model: string;
+  readonly choices: readonly [
+    {
+      readonly index: 0;
+      readonly message: { readonly role: 'assistant'; readonly content: string };
+      readonly finish_reason: FinishReason;
+    },
+  ];
+  readonly usage: Usage;
+  readonly timings: Timings;
+}
+
+export interface ChatCompletionChunk {
+  readonly id: string;
+  readonly object: 'chat.completion.chunk';
+  readonly created: number;
+  readonly model: string;
+  readonly choices: readonly [
+    {
+      readonly index: 0;
+      readonly delta: { readonly role?: 'assistant'; readonly content?: string };
+      readonly finish_reason: FinishReason | null;
+    },
+  ];
+  /** Present on the last chunk. */
+  readonly usage?: Usage;
+  readonly timings?: Timings;
+}
+
+export type PrecisionVariant = 'fp32' | 'q4f32' | 'q4f16';
+
+export interface LoadProgress {
+  readonly phase: 'download' | 'upload' | 'compile';
+  readonly loadedBytes: number;
+  readonly totalBytes: number;
+  readonly filesDone: number;
+  readonly filesTotal: number;
+  readonly bytesPerSecond: number;
+  readonly etaSeconds: number | null;
+}
+
+export interface EngineOptions {
+  /** URL (or, in Node, a directory) of the model package: the folder holding manifest.json. */
+  readonly model: string;
+  /** Prefer this precision when the package has several and the adapter supports it. */
+  readonly precision?: PrecisionVariant;
+  /** KV-cache capacity in tokens (default: the model's context, capped by GPU memory). */
+  readonly contextTokens?: number;
+  /** Default image pixel budget (pixels per image). */
+  readonly maxPixels?: number;
+  readonly onProgress?: (p: LoadProgress) => void;
+  readonly signal?: AbortSignal;
+}
+
+export interface EngineInfo {
+  readonly modelId: string;
+  readonly precision: PrecisionVariant;
+  readonly contextTokens: number;
+  readonly adapter: string;
+  /** Why this precision: e.g. "q4f32: the adapter has no shader-f16". */
+  readonly precisionReason: string;
+}
