@@ -5,6 +5,7 @@
 import type { GpuContext } from '../../src/gpu/gpu-context';
 import { readBuffer, uploadBuffer } from '../../src/gpu/gpu-buffers';
 import { encodeOnnxModel, type OnnxGraph } from '../../src/ort/onnx/onnx-model';
+import { substituteTemplate, type ModelGraph } from './graph-builder';
 import { createSession, loadOrt, type OrtModule, type OrtSession, type OrtTensor } from '../../src/ort/ort-runtime';
 
 export type HostData = Float32Array | Int32Array | Uint8Array | Uint16Array;
@@ -62,4 +63,23 @@ export class GraphHarness {
     for (const b of this.buffers) b.destroy();
     this.buffers.length = 0;
   }
+}
+
+/**
+ * Host tensors for every weight input of `model`: `resolve` gets the binding (template variables
+ * substituted with `vars`) and the input's type, and returns the data; dims come from the graph.
+ */
+export function weightFeeds(model: ModelGraph, resolve: (binding: string, type: HostTensor['type']) => HostData, vars: Readonly<Record<string, number>> = {}): Record<string, HostTensor> {
+  const feeds: Record<string, HostTensor> = {};
+  for (const input of model.graph.inputs) {
+    const binding = model.weights[input.name];
+    if (binding === undefined) continue;
+    const type = input.type as HostTensor['type'];
+    const dims = input.shape.map((d) => (typeof d === 'number' ? d : NaN));
+    const data = resolve(substituteTemplate(binding, vars), type);
+    const count = dims.reduce((a, b) => a * b, 1);
+    if (data.length !== count) throw new RangeError(`weight ${binding} for ${input.name}: ${data.length} values, graph wants [${dims.join(', ')}]`);
+    feeds[input.name] = { type, dims, data };
+  }
+  return feeds;
 }

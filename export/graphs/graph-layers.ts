@@ -1,0 +1,37 @@
+/**
+ * Layers as ONNX nodes, shared by the graph builders. Activations are 2-D [rows, features]; a linear
+ * weight stays in Hugging Face's [out, in] layout and is applied with Gemm(transB = 1), so the same
+ * weight bytes serve ORT and our own kernels.
+ */
+import type { GraphBuilder } from './graph-builder';
+
+/** y = x · Wᵀ (+ b), weights bound to `<binding>.weight` / `<binding>.bias` under input `<name>.*`. */
+export function linear(b: GraphBuilder, x: string, p: { name: string; binding: string; inDim: number; outDim: number; bias: boolean }): string {
+  const w = b.weight(`${p.name}.weight`, b.floatType, [p.outDim, p.inDim], `${p.binding}.weight`);
+  const inputs = [x, w];
+  if (p.bias) inputs.push(b.weight(`${p.name}.bias`, b.floatType, [p.outDim], `${p.binding}.bias`));
+  return b.op('Gemm', inputs, { attributes: { transB: 1 } });
+}
+
+/** LayerNormalization over the last axis with weight and bias bound to `<binding>.weight/.bias`. */
+export function layerNorm(b: GraphBuilder, x: string, p: { name: string; binding: string; dim: number; eps: number }): string {
+  const w = b.weight(`${p.name}.weight`, b.floatType, [p.dim], `${p.binding}.weight`);
+  const bias = b.weight(`${p.name}.bias`, b.floatType, [p.dim], `${p.binding}.bias`);
+  return b.op('LayerNormalization', [x, w, bias], { attributes: { axis: -1, epsilon: { float: p.eps } } });
+}
+
+/** QuickGELU: x · σ(1.702 x) (Qwen2-VL's vision MLP). */
+export function quickGelu(b: GraphBuilder, x: string): string {
+  return b.op('Mul', [x, b.op('Sigmoid', [b.op('Mul', [x, b.scalar(1.702)])])]);
+}
+
+/** Exact GELU: 0.5 · x · (1 + erf(x / √2)) (PatchMerger). */
+export function gelu(b: GraphBuilder, x: string): string {
+  const erf = b.op('Erf', [b.op('Div', [x, b.scalar(Math.SQRT2)])]);
+  return b.op('Mul', [b.op('Mul', [x, b.scalar(0.5)]), b.op('Add', [erf, b.scalar(1)])]);
+}
+
+/** SiLU: x · σ(x). */
+export function silu(b: GraphBuilder, x: string): string {
+  return b.op('Mul', [x, b.op('Sigmoid', [x])]);
+}

@@ -1,0 +1,30 @@
+/**
+ * The projector: Qwen2-VL's PatchMerger (LayerNorm → 2×2 neighbours concatenated → Linear → exact
+ * GELU → Linear) followed by Sarashina's extra LayerNorm (`norm.*`). Input: the last vision block's
+ * hidden state [N, E] in merge-window order; output: image features [N/4, outHiddenSize].
+ */
+import type { ModelSpec } from '../../src/protocol/model-spec';
+import { type FloatType, GraphBuilder, type ModelGraph } from './graph-builder';
+import { gelu, layerNorm, linear } from './graph-layers';
+
+/** Appends the projector to `b`, reading `hidden` [N, E]; returns the features tensor [N/4, H]. */
+export function appendProjector(b: GraphBuilder, spec: ModelSpec, hidden: string): string {
+  const v = spec.vision;
+  const group = v.embedDim * v.spatialMergeSize ** 2;
+  const x = layerNorm(b, hidden, { name: 'merger.ln_q', binding: 'visual.merger.ln_q', dim: v.embedDim, eps: v.layerNormEps });
+  // Rows are already in merge-window order, so 4 consecutive rows are one 2×2 group.
+  const grouped = b.op('Reshape', [x, b.int64([-1, group])]);
+  const h = gelu(b, linear(b, grouped, { name: 'merger.mlp.0', binding: 'visual.merger.mlp.0', inDim: group, outDim: group, bias: true }));
+  const y = linear(b, h, { name: 'merger.mlp.2', binding: 'visual.merger.mlp.2', inDim: group, outDim: v.outHiddenSize, bias: true });
+  return layerNorm(b, y, { name: 'norm', binding: 'norm', dim: v.outHiddenSize, eps: v.projectorNormEps });
+}
+
+/** projector: hidden [patches, E] → image_features [merged, outHiddenSize]. */
+export function buildProjectorGraph(spec: ModelSpec, options: { floatType: FloatType }): ModelGraph {
+  const b = new GraphBuilder('projector', options.floatType);
+  const hidden = b.input('hidden', options.floatType, ['patches', spec.vision.embedDim]);
+  const features = appendProjector(b, spec, hidden);
+  b.op('Identity', [features], { outputs: ['image_features'] });
+  b.output('image_features', options.floatType, ['merged', spec.vision.outHiddenSize]);
+  return b.build('Sarashina2-Vision projector: PatchMerger + extra LayerNorm');
+}

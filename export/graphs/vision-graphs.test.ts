@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import { visionRotaryTables, type PatchGrid } from '../../src/processor/vision-rotary';
+import { compareArrays, randomFloats } from '../../src/testing/compare';
+import { testGpuContext } from '../../src/testing/node-gpu';
+import { imageRanges, visionAttentionReference, visionForwardReference } from '../reference-forward/vision-reference';
+import { randomWeights, TINY_SPEC } from '../reference-forward/random-weights';
+import { embedWeights } from './graph-builder';
+import { GraphHarness, weightFeeds } from './graph-harness';
+import { buildProjectorGraph } from './projector-graph';
+import { buildVisionBlockGraph, buildVisionPreGraph, buildVisionWholeGraph } from './vision-graphs';
+import { projectorReference } from '../reference-forward/vision-reference';
+
+const spec = TINY_SPEC;
+const weights = randomWeights(spec, 100);
+const lookup = (name: string): Float32Array => {
+  const w = weights.get(name);
+  if (!w) throw new Error(`no weight ${name}`);
+  return w;
+};
+// Two images (an odd number of merge windows in the second) so the block-diagonal attention matters.
+const grids: PatchGrid[] = [
+  { t: 1, h: 4, w: 4 },
+  { t: 1, h: 2, w: 6 },
+];
+const patches = grids.reduce((n, g) => n + g.t * g.h * g.w, 0);
+const inDim = 3 * 2 * 14 * 14;
+const pixels = randomFloats(patches * inDim, 7);
+const expected = visionForwardReference(spec, lookup, pixels, grids);
+const f32 = (dims: number[], data: Float32Array) => ({ type: 'float32' as const, dims, data });
+const E = spec.vision.embedDim;
+
+function tolerance(actual: Float32Array, reference: Float32Array): void {
+  const stats = compareArrays(actual, reference);
+  expect(stats.maxRel, JSON.stringify(stats)).toBeLessThan(1e-4);
+  expect(Math.max(...reference.map(Math.abs))).toBeGreaterThan(0.5);
+}
+
+describe('vision graphs on WebGPU (onnxruntime-web, no CPU fallback) vs the plain-TS forward', () => {
+  it('vision-whole (weights as inputs) gives the reference image features', async () => {
+    const ctx = await testGpuContext();
+    const model = buildVisionWholeGraph(spec, { floatType: 'float32' });
+    const D = E / spec.vision.numHeads;
+    const { cos, sin } = visionRotaryTables(grids, D, spec.vision.ropeTheta);
+    const bias = new Float32Array(patches * patches).fill(-1e30);
+    for (const { start, end } of imageRanges(grids)) for (let i = start; i < end; i++) bias.fill(0, i * patches + start, i * patches + end);
+    const harness = await GraphHarness.create(ctx, model.graph);
+    try {
+      const out = await harness.run({
+        pixel_values: f32([patches, inDim], pixels),
+        rotary_cos: f32([patches, D / 2], cos),
+        rotary_sin: f32([patches, D / 2], sin),
+        attention_bias: f32([patches, patches], bias),
+        ...weightFeeds(model, lookup),
+      });
+      const features = await harness.readFloat32(out.image_features!);
+      expect(out.image_features!.dims).toEqual([patches / 4, spec.vision.outHiddenSize]);
+      tolerance(features, expected);
+    } finally {
+      await harness.release();
+    }
+  });
+
+  it('segmented: vision-pre → (attention) → vision-block → (attention) → vision-block-last', async () => {
+    const ctx = await testGpuContext();
+    const pre = await GraphHarness.create(ctx, buildVisionPreGraph(spec, { floatType: 'float32' }).graph);
+    const blockModel = buildVisionBlockGraph(spec, { floatType: 'float32', last: false });
+    const lastModel = buildVisionBlockGraph(spec, { floatType: 'float32', last: true });
+    const block = await GraphHarness.create(ctx, blockModel.graph);
+    const last = await GraphHarness.create(ctx, lastModel.graph);
+    try {
+      const preModel = buildVisionPreGraph(spec, { floatType: 'float32' });
+      let out = await pre.run({ pixel_values: f32([patches, inDim], pixels), ...weightFeeds(preModel, lookup) });
+      let hidden = await pre.readFloat32(out.hidden!);
+      let qkv = await pre.readFloat32(out.qkv!);
+      for (let b = 0; b < spec.vision.depth; b++) {
+        // Stands in for our WGSL 2-D RoPE attention kernel.
+        const attn = visionAttentionReference(spec, qkv, grids);
+        const isLast = b === spec.vision.depth - 1;
+        const model = isLast ? lastModel : blockModel;
+        const harness = isLast ? last : block;
+        out = await harness.run({ hidden: f32([patches, E], hidden), attn: f32([patches, E], attn), ...weightFeeds(model, lookup, { block: b }) });
+        if (isLast) {
+          tolerance(await harness.readFloat32(out.image_features!), expected);
+        } else {
+          hidden = await harness.readFloat32(out.next_hidden!);
+          qkv = await harness.readFloat32(out.next_qkv!);
+        }
+      }
+    } finally {
+      for (const h of [pre, block, last]) await h.release();
+    }
+  });
+
+  it('projector graph with weights embedded as initializers', async () => {
+    const ctx = await testGpuContext();
+    const hidden = randomFloats(patches * E, 9).map((x) => 3 * x);
+    const model = buildProjectorGraph(spec, { floatType: 'float32' });
+    const graph = embedWeights(model, (binding) => {
+      const data = lookup(binding);
+      return { type: 'float32', dims: binding.startsWith('visual.merger.mlp.0.weight') ? [4 * E, 4 * E] : binding === 'visual.merger.mlp.2.weight' ? [spec.vision.outHiddenSize, 4 * E] : [data.length], data };
+    });
+    expect(graph.inputs.map((i) => i.name)).toEqual(['hidden']);
+    const harness = await GraphHarness.create(ctx, graph);
+    try {
+      const out = await harness.run({ hidden: f32([patches, E], hidden) });
+      tolerance(await harness.readFloat32(out.image_features!), projectorReference(spec, lookup, hidden));
+    } finally {
+      await harness.release();
+    }
+  });
+});

@@ -1,0 +1,1 @@
+export type Precision = 'fp32' | 'q4f32' | 'q4f16';
