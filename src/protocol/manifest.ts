@@ -1,1 +1,352 @@
-export type Precision = 'fp32' | 'q4f32' | 'q4f16';
+/**
+ * The model package manifest (`manifest.json`): what the exporter writes and the engine loads.
+ * `parseManifest` validates it once, at load, naming the field, the expected and the actual value.
+ *
+ * A package holds: the model and image-processor specs (camelCase, from the HF configs), the
+ * tokenizer / chat-template files, ONNX graphs that carry topology only, weight shards (raw
+ * little-endian tensors, each ≤ 256 MB by default, no file over 2 GB) with every weight's byte range,
+ * and the pipelines: which graphs and WGSL kernels run in which order, with which weights bound.
+ *
+ * Weights. A graph takes each weight as an input; `GraphEntry.weights` maps input name → weight name,
+ * which may be a template with `{block}` / `{block+1}` / `{layer}` variables that a pipeline step
+ * fills in (`resolveWeightName`). Layouts:
+ *   'row-major'            a plain tensor of `shape` (linear weights keep HF's [out, in]; the vision
+ *                          patch embedding is stored as [E, C·T·P·P]).
+ *   'matmulnbits-q4-b32'   int4 block-32 symmetric codes, uint8 [N, K/32, 16], low nibble first,
+ *                          code − 8 = q (export/quantize/int4-block-quantizer.ts).
+ *   'matmulnbits-scales'   its scales [N, K/32] (float32 in q4f32, float16 in q4f16), weight name
+ *                          `<name>.scales`.
+ * Dtypes: fp32 stores everything float32; q4f32 stores vision weights and norms float32 and decoder
+ * linears int4; q4f16 stores them float16. The embedding table (`llm.model.embed_tokens.weight`) is
+ * gathered by the engine's own kernel: float32 in fp32, float16 in q4 variants (unpack2x16float works
+ * without shader-f16). `llm.lm_head.weight` always exists (written from the table when tied).
+ *
+ * Kernel contracts used in pipelines:
+ *   'vision-attention'  qkv [N, 3E] (q | k | v, heads × D each, as vision-pre / vision-block emit)
+ *                       + rotary cos/sin [N, D/2] + per-image row ranges → attn [N, E] (2-D RoPE on q, k;
+ *                       softmax(q kᵀ / √D) v within each image).
+ *   'embed-tokens'      ids → rows of the embedding table, image features written into `<|file|>` rows
+ *                       → inputs_embeds [1, S, H].
+ *   'decoder-step'      the engine's own S = 1 decode step on the same weights and KV cache.
+ */
+import type { PrecisionVariant } from './api';
+import { SarashinaError } from './errors';
+import type { ImageProcessorSpec, ModelSpec } from './model-spec';
+
+export const MANIFEST_FORMAT_VERSION = 1;
+export const MANIFEST_FILE_NAME = 'manifest.json';
+
+export type Precision = PrecisionVariant;
+export const PRECISIONS: readonly Precision[] = ['fp32', 'q4f32', 'q4f16'];
+
+export type WeightDtype = 'float32' | 'float16' | 'uint8';
+export const WEIGHT_DTYPES: readonly WeightDtype[] = ['float32', 'float16', 'uint8'];
+export type WeightLayout = 'row-major' | 'matmulnbits-q4-b32' | 'matmulnbits-scales';
+export const WEIGHT_LAYOUTS: readonly WeightLayout[] = ['row-major', 'matmulnbits-q4-b32', 'matmulnbits-scales'];
+export type TensorDtype = WeightDtype | 'int32' | 'int64';
+const TENSOR_DTYPES: readonly TensorDtype[] = ['float32', 'float16', 'uint8', 'int32', 'int64'];
+
+/** A file of the package, path relative to the manifest (the loader's PackageFileRef shape). */
+export interface PackageFile {
+  readonly path: string;
+  readonly sizeBytes: number;
+  /** Lower-case hex sha256 of the file's bytes. */
+  readonly sha256: string;
+}
+
+/** An activation input/output of a graph; string dims are symbolic (e.g. 'patches'). */
+export interface TensorSignature {
+  readonly name: string;
+  readonly dtype: TensorDtype;
+  readonly shape: readonly (number | string)[];
+}
+
+export interface GraphEntry extends PackageFile {
+  /** Pipeline steps name graphs by this. */
+  readonly name: string;
+  /** Non-weight inputs, in graph order. */
+  readonly inputs: readonly TensorSignature[];
+  readonly outputs: readonly TensorSignature[];
+  /** Weight input name → weight name or template. */
+  readonly weights: Readonly<Record<string, string>>;
+}
+
+/** A byte range of one shard. */
+export interface ShardRange {
+  readonly shard: string;
+  readonly byteOffset: number;
+  readonly sizeBytes: number;
+}
+
+export interface WeightEntry {
+  /**
+   * Where its bytes are, concatenated in order. One range, except for a weight larger than a shard
+   * (e.g. an 8B embedding table), which continues at offset 0 of the following shards.
+   */
+  readonly parts: readonly ShardRange[];
+  readonly sizeBytes: number;
+  readonly dtype: WeightDtype;
+  readonly shape: readonly number[];
+  readonly layout: WeightLayout;
+}
+
+export type PipelineStep =
+  | { readonly run: 'graph'; readonly graph: string; readonly vars?: Readonly<Record<string, number>> }
+  | { readonly run: 'kernel'; readonly kernel: string; readonly vars?: Readonly<Record<string, number>> }
+  | { readonly run: 'loop'; readonly variable: string; readonly from: number; readonly count: number; readonly steps: readonly PipelineStep[] };
+
+export interface Pipelines {
+  /** pixels → image features: the segmented path (ORT dense math + our attention kernel). */
+  readonly vision: readonly PipelineStep[];
+  /** The ORT-only vision baseline. */
+  readonly visionBaseline: readonly PipelineStep[];
+  /** ids (+ image features) → inputs_embeds. */
+  readonly embed: readonly PipelineStep[];
+  /** inputs_embeds + KV cache → last logits; prefill (and the ORT decode baseline). */
+  readonly prefill: readonly PipelineStep[];
+  /** One generated token → last logits. */
+  readonly decode: readonly PipelineStep[];
+}
+
+export interface PackageManifest {
+  readonly formatVersion: typeof MANIFEST_FORMAT_VERSION;
+  readonly precision: Precision;
+  readonly model: ModelSpec;
+  readonly imageProcessor: ImageProcessorSpec;
+  /** tokenizer.json, tokenizer_config.json (and the chat template: its own file or inside tokenizer_config). */
+  readonly tokenizer: { readonly tokenizer: PackageFile; readonly tokenizerConfig: PackageFile; readonly chatTemplate: PackageFile | null };
+  readonly graphs: readonly GraphEntry[];
+  readonly shards: readonly PackageFile[];
+  readonly weights: Readonly<Record<string, WeightEntry>>;
+  readonly pipelines: Pipelines;
+  readonly exporter: { readonly name: string; readonly version: string; readonly source: string };
+}
+
+/** Every file the package lists (for download and integrity checks). */
+export function packageFiles(m: PackageManifest): PackageFile[] {
+  const files: PackageFile[] = [m.tokenizer.tokenizer, m.tokenizer.tokenizerConfig];
+  if (m.tokenizer.chatTemplate) files.push(m.tokenizer.chatTemplate);
+  for (const g of m.graphs) files.push({ path: g.path, sizeBytes: g.sizeBytes, sha256: g.sha256 });
+  files.push(...m.shards);
+  return files;
+}
+
+/** Fills `{name}` / `{name+k}` in a weight-name template. */
+export function resolveWeightName(template: string, vars: Readonly<Record<string, number>>): string {
+  return template.replace(/\{([a-z]+)(?:\+(\d+))?\}/g, (_whole, name: string, plus: string | undefined) => {
+    const v = vars[name];
+    if (v === undefined) throw new SarashinaError('invalid-model', `Weight template ${template} needs variable "${name}", which the pipeline step does not set.`, { template });
+    return String(v + (plus ? Number(plus) : 0));
+  });
+}
+
+/** Bytes of one element. */
+export function dtypeSizeBytes(dtype: TensorDtype): number {
+  return dtype === 'float32' || dtype === 'int32' ? 4 : dtype === 'float16' ? 2 : dtype === 'int64' ? 8 : 1;
+}
+
+// ---- validation -------------------------------------------------------------------------------
+
+type Json = Record<string, unknown>;
+
+function invalid(field: string, expected: string, actual: unknown): never {
+  const shown = JSON.stringify(actual)?.slice(0, 120) ?? String(actual);
+  throw new SarashinaError(
+    'invalid-model',
+    `${MANIFEST_FILE_NAME}: ${field} must be ${expected}, but it is ${shown}. The package is damaged or from an incompatible exporter; export it again.`,
+    { field, expected, actual: shown },
+  );
+}
+
+function obj(v: unknown, field: string): Json {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) invalid(field, 'an object', v);
+  return v as Json;
+}
+function arr(v: unknown, field: string): unknown[] {
+  if (!Array.isArray(v)) invalid(field, 'an array', v);
+  return v;
+}
+function str(v: unknown, field: string): string {
+  if (typeof v !== 'string' || v.length === 0) invalid(field, 'a non-empty string', v);
+  return v;
+}
+function num(v: unknown, field: string, opts: { int?: boolean; min?: number; positive?: boolean } = {}): number {
+  const ok = typeof v === 'number' && Number.isFinite(v) && (!opts.int || Number.isInteger(v)) && (opts.min === undefined || v >= opts.min) && (!opts.positive || v > 0);
+  if (!ok) invalid(field, `a finite${opts.int ? ' integer' : ' number'}${opts.positive ? ' > 0' : opts.min !== undefined ? ` ≥ ${opts.min}` : ''}`, v);
+  return v as number;
+}
+function bool(v: unknown, field: string): boolean {
+  if (typeof v !== 'boolean') invalid(field, 'true or false', v);
+  return v;
+}
+function oneOf<T extends string>(v: unknown, field: string, options: readonly T[]): T {
+  if (!options.includes(v as T)) invalid(field, `one of ${options.join(', ')}`, v);
+  return v as T;
+}
+function numbers<K extends string>(o: Json, field: string, keys: readonly K[], opts: { int?: boolean; positive?: boolean } = {}): Record<K, number> {
+  const out = {} as Record<K, number>;
+  for (const k of keys) out[k] = num(o[k], `${field}.${k}`, opts);
+  return out;
+}
+
+function parseFile(v: unknown, field: string): PackageFile {
+  const o = obj(v, field);
+  const path = str(o.path, `${field}.path`);
+  if (path.startsWith('/') || path.split(/[\\/]/).includes('..')) invalid(`${field}.path`, 'a relative path inside the package', path);
+  const sha256 = str(o.sha256, `${field}.sha256`);
+  if (!/^[0-9a-f]{64}$/.test(sha256)) invalid(`${field}.sha256`, '64 lower-case hex digits', sha256);
+  return { path, sha256, sizeBytes: num(o.sizeBytes, `${field}.sizeBytes`, { int: true, min: 0 }) };
+}
+
+function parseModelSpec(v: unknown, field: string): ModelSpec {
+  const o = obj(v, field);
+  oneOf(o.modelType, `${field}.modelType`, ['sarashina2_vision'] as const);
+  const vision = obj(o.vision, `${field}.vision`);
+  const text = obj(o.text, `${field}.text`);
+  const tokens = obj(o.tokens, `${field}.tokens`);
+  const vInts = numbers(vision, `${field}.vision`, ['depth', 'embedDim', 'numHeads', 'mlpDim', 'patchSize', 'temporalPatchSize', 'spatialMergeSize', 'inChannels', 'outHiddenSize'] as const, { int: true, positive: true });
+  const vFloats = numbers(vision, `${field}.vision`, ['layerNormEps', 'projectorNormEps', 'ropeTheta'] as const, { positive: true });
+  const tInts = numbers(text, `${field}.text`, ['hiddenSize', 'intermediateSize', 'numLayers', 'numHeads', 'numKvHeads', 'headDim', 'vocabSize', 'maxPositionEmbeddings'] as const, { int: true, positive: true });
+  const tFloats = numbers(text, `${field}.text`, ['rmsNormEps', 'ropeTheta'] as const, { positive: true });
+  if (vInts.embedDim % vInts.numHeads !== 0) invalid(`${field}.vision.embedDim`, `a multiple of numHeads (${vInts.numHeads})`, vInts.embedDim);
+  if (tInts.numHeads % tInts.numKvHeads !== 0) invalid(`${field}.text.numKvHeads`, `a divisor of numHeads (${tInts.numHeads})`, tInts.numKvHeads);
+  const ids = numbers(tokens, `${field}.tokens`, ['bos', 'eos', 'image', 'imageStart', 'imageEnd'] as const, { int: true });
+  const pad = tokens.pad === null ? null : num(tokens.pad, `${field}.tokens.pad`, { int: true, min: 0 });
+  for (const [k, id] of Object.entries(ids)) if (id < 0 || id >= tInts.vocabSize) invalid(`${field}.tokens.${k}`, `an id in [0, ${tInts.vocabSize})`, id);
+  return {
+    modelType: 'sarashina2_vision',
+    vision: { ...vInts, ...vFloats },
+    text: { ...tInts, ...tFloats, tieWordEmbeddings: bool(text.tieWordEmbeddings, `${field}.text.tieWordEmbeddings`) },
+    tokens: { ...ids, pad },
+  };
+}
+
+function triple(v: unknown, field: string): readonly [number, number, number] {
+  const a = arr(v, field);
+  if (a.length !== 3) invalid(field, '3 numbers', v);
+  return [num(a[0], `${field}[0]`), num(a[1], `${field}[1]`), num(a[2], `${field}[2]`)];
+}
+
+function parseImageProcessor(v: unknown, field: string): ImageProcessorSpec {
+  const o = obj(v, field);
+  const ints = numbers(o, field, ['minPixels', 'maxPixels', 'patchSize', 'temporalPatchSize', 'mergeSize'] as const, { int: true, positive: true });
+  if (ints.maxPixels < ints.minPixels) invalid(`${field}.maxPixels`, `≥ minPixels (${ints.minPixels})`, ints.maxPixels);
+  return {
+    ...ints,
+    imageMean: triple(o.imageMean, `${field}.imageMean`),
+    imageStd: triple(o.imageStd, `${field}.imageStd`),
+    rescaleFactor: num(o.rescaleFactor, `${field}.rescaleFactor`, { positive: true }),
+    resample: oneOf(o.resample, `${field}.resample`, ['nearest', 'bilinear', 'bicubic', 'lanczos', 'box', 'hamming'] as const),
+    doResize: bool(o.doResize, `${field}.doResize`),
+    doRescale: bool(o.doRescale, `${field}.doRescale`),
+    doNormalize: bool(o.doNormalize, `${field}.doNormalize`),
+    doConvertRgb: bool(o.doConvertRgb, `${field}.doConvertRgb`),
+  };
+}
+
+function parseSignature(v: unknown, field: string): TensorSignature {
+  const o = obj(v, field);
+  const shape = arr(o.shape, `${field}.shape`).map((d, i) => (typeof d === 'string' ? str(d, `${field}.shape[${i}]`) : num(d, `${field}.shape[${i}]`, { int: true, min: 0 })));
+  return { name: str(o.name, `${field}.name`), dtype: oneOf(o.dtype, `${field}.dtype`, TENSOR_DTYPES), shape };
+}
+
+function parseSteps(v: unknown, field: string, graphs: ReadonlySet<string>): PipelineStep[] {
+  return arr(v, field).map((s, i): PipelineStep => {
+    const f = `${field}[${i}]`;
+    const o = obj(s, f);
+    const vars = o.vars === undefined ? undefined : Object.fromEntries(Object.entries(obj(o.vars, `${f}.vars`)).map(([k, x]) => [k, num(x, `${f}.vars.${k}`, { int: true, min: 0 })]));
+    const run = oneOf(o.run, `${f}.run`, ['graph', 'kernel', 'loop'] as const);
+    if (run === 'graph') {
+      const graph = str(o.graph, `${f}.graph`);
+      if (!graphs.has(graph)) invalid(`${f}.graph`, `one of the listed graphs (${[...graphs].join(', ')})`, graph);
+      return vars ? { run, graph, vars } : { run, graph };
+    }
+    if (run === 'kernel') return vars ? { run, kernel: str(o.kernel, `${f}.kernel`), vars } : { run, kernel: str(o.kernel, `${f}.kernel`) };
+    return {
+      run,
+      variable: str(o.variable, `${f}.variable`),
+      from: num(o.from, `${f}.from`, { int: true, min: 0 }),
+      count: num(o.count, `${f}.count`, { int: true, min: 0 }),
+      steps: parseSteps(o.steps, `${f}.steps`, graphs),
+    };
+  });
+}
+
+/**
+ * Validates parsed manifest.json and returns it typed. Cross-checks: every weight lies inside a listed
+ * shard and its byte size matches dtype × shape; every graph's weight bindings (with variables set to 0)
+ * name listed weights. Throws 'invalid-model' naming the field, the expected and the actual value.
+ */
+export function parseManifest(json: unknown): PackageManifest {
+  const o = obj(json, 'manifest');
+  if (o.formatVersion !== MANIFEST_FORMAT_VERSION) invalid('formatVersion', String(MANIFEST_FORMAT_VERSION), o.formatVersion);
+  const tok = obj(o.tokenizer, 'tokenizer');
+  const shards = arr(o.shards, 'shards').map((s, i) => parseFile(s, `shards[${i}]`));
+  const shardSizes = new Map(shards.map((s) => [s.path, s.sizeBytes]));
+  const weights: Record<string, WeightEntry> = {};
+  for (const [name, w] of Object.entries(obj(o.weights, 'weights'))) {
+    const f = `weights["${name}"]`;
+    const e = obj(w, f);
+    const parts = arr(e.parts, `${f}.parts`).map((r, j): ShardRange => {
+      const pf = `${f}.parts[${j}]`;
+      const ro = obj(r, pf);
+      const shard = str(ro.shard, `${pf}.shard`);
+      const shardSize = shardSizes.get(shard);
+      if (shardSize === undefined) invalid(`${pf}.shard`, 'a path listed in shards', shard);
+      const range = { shard, byteOffset: num(ro.byteOffset, `${pf}.byteOffset`, { int: true, min: 0 }), sizeBytes: num(ro.sizeBytes, `${pf}.sizeBytes`, { int: true, min: 0 }) };
+      if (range.byteOffset + range.sizeBytes > shardSize) invalid(`${pf}.byteOffset`, `a range inside ${shard} (${shardSize} bytes)`, range.byteOffset);
+      return range;
+    });
+    const dtype = oneOf(e.dtype, `${f}.dtype`, WEIGHT_DTYPES);
+    const shape = arr(e.shape, `${f}.shape`).map((d, i) => num(d, `${f}.shape[${i}]`, { int: true, min: 0 }));
+    const sizeBytes = num(e.sizeBytes, `${f}.sizeBytes`, { int: true, min: 0 });
+    const expectedBytes = shape.reduce((a, b) => a * b, 1) * dtypeSizeBytes(dtype);
+    if (sizeBytes !== expectedBytes) invalid(`${f}.sizeBytes`, `${expectedBytes} (${dtype} [${shape.join(', ')}])`, sizeBytes);
+    const partBytes = parts.reduce((n, r) => n + r.sizeBytes, 0);
+    if (partBytes !== sizeBytes) invalid(`${f}.parts`, `ranges adding up to sizeBytes ${sizeBytes}`, partBytes);
+    weights[name] = { parts, sizeBytes, dtype, shape, layout: oneOf(e.layout, `${f}.layout`, WEIGHT_LAYOUTS) };
+  }
+  const graphs = arr(o.graphs, 'graphs').map((g, i): GraphEntry => {
+    const f = `graphs[${i}]`;
+    const e = obj(g, f);
+    const bindings: Record<string, string> = {};
+    for (const [input, template] of Object.entries(obj(e.weights, `${f}.weights`))) {
+      const t = str(template, `${f}.weights.${input}`);
+      const probe = t.replace(/\{([a-z]+)(?:\+(\d+))?\}/g, (_w, _n: string, plus: string | undefined) => String(plus ? Number(plus) : 0));
+      if (!(probe in weights)) invalid(`${f}.weights.${input}`, 'a weight listed in weights', t);
+      bindings[input] = t;
+    }
+    return {
+      ...parseFile(e, f),
+      name: str(e.name, `${f}.name`),
+      inputs: arr(e.inputs, `${f}.inputs`).map((s, j) => parseSignature(s, `${f}.inputs[${j}]`)),
+      outputs: arr(e.outputs, `${f}.outputs`).map((s, j) => parseSignature(s, `${f}.outputs[${j}]`)),
+      weights: bindings,
+    };
+  });
+  const graphNames = new Set(graphs.map((g) => g.name));
+  const p = obj(o.pipelines, 'pipelines');
+  const ex = obj(o.exporter, 'exporter');
+  return {
+    formatVersion: MANIFEST_FORMAT_VERSION,
+    precision: oneOf(o.precision, 'precision', PRECISIONS),
+    model: parseModelSpec(o.model, 'model'),
+    imageProcessor: parseImageProcessor(o.imageProcessor, 'imageProcessor'),
+    tokenizer: {
+      tokenizer: parseFile(tok.tokenizer, 'tokenizer.tokenizer'),
+      tokenizerConfig: parseFile(tok.tokenizerConfig, 'tokenizer.tokenizerConfig'),
+      chatTemplate: tok.chatTemplate === null ? null : parseFile(tok.chatTemplate, 'tokenizer.chatTemplate'),
+    },
+    graphs,
+    shards,
+    weights,
+    pipelines: {
+      vision: parseSteps(p.vision, 'pipelines.vision', graphNames),
+      visionBaseline: parseSteps(p.visionBaseline, 'pipelines.visionBaseline', graphNames),
+      embed: parseSteps(p.embed, 'pipelines.embed', graphNames),
+      prefill: parseSteps(p.prefill, 'pipelines.prefill', graphNames),
+      decode: parseSteps(p.decode, 'pipelines.decode', graphNames),
+    },
+    exporter: { name: str(ex.name, 'exporter.name'), version: str(ex.version, 'exporter.version'), source: str(ex.source, 'exporter.source') },
+  };
+}

@@ -1,0 +1,49 @@
+/**
+ * What each checkpoint tensor becomes in a package of a given precision (see the layout notes in
+ * src/protocol/manifest.ts):
+ *   decoder linears + lm_head  fp32: float32 row-major;  q4*: int4 block-32 codes + scales
+ *   embedding table            fp32: float32;  q4*: float16 (the engine's gather kernel reads it)
+ *   everything else            float32 (fp32, q4f32) or float16 (q4f16), row-major; the vision patch
+ *                              embedding flattened to [E, C·T·P·P]
+ * With tied embeddings `llm.lm_head.weight` is produced from the table.
+ */
+import type { ModelSpec } from '../../src/protocol/model-spec';
+import type { Precision, WeightDtype } from '../../src/protocol/manifest';
+import { expectedTensorShapes } from '../hf-config';
+
+export type Conversion =
+  | { readonly kind: 'float'; readonly dtype: Exclude<WeightDtype, 'uint8'> }
+  | { readonly kind: 'int4'; readonly scaleDtype: 'float32' | 'float16' };
+
+export interface PlannedWeight {
+  /** Name in the package (= the checkpoint name it comes from, except lm_head when tied). */
+  readonly name: string;
+  /** Checkpoint tensor read for it. */
+  readonly source: string;
+  /** Logical shape in the package: rows × cols for linears, the patch embedding flattened. */
+  readonly shape: readonly number[];
+  readonly conversion: Conversion;
+}
+
+const DECODER_LINEAR = /^llm\.(model\.layers\.\d+\.(self_attn\.[qkvo]_proj|mlp\.(gate|up|down)_proj)|lm_head)\.weight$/;
+
+export function planWeights(spec: ModelSpec, precision: Precision): PlannedWeight[] {
+  const floatDtype = precision === 'q4f16' ? 'float16' : 'float32';
+  const plan: PlannedWeight[] = [];
+  const shapes = expectedTensorShapes(spec);
+  if (spec.text.tieWordEmbeddings) shapes.set('llm.lm_head.weight', [spec.text.vocabSize, spec.text.hiddenSize]);
+  for (const [name, shape] of shapes) {
+    const source = name === 'llm.lm_head.weight' && spec.text.tieWordEmbeddings ? 'llm.model.embed_tokens.weight' : name;
+    if (name === 'visual.patch_embed.proj.weight') {
+      const [out = 0, ...rest] = shape;
+      plan.push({ name, source, shape: [out, rest.reduce((a, b) => a * b, 1)], conversion: { kind: 'float', dtype: floatDtype } });
+    } else if (DECODER_LINEAR.test(name) && precision !== 'fp32') {
+      plan.push({ name, source, shape, conversion: { kind: 'int4', scaleDtype: floatDtype } });
+    } else if (name === 'llm.model.embed_tokens.weight') {
+      plan.push({ name, source, shape, conversion: { kind: 'float', dtype: precision === 'fp32' ? 'float32' : 'float16' } });
+    } else {
+      plan.push({ name, source, shape, conversion: { kind: 'float', dtype: floatDtype } });
+    }
+  }
+  return plan;
+}
