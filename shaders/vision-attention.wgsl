@@ -1,0 +1,175 @@
+// vision-attention — Qwen2-VL vision-tower self-attention: 2-D RoPE on q and k, then non-causal softmax
+// attention that is block-diagonal over images (patches attend only to patches of the same image).
+//
+// Bindings
+//   0 params      uniform { heads, head_dim, images, total_tiles }
+//   1 qkv         storage read  vec4<f32>: the qkv Linear's output [rows, 3, heads, head_dim] row-major, i.e.
+//                 row r holds q | k | v, each heads × head_dim; element (r, part, h, d) at
+//                 r·3·heads·head_dim + part·heads·head_dim + h·head_dim + d (read as vec4: d / 4)
+//   2 cos_tab     storage read  vec4<f32>: [rows, head_dim / 2] cos of each rotation pair's angle
+//   3 sin_tab     storage read  vec4<f32>: [rows, head_dim / 2] sin (both from src/processor/vision-rotary.ts)
+//   4 cu_seqlens  storage read  u32 [images + 1]: prefix sums of patch counts; image b owns rows
+//                 [cu_seqlens[b], cu_seqlens[b + 1])
+//   5 out         storage read_write vec4<f32>: [rows, heads, head_dim] (heads concatenated, the layout attn.proj reads)
+// Math, per image b, head h, query row i of b (half = head_dim / 2, pair j ↔ j + half, rotate-half):
+//   rope(x)[j] = x[j]·cos[r, j] − x[j + half]·sin[r, j];  rope(x)[j + half] = x[j + half]·cos[r, j] + x[j]·sin[r, j]
+//   s_ik = rope(q_i) · rope(k_k) / sqrt(head_dim)          for every key row k of the same image
+//   out_i = Σ_k softmax_k(s_ik) · v_k
+// Flash-style: a workgroup owns TILE_ROWS query rows of one image and one head. It streams the image's keys in
+// tiles of TILE_KEYS rows through workgroup memory and keeps an online softmax (running max m, running sum l,
+// running unnormalised output), so no score matrix larger than TILE_ROWS × TILE_KEYS ever exists.
+// Scores are kept in the log2 domain (q is pre-scaled by log2(e) / sqrt(head_dim)) so that exp2 is used.
+// RoPE is fused into the tile loads (q once per workgroup, k for every key tile): no extra pass over q/k.
+// Threads: TILE_ROWS × HEAD_VEC4S; thread (row, lane) owns output elements [4·lane, 4·lane + 4) of its query row
+// and computes scores for keys lane, lane + HEAD_VEC4S, … of each tile. head_dim must be a multiple of 8 (so each
+// half is whole vec4s) and at most 4·HEAD_VEC4S; lanes past head_dim / 4 only help with loads.
+// Query tiles never straddle images: image b has ceil(len_b / TILE_ROWS) tiles, total_tiles = Σ_b of that.
+// Dispatch: total_tiles × heads workgroups, linear id = wid.x + wid.y · num_workgroups.x,
+//   head = id / total_tiles, tile = id % total_tiles (neighbouring workgroups share the head's keys in cache).
+// Precision: f32 storage and f32 accumulation throughout; exp2 of non-positive arguments only.
+
+struct Params {
+  heads: u32,
+  head_dim: u32,
+  images: u32,
+  total_tiles: u32,
+}
+
+override TILE_ROWS: u32 = 12u;
+override TILE_KEYS: u32 = 20u;
+override HEAD_VEC4S: u32 = 20u;
+
+// Far below any real score but finite, so that (m_old − m_new) never becomes inf − inf.
+const NEG_BIG: f32 = -3.0e38;
+const LOG2_E: f32 = 1.4426950408889634;
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> qkv: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> cos_tab: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> sin_tab: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> cu_seqlens: array<u32>;
+@group(0) @binding(5) var<storage, read_write> out: array<vec4<f32>>;
+
+var<workgroup> q_tile: array<vec4<f32>, TILE_ROWS * HEAD_VEC4S>;
+// Key rows are K_STRIDE = HEAD_VEC4S | 1 vec4s apart: an odd stride spreads the lanes' row reads over all banks.
+override K_STRIDE: u32 = HEAD_VEC4S | 1u;
+var<workgroup> k_tile: array<vec4<f32>, TILE_KEYS * K_STRIDE>;
+var<workgroup> v_tile: array<vec4<f32>, TILE_KEYS * HEAD_VEC4S>;
+// Scores, then (in place, each thread its own keys) the weights exp2(s − m_new).
+var<workgroup> s_tile: array<f32, TILE_ROWS * TILE_KEYS>;
+// Each thread's max over its own keys of the current tile.
+var<workgroup> lane_max: array<f32, TILE_ROWS * HEAD_VEC4S>;
+
+// Rotated vec4 `lane` of (row, part, head); part 0 = q, 1 = k.
+fn load_rotated(row: u32, part: u32, head: u32, lane: u32) -> vec4<f32> {
+  let vec4s = params.head_dim / 4u;
+  let half_vec4s = vec4s / 2u;
+  let base = (row * 3u + part) * params.heads * vec4s + head * vec4s;
+  let x = qkv[base + lane];
+  if (lane < half_vec4s) {
+    let t = row * half_vec4s + lane;
+    return x * cos_tab[t] - qkv[base + lane + half_vec4s] * sin_tab[t];
+  }
+  let t = row * half_vec4s + lane - half_vec4s;
+  return x * cos_tab[t] + qkv[base + lane - half_vec4s] * sin_tab[t];
+}
+
+@compute @workgroup_size(TILE_ROWS * HEAD_VEC4S)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+  let id = wid.x + wid.y * nwg.x;
+  if (id >= params.total_tiles * params.heads) {
+    return;
+  }
+  let head = id / params.total_tiles;
+  var tile = id % params.total_tiles;
+  // Find the image this query tile belongs to (images are few; every thread does the same short scan).
+  var image = 0u;
+  for (; image < params.images; image++) {
+    let tiles = (cu_seqlens[image + 1u] - cu_seqlens[image] + TILE_ROWS - 1u) / TILE_ROWS;
+    if (tile < tiles) {
+      break;
+    }
+    tile -= tiles;
+  }
+  let seq_start = cu_seqlens[image];
+  let seq_end = cu_seqlens[image + 1u];
+
+  let vec4s = params.head_dim / 4u;
+  let threads = TILE_ROWS * HEAD_VEC4S;
+  let row = lid / HEAD_VEC4S;
+  let lane = lid % HEAD_VEC4S;
+  let query = seq_start + tile * TILE_ROWS + row;
+  let owns_output = query < seq_end && lane < vec4s;
+  let q_scale = inverseSqrt(f32(params.head_dim)) * LOG2_E;
+
+  var q = vec4<f32>(0.0);
+  if (owns_output) {
+    q = load_rotated(query, 0u, head, lane) * q_scale;
+  }
+  q_tile[lid] = q;
+
+  var m = NEG_BIG;
+  var l = 0.0;
+  var acc = vec4<f32>(0.0);
+  let v_offset = 2u * params.heads * vec4s + head * vec4s;
+  for (var key0 = seq_start; key0 < seq_end; key0 += TILE_KEYS) {
+    let keys = min(TILE_KEYS, seq_end - key0);
+    // Keys past the block's end are not loaded: every loop below stops at `keys`.
+    for (var i = lid; i < keys * HEAD_VEC4S; i += threads) {
+      let key_row = i / HEAD_VEC4S;
+      let key_lane = i % HEAD_VEC4S;
+      var k = vec4<f32>(0.0);
+      var v = vec4<f32>(0.0);
+      if (key_lane < vec4s) {
+        let key = key0 + key_row;
+        k = load_rotated(key, 1u, head, key_lane);
+        v = qkv[key * 3u * params.heads * vec4s + v_offset + key_lane];
+      }
+      k_tile[key_row * K_STRIDE + key_lane] = k;
+      v_tile[i] = v;
+    }
+    workgroupBarrier();
+
+    // Scores of this thread's keys (log2 domain) and their max.
+    var own_max = NEG_BIG;
+    for (var j = lane; j < keys; j += HEAD_VEC4S) {
+      var s = 0.0;
+      for (var c = 0u; c < vec4s; c++) {
+        s += dot(q_tile[row * HEAD_VEC4S + c], k_tile[j * K_STRIDE + c]);
+      }
+      s_tile[row * TILE_KEYS + j] = s;
+      own_max = max(own_max, s);
+    }
+    lane_max[lid] = own_max;
+    workgroupBarrier();
+
+    // New running max of the row; each thread turns only its own keys' scores into weights.
+    var m_new = m;
+    for (var c = 0u; c < HEAD_VEC4S; c++) {
+      m_new = max(m_new, lane_max[row * HEAD_VEC4S + c]);
+    }
+    for (var j = lane; j < keys; j += HEAD_VEC4S) {
+      s_tile[row * TILE_KEYS + j] = exp2(s_tile[row * TILE_KEYS + j] - m_new);
+    }
+    workgroupBarrier();
+
+    let alpha = exp2(m - m_new);
+    var p_sum = 0.0;
+    var pv = vec4<f32>(0.0);
+    for (var j = 0u; j < keys; j++) {
+      let p = s_tile[row * TILE_KEYS + j];
+      p_sum += p;
+      pv += p * v_tile[j * HEAD_VEC4S + lane];
+    }
+    l = l * alpha + p_sum;
+    acc = acc * alpha + pv;
+    m = m_new;
+    // The next tile overwrites k, v, s and lane_max.
+    workgroupBarrier();
+  }
+
+  if (owns_output) {
+    out[query * params.heads * vec4s + head * vec4s + lane] = acc / l;
+  }
+}

@@ -1,0 +1,132 @@
+import visionAttentionWgsl from '../../shaders/vision-attention.wgsl?raw';
+import { bindBuffers, dispatchSize, type KernelCache, type KernelSource, uniformBuffer } from '../gpu/kernel';
+import type { PatchGrid } from '../processor/vision-rotary';
+import { SarashinaError } from '../protocol/errors';
+import type { VisionAttentionTiling } from './vision-attention-tiling';
+import { chooseVisionAttentionTiling } from './vision-attention-tiling';
+
+export const VISION_ATTENTION: KernelSource = { name: 'vision-attention', code: visionAttentionWgsl };
+
+export interface VisionAttentionShape {
+  readonly heads: number;
+  /** Elements per head; a multiple of 8 (80 in Qwen2-VL). */
+  readonly headDim: number;
+  /**
+   * Prefix sums of the patch rows of each attention block: block b owns rows [cuSeqlens[b], cuSeqlens[b + 1]).
+   * Must equal the contents of `buffers.cuSeqlens` (the host needs the numbers to size the dispatch).
+   */
+  readonly cuSeqlens: readonly number[];
+}
+
+export interface VisionAttentionBuffers {
+  /** [rows, 3 · heads · headDim] f32: the qkv Linear's output, q | k | v per row. */
+  readonly qkv: GPUBuffer;
+  /** [rows, headDim / 2] f32 rotation tables (src/processor/vision-rotary.ts). */
+  readonly cos: GPUBuffer;
+  readonly sin: GPUBuffer;
+  /** u32 [blocks + 1], the same numbers as `shape.cuSeqlens` (see visionCuSeqlens). */
+  readonly cuSeqlens: GPUBuffer;
+  /** [rows, heads · headDim] f32 output. */
+  readonly out: GPUBuffer;
+}
+
+export interface VisionAttentionOptions {
+  /** Tile sizes; default: chooseVisionAttentionTiling(headDim, device.limits). Tests force odd tilings here. */
+  readonly tiling?: VisionAttentionTiling;
+}
+
+/**
+ * Attention blocks of Qwen2-VL's vision tower for these images, as HF computes `cu_seqlens`: one block per
+ * temporal frame of each image (h·w patches, repeated t times), prefix-summed, starting at 0. Still images have
+ * t = 1, so this is one block per image.
+ */
+export function visionCuSeqlens(grids: readonly PatchGrid[]): number[] {
+  const out = [0];
+  let total = 0;
+  for (const { t, h, w } of grids) {
+    for (let frame = 0; frame < t; frame++) {
+      total += h * w;
+      out.push(total);
+    }
+  }
+  return out;
+}
+
+/**
+ * Records vision attention (fused 2-D RoPE + block-diagonal softmax attention, shaders/vision-attention.wgsl)
+ * into `pass`: reads `buffers.qkv`, `cos`, `sin`, `cuSeqlens`; writes `buffers.out` (must not alias qkv).
+ * Returns the uniform buffer it created; the caller destroys it after submission.
+ * Throws `invalid-model` for a head size the kernel cannot run and `internal` for inconsistent shapes/buffers.
+ */
+export function encodeVisionAttention(
+  device: GPUDevice,
+  kernels: KernelCache,
+  pass: GPUComputePassEncoder,
+  buffers: VisionAttentionBuffers,
+  shape: VisionAttentionShape,
+  options: VisionAttentionOptions = {},
+): GPUBuffer {
+  const tiling = options.tiling ?? chooseVisionAttentionTiling(shape.headDim, device.limits);
+  const rows = validateShape(shape, tiling);
+  const f32 = 4;
+  const need: [keyof VisionAttentionBuffers, number][] = [
+    ['qkv', rows * 3 * shape.heads * shape.headDim * f32],
+    ['cos', (rows * shape.headDim * f32) / 2],
+    ['sin', (rows * shape.headDim * f32) / 2],
+    ['cuSeqlens', shape.cuSeqlens.length * 4],
+    ['out', rows * shape.heads * shape.headDim * f32],
+  ];
+  for (const [name, sizeBytes] of need) {
+    if (buffers[name].size < sizeBytes) {
+      throw new SarashinaError(
+        'internal',
+        `vision-attention: buffer ${name} holds ${buffers[name].size} bytes but ${rows} rows need ${sizeBytes}. Allocate it from the same shape.`,
+        { buffer: name, sizeBytes: buffers[name].size, neededBytes: sizeBytes },
+      );
+    }
+  }
+  const totalTiles = visionAttentionTiles(shape.cuSeqlens, tiling.rows);
+  const blocks = shape.cuSeqlens.length - 1;
+  const params = uniformBuffer(device, 'vision-attention.params', new Uint32Array([shape.heads, shape.headDim, blocks, totalTiles]));
+  const pipeline = kernels.pipeline(VISION_ATTENTION, {
+    TILE_ROWS: tiling.rows,
+    TILE_KEYS: tiling.keys,
+    HEAD_VEC4S: tiling.headVec4s,
+  });
+  pass.setPipeline(pipeline);
+  pass.setBindGroup(0, bindBuffers(device, pipeline, [params, buffers.qkv, buffers.cos, buffers.sin, buffers.cuSeqlens, buffers.out]));
+  const [x, y] = dispatchSize(totalTiles * shape.heads, device.limits.maxComputeWorkgroupsPerDimension);
+  pass.dispatchWorkgroups(x, y);
+  return params;
+}
+
+/** Number of query tiles of `tileRows` rows when no tile may straddle two blocks. */
+export function visionAttentionTiles(cuSeqlens: readonly number[], tileRows: number): number {
+  let tiles = 0;
+  for (let b = 0; b + 1 < cuSeqlens.length; b++) tiles += Math.ceil(((cuSeqlens[b + 1] ?? 0) - (cuSeqlens[b] ?? 0)) / tileRows);
+  return tiles;
+}
+
+/** Checks shape against itself and the tiling; returns the total row count. */
+function validateShape(shape: VisionAttentionShape, tiling: VisionAttentionTiling): number {
+  const fail = (what: string, details: Record<string, number>): never => {
+    throw new SarashinaError('internal', `vision-attention: ${what}. Build the shape from the image grids (visionCuSeqlens).`, details);
+  };
+  if (!Number.isInteger(shape.heads) || shape.heads < 1) fail(`heads must be a positive integer, got ${shape.heads}`, { heads: shape.heads });
+  if (shape.headDim % 8 !== 0 || shape.headDim < 8 || shape.headDim > 4 * tiling.headVec4s) {
+    throw new SarashinaError(
+      'invalid-model',
+      `vision-attention: headDim ${shape.headDim} is not supported: it must be a positive multiple of 8 and at most ` +
+        `${4 * tiling.headVec4s} for this tiling. Check vision_config (hidden_size / num_heads).`,
+      { headDim: shape.headDim },
+    );
+  }
+  const cu = shape.cuSeqlens;
+  if (cu.length < 2 || cu[0] !== 0) fail(`cuSeqlens must start at 0 and have at least 2 entries, got [${cu.join(', ')}]`, { entries: cu.length });
+  for (let b = 1; b < cu.length; b++) {
+    const prev = cu[b - 1] ?? 0;
+    const next = cu[b] ?? 0;
+    if (!Number.isInteger(next) || next < prev) fail(`cuSeqlens must be non-decreasing integers, got ${next} after ${prev} at ${b}`, { index: b });
+  }
+  return cu[cu.length - 1] ?? 0;
+}
