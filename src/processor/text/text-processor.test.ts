@@ -1,0 +1,70 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import type { SpecialTokens } from '../../protocol/model-spec';
+import { TextProcessor, type TextProcessorFiles } from './text-processor';
+
+const FOLDER = new URL('../../../export/reference/fixtures/processor-text/tokenizer-tiny/', import.meta.url);
+const read = (name: string): unknown => JSON.parse(readFileSync(new URL(name, FOLDER), 'utf8'));
+const FILES: TextProcessorFiles = { tokenizerJson: read('tokenizer.json'), tokenizerConfig: read('tokenizer_config.json') };
+const SPEC: SpecialTokens = { bos: 1, eos: 2, pad: 3, image: 14, imageStart: 2045, imageEnd: 2046 };
+const image = { type: 'image_url', image_url: { url: 'data:,' } } as const;
+
+describe('TextProcessor', () => {
+  it('builds ids with one <|prefix|> run <|suffix|> per image and a single leading <s>', () => {
+    const processor = TextProcessor.fromFiles({ ...FILES, specialTokens: SPEC });
+    const prompt = processor.buildPrompt({
+      messages: [{ role: 'user', content: [image, image, { type: 'text', text: '違いは？' }] }],
+      imageTokenCounts: [3, 5],
+      maxNewTokens: 16,
+      contextTokens: 4096,
+    });
+    const ids = Array.from(prompt.inputIds);
+    expect(ids.slice(0, 13)).toEqual([1, 2045, 14, 14, 14, 2046, 2045, 14, 14, 14, 14, 14, 2046]);
+    expect(ids.filter((id) => id === 1)).toHaveLength(1);
+    expect(prompt.imageSpans).toEqual([
+      { start: 2, length: 3 },
+      { start: 7, length: 5 },
+    ]);
+    expect(processor.tokenizer.decode(ids, { skipSpecialTokens: true })).toBe(
+      prompt.text.replace('<s><|prefix|><|file|><|suffix|><|prefix|><|file|><|suffix|>', ''),
+    );
+  });
+
+  it('uses the reference template when the package has no chat_template.json', () => {
+    const fallback = TextProcessor.fromFiles(FILES);
+    const explicit = TextProcessor.fromFiles({ ...FILES, chatTemplate: read('chat_template.json') });
+    const request = { messages: [{ role: 'user', content: 'hi' }] as const, imageTokenCounts: [], maxNewTokens: 1, contextTokens: 4096 };
+    expect(fallback.buildPrompt(request).text).toBe(explicit.buildPrompt(request).text);
+    expect(() => TextProcessor.fromFiles({ ...FILES, chatTemplate: { template: 'x' } })).toThrow(
+      expect.objectContaining({ code: 'invalid-model' }),
+    );
+  });
+
+  it('cross-checks the model spec against the tokenizer', () => {
+    for (const wrong of [{ image: 15 }, { imageStart: 2044 }, { eos: 3 }]) {
+      expect(() => TextProcessor.fromFiles({ ...FILES, specialTokens: { ...SPEC, ...wrong } }), JSON.stringify(wrong)).toThrow(
+        expect.objectContaining({ code: 'invalid-model' }),
+      );
+    }
+  });
+
+  it('rejects image counts that do not match the image parts, and prompts over the context budget', () => {
+    const processor = TextProcessor.fromFiles(FILES);
+    const messages = [{ role: 'user', content: [image, { type: 'text', text: 'x' }] }] as const;
+    expect(() => processor.buildPrompt({ messages, imageTokenCounts: [], maxNewTokens: 1, contextTokens: 4096 })).toThrow(
+      expect.objectContaining({ code: 'invalid-request' }),
+    );
+    expect(() => processor.buildPrompt({ messages, imageTokenCounts: [4000], maxNewTokens: 128, contextTokens: 4096 })).toThrow(
+      expect.objectContaining({ code: 'context-overflow' }),
+    );
+  });
+
+  it('streams output text with the default stops', () => {
+    const processor = TextProcessor.fromFiles(FILES);
+    const stream = processor.createOutputStream();
+    const ids = processor.tokenizer.encode('東京です。\n### Human', { addSpecialTokens: false });
+    const text = ids.map((id) => stream.push(id).text).join('');
+    expect(text).toBe('東京です。');
+    expect(stream.stopped).toEqual({ kind: 'stop-string', value: '\n###' });
+  });
+});
