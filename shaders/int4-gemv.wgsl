@@ -1,0 +1,124 @@
+// int4-gemv — y = x · Wᵀ for one token (M = 1), W int4 in onnxruntime's MatMulNBits layout.
+//
+// Bindings
+//   0 params    uniform { n, k, blocks_per_row, _ }   (k a multiple of 32; blocks_per_row = k / 32)
+//   1 x         storage read  vec4<f32> [k / 4]
+//   2 qweight   storage read  vec4<u32> [n, k / 32]   one 16-byte block = 32 int4 (byte i: low nibble k = 2i, high k = 2i + 1)
+//   3 scales    storage read  f32 [n, k / 32]
+//   4 y         storage read_write f32 [n]
+//   5 qweight2  (main_swiglu only) the "up" rows, same layout
+//   6 scales2   (main_swiglu only)
+// Math: W[n, k] = (q[n, k] - 8) · scale[n, k / 32] (implicit zero point 8), dot[n] = Σ_k x[k] · W[n, k].
+//   main_store:  y[n] = dot[n]
+//   main_add:    y[n] = y[n] + dot[n]                         (the residual add of o_proj / down_proj)
+//   main_swiglu: y[n] = silu(dot_gate[n]) · dot_up[n]         (gate rows from 2/3, up rows from 5/6)
+// Work split: a workgroup owns ROWS consecutive rows; every invocation walks blocks lid, lid + WORKGROUP_SIZE, …
+//   and accumulates all ROWS rows, so each x block is loaded once per invocation for ROWS rows and each
+//   row's loads are coalesced across invocations (consecutive 16-byte blocks). The per-row partial sums
+//   are reduced by reduce_rows(), prepended to this file: int4-gemv-reduce-subgroup.wgsl (subgroupAdd)
+//   or int4-gemv-reduce-workgroup.wgsl (workgroup-memory tree).
+// Dispatch: ceil(n / ROWS) workgroups; linear id = wid.x + wid.y * num_workgroups.x. Rows past n are
+//   computed on the clamped last row and not written (odd n needs no padding).
+// Precision: f32 products and sums; each block's 32 products are summed before the scale multiply.
+
+struct Params {
+  n: u32,
+  k: u32,
+  blocks_per_row: u32,
+  _pad: u32,
+}
+
+override WORKGROUP_SIZE: u32 = 128u;
+override ROWS: u32 = 4u;
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> qweight: array<vec4<u32>>;
+@group(0) @binding(3) var<storage, read> scales: array<f32>;
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+@group(0) @binding(5) var<storage, read> qweight2: array<vec4<u32>>;
+@group(0) @binding(6) var<storage, read> scales2: array<f32>;
+
+// Word j of a block holds k = 8j .. 8j+7; byte i of the word holds k = 8j+2i (low nibble) and 8j+2i+1 (high).
+fn word_dot(word: u32, xa: vec4<f32>, xb: vec4<f32>) -> f32 {
+  let lo = vec4<u32>(word, word >> 8u, word >> 16u, word >> 24u) & vec4<u32>(15u);
+  let hi = vec4<u32>(word >> 4u, word >> 12u, word >> 20u, word >> 28u) & vec4<u32>(15u);
+  let even = vec4<f32>(xa.x, xa.z, xb.x, xb.z);
+  let odd = vec4<f32>(xa.y, xa.w, xb.y, xb.w);
+  return dot(vec4<f32>(lo) - vec4<f32>(8.0), even) + dot(vec4<f32>(hi) - vec4<f32>(8.0), odd);
+}
+
+fn block_dot(w: vec4<u32>, xs: ptr<function, array<vec4<f32>, 8>>) -> f32 {
+  return word_dot(w.x, (*xs)[0], (*xs)[1]) + word_dot(w.y, (*xs)[2], (*xs)[3]) +
+         word_dot(w.z, (*xs)[4], (*xs)[5]) + word_dot(w.w, (*xs)[6], (*xs)[7]);
+}
+
+fn load_x_block(b: u32) -> array<vec4<f32>, 8> {
+  let o = b * 8u;
+  return array<vec4<f32>, 8>(x[o], x[o + 1u], x[o + 2u], x[o + 3u], x[o + 4u], x[o + 5u], x[o + 6u], x[o + 7u]);
+}
+
+// Partial dot products of rows row0 .. row0 + ROWS - 1 over this invocation's blocks, from qweight/scales.
+fn dot_rows(row0: u32, lid: u32) -> array<f32, MAX_ACC> {
+  var acc: array<f32, MAX_ACC>;
+  let bpr = params.blocks_per_row;
+  let last = params.n - 1u;
+  for (var b = lid; b < bpr; b += WORKGROUP_SIZE) {
+    var xs = load_x_block(b);
+    for (var r = 0u; r < ROWS; r++) {
+      let i = min(row0 + r, last) * bpr + b;
+      acc[r] += scales[i] * block_dot(qweight[i], &xs);
+    }
+  }
+  return acc;
+}
+
+// The same over qweight2/scales2, accumulated into acc[ROWS ..].
+fn dot_rows2(row0: u32, lid: u32, acc_in: array<f32, MAX_ACC>) -> array<f32, MAX_ACC> {
+  var acc = acc_in;
+  let bpr = params.blocks_per_row;
+  let last = params.n - 1u;
+  for (var b = lid; b < bpr; b += WORKGROUP_SIZE) {
+    var xs = load_x_block(b);
+    for (var r = 0u; r < ROWS; r++) {
+      let i = min(row0 + r, last) * bpr + b;
+      acc[ROWS + r] += scales2[i] * block_dot(qweight2[i], &xs);
+    }
+  }
+  return acc;
+}
+
+fn first_row(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+  return (wid.x + wid.y * nwg.x) * ROWS;
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main_store(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+              @builtin(local_invocation_index) lid: u32) {
+  let row0 = first_row(wid, nwg);
+  reduce_rows(dot_rows(row0, lid), ROWS, lid);
+  if (lid < ROWS && row0 + lid < params.n) {
+    y[row0 + lid] = row_totals[lid];
+  }
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main_add(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+            @builtin(local_invocation_index) lid: u32) {
+  let row0 = first_row(wid, nwg);
+  reduce_rows(dot_rows(row0, lid), ROWS, lid);
+  if (lid < ROWS && row0 + lid < params.n) {
+    y[row0 + lid] = y[row0 + lid] + row_totals[lid];
+  }
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main_swiglu(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+               @builtin(local_invocation_index) lid: u32) {
+  let row0 = first_row(wid, nwg);
+  reduce_rows(dot_rows2(row0, lid, dot_rows(row0, lid)), 2u * ROWS, lid);
+  if (lid < ROWS && row0 + lid < params.n) {
+    let gate = row_totals[lid];
+    y[row0 + lid] = gate / (1.0 + exp(-gate)) * row_totals[ROWS + lid];
+  }
+}

@@ -1,0 +1,155 @@
+import { describe, expect, it } from 'vitest';
+import { readBuffer, uploadBuffer } from '../../gpu/gpu-buffers';
+import type { GpuCapabilities } from '../../gpu/gpu-context';
+import { KernelCache } from '../../gpu/kernel';
+import { SarashinaError } from '../../protocol/errors';
+import { randomFloats } from '../../testing/compare';
+import { testGpuContext } from '../../testing/node-gpu';
+import {
+  chooseGemvVariant,
+  type GemvEpilogue,
+  type GemvVariant,
+  gemvKernel,
+  gemvVariantSpace,
+  int4GemvReference,
+  prepareInt4Gemv,
+} from './int4-gemv';
+
+function randomBytes(count: number, seed: number): Uint8Array {
+  const f = randomFloats(count, seed);
+  return Uint8Array.from(f, (v) => Math.floor((v + 1) * 128) & 255);
+}
+
+function randomScales(count: number, seed: number): Float32Array {
+  return Float32Array.from(randomFloats(count, seed), (v) => 0.002 + 0.02 * Math.abs(v));
+}
+
+/** Σ_k |x_k · W_nk| per row: the scale the f32 rounding error is measured against. */
+function absSums(x: Float32Array, q: Uint8Array, s: Float32Array, n: number, k: number): Float64Array {
+  const ax = Float32Array.from(x, Math.abs);
+  // |q - 8| as a quantized matrix: build bytes of |q-8| + 8 so the reference computes Σ |x|·|W|.
+  const aq = Uint8Array.from(q, (b) => (Math.abs((b & 15) - 8) + 8) | ((Math.abs((b >> 4) - 8) + 8) << 4));
+  return int4GemvReference(ax, aq, s, { n, k });
+}
+
+// Tolerance: |got - want| ≤ 2e-5 · Σ|x·W| + 1e-6 (f32 block sums of 32 products, then ≤ K/32 f32 adds).
+const REL_TO_ABS_SUM = 2e-5;
+
+let sharedKernels: KernelCache | undefined;
+
+async function runGemv(variant: GemvVariant, epilogue: GemvEpilogue, n: number, k: number, seed: number): Promise<void> {
+  const ctx = await testGpuContext();
+  const { device } = ctx;
+  sharedKernels ??= new KernelCache(device);
+  const kernels = sharedKernels;
+  const blocks = k / 32;
+  const x = randomFloats(k, seed);
+  const q = randomBytes(n * blocks * 16, seed + 1);
+  const s = randomScales(n * blocks, seed + 2);
+  const q2 = randomBytes(n * blocks * 16, seed + 3);
+  const s2 = randomScales(n * blocks, seed + 4);
+  const y0 = randomFloats(n, seed + 5);
+  const bufs = {
+    x: uploadBuffer(device, 'x', x),
+    qweight: uploadBuffer(device, 'q', q),
+    scales: uploadBuffer(device, 's', s),
+    y: uploadBuffer(device, 'y', y0),
+    qweight2: uploadBuffer(device, 'q2', q2),
+    scales2: uploadBuffer(device, 's2', s2),
+  };
+  const prepared = prepareInt4Gemv(device, kernels, bufs, { n, k, epilogue }, variant);
+  const encoder = device.createCommandEncoder();
+  const pass = encoder.beginComputePass();
+  prepared.record(pass);
+  pass.end();
+  device.queue.submit([encoder.finish()]);
+  const got = new Float32Array(await readBuffer(device, bufs.y, n * 4));
+
+  const gate = int4GemvReference(x, q, s, { n, k });
+  const up = int4GemvReference(x, q2, s2, { n, k });
+  const bound = absSums(x, q, s, n, k);
+  const bound2 = absSums(x, q2, s2, n, k);
+  let worst = 0;
+  for (let i = 0; i < n; i++) {
+    const g = gate[i] ?? 0;
+    const u = up[i] ?? 0;
+    const want = epilogue === 'store' ? g : epilogue === 'add' ? (y0[i] ?? 0) + g : (g / (1 + Math.exp(-g))) * u;
+    // SwiGLU: the error of gate and up propagates through silu(g)·u (|silu'| ≤ 1.1).
+    const tol =
+      epilogue === 'swiglu'
+        ? REL_TO_ABS_SUM * ((bound[i] ?? 0) * 1.1 * Math.abs(u) + (bound2[i] ?? 0) * Math.abs(g)) + 1e-6
+        : REL_TO_ABS_SUM * (bound[i] ?? 0) + 1e-6;
+    worst = Math.max(worst, Math.abs((got[i] ?? NaN) - want) / tol);
+  }
+  expect(worst).toBeLessThan(1);
+  prepared.destroy();
+  for (const b of Object.values(bufs)) b.destroy();
+}
+
+describe('int4 GEMV on real WebGPU', () => {
+  const shapes = [
+    { n: 37, k: 4096 },
+    { n: 5, k: 11008 },
+    { n: 130, k: 64 },
+  ];
+  // Each reduction × epilogue once, rotating through the shapes and variants (SwiftShader compiles are slow).
+  for (const [ri, reduction] of (['subgroup', 'workgroup'] as const).entries()) {
+    for (const [ei, epilogue] of (['store', 'add', 'swiglu'] as const).entries()) {
+      {
+        const i = (ri + ei) % shapes.length;
+        const shape = shapes[i] ?? { n: 1, k: 32 };
+        const variant: GemvVariant = { reduction, workgroupSize: [64, 128, 32][i] ?? 64, rows: [4, 3, 8][i] ?? 4 };
+        it(`${reduction} ${epilogue} n=${shape.n} k=${shape.k} wg=${variant.workgroupSize} rows=${variant.rows}`, async () => {
+          const ctx = await testGpuContext();
+          if (reduction === 'subgroup' && !ctx.capabilities.subgroups) return;
+          await runGemv(variant, epilogue, shape.n, shape.k, 11 + i);
+        });
+      }
+    }
+  }
+
+  it('the planner’s variant runs on this device (Llama-like K, odd N)', async () => {
+    const ctx = await testGpuContext();
+    const shape = { n: 19, k: 4096, epilogue: 'add' as const };
+    await runGemv(chooseGemvVariant(ctx.capabilities, shape), 'add', shape.n, shape.k, 99);
+  });
+
+  it('compiles every variant the planner can choose, with and without subgroups', async () => {
+    const ctx = await testGpuContext();
+    const kernels = new KernelCache(ctx.device);
+    const capsList = [{ ...ctx.capabilities, subgroups: false }, ...(ctx.capabilities.subgroups ? [ctx.capabilities] : [])];
+    for (const caps of capsList) {
+      for (const v of gemvVariantSpace(caps)) {
+        for (const epilogue of ['store', 'add', 'swiglu'] as const) {
+          ctx.device.pushErrorScope('validation');
+          kernels.pipeline(gemvKernel(v.reduction, epilogue), { WORKGROUP_SIZE: v.workgroupSize, ROWS: v.rows });
+          const error = await ctx.device.popErrorScope();
+          expect(error?.message ?? null).toBeNull();
+        }
+      }
+    }
+  });
+});
+
+describe('chooseGemvVariant', () => {
+  const nvidia: Pick<GpuCapabilities, 'subgroups' | 'maxComputeInvocationsPerWorkgroup' | 'maxComputeWorkgroupStorageSize'> = {
+    subgroups: true,
+    maxComputeInvocationsPerWorkgroup: 1024,
+    maxComputeWorkgroupStorageSize: 49152,
+  };
+  it('uses subgroups when present and a workgroup tree otherwise', () => {
+    expect(chooseGemvVariant(nvidia, { n: 4096, k: 4096, epilogue: 'store' }).reduction).toBe('subgroup');
+    expect(chooseGemvVariant({ ...nvidia, subgroups: false }, { n: 4096, k: 4096, epilogue: 'store' }).reduction).toBe('workgroup');
+  });
+  it('stays within the device limits and workgroup memory', () => {
+    expect(chooseGemvVariant(nvidia, { n: 8, k: 4096, epilogue: 'store' }).workgroupSize).toBe(128);
+    const small = { subgroups: false, maxComputeInvocationsPerWorkgroup: 64, maxComputeWorkgroupStorageSize: 16384 };
+    const v = chooseGemvVariant(small, { n: 8, k: 11008, epilogue: 'swiglu' });
+    expect(v.workgroupSize).toBeLessThanOrEqual(64);
+    expect(16 * 4 * v.workgroupSize + 64).toBeLessThanOrEqual(16384);
+  });
+  it('rejects K that is not a multiple of 32 with a precise error', () => {
+    expect(() => chooseGemvVariant(nvidia, { n: 8, k: 100, epilogue: 'store' })).toThrow(SarashinaError);
+    expect(() => chooseGemvVariant(nvidia, { n: 8, k: 100, epilogue: 'store' })).toThrow(/K = 100/);
+  });
+});

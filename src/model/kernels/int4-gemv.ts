@@ -1,0 +1,173 @@
+/**
+ * int4 GEMV for the decode step (M = 1) over weights in onnxruntime's MatMulNBits layout
+ * (shaders/int4-gemv.wgsl). The variant (reduction kind, workgroup size, rows per workgroup) is chosen
+ * by `chooseGemvVariant`, a pure function of the adapter's capabilities and the matrix shape.
+ */
+import bodyWgsl from '../../../shaders/int4-gemv.wgsl?raw';
+import reduceSubgroupWgsl from '../../../shaders/int4-gemv-reduce-subgroup.wgsl?raw';
+import reduceWorkgroupWgsl from '../../../shaders/int4-gemv-reduce-workgroup.wgsl?raw';
+import type { GpuCapabilities } from '../../gpu/gpu-context';
+import type { KernelCache, KernelSource } from '../../gpu/kernel';
+import { SarashinaError } from '../../protocol/errors';
+import { PreparedKernel, prepareKernel } from './prepared-kernel';
+
+/** int4 values per quantization block (MatMulNBits block_size). */
+export const INT4_BLOCK = 32;
+
+export type GemvEpilogue = 'store' | 'add' | 'swiglu';
+export type GemvReduction = 'subgroup' | 'workgroup';
+
+export interface GemvShape {
+  /** Output rows (the weight's N). */
+  readonly n: number;
+  /** Input length (the weight's K), a multiple of 32. */
+  readonly k: number;
+  readonly epilogue: GemvEpilogue;
+}
+
+export interface GemvVariant {
+  readonly reduction: GemvReduction;
+  /** Invocations per workgroup (a power of two). */
+  readonly workgroupSize: number;
+  /** Output rows per workgroup (1..8). */
+  readonly rows: number;
+}
+
+export type GemvCapabilities = Pick<GpuCapabilities, 'subgroups' | 'maxComputeInvocationsPerWorkgroup' | 'maxComputeWorkgroupStorageSize'>;
+
+/** Accumulators per invocation in the shader (MAX_ACC): rows, or 2 · rows for SwiGLU. */
+const MAX_ACC = 16;
+const MAX_ROWS = 8;
+const PREFERRED_WORKGROUP_SIZE = 128;
+const PREFERRED_ROWS = 4;
+
+/**
+ * Picks the GEMV variant. Subgroup reduction whenever the device has `subgroups` (any subgroup size);
+ * otherwise a workgroup-memory tree. 128 invocations and 4 rows per workgroup for every shape
+ * (bench/results/int4-gemv-h200.json), fewer invocations only where the device's limits require it.
+ * One size for all shapes keeps the variant space (compiled in CI) small.
+ */
+export function chooseGemvVariant(caps: GemvCapabilities, shape: GemvShape): GemvVariant {
+  validateGemvShape(shape);
+  const reduction: GemvReduction = caps.subgroups ? 'subgroup' : 'workgroup';
+  let workgroupSize = PREFERRED_WORKGROUP_SIZE;
+  while (workgroupSize > 16 && workgroupSize > caps.maxComputeInvocationsPerWorkgroup) workgroupSize /= 2;
+  if (reduction === 'workgroup') {
+    // The tree keeps MAX_ACC floats per invocation in workgroup memory.
+    while (workgroupSize > 16 && MAX_ACC * 4 * workgroupSize + 64 > caps.maxComputeWorkgroupStorageSize) workgroupSize /= 2;
+  }
+  return { reduction, workgroupSize, rows: PREFERRED_ROWS };
+}
+
+/** Every variant `chooseGemvVariant` can return for these capabilities (compiled in a test). */
+export function gemvVariantSpace(caps: GemvCapabilities): GemvVariant[] {
+  const out = new Map<string, GemvVariant>();
+  for (let k = INT4_BLOCK; k <= 256 * INT4_BLOCK; k *= 2) {
+    for (const epilogue of ['store', 'add', 'swiglu'] as const) {
+      const v = chooseGemvVariant(caps, { n: 1, k, epilogue });
+      out.set(`${v.reduction}/${v.workgroupSize}/${v.rows}`, v);
+    }
+  }
+  return [...out.values()];
+}
+
+export function validateGemvShape(shape: GemvShape): void {
+  if (!Number.isInteger(shape.k) || shape.k <= 0 || shape.k % INT4_BLOCK !== 0) {
+    throw new SarashinaError(
+      'invalid-model',
+      `int4 GEMV: K = ${shape.k} is not a positive multiple of the block size ${INT4_BLOCK}. ` +
+        'Re-export the model with block-32 MatMulNBits weights.',
+      { k: shape.k, blockSize: INT4_BLOCK },
+    );
+  }
+  if (!Number.isInteger(shape.n) || shape.n <= 0) {
+    throw new SarashinaError('invalid-model', `int4 GEMV: N = ${shape.n} must be a positive integer row count. Check the weight shapes in the manifest.`, {
+      n: shape.n,
+    });
+  }
+}
+
+const sources = new Map<GemvReduction, string>([
+  ['subgroup', `${reduceSubgroupWgsl}\n${bodyWgsl}`],
+  ['workgroup', `${reduceWorkgroupWgsl}\n${bodyWgsl}`],
+]);
+
+/** The kernel source for a variant's reduction and epilogue (entry point `main_<epilogue>`). */
+export function gemvKernel(reduction: GemvReduction, epilogue: GemvEpilogue): KernelSource {
+  // The entry point is part of the name: KernelCache keys pipelines by name and constants only.
+  return { name: `int4-gemv/${reduction}/${epilogue}`, code: sources.get(reduction) ?? '', entryPoint: `main_${epilogue}` };
+}
+
+export interface GemvBuffers {
+  /** f32 [k]. */
+  readonly x: GPUBuffer;
+  /** u8 [n, k/32, 16] (MatMulNBits B). */
+  readonly qweight: GPUBuffer;
+  /** f32 [n, k/32]. */
+  readonly scales: GPUBuffer;
+  /** f32 [n]: written ('store', 'swiglu') or accumulated into ('add'). */
+  readonly y: GPUBuffer;
+  /** SwiGLU only: the up projection's B and scales (same shape); qweight/scales are the gate's. */
+  readonly qweight2?: GPUBuffer;
+  readonly scales2?: GPUBuffer;
+}
+
+/**
+ * Prepares y = x · Wᵀ (with the shape's epilogue) as a reusable dispatch. Rows are checked against the
+ * buffer sizes so a wrong shape fails here, not as silent garbage.
+ */
+export function prepareInt4Gemv(
+  device: GPUDevice,
+  kernels: KernelCache,
+  buffers: GemvBuffers,
+  shape: GemvShape,
+  variant: GemvVariant,
+): PreparedKernel {
+  validateGemvShape(shape);
+  if (variant.rows < 1 || variant.rows > MAX_ROWS) throw new RangeError(`int4 GEMV: rows per workgroup ${variant.rows} outside 1..${MAX_ROWS}`);
+  const blocks = shape.k / INT4_BLOCK;
+  const need: [string, GPUBuffer | undefined, number][] = [
+    ['x', buffers.x, shape.k * 4],
+    ['qweight', buffers.qweight, shape.n * blocks * 16],
+    ['scales', buffers.scales, shape.n * blocks * 4],
+    ['y', buffers.y, shape.n * 4],
+  ];
+  if (shape.epilogue === 'swiglu') need.push(['qweight2', buffers.qweight2, shape.n * blocks * 16], ['scales2', buffers.scales2, shape.n * blocks * 4]);
+  for (const [name, buffer, sizeBytes] of need) {
+    if (!buffer || buffer.size < sizeBytes) {
+      throw new SarashinaError('internal', `int4 GEMV (n=${shape.n}, k=${shape.k}): buffer ${name} holds ${buffer?.size ?? 0} bytes, needs ${sizeBytes}.`, {
+        buffer: name,
+        sizeBytes: buffer?.size ?? 0,
+        neededBytes: sizeBytes,
+      });
+    }
+  }
+  const bound = [buffers.x, buffers.qweight, buffers.scales, buffers.y];
+  if (shape.epilogue === 'swiglu' && buffers.qweight2 && buffers.scales2) bound.push(buffers.qweight2, buffers.scales2);
+  return prepareKernel(device, kernels, {
+    kernel: gemvKernel(variant.reduction, shape.epilogue),
+    constants: { WORKGROUP_SIZE: variant.workgroupSize, ROWS: variant.rows },
+    params: new Uint32Array([shape.n, shape.k, blocks, 0]),
+    buffers: bound,
+    workgroupCount: Math.ceil(shape.n / variant.rows),
+  });
+}
+
+/** W[n, k] from MatMulNBits bytes and scales (zero point 8), f64 arithmetic. */
+function weight(qweight: Uint8Array, scales: Float32Array, k: number, n: number, kk: number): number {
+  const blocks = k / INT4_BLOCK;
+  const byte = qweight[n * blocks * 16 + Math.floor(kk / 2)] ?? 0;
+  const q = kk % 2 === 0 ? byte & 15 : byte >> 4;
+  return (q - 8) * (scales[n * blocks + Math.floor(kk / INT4_BLOCK)] ?? 0);
+}
+
+/** Plain-TS reference: dot[n] = Σ_k x[k] · W[n, k] in f64. */
+export function int4GemvReference(x: Float32Array, qweight: Uint8Array, scales: Float32Array, shape: { n: number; k: number }): Float64Array {
+  const out = new Float64Array(shape.n);
+  for (let n = 0; n < shape.n; n++) {
+    let sum = 0;
+    for (let kk = 0; kk < shape.k; kk++) sum += (x[kk] ?? 0) * weight(qweight, scales, shape.k, n, kk);
+    out[n] = sum;
+  }
+  return out;
+}
