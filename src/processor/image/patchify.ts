@@ -1,0 +1,56 @@
+import type { RgbImage } from './decoded-image';
+
+export interface PatchLayout {
+  /** Pixels per patch side (14). */
+  readonly patchSize: number;
+  /** Frames per patch (2); a still image is repeated to fill them. */
+  readonly temporalPatchSize: number;
+  /** Patches per merge-window side (2). */
+  readonly mergeSize: number;
+}
+
+/** Values per patch row: channels · frames · patchSize² (3 · 2 · 14 · 14 = 1176). */
+export function patchRowLength(layout: PatchLayout): number {
+  return 3 * layout.temporalPatchSize * layout.patchSize * layout.patchSize;
+}
+
+/**
+ * Writes `image` (sides multiples of patchSize · mergeSize) as patch rows into `out`, starting at row
+ * `firstRow`, in transformers' order: rows by merge window (block row, block column, row in window,
+ * column in window); columns by (channel, frame, y in patch, x in patch) — numpy's
+ * reshape(C, gh/m, m, P, gw/m, m, P).transpose(1, 4, 2, 5, 0, 3, 6) with the frame broadcast in after C.
+ * `lookup` maps (channel, byte) to the float value (see pixelLookup). Returns the number of rows written.
+ */
+export function writePatches(image: RgbImage, layout: PatchLayout, lookup: Float32Array, out: Float32Array, firstRow: number): number {
+  const { patchSize: p, temporalPatchSize: t, mergeSize: m } = layout;
+  const gridH = image.height / p;
+  const gridW = image.width / p;
+  const rowLen = patchRowLength(layout);
+  const frameLen = p * p;
+  const src = image.data;
+  const stride = image.width * 3;
+  let row = firstRow;
+  for (let bh = 0; bh < gridH / m; bh++) {
+    for (let bw = 0; bw < gridW / m; bw++) {
+      for (let mh = 0; mh < m; mh++) {
+        for (let mw = 0; mw < m; mw++) {
+          const y0 = (bh * m + mh) * p;
+          const x0 = (bw * m + mw) * p;
+          const rowBase = row * rowLen;
+          for (let c = 0; c < 3; c++) {
+            const frame0 = rowBase + c * t * frameLen;
+            const table = c * 256;
+            let o = frame0;
+            for (let py = 0; py < p; py++) {
+              let s = (y0 + py) * stride + x0 * 3 + c;
+              for (let px = 0; px < p; px++, s += 3) out[o++] = lookup[table + (src[s] ?? 0)] ?? 0;
+            }
+            for (let f = 1; f < t; f++) out.copyWithin(frame0 + f * frameLen, frame0, frame0 + frameLen);
+          }
+          row++;
+        }
+      }
+    }
+  }
+  return row - firstRow;
+}
