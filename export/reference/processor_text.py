@@ -10,6 +10,9 @@ before tokenizing) and records:
 into expected-<folder>.json. Deterministic: no randomness, no clock.
 
     python3 export/reference/processor_text.py [--fixtures DIR] [--out DIR]
+    # on the GPU machine: --out $OUT/processor-text, then copy expected-*.json into fixtures/processor-text/
+
+Regenerate the tokenizer folders first if export/random/tokenizer-files.ts changes (its test compares them).
 
 Conventions mirrored from src/processor/text (documented there): text parts of one message are joined with
 "\\n"; the template's one image block is repeated once per image (removed when there is none).

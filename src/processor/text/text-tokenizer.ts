@@ -27,6 +27,7 @@ export interface DecodeOptions {
 }
 
 type Json = Record<string, unknown>;
+const utf8Encoder = new TextEncoder();
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null;
 
 function invalidModel(message: string, field: string, actual: string | number | null): SarashinaError {
@@ -69,7 +70,16 @@ export class TextTokenizer {
         isObject(model) ? String(model.type) : null,
       );
     }
-    this.inner = new Tokenizer(tokenizerJson, config);
+    try {
+      this.inner = new Tokenizer(tokenizerJson, config);
+    } catch (cause) {
+      throw new SarashinaError(
+        'invalid-model',
+        `tokenizer.json could not be loaded (${String(cause)}): check that the package's tokenizer files are intact.`,
+        { field: 'tokenizer.json' },
+        { cause },
+      );
+    }
     const pieces: string[] = model.vocab.map((entry: unknown, id: number) => {
       if (!Array.isArray(entry) || typeof entry[0] !== 'string') {
         throw invalidModel(`tokenizer.json vocab entry ${id} is not [piece, score]: fix the file.`, 'model.vocab', id);
@@ -141,7 +151,7 @@ export class TextTokenizer {
       const token = encoding.tokens[i] ?? '';
       // The JS Unigram maps a character without a piece to <unk>; Rust with byte_fallback emits its bytes.
       if (id === this.unkId && this.byteFallbackIds !== null && token !== this.pieces[this.unkId]) {
-        for (const byte of new TextEncoder().encode(token)) ids.push(this.byteFallbackIds[byte] ?? this.unkId);
+        for (const byte of utf8Encoder.encode(token)) ids.push(this.byteFallbackIds[byte] ?? this.unkId);
       } else {
         ids.push(id);
       }
