@@ -81,8 +81,8 @@ export async function exportPackage(source: string, outDir: string, options: Exp
   checkTensorShapes(spec, checkpoint.tensors);
 
   const partial = `${outDir}.partial-${process.pid}`;
-  await rm(partial, { recursive: true, force: true });
   try {
+    await rm(partial, { recursive: true, force: true });
     await mkdir(partial, { recursive: true });
   } catch (cause) {
     throw fileWriteError(partial, cause);

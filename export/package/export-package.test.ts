@@ -1,0 +1,182 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isSarashinaError, type SarashinaError } from '../../src/protocol/errors';
+import { packageFiles, parseManifest, resolveWeightName } from '../../src/protocol/manifest';
+import { SafetensorsCheckpoint } from '../safetensors/safetensors-checkpoint';
+import { writeRandomCheckpoint } from '../random/random-checkpoint';
+import { fromFloat16Array } from '../quantize/float16';
+import { dequantizeInt4Block32, scaleValues } from '../quantize/int4-block-quantizer';
+import { exportPackage } from './export-package';
+import { readPackageManifest, readPackageWeight } from './package-reader';
+
+let dir: string;
+let ckpt: string;
+const SHARD = 64 * 1024;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'export-package-'));
+  ckpt = join(dir, 'ckpt');
+  await writeRandomCheckpoint(ckpt, { preset: 'tiny', seed: 5 });
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function expectFailure(run: () => Promise<unknown>, code: string, pattern: RegExp): Promise<SarashinaError> {
+  try {
+    await run();
+  } catch (e) {
+    expect(isSarashinaError(e), String(e)).toBe(true);
+    const err = e as SarashinaError;
+    expect(err.code).toBe(code);
+    expect(err.message).toMatch(pattern);
+    return err;
+  }
+  throw new Error('expected a failure');
+}
+
+/** Nothing that looks like a package (or a leftover partial) may remain under `parent` for `name`. */
+async function expectNothingLeft(parent: string, name: string): Promise<void> {
+  const entries = await readdir(parent);
+  expect(entries.filter((e) => e === name || e.startsWith(`${name}.partial-`))).toEqual([]);
+}
+
+async function copyCheckpoint(to: string, edit?: (config: Record<string, unknown>) => void): Promise<void> {
+  await rm(to, { recursive: true, force: true });
+  await writeRandomCheckpoint(to, { preset: 'tiny', seed: 5 });
+  if (edit) {
+    const config = JSON.parse(await readFile(join(to, 'config.json'), 'utf8')) as Record<string, unknown>;
+    edit(config);
+    await writeFile(join(to, 'config.json'), JSON.stringify(config));
+  }
+}
+
+describe('exportPackage on the tiny random checkpoint', () => {
+  it.each(['fp32', 'q4f32', 'q4f16'] as const)('%s: files hashed, shards bounded, weights equal to the checkpoint', async (precision) => {
+    const out = join(dir, `pkg-${precision}`);
+    const progress: number[] = [];
+    const result = await exportPackage(ckpt, out, { precision, maxShardBytes: SHARD, onProgress: (p) => progress.push(p.doneBytes / p.totalBytes) });
+    expect(progress.at(-1)).toBe(1);
+    const manifest = await readPackageManifest(out);
+    expect(manifest.precision).toBe(precision);
+    expect(manifest.model).toEqual(result.manifest.model);
+    // Every listed file exists with its size and sha256; nothing unlisted but the manifest.
+    const listed = packageFiles(manifest);
+    for (const f of listed) {
+      const bytes = await readFile(join(out, f.path));
+      expect(bytes.length, f.path).toBe(f.sizeBytes);
+      expect(createHash('sha256').update(bytes).digest('hex'), f.path).toBe(f.sha256);
+    }
+    expect((await readdir(out)).sort()).toEqual([...listed.map((f) => f.path), 'manifest.json'].sort());
+    for (const s of manifest.shards) expect(s.sizeBytes).toBeLessThanOrEqual(SHARD);
+    expect((await readdir(dir)).filter((e) => e.includes('.partial-'))).toEqual([]);
+
+    const source = await SafetensorsCheckpoint.open(ckpt);
+    // The largest weight (the embedding table, 2048 × 64) spans several shards in fp32.
+    if (precision === 'fp32') expect(manifest.weights['llm.model.embed_tokens.weight']!.parts.length).toBeGreaterThan(1);
+    for (const name of ['llm.model.embed_tokens.weight', 'visual.patch_embed.proj.weight', 'visual.blocks.1.attn.qkv.bias', 'llm.model.layers.1.mlp.down_proj.weight', 'llm.lm_head.weight']) {
+      const expected = (await source.readFloat32(name)).data;
+      const entry = manifest.weights[name]!;
+      const bytes = await readPackageWeight(out, manifest, name);
+      if (entry.layout === 'matmulnbits-q4-b32') {
+        const scalesEntry = manifest.weights[`${name}.scales`]!;
+        const scalesBytes = await readPackageWeight(out, manifest, `${name}.scales`);
+        const [rows, blocks] = scalesEntry.shape as [number, number];
+        const scales = scalesEntry.dtype === 'float32' ? new Float32Array(scalesBytes.buffer) : new Uint16Array(scalesBytes.buffer);
+        const q = { packed: bytes, scales, scaleType: scalesEntry.dtype as 'float32' | 'float16', rows, cols: blocks * 32 };
+        const deq = dequantizeInt4Block32(q);
+        const s = scaleValues(q);
+        let worst = 0;
+        for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(deq[i]! - expected[i]!) - s[Math.floor(i / 32)]! * 0.504);
+        expect(worst, name).toBeLessThanOrEqual(1e-12);
+      } else if (entry.dtype === 'float32') {
+        const actual = new Float32Array(bytes.buffer);
+        expect(actual.length).toBe(expected.length);
+        expect(actual.findIndex((v, i) => v !== expected[i]), name).toBe(-1);
+      } else {
+        const half = fromFloat16Array(new Uint16Array(bytes.buffer));
+        expect(half.length).toBe(expected.length);
+        // bf16 → f16 is exact in f16's normal range; below it, subnormal steps of 2^-24.
+        let worst = 0;
+        for (let i = 0; i < half.length; i++) worst = Math.max(worst, Math.abs(half[i]! - expected[i]!) - Math.abs(expected[i]!) * 2 ** -11 - 2 ** -25);
+        expect(worst, name).toBeLessThanOrEqual(0);
+      }
+    }
+    // Pipelines and graph bindings resolve to listed weights for every block.
+    const block = manifest.graphs.find((g) => g.name === 'vision-block')!;
+    for (let b = 0; b < manifest.model.vision.depth - 1; b++) for (const t of Object.values(block.weights)) expect(manifest.weights[resolveWeightName(t, { block: b })]).toBeDefined();
+  });
+
+  it('validates manifests naming the field, expected and actual value', async () => {
+    const out = join(dir, 'pkg-fp32');
+    const json = JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8')) as Record<string, unknown>;
+    /** A copy of the manifest with the value at `path` replaced. */
+    const mutate = (path: readonly (string | number)[], value: unknown): unknown => {
+      const copy = structuredClone(json);
+      let node = copy as Record<string | number, unknown>;
+      for (const key of path.slice(0, -1)) node = node[key] as Record<string | number, unknown>;
+      node[path[path.length - 1]!] = value;
+      return copy;
+    };
+    const check = (m: unknown, pattern: RegExp): void => {
+      try {
+        parseManifest(m);
+        throw new Error('expected parseManifest to fail');
+      } catch (e) {
+        expect(isSarashinaError(e, 'invalid-model'), String(e)).toBe(true);
+        expect((e as Error).message).toMatch(pattern);
+      }
+    };
+    check(mutate(['precision'], 'int8'), /precision must be one of fp32, q4f32, q4f16, but it is "int8"/);
+    check(mutate(['formatVersion'], 2), /formatVersion must be 1/);
+    check(mutate(['shards', 0, 'sha256'], 'abc'), /shards\[0\]\.sha256 must be 64 lower-case hex digits/);
+    check(mutate(['model', 'text', 'hiddenSize'], -4), /model\.text\.hiddenSize must be a finite integer > 0, but it is -4/);
+    check(mutate(['weights', 'norm.weight', 'parts', 0, 'byteOffset'], 10 ** 9), /weights\["norm\.weight"\]\.parts\[0\]\.byteOffset must be a range inside weights-/);
+    check(mutate(['weights', 'norm.weight', 'shape'], [3]), /weights\["norm\.weight"\]\.sizeBytes must be 12/);
+    check(mutate(['graphs', 0, 'weights', 'x'], 'visual.blocks.{block}.nope'), /graphs\[0\]\.weights\.x must be a weight listed in weights/);
+    check(mutate(['pipelines', 'vision', 0, 'graph'], 'missing'), /pipelines\.vision\[0\]\.graph must be one of the listed graphs/);
+    check(mutate(['tokenizer', 'tokenizer', 'path'], '../x'), /tokenizer\.tokenizer\.path must be a relative path inside the package/);
+  });
+});
+
+describe('exportPackage on bad input leaves nothing complete-looking', () => {
+  it('missing shard', async () => {
+    const src = join(dir, 'bad-missing');
+    await copyCheckpoint(src);
+    await rm(join(src, 'model.safetensors'));
+    await expectFailure(() => exportPackage(src, join(dir, 'out-missing'), { precision: 'fp32' }), 'invalid-model', /model\.safetensors/);
+    await expectNothingLeft(dir, 'out-missing');
+  });
+
+  it('tensor shape disagreeing with config.json names the tensor', async () => {
+    const src = join(dir, 'bad-shape');
+    await copyCheckpoint(src, (c) => ((c.text_config as Record<string, unknown>).intermediate_size = 192));
+    await expectFailure(() => exportPackage(src, join(dir, 'out-shape'), { precision: 'q4f32' }), 'invalid-model', /llm\.model\.layers\.0\.mlp\.gate_proj\.weight.*\[160, 64\].*\[192, 64\]/);
+    await expectNothingLeft(dir, 'out-shape');
+  });
+
+  it('unknown model_type', async () => {
+    const src = join(dir, 'bad-type');
+    await copyCheckpoint(src, (c) => (c.model_type = 'llava'));
+    await expectFailure(() => exportPackage(src, join(dir, 'out-type'), { precision: 'fp32' }), 'invalid-model', /model_type.*llava/);
+    await expectNothingLeft(dir, 'out-type');
+  });
+
+  it('write failure names the file; an existing --out is refused; abort cleans up', async () => {
+    const blocker = join(dir, 'blocker');
+    await writeFile(blocker, 'a file, not a directory');
+    await expectFailure(() => exportPackage(ckpt, join(blocker, 'pkg'), { precision: 'fp32' }), 'internal', /blocker\/pkg\.partial-\d+/);
+    await expectFailure(() => exportPackage(ckpt, join(dir, 'pkg-fp32'), { precision: 'fp32' }), 'invalid-request', /already exists/);
+    expect((await stat(join(dir, 'pkg-fp32', 'manifest.json'))).isFile()).toBe(true);
+    const controller = new AbortController();
+    await expectFailure(
+      () => exportPackage(ckpt, join(dir, 'out-abort'), { precision: 'fp32', signal: controller.signal, onProgress: () => controller.abort() }),
+      'aborted',
+      /cancelled before tensor/,
+    );
+    await expectNothingLeft(dir, 'out-abort');
+  });
+});
