@@ -130,3 +130,46 @@ describe('checkTensorShapes', () => {
     expectInvalid(() => checkTensorShapes(spec, extra), 'llm.model.layers.1.input_layernorm.weight');
   });
 });
+
+describe('parseModelConfig against Hugging Face', () => {
+  it('matches the values transformers itself filled in for the tiny checkpoint (fixtures/tiny/hf-spec.json)', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const root = new URL('./reference/fixtures/tiny/', import.meta.url);
+    const spec = parseModelConfig(JSON.parse(await readFile(new URL('checkpoint/config.json', root), 'utf8')));
+    const hf = JSON.parse(await readFile(new URL('hf-spec.json', root), 'utf8')) as {
+      vision: Record<string, number>;
+      text: Record<string, number | boolean | null> & { rope_parameters: { rope_theta: number } };
+      norm: { eps: number };
+      imageProcessorKwargs: Record<string, unknown>;
+    };
+    expect(spec.vision).toMatchObject({
+      depth: hf.vision.depth,
+      embedDim: hf.vision.embed_dim,
+      numHeads: hf.vision.num_heads,
+      mlpDim: (hf.vision.embed_dim ?? 0) * (hf.vision.mlp_ratio ?? 0),
+      patchSize: hf.vision.patch_size,
+      temporalPatchSize: hf.vision.temporal_patch_size,
+      spatialMergeSize: hf.vision.spatial_merge_size,
+      inChannels: hf.vision.in_channels,
+      outHiddenSize: hf.vision.hidden_size,
+      projectorNormEps: hf.norm.eps,
+    });
+    expect(spec.text).toEqual({
+      hiddenSize: hf.text.hidden_size,
+      intermediateSize: hf.text.intermediate_size,
+      numLayers: hf.text.num_hidden_layers,
+      numHeads: hf.text.num_attention_heads,
+      numKvHeads: hf.text.num_key_value_heads,
+      headDim: hf.text.head_dim,
+      vocabSize: hf.text.vocab_size,
+      maxPositionEmbeddings: hf.text.max_position_embeddings,
+      rmsNormEps: hf.text.rms_norm_eps,
+      ropeTheta: hf.text.rope_parameters.rope_theta,
+      tieWordEmbeddings: hf.text.tie_word_embeddings,
+    });
+    expect(spec.tokens).toMatchObject({ bos: hf.text.bos_token_id, eos: hf.text.eos_token_id, pad: hf.text.pad_token_id });
+    const processor = parseImageProcessorConfig(JSON.parse(await readFile(new URL('checkpoint/preprocessor_config.json', root), 'utf8')));
+    const kw = hf.imageProcessorKwargs;
+    expect(processor).toMatchObject({ minPixels: kw.min_pixels, maxPixels: kw.max_pixels, imageMean: kw.image_mean, imageStd: kw.image_std, rescaleFactor: kw.rescale_factor, resample: 'bicubic' });
+  });
+});

@@ -3,7 +3,9 @@
  * its own generator seeded from (seed, tensor name), so a tensor's values do not depend on the
  * order or the sharding. Initialisation keeps activations sane through the layers: linears are
  * normal(0, 1/√fan_in) (≈ 0.016–0.02 at the real sizes, like a real init), biases normal(0, 0.02),
- * norm weights 1 + normal(0, 0.02), norm biases normal(0, 0.02), embeddings normal(0, 1).
+ * norm weights 1 + normal(0, 0.02), norm biases normal(0, 0.02), embeddings normal(0, 1), and the
+ * lm_head normal(0, 4/√hidden): logits of std ≈ 4, peaked like a trained model's, because with std 1
+ * the greedy top-2 gaps of a 2048-token vocabulary were often below 1e-3 — too close for parity tests.
  */
 
 import { float32ToBf16Bytes } from '../safetensors/safetensors-dtype';
@@ -21,6 +23,7 @@ export function initFor(name: string, shape: readonly number[]): TensorInit {
   if (isNorm) return name.endsWith('.weight') ? { mean: 1, std: 0.02 } : { mean: 0, std: 0.02 };
   if (name.endsWith('.bias')) return { mean: 0, std: 0.02 };
   if (name.endsWith('embed_tokens.weight')) return { mean: 0, std: 1 };
+  if (name.endsWith('lm_head.weight')) return { mean: 0, std: 4 / Math.sqrt(shape[1] ?? 1) };
   let fanIn = 1;
   for (const d of shape.slice(1)) fanIn *= d;
   return { mean: 0, std: 1 / Math.sqrt(fanIn) };

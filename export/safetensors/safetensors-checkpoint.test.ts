@@ -77,6 +77,10 @@ describe('dtype conversion', () => {
     const again = new Uint8Array(bytes.length);
     float32ToBf16Bytes(back, again);
     expect(again).toEqual(bytes);
+    // An odd byte offset takes the byte-wise path and gives the same values.
+    const shifted = new Uint8Array(bytes.length + 1);
+    shifted.set(bytes, 1);
+    expect(bf16ToFloat32(shifted.subarray(1))).toEqual(back);
   });
 
   it('f16 → f32 covers normals, subnormals and infinities', () => {

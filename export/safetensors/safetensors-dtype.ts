@@ -32,6 +32,12 @@ export function bf16ToFloat32(bytes: Uint8Array): Float32Array {
   const count = bytes.byteLength >>> 1;
   const out = new Float32Array(count);
   const outBits = new Uint32Array(out.buffer);
+  if (bytes.byteOffset % 2 === 0) {
+    // Aligned: read whole 16-bit words (host order is little-endian on every platform we target).
+    const halves = new Uint16Array(bytes.buffer, bytes.byteOffset, count);
+    for (let i = 0; i < count; i++) outBits[i] = (halves[i] ?? 0) << 16;
+    return out;
+  }
   for (let i = 0; i < count; i++) {
     outBits[i] = ((bytes[2 * i] ?? 0) | ((bytes[2 * i + 1] ?? 0) << 8)) << 16;
   }
