@@ -17,11 +17,16 @@ export interface DecodedImage {
   readonly data: Uint8Array | Uint8ClampedArray | Uint16Array;
 }
 
-/** Packed 8-bit RGB (3 bytes per pixel, row-major): what the resampler and the patchifier read. */
+/**
+ * 8-bit RGB pixels, row-major, `stride` bytes per pixel: 3 (packed RGB) or 4 (RGBA whose alpha byte is
+ * ignored, so a browser's ImageData is read in place without a conversion pass). What the resampler
+ * and the patchifier read.
+ */
 export interface RgbImage {
   readonly width: number;
   readonly height: number;
-  readonly data: Uint8Array;
+  readonly stride: 3 | 4;
+  readonly data: Uint8Array | Uint8ClampedArray;
 }
 
 /**

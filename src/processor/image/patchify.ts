@@ -28,7 +28,8 @@ export function writePatches(image: RgbImage, layout: PatchLayout, lookup: Float
   const rowLen = patchRowLength(layout);
   const frameLen = p * p;
   const src = image.data;
-  const stride = image.width * 3;
+  const pixelStride = image.stride;
+  const stride = image.width * pixelStride;
   let row = firstRow;
   for (let bh = 0; bh < gridH / m; bh++) {
     for (let bw = 0; bw < gridW / m; bw++) {
@@ -42,8 +43,8 @@ export function writePatches(image: RgbImage, layout: PatchLayout, lookup: Float
             const table = c * 256;
             let o = frame0;
             for (let py = 0; py < p; py++) {
-              let s = (y0 + py) * stride + x0 * 3 + c;
-              for (let px = 0; px < p; px++, s += 3) out[o++] = lookup[table + (src[s] ?? 0)] ?? 0;
+              let s = (y0 + py) * stride + x0 * pixelStride + c;
+              for (let px = 0; px < p; px++, s += pixelStride) out[o++] = lookup[table + (src[s] ?? 0)] ?? 0;
             }
             for (let f = 1; f < t; f++) out.copyWithin(frame0 + f * frameLen, frame0, frame0 + frameLen);
           }

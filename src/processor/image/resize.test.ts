@@ -32,10 +32,21 @@ describe('resizeRgb', () => {
     expect(cases.length).toBe(72);
   });
 
-  it('returns a copy, not the input, when the size does not change', () => {
-    const src = rgbOf('noise-61x47.png');
-    const out = resizeRgb(src, 61, 47, 'bicubic');
-    expect(out.data).toEqual(src.data);
-    expect(out.data).not.toBe(src.data);
+  it('reads RGBA in place (alpha ignored) with the same bytes as packed RGB', () => {
+    const rgb = rgbOf('photo-97x73.png');
+    const rgba = new Uint8Array(rgb.width * rgb.height * 4);
+    for (let i = 0; i < rgb.width * rgb.height; i++) {
+      rgba.set(rgb.data.subarray(i * 3, i * 3 + 3), i * 4);
+      rgba[i * 4 + 3] = (i * 37) & 255;
+    }
+    const asRgba = { width: rgb.width, height: rgb.height, stride: 4 as const, data: rgba };
+    for (const [w, h] of [[23, 17], [97, 20], [40, 73], [130, 101]] as const) {
+      for (const filter of ['bicubic', 'bilinear', 'nearest'] as const) {
+        const a = resizeRgb(rgb, w, h, filter);
+        const b = resizeRgb(asRgba, w, h, filter);
+        const pixels = (img: typeof a) => Array.from({ length: w * h * 3 }, (_, i) => img.data[Math.floor(i / 3) * img.stride + (i % 3)]);
+        expect(pixels(b), `${filter} ${w}x${h}`).toEqual(pixels(a));
+      }
+    }
   });
 });

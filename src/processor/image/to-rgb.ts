@@ -1,7 +1,7 @@
 import type { DecodedImage, RgbImage } from './decoded-image';
 
 /**
- * Converts a decoded image to packed 8-bit RGB exactly as Pillow's `Image.convert('RGB')` does, which is
+ * Converts a decoded image to 8-bit RGB exactly as Pillow's `Image.convert('RGB')` does, which is
  * what transformers' `convert_to_rgb` (5.x) and `load_image` call:
  *
  * - alpha is dropped, not composited (colour under alpha 0 stays as it is);
@@ -15,11 +15,11 @@ import type { DecodedImage, RgbImage } from './decoded-image';
 export function toRgb8(image: DecodedImage): RgbImage {
   const { width, height, channels, bitDepth, data } = image;
   const pixels = width * height;
-  const out = new Uint8Array(pixels * 3);
-  if (bitDepth === 8 && channels === 3) {
-    out.set(data);
-    return { width, height, data: out };
+  // 8-bit RGB and RGBA are already what the resampler reads: no copy (it never writes to its input).
+  if (bitDepth === 8 && (channels === 3 || channels === 4) && !(data instanceof Uint16Array)) {
+    return { width, height, stride: channels, data };
   }
+  const out = new Uint8Array(pixels * 3);
   const greyClip = bitDepth === 16 && channels === 1;
   const shift = bitDepth === 16 && !greyClip ? 8 : 0;
   if (channels <= 2) {
@@ -37,5 +37,5 @@ export function toRgb8(image: DecodedImage): RgbImage {
       out[o + 2] = (data[s + 2] ?? 0) >> shift;
     }
   }
-  return { width, height, data: out };
+  return { width, height, stride: 3, data: out };
 }
