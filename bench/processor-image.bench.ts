@@ -8,6 +8,9 @@
  *
  * Default image: export/reference/fixtures/processor-image/inputs/huge-4000x3000.png. The work does not
  * depend on the pixel values, only on the sizes. Prints the median of `reps` runs per budget.
+ * Hugging Face's time for the same image: `python3 export/reference/processor_image.py --bench IMAGE`
+ * (GPU machine). To run there without node_modules, bundle this file with `vite build --ssr` and carry a
+ * Node binary (see ../shared/gpu/README.md).
  */
 import { execSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -73,7 +76,7 @@ const out = arg('out');
 if (out) {
   let commit = 'unknown';
   try {
-    commit = execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim();
+    commit = execSync('git rev-parse --short HEAD', { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   } catch {
     // not a git checkout (e.g. the GPU machine's copy): keep 'unknown'
   }

@@ -3,6 +3,7 @@
 Runs on the GPU machine (transformers 5.17, Pillow, numpy, scikit-image; no internet):
 
     PYTHONUNBUFFERED=1 python3 export/reference/processor_image.py   # writes under $OUT/processor-image/
+    python3 export/reference/processor_image.py --bench IMAGE          # HF timing for bench/processor-image.bench.ts
 
 Copy $OUT/processor-image/ to export/reference/fixtures/processor-image/ and commit it.
 
@@ -358,5 +359,27 @@ def main():
     print(f"total fixture bytes {total}; largest inputs {big}")
 
 
+def bench(path):
+    """Reference timing for bench/processor-image.bench.ts: the same image through Hugging Face's processor."""
+    import time
+
+    image = Image.open(path)
+    image.load()
+    for max_pixels in (1003520, 2458624, 12845056):
+        proc = Processor(min_pixels=3136, max_pixels=max_pixels, resample=FILTERS["bicubic"])
+        times = []
+        for _ in range(3):
+            t = time.perf_counter()
+            out = proc(images=[image], return_tensors="np")
+            times.append((time.perf_counter() - t) * 1000)
+        print(f"HF {Processor.__name__} {image.size[0]}x{image.size[1]} max_pixels {max_pixels}: "
+              f"grid {out['image_grid_thw'].tolist()} median {sorted(times)[1]:.1f} ms")
+
+
 if __name__ == "__main__":
-    main()
+    import sys
+
+    if len(sys.argv) == 3 and sys.argv[1] == "--bench":
+        bench(sys.argv[2])
+    else:
+        main()
