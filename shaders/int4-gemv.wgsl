@@ -1,13 +1,14 @@
 // int4-gemv — y = x · Wᵀ for one token (M = 1), W int4 in onnxruntime's MatMulNBits layout.
 //
 // Bindings
-//   0 params    uniform { n, k, blocks_per_row, _ }   (k a multiple of 32; blocks_per_row = k / 32)
+//   0 params    uniform { n, k, blocks_per_row, up_row_offset }   (k a multiple of 32; blocks_per_row = k / 32)
 //   1 x         storage read  vec4<f32> [k / 4]
 //   2 qweight   storage read  vec4<u32> [n, k / 32]   one 16-byte block = 32 int4 (byte i: low nibble k = 2i, high k = 2i + 1)
 //   3 scales    storage read  f32 [n, k / 32]
 //   4 y         storage read_write f32 [n]
-//   5 qweight2  (main_swiglu only) the "up" rows, same layout
-//   6 scales2   (main_swiglu only)
+//   5 qweight2  (main_swiglu only) the "up" rows, same layout, starting at row up_row_offset (so gate and up
+//               may be one packed [2n, k/32, 16] buffer bound twice, with up_row_offset = n)
+//   6 scales2   (main_swiglu only), rows from up_row_offset as well
 // Math: W[n, k] = (q[n, k] - 8) · scale[n, k / 32] (implicit zero point 8), dot[n] = Σ_k x[k] · W[n, k].
 //   main_store:  y[n] = dot[n]
 //   main_add:    y[n] = y[n] + dot[n]                         (the residual add of o_proj / down_proj)
@@ -25,7 +26,7 @@ struct Params {
   n: u32,
   k: u32,
   blocks_per_row: u32,
-  _pad: u32,
+  up_row_offset: u32,
 }
 
 override WORKGROUP_SIZE: u32 = 128u;
@@ -81,7 +82,7 @@ fn dot_rows2(row0: u32, lid: u32, acc_in: array<f32, MAX_ACC>) -> array<f32, MAX
   for (var b = lid; b < bpr; b += WORKGROUP_SIZE) {
     var xs = load_x_block(b);
     for (var r = 0u; r < ROWS; r++) {
-      let i = min(row0 + r, last) * bpr + b;
+      let i = (min(row0 + r, last) + params.up_row_offset) * bpr + b;
       acc[ROWS + r] += scales2[i] * block_dot(qweight2[i], &xs);
     }
   }

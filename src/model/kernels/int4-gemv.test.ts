@@ -37,7 +37,7 @@ const REL_TO_ABS_SUM = 2e-5;
 
 let sharedKernels: KernelCache | undefined;
 
-async function runGemv(variant: GemvVariant, epilogue: GemvEpilogue, n: number, k: number, seed: number): Promise<void> {
+async function runGemv(variant: GemvVariant, epilogue: GemvEpilogue, n: number, k: number, seed: number, packed = false): Promise<void> {
   const ctx = await testGpuContext();
   const { device } = ctx;
   sharedKernels ??= new KernelCache(device);
@@ -49,15 +49,24 @@ async function runGemv(variant: GemvVariant, epilogue: GemvEpilogue, n: number, 
   const q2 = randomBytes(n * blocks * 16, seed + 3);
   const s2 = randomScales(n * blocks, seed + 4);
   const y0 = randomFloats(n, seed + 5);
+  // Packed: gate and up in one [2n, …] buffer bound twice, up rows from n.
+  const qPacked = new Uint8Array(q.length * 2);
+  qPacked.set(q);
+  qPacked.set(q2, q.length);
+  const sPacked = new Float32Array(s.length * 2);
+  sPacked.set(s);
+  sPacked.set(s2, s.length);
+  const qBuf = uploadBuffer(device, 'q', packed ? qPacked : q);
+  const sBuf = uploadBuffer(device, 's', packed ? sPacked : s);
   const bufs = {
     x: uploadBuffer(device, 'x', x),
-    qweight: uploadBuffer(device, 'q', q),
-    scales: uploadBuffer(device, 's', s),
+    qweight: qBuf,
+    scales: sBuf,
     y: uploadBuffer(device, 'y', y0),
-    qweight2: uploadBuffer(device, 'q2', q2),
-    scales2: uploadBuffer(device, 's2', s2),
+    qweight2: packed ? qBuf : uploadBuffer(device, 'q2', q2),
+    scales2: packed ? sBuf : uploadBuffer(device, 's2', s2),
   };
-  const prepared = prepareInt4Gemv(device, kernels, bufs, { n, k, epilogue }, variant);
+  const prepared = prepareInt4Gemv(device, kernels, bufs, { n, k, epilogue, upRowOffset: packed ? n : 0 }, variant);
   const encoder = device.createCommandEncoder();
   const pass = encoder.beginComputePass();
   prepared.record(pass);
@@ -83,7 +92,7 @@ async function runGemv(variant: GemvVariant, epilogue: GemvEpilogue, n: number, 
   }
   expect(worst).toBeLessThan(1);
   prepared.destroy();
-  for (const b of Object.values(bufs)) b.destroy();
+  for (const b of new Set(Object.values(bufs))) b.destroy();
 }
 
 describe('int4 GEMV on real WebGPU', () => {
@@ -107,6 +116,12 @@ describe('int4 GEMV on real WebGPU', () => {
       }
     }
   }
+
+  it('SwiGLU from one packed gate+up buffer bound twice (upRowOffset = n)', async () => {
+    const ctx = await testGpuContext();
+    const shape = { n: 21, k: 4096, epilogue: 'swiglu' as const };
+    await runGemv(chooseGemvVariant(ctx.capabilities, shape), 'swiglu', shape.n, shape.k, 5, true);
+  });
 
   it('the planner’s variant runs on this device (Llama-like K, odd N)', async () => {
     const ctx = await testGpuContext();

@@ -23,6 +23,8 @@ export interface GemvShape {
   /** Input length (the weight's K), a multiple of 32. */
   readonly k: number;
   readonly epilogue: GemvEpilogue;
+  /** SwiGLU only: the first up row inside qweight2/scales2 (N when gate and up are one packed [2N, …] buffer). Default 0. */
+  readonly upRowOffset?: number;
 }
 
 export interface GemvVariant {
@@ -132,7 +134,8 @@ export function prepareInt4Gemv(
     ['scales', buffers.scales, shape.n * blocks * 4],
     ['y', buffers.y, shape.n * 4],
   ];
-  if (shape.epilogue === 'swiglu') need.push(['qweight2', buffers.qweight2, shape.n * blocks * 16], ['scales2', buffers.scales2, shape.n * blocks * 4]);
+  const upRows = shape.n + (shape.upRowOffset ?? 0);
+  if (shape.epilogue === 'swiglu') need.push(['qweight2', buffers.qweight2, upRows * blocks * 16], ['scales2', buffers.scales2, upRows * blocks * 4]);
   for (const [name, buffer, sizeBytes] of need) {
     if (!buffer || buffer.size < sizeBytes) {
       throw new SarashinaError('internal', `int4 GEMV (n=${shape.n}, k=${shape.k}): buffer ${name} holds ${buffer?.size ?? 0} bytes, needs ${sizeBytes}.`, {
@@ -147,7 +150,7 @@ export function prepareInt4Gemv(
   return prepareKernel(device, kernels, {
     kernel: gemvKernel(variant.reduction, shape.epilogue),
     constants: { WORKGROUP_SIZE: variant.workgroupSize, ROWS: variant.rows },
-    params: new Uint32Array([shape.n, shape.k, blocks, 0]),
+    params: new Uint32Array([shape.n, shape.k, blocks, shape.upRowOffset ?? 0]),
     buffers: bound,
     workgroupCount: Math.ceil(shape.n / variant.rows),
   });

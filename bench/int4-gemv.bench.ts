@@ -1,0 +1,235 @@
+/**
+ * int4 GEMV bandwidth on Llama-7B decode shapes (hidden 4096, MLP 11008), weights in MatMulNBits layout.
+ *
+ * 1. Sweep: variants (reduction × workgroup size × rows) on a 9-layer chain of the 7 matrices of a layer
+ *    (63 dispatches, ≈1.1 GB, like the 64-matrix chain in ../shared/gpu/README.md).
+ * 2. The planner's variant on the full 32-layer chain (224 matrices, ≈4.05 GB: one decode step's GEMVs),
+ *    as 7 separate GEMVs per layer; fused (q, k, v store; o add; gate+up SwiGLU; down add: 6 dispatches);
+ *    and packed + fused (one [3·hidden] qkv matrix; o add; one packed [2·mlp] gate+up SwiGLU; down add: 4).
+ * Each chain is recorded in one compute pass; time = wall clock from submit to onSubmittedWorkDone,
+ * median of the repeats. Bytes = int4 weights + f32 scales read (x and y are negligible).
+ * Run here:  npx vite-node bench/int4-gemv.bench.ts -- --quick     (SwiftShader: tiny chain)
+ * GPU:       node bench/gpu/bundle.mjs bench/int4-gemv.bench.ts, then on the device machine
+ *            source .gpu/env.sh && "$NODE" bench/out/gpu-bundle/int4-gemv.mjs --out $OUT/int4-gemv.json
+ */
+import { writeFileSync } from 'node:fs';
+import fillRandomWgsl from './gpu/fill-random.wgsl?raw';
+import { benchGpuContext } from './gpu/bench-gpu';
+import { createStorageBuffer } from '../src/gpu/gpu-buffers';
+import { KernelCache } from '../src/gpu/kernel';
+import { chooseGemvVariant, type GemvEpilogue, type GemvVariant, prepareInt4Gemv } from '../src/model/kernels/int4-gemv';
+import type { PreparedKernel } from '../src/model/kernels/prepared-kernel';
+import { prepareKernel } from '../src/model/kernels/prepared-kernel';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const outPath = args[args.indexOf('--out') + 1] && args.includes('--out') ? args[args.indexOf('--out') + 1] : undefined;
+const HIDDEN = quick ? 256 : 4096;
+const MLP = quick ? 704 : 11008;
+const PEAK_BYTES_PER_S = 4.3e12; // a WGSL kernel streaming 1 GiB on the H200 (../shared/gpu/README.md)
+
+const ctx = await benchGpuContext();
+const { device } = ctx;
+const kernels = new KernelCache(device);
+const FILL = { name: 'fill-random', code: fillRandomWgsl };
+
+interface Matrix {
+  readonly n: number;
+  readonly k: number;
+  readonly qweight: GPUBuffer;
+  readonly scales: GPUBuffer;
+}
+
+function randomMatrix(n: number, k: number, seed: number): Matrix {
+  const qweight = createStorageBuffer(device, `w${seed}`, (n * k) / 2);
+  const scales = createStorageBuffer(device, `s${seed}`, (n * k) / 8);
+  const encoder = device.createCommandEncoder();
+  const pass = encoder.beginComputePass();
+  const fills: PreparedKernel[] = [];
+  for (const [buffer, words, s] of [[qweight, (n * k) / 8, seed * 2], [scales, (n * k) / 32, seed * 2 + 1]] as const) {
+    const fill = prepareKernel(device, kernels, { kernel: FILL, params: new Uint32Array([words, s, 0, 0]), buffers: [buffer], workgroupCount: Math.ceil(words / 256) });
+    fill.record(pass);
+    fills.push(fill);
+  }
+  pass.end();
+  device.queue.submit([encoder.finish()]);
+  // Scales as random bits would hold NaN/Inf; the kernel's speed does not depend on values, but keep them finite.
+  for (const f of fills) f.destroy();
+  return { n, k, qweight, scales };
+}
+
+interface Layer {
+  readonly q: Matrix;
+  readonly k: Matrix;
+  readonly v: Matrix;
+  readonly o: Matrix;
+  readonly gate: Matrix;
+  readonly up: Matrix;
+  readonly down: Matrix;
+}
+
+let seed = 1;
+function makeLayers(count: number): Layer[] {
+  return Array.from({ length: count }, () => ({
+    q: randomMatrix(HIDDEN, HIDDEN, seed++),
+    k: randomMatrix(HIDDEN, HIDDEN, seed++),
+    v: randomMatrix(HIDDEN, HIDDEN, seed++),
+    o: randomMatrix(HIDDEN, HIDDEN, seed++),
+    gate: randomMatrix(MLP, HIDDEN, seed++),
+    up: randomMatrix(MLP, HIDDEN, seed++),
+    down: randomMatrix(HIDDEN, MLP, seed++),
+  }));
+}
+
+const xHidden = createStorageBuffer(device, 'x-hidden', HIDDEN * 4);
+const xMlp = createStorageBuffer(device, 'x-mlp', MLP * 4);
+const yHidden = createStorageBuffer(device, 'y-hidden', HIDDEN * 4);
+const yMlp = createStorageBuffer(device, 'y-mlp', MLP * 4);
+
+interface PackedLayer {
+  readonly qkv: Matrix;
+  readonly o: Matrix;
+  readonly gateUp: Matrix;
+  readonly down: Matrix;
+}
+
+function makePackedLayers(count: number): PackedLayer[] {
+  return Array.from({ length: count }, () => ({
+    qkv: randomMatrix(3 * HIDDEN, HIDDEN, seed++),
+    o: randomMatrix(HIDDEN, HIDDEN, seed++),
+    gateUp: randomMatrix(2 * MLP, HIDDEN, seed++),
+    down: randomMatrix(HIDDEN, MLP, seed++),
+  }));
+}
+
+const yQkv = createStorageBuffer(device, 'y-qkv', 3 * HIDDEN * 4);
+
+function packedChain(layers: PackedLayer[], plan: Plan): PreparedKernel[] {
+  const out: PreparedKernel[] = [];
+  for (const l of layers) {
+    const gemv = (m: Matrix, x: GPUBuffer, y: GPUBuffer, epilogue: GemvEpilogue, n = m.n): void => {
+      const shape = { n, k: m.k, epilogue, upRowOffset: epilogue === 'swiglu' ? n : 0 };
+      const buffers = { x, y, qweight: m.qweight, scales: m.scales, qweight2: m.qweight, scales2: m.scales };
+      out.push(prepareInt4Gemv(device, kernels, buffers, shape, plan(m, epilogue)));
+    };
+    gemv(l.qkv, xHidden, yQkv, 'store');
+    gemv(l.o, xHidden, yHidden, 'add');
+    gemv(l.gateUp, xHidden, yMlp, 'swiglu', MLP);
+    gemv(l.down, xMlp, yHidden, 'add');
+  }
+  return out;
+}
+
+function layerBytes(layer: Layer | PackedLayer): number {
+  return Object.values(layer).reduce((sum, m: Matrix) => sum + (m.n * m.k) / 2 + (m.n * m.k) / 8, 0);
+}
+
+type Plan = (m: Matrix, epilogue: GemvEpilogue) => GemvVariant;
+
+function chain(layers: Layer[], plan: Plan, fused: boolean): PreparedKernel[] {
+  const out: PreparedKernel[] = [];
+  const gemv = (m: Matrix, x: GPUBuffer, y: GPUBuffer, epilogue: GemvEpilogue, up?: Matrix): void => {
+    out.push(
+      prepareInt4Gemv(
+        device,
+        kernels,
+        { x, y, qweight: m.qweight, scales: m.scales, qweight2: up?.qweight, scales2: up?.scales },
+        { n: m.n, k: m.k, epilogue },
+        plan(m, epilogue),
+      ),
+    );
+  };
+  for (const l of layers) {
+    for (const m of [l.q, l.k, l.v]) gemv(m, xHidden, yHidden, 'store');
+    gemv(l.o, xHidden, yHidden, fused ? 'add' : 'store');
+    if (fused) gemv(l.gate, xHidden, yMlp, 'swiglu', l.up);
+    else for (const m of [l.gate, l.up]) gemv(m, xHidden, yMlp, 'store');
+    gemv(l.down, xMlp, yHidden, fused ? 'add' : 'store');
+  }
+  return out;
+}
+
+async function timeChain(dispatches: PreparedKernel[], repeats: number): Promise<{ medianMs: number; recordMs: number }> {
+  const times: number[] = [];
+  let recordMs = 0;
+  for (let r = 0; r < repeats + 2; r++) {
+    const t0 = performance.now();
+    const encoder = device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    for (const d of dispatches) d.record(pass);
+    pass.end();
+    const commands = encoder.finish();
+    const t1 = performance.now();
+    device.queue.submit([commands]);
+    await device.queue.onSubmittedWorkDone();
+    const t2 = performance.now();
+    if (r >= 2) {
+      times.push(t2 - t1);
+      recordMs += (t1 - t0) / repeats;
+    }
+  }
+  times.sort((a, b) => a - b);
+  return { medianMs: times[Math.floor(times.length / 2)] ?? NaN, recordMs };
+}
+
+interface Row {
+  readonly name: string;
+  readonly dispatches: number;
+  readonly gigabytes: number;
+  readonly medianMs: number;
+  readonly gbPerS: number;
+  readonly ofPeak: number;
+  readonly recordMs: number;
+}
+const rows: Row[] = [];
+
+async function measure(name: string, layers: Layer[] | PackedLayer[], plan: Plan, fused: boolean, repeats: number): Promise<Row> {
+  const dispatches = 'qkv' in (layers[0] ?? {}) ? packedChain(layers as PackedLayer[], plan) : chain(layers as Layer[], plan, fused);
+  const bytes = layers.reduce((s, l) => s + layerBytes(l), 0);
+  const { medianMs, recordMs } = await timeChain(dispatches, repeats);
+  for (const d of dispatches) d.destroy();
+  const gbPerS = bytes / (medianMs / 1000) / 1e9;
+  const row = { name, dispatches: dispatches.length, gigabytes: bytes / 1e9, medianMs, gbPerS, ofPeak: (gbPerS * 1e9) / PEAK_BYTES_PER_S, recordMs };
+  rows.push(row);
+  console.log(`${name.padEnd(44)} ${String(row.dispatches).padStart(4)} disp ${row.gigabytes.toFixed(3)} GB ${medianMs.toFixed(3)} ms ${gbPerS.toFixed(0).padStart(5)} GB/s ${(row.ofPeak * 100).toFixed(1)} % (record ${recordMs.toFixed(2)} ms)`);
+  return row;
+}
+
+console.log(`adapter: ${ctx.capabilities.vendor} ${ctx.capabilities.architecture} ${ctx.capabilities.description}; subgroups ${ctx.capabilities.subgroups}`);
+const sweepLayers = makeLayers(quick ? 2 : 9);
+await device.queue.onSubmittedWorkDone();
+const reductions = ctx.capabilities.subgroups ? (['subgroup', 'workgroup'] as const) : (['workgroup'] as const);
+for (const reduction of reductions) {
+  for (const workgroupSize of quick ? [64, 128] : [64, 128, 256]) {
+    for (const rowsPerWg of quick ? [1, 4] : [1, 2, 4, 8]) {
+      const v: GemvVariant = { reduction, workgroupSize, rows: rowsPerWg };
+      await measure(`sweep ${reduction} wg${workgroupSize} rows${rowsPerWg}`, sweepLayers, () => v, false, quick ? 2 : 10);
+    }
+  }
+}
+const planned: Plan = (m, epilogue) => chooseGemvVariant(ctx.capabilities, { n: m.n, k: m.k, epilogue });
+const fullLayers = [...sweepLayers, ...makeLayers(quick ? 1 : 32 - sweepLayers.length)];
+await device.queue.onSubmittedWorkDone();
+const separate = await measure(`planner, ${fullLayers.length} layers, 7 GEMVs/layer`, fullLayers, planned, false, quick ? 2 : 10);
+const fused = await measure(`planner, ${fullLayers.length} layers, fused (6/layer)`, fullLayers, planned, true, quick ? 2 : 10);
+for (const l of fullLayers) for (const m of Object.values(l)) for (const b of [m.qweight, m.scales]) b.destroy();
+const packedLayers = makePackedLayers(fullLayers.length);
+await device.queue.onSubmittedWorkDone();
+const packed = await measure(`planner, ${packedLayers.length} layers, packed+fused (4/layer)`, packedLayers, planned, true, quick ? 2 : 10);
+
+const result = {
+  bench: 'int4-gemv',
+  date: new Date().toISOString(),
+  commit: process.env.GIT_COMMIT ?? 'unknown',
+  adapter: { vendor: ctx.capabilities.vendor, architecture: ctx.capabilities.architecture, description: ctx.capabilities.description },
+  driver: process.env.GPU_DRIVER ?? 'unknown',
+  card: process.env.GPU_NAME ?? 'unknown',
+  peakBytesPerS: PEAK_BYTES_PER_S,
+  plannerVariant: chooseGemvVariant(ctx.capabilities, { n: HIDDEN, k: HIDDEN, epilogue: 'store' }),
+  rows,
+};
+if (outPath) writeFileSync(outPath, `${JSON.stringify(result, null, 2)}\n`);
+console.log(`\nplanner variant ${JSON.stringify(result.plannerVariant)}`);
+const pct = (r: Row): string => `${r.gbPerS.toFixed(0)} GB/s = ${(r.ofPeak * 100).toFixed(1)} % of 4.3 TB/s, ${r.medianMs.toFixed(2)} ms`;
+console.log(`full decode-step GEMVs: separate ${pct(separate)}; fused ${pct(fused)}; packed+fused ${pct(packed)}`);
+ctx.dispose();
