@@ -1,5 +1,6 @@
 import { SarashinaError } from '../../protocol/errors';
 import type { DecodedImage } from './decoded-image';
+import { decodeGrey16Png, isGrey16Png } from './decode-png-grey16';
 
 /**
  * Decodes an image in a browser or worker with the platform decoder and returns 8-bit RGBA.
@@ -9,12 +10,23 @@ import type { DecodedImage } from './decoded-image';
  * premultiplication off, which returns the stored bytes exactly, so colour under transparent pixels
  * survives as with Pillow. Where WebGL2 is missing (or the image exceeds its texture size) a 2D canvas is
  * used instead; a 2D canvas stores premultiplied alpha, so there colour under partly or fully
- * transparent pixels can differ from Pillow's. 16-bit PNGs arrive already reduced to 8 bits by the
- * browser (16-bit grey is not clipped the way Pillow clips it).
+ * transparent pixels can differ from Pillow's. 16-bit colour PNGs arrive reduced to their high byte,
+ * as Pillow reads them; 16-bit grey PNGs, which Pillow clips instead, are decoded here (decode-png-grey16).
  *
  * Undecodable data throws `invalid-request` naming `index`.
  */
 export async function decodeImageBlob(blob: Blob, index: number): Promise<DecodedImage> {
+  if (isGrey16Png(new Uint8Array(await blob.slice(0, 26).arrayBuffer()))) {
+    try {
+      const grey = await decodeGrey16Png(new Uint8Array(await blob.arrayBuffer()));
+      if (grey) return grey;
+    } catch (e) {
+      throw new SarashinaError('invalid-request', `image ${index}: the 16-bit PNG could not be decoded (${e instanceof Error ? e.message : String(e)}). Check that the file is complete.`, {
+        index,
+        format: 'png',
+      });
+    }
+  }
   let bitmap: ImageBitmap;
   try {
     bitmap = await createImageBitmap(blob, { imageOrientation: 'from-image', colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
