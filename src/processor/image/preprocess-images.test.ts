@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { parseImageProcessorConfig } from '../../../export/hf-config';
 import { isSarashinaError } from '../../protocol/errors';
 import { QWEN2_VL_IMAGE_DEFAULTS, type ImageProcessorSpec, type ResampleFilter } from '../../protocol/model-spec';
 import type { DecodedImage } from './decoded-image';
@@ -11,6 +12,8 @@ interface ParityCase {
   name: string;
   inputs: string[];
   prep: 'open' | 'convert-rgb';
+  /** The kwargs given to the HF processor: the keys of a preprocessor_config.json. */
+  hfKwargs: Record<string, unknown>;
   spec: {
     minPixels: number;
     maxPixels: number;
@@ -56,8 +59,11 @@ function expectedValues(c: ParityCase): Float32Array {
   return out;
 }
 
+/** The spec our config parser builds from the same keys Hugging Face was given (both size forms). */
 function specOf(c: ParityCase): ImageProcessorSpec {
-  return { ...QWEN2_VL_IMAGE_DEFAULTS, ...c.spec };
+  const spec = parseImageProcessorConfig(c.hfKwargs);
+  expect(spec).toEqual({ ...QWEN2_VL_IMAGE_DEFAULTS, ...c.spec });
+  return spec;
 }
 
 describe('preprocessImages parity with transformers Qwen2VLImageProcessorPil', () => {
