@@ -15,15 +15,17 @@
 //   rope(x)[j] = x[j]·cos[r, j] − x[j + half]·sin[r, j];  rope(x)[j + half] = x[j + half]·cos[r, j] + x[j]·sin[r, j]
 //   s_ik = rope(q_i) · rope(k_k) / sqrt(head_dim)          for every key row k of the same image
 //   out_i = Σ_k softmax_k(s_ik) · v_k
-// Flash-style: a workgroup owns TILE_ROWS query rows of one image and one head. It streams the image's keys in
-// tiles of TILE_KEYS rows through workgroup memory and keeps an online softmax (running max m, running sum l,
-// running unnormalised output), so no score matrix larger than TILE_ROWS × TILE_KEYS ever exists.
+// Flash-style: a workgroup owns 4·ROW_GROUPS query rows of one image and one head. It streams the image's keys
+// in tiles of TILE_KEYS rows through workgroup memory and keeps an online softmax (running max m, running sum l,
+// running unnormalised output), so no score matrix larger than 4·ROW_GROUPS × TILE_KEYS ever exists.
 // Scores are kept in the log2 domain (q is pre-scaled by log2(e) / sqrt(head_dim)) so that exp2 is used.
 // RoPE is fused into the tile loads (q once per workgroup, k for every key tile): no extra pass over q/k.
-// Threads: TILE_ROWS × HEAD_VEC4S; thread (row, lane) owns output elements [4·lane, 4·lane + 4) of its query row
-// and computes scores for keys lane, lane + HEAD_VEC4S, … of each tile. head_dim must be a multiple of 8 (so each
-// half is whole vec4s) and at most 4·HEAD_VEC4S; lanes past head_dim / 4 only help with loads.
-// Query tiles never straddle images: image b has ceil(len_b / TILE_ROWS) tiles, total_tiles = Σ_b of that.
+// Threads: ROW_GROUPS × HEAD_VEC4S. Thread (group g, lane) works for the 4 query rows 4g … 4g + 3 at once — their
+// scores, maxima, sums and weights are the 4 components of one vec4 — so each k and v vector read from
+// workgroup memory feeds 4 rows. It scores keys lane, lane + HEAD_VEC4S, … of each tile and owns output
+// elements [4·lane, 4·lane + 4) of its 4 rows. head_dim must be a multiple of 8 (so each half is whole vec4s)
+// and at most 4·HEAD_VEC4S; lanes past head_dim / 4 only help with loads.
+// Query tiles never straddle images: image b has ceil(len_b / (4·ROW_GROUPS)) tiles, total_tiles = Σ_b of that.
 // Dispatch: total_tiles × heads workgroups, linear id = wid.x + wid.y · num_workgroups.x,
 //   head = id / total_tiles, tile = id % total_tiles (neighbouring workgroups share the head's keys in cache).
 // Precision: f32 storage and f32 accumulation throughout; exp2 of non-positive arguments only.
@@ -35,9 +37,11 @@ struct Params {
   total_tiles: u32,
 }
 
-override TILE_ROWS: u32 = 12u;
+override ROW_GROUPS: u32 = 10u;
 override TILE_KEYS: u32 = 20u;
 override HEAD_VEC4S: u32 = 20u;
+// Key rows are K_STRIDE vec4s apart: an odd stride spreads the lanes' reads of different keys over all banks.
+override K_STRIDE: u32 = HEAD_VEC4S | 1u;
 
 // Far below any real score but finite, so that (m_old − m_new) never becomes inf − inf.
 const NEG_BIG: f32 = -3.0e38;
@@ -50,15 +54,14 @@ const LOG2_E: f32 = 1.4426950408889634;
 @group(0) @binding(4) var<storage, read> cu_seqlens: array<u32>;
 @group(0) @binding(5) var<storage, read_write> out: array<vec4<f32>>;
 
-var<workgroup> q_tile: array<vec4<f32>, TILE_ROWS * HEAD_VEC4S>;
-// Key rows are K_STRIDE = HEAD_VEC4S | 1 vec4s apart: an odd stride spreads the lanes' row reads over all banks.
-override K_STRIDE: u32 = HEAD_VEC4S | 1u;
+// q of the tile's rows, [4·ROW_GROUPS][HEAD_VEC4S].
+var<workgroup> q_tile: array<vec4<f32>, 4u * ROW_GROUPS * HEAD_VEC4S>;
 var<workgroup> k_tile: array<vec4<f32>, TILE_KEYS * K_STRIDE>;
 var<workgroup> v_tile: array<vec4<f32>, TILE_KEYS * HEAD_VEC4S>;
-// Scores, then (in place, each thread its own keys) the weights exp2(s − m_new).
-var<workgroup> s_tile: array<f32, TILE_ROWS * TILE_KEYS>;
-// Each thread's max over its own keys of the current tile.
-var<workgroup> lane_max: array<f32, TILE_ROWS * HEAD_VEC4S>;
+// [ROW_GROUPS][TILE_KEYS]: scores of a group's 4 rows, then (in place, each thread its own keys) their weights.
+var<workgroup> s_tile: array<vec4<f32>, ROW_GROUPS * TILE_KEYS>;
+// Each thread's max over its own keys of the current tile, for its 4 rows.
+var<workgroup> lane_max: array<vec4<f32>, ROW_GROUPS * HEAD_VEC4S>;
 
 // Rotated vec4 `lane` of (row, part, head); part 0 = q, 1 = k.
 fn load_rotated(row: u32, part: u32, head: u32, lane: u32) -> vec4<f32> {
@@ -74,19 +77,20 @@ fn load_rotated(row: u32, part: u32, head: u32, lane: u32) -> vec4<f32> {
   return x * cos_tab[t] + qkv[base + lane - half_vec4s] * sin_tab[t];
 }
 
-@compute @workgroup_size(TILE_ROWS * HEAD_VEC4S)
+@compute @workgroup_size(ROW_GROUPS * HEAD_VEC4S)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
         @builtin(num_workgroups) nwg: vec3<u32>) {
   let id = wid.x + wid.y * nwg.x;
   if (id >= params.total_tiles * params.heads) {
     return;
   }
+  let tile_rows = 4u * ROW_GROUPS;
   let head = id / params.total_tiles;
   var tile = id % params.total_tiles;
   // Find the image this query tile belongs to (images are few; every thread does the same short scan).
   var image = 0u;
   for (; image < params.images; image++) {
-    let tiles = (cu_seqlens[image + 1u] - cu_seqlens[image] + TILE_ROWS - 1u) / TILE_ROWS;
+    let tiles = (cu_seqlens[image + 1u] - cu_seqlens[image] + tile_rows - 1u) / tile_rows;
     if (tile < tiles) {
       break;
     }
@@ -96,22 +100,27 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let seq_end = cu_seqlens[image + 1u];
 
   let vec4s = params.head_dim / 4u;
-  let threads = TILE_ROWS * HEAD_VEC4S;
-  let row = lid / HEAD_VEC4S;
+  let threads = ROW_GROUPS * HEAD_VEC4S;
+  let group = lid / HEAD_VEC4S;
   let lane = lid % HEAD_VEC4S;
-  let query = seq_start + tile * TILE_ROWS + row;
-  let owns_output = query < seq_end && lane < vec4s;
+  let row0 = seq_start + tile * tile_rows + 4u * group;
   let q_scale = inverseSqrt(f32(params.head_dim)) * LOG2_E;
-
-  var q = vec4<f32>(0.0);
-  if (owns_output) {
-    q = load_rotated(query, 0u, head, lane) * q_scale;
+  for (var i = 0u; i < 4u; i++) {
+    var q = vec4<f32>(0.0);
+    if (row0 + i < seq_end && lane < vec4s) {
+      q = load_rotated(row0 + i, 0u, head, lane) * q_scale;
+    }
+    q_tile[(4u * group + i) * HEAD_VEC4S + lane] = q;
   }
-  q_tile[lid] = q;
+  let q_base = 4u * group * HEAD_VEC4S;
 
-  var m = NEG_BIG;
-  var l = 0.0;
-  var acc = vec4<f32>(0.0);
+  // Running state of the 4 rows, one per component.
+  var m = vec4<f32>(NEG_BIG);
+  var l = vec4<f32>(0.0);
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
   let v_offset = 2u * params.heads * vec4s + head * vec4s;
   for (var key0 = seq_start; key0 < seq_end; key0 += TILE_KEYS) {
     let keys = min(TILE_KEYS, seq_end - key0);
@@ -131,45 +140,65 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
     workgroupBarrier();
 
-    // Scores of this thread's keys (log2 domain) and their max.
-    var own_max = NEG_BIG;
+    // Scores of this thread's keys for its 4 rows (log2 domain) and their max.
+    var own_max = vec4<f32>(NEG_BIG);
     for (var j = lane; j < keys; j += HEAD_VEC4S) {
-      var s = 0.0;
+      var s = vec4<f32>(0.0);
       for (var c = 0u; c < vec4s; c++) {
-        s += dot(q_tile[row * HEAD_VEC4S + c], k_tile[j * K_STRIDE + c]);
+        let k = k_tile[j * K_STRIDE + c];
+        s += vec4<f32>(dot(q_tile[q_base + c], k), dot(q_tile[q_base + HEAD_VEC4S + c], k),
+                       dot(q_tile[q_base + 2u * HEAD_VEC4S + c], k), dot(q_tile[q_base + 3u * HEAD_VEC4S + c], k));
       }
-      s_tile[row * TILE_KEYS + j] = s;
+      s_tile[group * TILE_KEYS + j] = s;
       own_max = max(own_max, s);
     }
     lane_max[lid] = own_max;
     workgroupBarrier();
 
-    // New running max of the row; each thread turns only its own keys' scores into weights.
+    // New running max of the rows; each thread turns only its own keys' scores into weights.
     var m_new = m;
     for (var c = 0u; c < HEAD_VEC4S; c++) {
-      m_new = max(m_new, lane_max[row * HEAD_VEC4S + c]);
+      m_new = max(m_new, lane_max[group * HEAD_VEC4S + c]);
     }
     for (var j = lane; j < keys; j += HEAD_VEC4S) {
-      s_tile[row * TILE_KEYS + j] = exp2(s_tile[row * TILE_KEYS + j] - m_new);
+      s_tile[group * TILE_KEYS + j] = exp2(s_tile[group * TILE_KEYS + j] - m_new);
     }
     workgroupBarrier();
 
     let alpha = exp2(m - m_new);
-    var p_sum = 0.0;
-    var pv = vec4<f32>(0.0);
+    l *= alpha;
+    acc0 *= alpha.x;
+    acc1 *= alpha.y;
+    acc2 *= alpha.z;
+    acc3 *= alpha.w;
     for (var j = 0u; j < keys; j++) {
-      let p = s_tile[row * TILE_KEYS + j];
-      p_sum += p;
-      pv += p * v_tile[j * HEAD_VEC4S + lane];
+      let p = s_tile[group * TILE_KEYS + j];
+      let v = v_tile[j * HEAD_VEC4S + lane];
+      l += p;
+      acc0 += p.x * v;
+      acc1 += p.y * v;
+      acc2 += p.z * v;
+      acc3 += p.w * v;
     }
-    l = l * alpha + p_sum;
-    acc = acc * alpha + pv;
     m = m_new;
     // The next tile overwrites k, v, s and lane_max.
     workgroupBarrier();
   }
 
-  if (owns_output) {
-    out[query * params.heads * vec4s + head * vec4s + lane] = acc / l;
+  if (lane < vec4s) {
+    let out_stride = params.heads * vec4s;
+    let out_base = head * vec4s + lane;
+    if (row0 < seq_end) {
+      out[row0 * out_stride + out_base] = acc0 / l.x;
+    }
+    if (row0 + 1u < seq_end) {
+      out[(row0 + 1u) * out_stride + out_base] = acc1 / l.y;
+    }
+    if (row0 + 2u < seq_end) {
+      out[(row0 + 2u) * out_stride + out_base] = acc2 / l.z;
+    }
+    if (row0 + 3u < seq_end) {
+      out[(row0 + 3u) * out_stride + out_base] = acc3 / l.w;
+    }
   }
 }

@@ -2,13 +2,15 @@ import { SarashinaError } from '../protocol/errors';
 
 /** Override constants of shaders/vision-attention.wgsl. */
 export interface VisionAttentionTiling {
-  /** Query rows per workgroup (TILE_ROWS). */
+  /** Groups of 4 query rows per workgroup (ROW_GROUPS); one thread works for 4 rows at once. */
+  readonly rowGroups: number;
+  /** Query rows per workgroup: 4 · rowGroups. */
   readonly rows: number;
   /** Key rows per streamed key/value tile (TILE_KEYS). */
   readonly keys: number;
-  /** Threads per query row = vec4 lanes of one head (HEAD_VEC4S); headDim ≤ 4 · headVec4s. */
+  /** Threads per row group = vec4 lanes of one head (HEAD_VEC4S); headDim ≤ 4 · headVec4s. */
   readonly headVec4s: number;
-  /** rows · headVec4s invocations. */
+  /** rowGroups · headVec4s invocations. */
   readonly workgroupSize: number;
   /** Workgroup memory the kernel declares with these constants, in bytes. */
   readonly workgroupStorageBytes: number;
@@ -26,6 +28,8 @@ export interface VisionAttentionLimits {
  * resident per core on every desktop GPU and is SwiftShader's maximum.
  */
 const MAX_THREADS = 256;
+/** More query rows per workgroup save key/value reloads but waste work on short images (tiles never straddle images). */
+const MAX_ROWS = 64;
 /**
  * Keys per tile to aim for: each key tile costs four workgroup barriers, so a tile should carry enough
  * work (≥ 32 keys) to amortise them; more only costs workgroup memory.
@@ -33,20 +37,19 @@ const MAX_THREADS = 256;
 const TARGET_KEYS = 32;
 
 /**
- * Workgroup bytes the kernel declares: q tile (rows × lanes vec4), k tile (keys × (lanes | 1) vec4, padded to an
- * odd stride), v tile (keys × lanes vec4), score tile (rows × keys f32) and per-thread maxima (rows × lanes f32).
+ * Workgroup bytes the kernel declares, all vec4 arrays: q tile (4 · rowGroups × lanes), k tile (keys × (lanes | 1),
+ * padded to an odd stride), v tile (keys × lanes), scores (rowGroups × keys) and per-thread maxima (rowGroups × lanes).
  */
-export function visionAttentionStorageBytes(rows: number, keys: number, headVec4s: number): number {
-  const roundUp16 = (n: number): number => Math.ceil(n / 16) * 16;
-  const vec4s = rows * headVec4s + keys * (headVec4s | 1) + keys * headVec4s;
-  return 16 * vec4s + roundUp16(4 * rows * keys) + roundUp16(4 * rows * headVec4s);
+export function visionAttentionStorageBytes(rowGroups: number, keys: number, headVec4s: number): number {
+  return 16 * (4 * rowGroups * headVec4s + keys * (headVec4s | 1) + keys * headVec4s + rowGroups * keys + rowGroups * headVec4s);
 }
 
 /**
- * Chooses the tile sizes for a head of `headDim` (a multiple of 8) on a device with `limits`:
- * one thread per (query row, vec4 of the head), as many query rows as fit in 256 threads (and the device's
- * invocation limits), then the largest key tile up to ~32 keys (a multiple of the lanes so every lane scores the
- * same number of keys) that fits the workgroup memory; if even one lane-width of keys does not fit, fewer rows.
+ * Chooses the tile sizes for a head of `headDim` (a multiple of 8) on a device with `limits`: one thread per
+ * (group of 4 query rows, vec4 of the head); as many row groups as fit in 256 threads, the device's invocation
+ * limits and 64 rows; then the largest key tile up to ~32 keys (a multiple of the lanes, so every lane scores the
+ * same number of keys) that fits the workgroup memory; if even one lane-width of keys does not fit, fewer row
+ * groups, and with one group left, fewer keys.
  * Throws `invalid-model` for an unsupported headDim and `gpu-limits-too-low` when nothing fits.
  */
 export function chooseVisionAttentionTiling(headDim: number, limits: VisionAttentionLimits): VisionAttentionTiling {
@@ -59,15 +62,15 @@ export function chooseVisionAttentionTiling(headDim: number, limits: VisionAtten
   }
   const headVec4s = headDim / 4;
   const maxThreads = Math.min(MAX_THREADS, limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupSizeX);
-  let rows = Math.floor(maxThreads / headVec4s);
+  let rowGroups = Math.min(Math.floor(maxThreads / headVec4s), MAX_ROWS / 4);
   let keys = headVec4s * Math.max(1, Math.round(TARGET_KEYS / headVec4s));
-  const fits = (): boolean => visionAttentionStorageBytes(rows, keys, headVec4s) <= limits.maxComputeWorkgroupStorageSize;
-  while (rows >= 1 && !fits()) {
+  const fits = (): boolean => visionAttentionStorageBytes(rowGroups, keys, headVec4s) <= limits.maxComputeWorkgroupStorageSize;
+  while (rowGroups >= 1 && !fits()) {
     if (keys > headVec4s) keys -= headVec4s;
-    else if (keys > 1 && rows === 1) keys -= 1;
-    else rows -= 1;
+    else if (keys > 1 && rowGroups === 1) keys -= 1;
+    else rowGroups -= 1;
   }
-  if (rows < 1) {
+  if (rowGroups < 1) {
     throw new SarashinaError(
       'gpu-limits-too-low',
       `This GPU cannot run vision attention for head size ${headDim}: it allows ${limits.maxComputeInvocationsPerWorkgroup} ` +
@@ -81,5 +84,12 @@ export function chooseVisionAttentionTiling(headDim: number, limits: VisionAtten
       },
     );
   }
-  return { rows, keys, headVec4s, workgroupSize: rows * headVec4s, workgroupStorageBytes: visionAttentionStorageBytes(rows, keys, headVec4s) };
+  return {
+    rowGroups,
+    rows: 4 * rowGroups,
+    keys,
+    headVec4s,
+    workgroupSize: rowGroups * headVec4s,
+    workgroupStorageBytes: visionAttentionStorageBytes(rowGroups, keys, headVec4s),
+  };
 }

@@ -61,6 +61,11 @@ async function runCase(c: RunCase): Promise<{ got: Float32Array; want: Float64Ar
   return { got, want: visionAttentionReference(qkv, tables.cos, tables.sin, shape) };
 }
 
+function forcedTiling(rowGroups: number, keys: number, headVec4s: number): VisionAttentionTiling {
+  const workgroupStorageBytes = visionAttentionStorageBytes(rowGroups, keys, headVec4s);
+  return { rowGroups, rows: 4 * rowGroups, keys, headVec4s, workgroupSize: rowGroups * headVec4s, workgroupStorageBytes };
+}
+
 const SWIFTSHADER_LIMITS: VisionAttentionLimits = {
   maxComputeWorkgroupStorageSize: 32768,
   maxComputeInvocationsPerWorkgroup: 256,
@@ -85,17 +90,19 @@ describe('chooseVisionAttentionTiling', () => {
         expect(t.headVec4s * 4).toBe(headDim);
         expect(t.rows).toBeGreaterThanOrEqual(1);
         expect(t.keys).toBeGreaterThanOrEqual(1);
-        expect(t.workgroupSize).toBe(t.rows * t.headVec4s);
+        expect(t.rows).toBe(4 * t.rowGroups);
+        expect(t.rows).toBeLessThanOrEqual(64);
+        expect(t.workgroupSize).toBe(t.rowGroups * t.headVec4s);
         expect(t.workgroupSize).toBeLessThanOrEqual(limits.maxComputeInvocationsPerWorkgroup);
-        expect(t.workgroupStorageBytes).toBe(visionAttentionStorageBytes(t.rows, t.keys, t.headVec4s));
+        expect(t.workgroupStorageBytes).toBe(visionAttentionStorageBytes(t.rowGroups, t.keys, t.headVec4s));
         expect(t.workgroupStorageBytes).toBeLessThanOrEqual(limits.maxComputeWorkgroupStorageSize);
       });
     }
   }
 
-  it('Qwen2-VL head (80): 12 rows × 20 lanes; 20 keys in 32 KiB, 40 in 48 KiB', () => {
-    expect(chooseVisionAttentionTiling(80, SWIFTSHADER_LIMITS)).toMatchObject({ rows: 12, keys: 20, workgroupSize: 240 });
-    expect(chooseVisionAttentionTiling(80, NVIDIA_LIMITS)).toMatchObject({ rows: 12, keys: 40, workgroupSize: 240 });
+  it('Qwen2-VL head (80): 20 lanes; 40 rows in 32 KiB, 48 rows in 48 KiB, tiles of 20 keys', () => {
+    expect(chooseVisionAttentionTiling(80, SWIFTSHADER_LIMITS)).toMatchObject({ rows: 40, keys: 20, workgroupSize: 200 });
+    expect(chooseVisionAttentionTiling(80, NVIDIA_LIMITS)).toMatchObject({ rows: 48, keys: 20, workgroupSize: 240 });
   });
 
   it('rejects head sizes that are not multiples of 8, and limits too small', () => {
@@ -131,11 +138,18 @@ describe('vision-attention kernel on real WebGPU', () => {
       qkScale: 4,
     },
     {
-      name: 'odd forced tiling (5 rows, 7 keys, head 16 in 8 lanes of capacity 32)',
+      name: 'odd forced tiling (8 rows, 7 keys, head 16 in 8 lanes of capacity 32)',
       grids: [{ t: 1, h: 6, w: 6 }, { t: 1, h: 2, w: 6 }],
       heads: 2,
       headDim: 16,
-      tiling: { rows: 5, keys: 7, headVec4s: 8, workgroupSize: 40, workgroupStorageBytes: visionAttentionStorageBytes(5, 7, 8) },
+      tiling: forcedTiling(2, 7, 8),
+    },
+    {
+      name: 'forced tiling with one row group and 3 keys, head 80, two images',
+      grids: [{ t: 1, h: 2, w: 6 }, { t: 1, h: 4, w: 2 }],
+      heads: 1,
+      headDim: 80,
+      tiling: forcedTiling(1, 3, 20),
     },
   ];
   for (const c of cases) {

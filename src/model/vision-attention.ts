@@ -89,7 +89,7 @@ export function encodeVisionAttention(
   const blocks = shape.cuSeqlens.length - 1;
   const params = uniformBuffer(device, 'vision-attention.params', new Uint32Array([shape.heads, shape.headDim, blocks, totalTiles]));
   const pipeline = kernels.pipeline(VISION_ATTENTION, {
-    TILE_ROWS: tiling.rows,
+    ROW_GROUPS: tiling.rowGroups,
     TILE_KEYS: tiling.keys,
     HEAD_VEC4S: tiling.headVec4s,
   });
