@@ -42,9 +42,9 @@ describe('decodeImageBytes (Node)', () => {
       max = Math.max(max, d);
     }
     const mean = sum / ours.data.length;
-    // Different IDCT rounding and chroma upsampling: a fraction of a level on average, a few at edges.
+    // Different IDCT rounding and chroma upsampling: measured mean 0.72 levels, max 14 (58 % of bytes differ).
     expect(mean).toBeLessThan(1);
-    expect(max).toBeLessThan(40);
+    expect(max).toBeLessThanOrEqual(20);
   });
 
   it('throws invalid-request naming the image for unknown and broken data', () => {

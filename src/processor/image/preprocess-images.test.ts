@@ -77,16 +77,19 @@ describe('preprocessImages parity with transformers Qwen2VLImageProcessorPil', (
       expect(out.pixelValues.length).toBe(c.shape[0] * c.shape[1]);
       const want = expectedValues(c);
       let maxAbs = 0;
-      let differing = 0;
+      let sumAbs = 0;
       for (let i = 0; i < want.length; i++) {
         const d = Math.abs((out.pixelValues[i] ?? NaN) - (want[i] ?? NaN));
         if (!(d <= maxAbs)) maxAbs = Number.isNaN(d) ? Infinity : d;
-        if (d !== 0) differing++;
+        sumAbs += d;
       }
       if (isJpeg) {
-        // jpeg-js and libjpeg-turbo decode differently; the pipeline after decoding is checked by the
-        // PNG cases, so here only closeness is asserted (measured: see decode-image-node.test.ts).
-        expect(differing / want.length).toBeLessThan(0.6);
+        // jpeg-js and libjpeg-turbo differ in IDCT rounding and chroma upsampling (decoded bytes: mean
+        // 0.7 levels, max 14, see decode-image-node.test.ts); the steps after decoding are checked
+        // exactly by the PNG cases, so here the values are only required to be close. (In Chromium the
+        // platform decoder is libjpeg-turbo and this case is exact.)
+        expect(sumAbs / want.length).toBeLessThan(0.02);
+        expect(maxAbs).toBeLessThan(0.3);
         return;
       }
       expect(maxAbs, `max-abs error over ${want.length} values`).toBeLessThanOrEqual(1e-5);
