@@ -14,7 +14,7 @@ describe('image processor parity in Chromium', () => {
   it('every Hugging Face fixture case gives the same grids and bit-identical pixel values', async () => {
     const { page, errors } = await session.open('/e2e/pages/processor-image.html');
     await page.waitForFunction(() => typeof window.runProcessorCases === 'function');
-    const results = await page.evaluate(() => window.runProcessorCases());
+    const results: CaseResult[] = await page.evaluate(() => window.runProcessorCases());
     expect(results.length).toBeGreaterThan(20);
     expect(results.filter((r) => !r.exact || !r.gridsEqual)).toEqual([]);
     expect(errors).toEqual([]);
