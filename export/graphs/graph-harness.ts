@@ -27,9 +27,14 @@ export class GraphHarness {
     readonly session: OrtSession,
   ) {}
 
-  static async create(ctx: GpuContext, graph: OnnxGraph): Promise<GraphHarness> {
+  static create(ctx: GpuContext, graph: OnnxGraph): Promise<GraphHarness> {
+    return GraphHarness.fromBytes(ctx, encodeOnnxModel(graph));
+  }
+
+  /** A harness for serialized ONNX bytes (e.g. a package's .onnx file). */
+  static async fromBytes(ctx: GpuContext, model: Uint8Array): Promise<GraphHarness> {
     const ort = await loadOrt();
-    const session = await createSession(ctx, encodeOnnxModel(graph));
+    const session = await createSession(ctx, model);
     return new GraphHarness(ctx, ort, session);
   }
 
