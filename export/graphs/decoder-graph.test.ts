@@ -6,7 +6,7 @@ import { decoderForwardReference, llamaRotaryTables } from '../reference-forward
 import { randomWeights, TINY_SPEC } from '../reference-forward/random-weights';
 import { dequantizeInt4Block32, quantizeInt4Block32, type Int4Weight } from '../quantize/int4-block-quantizer';
 import { buildDecoderGraph, type DecoderGraphOptions } from './decoder-graph';
-import { GraphHarness, weightFeeds, type HostData } from './graph-harness';
+import { GraphHarness, weightFeeds, type HostData, type HostTensor } from '../../src/testing/graph-harness';
 
 const spec = TINY_SPEC;
 const t = spec.text;
@@ -70,7 +70,7 @@ async function runSteps(options: DecoderGraphOptions, resolve: (binding: string)
       [1, 2],
       [3, 3],
     ] as const) {
-      const feeds: Record<string, OrtTensor | import('./graph-harness').HostTensor> = {
+      const feeds: Record<string, OrtTensor | HostTensor> = {
         ...fixed,
         inputs_embeds: { type: 'float32', dims: [1, S, H], data: embedsFor(seed, S) },
         seqlens_k: { type: 'int32', dims: [1], data: new Int32Array([past + S - 1]) },

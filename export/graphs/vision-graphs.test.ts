@@ -5,7 +5,7 @@ import { testGpuContext } from '../../src/testing/node-gpu';
 import { imageRanges, visionAttentionReference, visionForwardReference } from '../reference-forward/vision-reference';
 import { randomWeights, TINY_SPEC } from '../reference-forward/random-weights';
 import { embedWeights } from './graph-builder';
-import { GraphHarness, weightFeeds } from './graph-harness';
+import { GraphHarness, weightFeeds } from '../../src/testing/graph-harness';
 import { buildProjectorGraph } from './projector-graph';
 import { buildVisionBlockGraph, buildVisionPreGraph, buildVisionWholeGraph } from './vision-graphs';
 import { projectorReference } from '../reference-forward/vision-reference';

@@ -18,7 +18,7 @@ import type { OrtTensor } from '../../src/ort/ort-runtime';
 import { compareArrays } from '../../src/testing/compare';
 import { testGpuContext } from '../../src/testing/node-gpu';
 import { type ModelGraph, substituteTemplate } from '../graphs/graph-builder';
-import { GraphHarness, type HostData, type HostTensor } from '../graphs/graph-harness';
+import { GraphHarness, type HostData, type HostTensor } from '../../src/testing/graph-harness';
 import { fromFloat16Array } from '../quantize/float16';
 import { llamaRotaryTables } from '../reference-forward/decoder-reference';
 import { imageRanges, visionAttentionReference } from '../reference-forward/vision-reference';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { compareArrays, randomFloats } from '../../src/testing/compare';
 import { testGpuContext } from '../../src/testing/node-gpu';
 import { isSarashinaError } from '../../src/protocol/errors';
-import { GraphHarness } from '../graphs/graph-harness';
+import { GraphHarness } from '../../src/testing/graph-harness';
 import { float16BitsToFloat32, float32ToFloat16Bits } from './float16';
 import { dequantizeInt4Block32, INT4_BLOCK_SIZE, quantizeInt4Block32, scaleValues } from './int4-block-quantizer';
 

@@ -2,11 +2,11 @@
  * Test harness: runs an ONNX graph in onnxruntime-web on the shared WebGPU device (strict: no CPU
  * fallback) with host arrays as inputs, and reads outputs back. Used by the exporter's tests only.
  */
-import type { GpuContext } from '../../src/gpu/gpu-context';
-import { readBuffer, uploadBuffer } from '../../src/gpu/gpu-buffers';
-import { encodeOnnxModel, type OnnxGraph } from '../../src/ort/onnx/onnx-model';
-import { substituteTemplate, type ModelGraph } from './graph-builder';
-import { createSession, loadOrt, type OrtModule, type OrtSession, type OrtTensor } from '../../src/ort/ort-runtime';
+import type { GpuContext } from '../gpu/gpu-context';
+import { readBuffer, uploadBuffer } from '../gpu/gpu-buffers';
+import { encodeOnnxModel, type OnnxGraph } from '../ort/onnx/onnx-model';
+import { substituteTemplate, type ModelGraph } from '../../export/graphs/graph-builder';
+import { createSession, loadOrt, type OrtModule, type OrtSession, type OrtTensor } from '../ort/ort-runtime';
 
 export type HostData = Float32Array | Int32Array | Uint8Array | Uint16Array;
 
