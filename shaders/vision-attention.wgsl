@@ -124,13 +124,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let v_offset = 2u * params.heads * vec4s + head * vec4s;
   for (var key0 = seq_start; key0 < seq_end; key0 += TILE_KEYS) {
     let keys = min(TILE_KEYS, seq_end - key0);
-    // Keys past the block's end are not loaded: every loop below stops at `keys`.
-    for (var i = lid; i < keys * HEAD_VEC4S; i += threads) {
+    // Keys past the block's end are zero (their weights are 0; stale values could be non-finite in theory).
+    for (var i = lid; i < TILE_KEYS * HEAD_VEC4S; i += threads) {
       let key_row = i / HEAD_VEC4S;
       let key_lane = i % HEAD_VEC4S;
       var k = vec4<f32>(0.0);
       var v = vec4<f32>(0.0);
-      if (key_lane < vec4s) {
+      if (key_row < keys && key_lane < vec4s) {
         let key = key0 + key_row;
         k = load_rotated(key, 1u, head, key_lane);
         v = qkv[key * 3u * params.heads * vec4s + v_offset + key_lane];
@@ -140,17 +140,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
     workgroupBarrier();
 
-    // Scores of this thread's keys for its 4 rows (log2 domain) and their max.
+    // Scores of this thread's keys for its 4 rows (log2 domain) and their max. Loops run to the override
+    // constants, not to `keys` / head_dim, so the compiler can unroll them: lanes past head_dim hold zeros in
+    // q_tile and k_tile, and keys past `keys` (last tile only) get weight 0 below.
     var own_max = vec4<f32>(NEG_BIG);
-    for (var j = lane; j < keys; j += HEAD_VEC4S) {
+    for (var j = lane; j < TILE_KEYS; j += HEAD_VEC4S) {
       var s = vec4<f32>(0.0);
-      for (var c = 0u; c < vec4s; c++) {
+      for (var c = 0u; c < HEAD_VEC4S; c++) {
         let k = k_tile[j * K_STRIDE + c];
         s += vec4<f32>(dot(q_tile[q_base + c], k), dot(q_tile[q_base + HEAD_VEC4S + c], k),
                        dot(q_tile[q_base + 2u * HEAD_VEC4S + c], k), dot(q_tile[q_base + 3u * HEAD_VEC4S + c], k));
       }
       s_tile[group * TILE_KEYS + j] = s;
-      own_max = max(own_max, s);
+      if (j < keys) {
+        own_max = max(own_max, s);
+      }
     }
     lane_max[lid] = own_max;
     workgroupBarrier();
@@ -160,8 +164,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     for (var c = 0u; c < HEAD_VEC4S; c++) {
       m_new = max(m_new, lane_max[group * HEAD_VEC4S + c]);
     }
-    for (var j = lane; j < keys; j += HEAD_VEC4S) {
-      s_tile[group * TILE_KEYS + j] = exp2(s_tile[group * TILE_KEYS + j] - m_new);
+    for (var j = lane; j < TILE_KEYS; j += HEAD_VEC4S) {
+      s_tile[group * TILE_KEYS + j] = select(vec4<f32>(0.0), exp2(s_tile[group * TILE_KEYS + j] - m_new), j < keys);
     }
     workgroupBarrier();
 
@@ -171,7 +175,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     acc1 *= alpha.y;
     acc2 *= alpha.z;
     acc3 *= alpha.w;
-    for (var j = 0u; j < keys; j++) {
+    for (var j = 0u; j < TILE_KEYS; j++) {
       let p = s_tile[group * TILE_KEYS + j];
       let v = v_tile[j * HEAD_VEC4S + lane];
       l += p;

@@ -23,16 +23,17 @@ export interface VisionAttentionLimits {
   readonly maxComputeWorkgroupSizeX: number;
 }
 
+/** Threads per workgroup at most (and at most the device's limit; SwiftShader's and the WebGPU default are 256). */
+const MAX_THREADS = 512;
 /**
- * Above 256 threads per workgroup the tile would only grow the query tile; 256 keeps several workgroups
- * resident per core on every desktop GPU and is SwiftShader's maximum.
+ * More query rows per workgroup feed more rows from each k/v vector read, but waste work on short images (tiles
+ * never straddle images). On the H200, head 80, 12,288 patches: 64 rows (320 threads) 85 ms, 48 rows 92 ms,
+ * 40 rows 110 ms, 32 rows with 40-key tiles 131 ms (bench/vision-attention.bench.ts, 2026-11-26).
  */
-const MAX_THREADS = 256;
-/** More query rows per workgroup save key/value reloads but waste work on short images (tiles never straddle images). */
 const MAX_ROWS = 64;
 /**
- * Keys per tile to aim for: each key tile costs four workgroup barriers, so a tile should carry enough
- * work (≥ 32 keys) to amortise them; more only costs workgroup memory.
+ * Keys per tile to aim for: each key tile costs four workgroup barriers, so a tile should carry enough work to
+ * amortise them; but workgroup memory spent on rows pays more than on keys (see MAX_ROWS), so keys shrink first.
  */
 const TARGET_KEYS = 32;
 
@@ -46,7 +47,7 @@ export function visionAttentionStorageBytes(rowGroups: number, keys: number, hea
 
 /**
  * Chooses the tile sizes for a head of `headDim` (a multiple of 8) on a device with `limits`: one thread per
- * (group of 4 query rows, vec4 of the head); as many row groups as fit in 256 threads, the device's invocation
+ * (group of 4 query rows, vec4 of the head); as many row groups as fit in 512 threads, the device's invocation
  * limits and 64 rows; then the largest key tile up to ~32 keys (a multiple of the lanes, so every lane scores the
  * same number of keys) that fits the workgroup memory; if even one lane-width of keys does not fit, fewer row
  * groups, and with one group left, fewer keys.

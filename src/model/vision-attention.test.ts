@@ -100,9 +100,9 @@ describe('chooseVisionAttentionTiling', () => {
     }
   }
 
-  it('Qwen2-VL head (80): 20 lanes; 40 rows in 32 KiB, 48 rows in 48 KiB, tiles of 20 keys', () => {
+  it('Qwen2-VL head (80): 20 lanes; 40 rows in 32 KiB, 64 rows in 48 KiB, tiles of 20 keys', () => {
     expect(chooseVisionAttentionTiling(80, SWIFTSHADER_LIMITS)).toMatchObject({ rows: 40, keys: 20, workgroupSize: 200 });
-    expect(chooseVisionAttentionTiling(80, NVIDIA_LIMITS)).toMatchObject({ rows: 48, keys: 20, workgroupSize: 240 });
+    expect(chooseVisionAttentionTiling(80, NVIDIA_LIMITS)).toMatchObject({ rows: 64, keys: 20, workgroupSize: 320 });
   });
 
   it('rejects head sizes that are not multiples of 8, and limits too small', () => {
