@@ -28,6 +28,7 @@ const HIDDEN = quick ? 256 : 4096;
 const MLP = quick ? 704 : 11008;
 const PEAK_BYTES_PER_S = 4.3e12; // a WGSL kernel streaming 1 GiB on the H200 (../shared/gpu/README.md)
 
+console.log("requesting the GPU");
 const ctx = await benchGpuContext();
 const { device } = ctx;
 const kernels = new KernelCache(device);
@@ -182,6 +183,21 @@ interface Row {
   readonly recordMs: number;
 }
 const rows: Row[] = [];
+function writeResult(): void {
+  if (outPath) writeFileSync(outPath, `${JSON.stringify(result(), null, 2)}\n`);
+}
+
+const result = () => ({
+  bench: 'int4-gemv',
+  date: new Date().toISOString(),
+  commit: process.env.GIT_COMMIT ?? 'unknown',
+  adapter: { vendor: ctx.capabilities.vendor, architecture: ctx.capabilities.architecture, description: ctx.capabilities.description },
+  driver: process.env.GPU_DRIVER ?? 'unknown',
+  card: process.env.GPU_NAME ?? 'unknown',
+  peakBytesPerS: PEAK_BYTES_PER_S,
+  plannerVariant: chooseGemvVariant(ctx.capabilities, { n: HIDDEN, k: HIDDEN, epilogue: 'store' }),
+  rows,
+});
 
 async function measure(name: string, layers: Layer[] | PackedLayer[], plan: Plan, fused: boolean, repeats: number): Promise<Row> {
   const dispatches = 'qkv' in (layers[0] ?? {}) ? packedChain(layers as PackedLayer[], plan) : chain(layers as Layer[], plan, fused);
@@ -191,13 +207,16 @@ async function measure(name: string, layers: Layer[] | PackedLayer[], plan: Plan
   const gbPerS = bytes / (medianMs / 1000) / 1e9;
   const row = { name, dispatches: dispatches.length, gigabytes: bytes / 1e9, medianMs, gbPerS, ofPeak: (gbPerS * 1e9) / PEAK_BYTES_PER_S, recordMs };
   rows.push(row);
+  writeResult();
   console.log(`${name.padEnd(44)} ${String(row.dispatches).padStart(4)} disp ${row.gigabytes.toFixed(3)} GB ${medianMs.toFixed(3)} ms ${gbPerS.toFixed(0).padStart(5)} GB/s ${(row.ofPeak * 100).toFixed(1)} % (record ${recordMs.toFixed(2)} ms)`);
   return row;
 }
 
 console.log(`adapter: ${ctx.capabilities.vendor} ${ctx.capabilities.architecture} ${ctx.capabilities.description}; subgroups ${ctx.capabilities.subgroups}`);
+const t0 = performance.now();
 const sweepLayers = makeLayers(quick ? 2 : 9);
 await device.queue.onSubmittedWorkDone();
+console.log(`filled ${sweepLayers.length} layers in ${(performance.now() - t0).toFixed(0)} ms`);
 const reductions = ctx.capabilities.subgroups ? (['subgroup', 'workgroup'] as const) : (['workgroup'] as const);
 for (const reduction of reductions) {
   for (const workgroupSize of quick ? [64, 128] : [64, 128, 256]) {
@@ -217,19 +236,10 @@ const packedLayers = makePackedLayers(fullLayers.length);
 await device.queue.onSubmittedWorkDone();
 const packed = await measure(`planner, ${packedLayers.length} layers, packed+fused (4/layer)`, packedLayers, planned, true, quick ? 2 : 10);
 
-const result = {
-  bench: 'int4-gemv',
-  date: new Date().toISOString(),
-  commit: process.env.GIT_COMMIT ?? 'unknown',
-  adapter: { vendor: ctx.capabilities.vendor, architecture: ctx.capabilities.architecture, description: ctx.capabilities.description },
-  driver: process.env.GPU_DRIVER ?? 'unknown',
-  card: process.env.GPU_NAME ?? 'unknown',
-  peakBytesPerS: PEAK_BYTES_PER_S,
-  plannerVariant: chooseGemvVariant(ctx.capabilities, { n: HIDDEN, k: HIDDEN, epilogue: 'store' }),
-  rows,
-};
-if (outPath) writeFileSync(outPath, `${JSON.stringify(result, null, 2)}\n`);
-console.log(`\nplanner variant ${JSON.stringify(result.plannerVariant)}`);
+writeResult();
+console.log(`\nplanner variant ${JSON.stringify(result().plannerVariant)}`);
 const pct = (r: Row): string => `${r.gbPerS.toFixed(0)} GB/s = ${(r.ofPeak * 100).toFixed(1)} % of 4.3 TB/s, ${r.medianMs.toFixed(2)} ms`;
 console.log(`full decode-step GEMVs: separate ${pct(separate)}; fused ${pct(fused)}; packed+fused ${pct(packed)}`);
 ctx.dispose();
+// Dawn for Node keeps the event loop alive after the device is gone.
+process.exit(0);
