@@ -15,7 +15,11 @@ export async function benchGpuContext(): Promise<GpuContext> {
   if (pkg) {
     const dawn = (await import(/* @vite-ignore */ `${pkg}/index.js`)) as DawnPackage;
     Object.assign(globalThis, dawn.globals);
-    return GpuContext.create({ gpu: dawn.create([]) });
+    // Keep the GPU object reachable: if it is garbage-collected, Dawn stops processing events and
+    // promises such as onSubmittedWorkDone() never settle (the recipe in ../shared/gpu/README.md does the same).
+    const gpu = dawn.create([]);
+    Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
+    return GpuContext.create({ gpu });
   }
   return GpuContext.create({ gpu: await installNodeWebGpu() });
 }
