@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -139,6 +141,44 @@ describe('exportPackage on the tiny random checkpoint', () => {
     check(mutate(['graphs', 0, 'weights', 'x'], 'visual.blocks.{block}.nope'), /graphs\[0\]\.weights\.x must be a weight listed in weights/);
     check(mutate(['pipelines', 'vision', 0, 'graph'], 'missing'), /pipelines\.vision\[0\]\.graph must be one of the listed graphs/);
     check(mutate(['tokenizer', 'tokenizer', 'path'], '../x'), /tokenizer\.tokenizer\.path must be a relative path inside the package/);
+  });
+});
+
+describe('exportPackage from an http(s) base URL', () => {
+  it('reads the checkpoint with range requests and writes the same package as from the directory', async () => {
+    let ranges = 0;
+    const server = createServer((req, res) => {
+      readFile(join(ckpt, (req.url ?? '/').replace(/^\/hf\//, ''))).then(
+        (body) => {
+          const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
+          if (range) {
+            ranges++;
+            const start = Number(range[1]);
+            const end = Math.min(Number(range[2]), body.byteLength - 1);
+            res.writeHead(206, { 'Content-Range': `bytes ${start}-${end}/${body.byteLength}`, 'Content-Length': end - start + 1 });
+            res.end(body.subarray(start, end + 1));
+          } else {
+            res.writeHead(200, { 'Content-Length': body.byteLength });
+            res.end(body);
+          }
+        },
+        () => {
+          res.writeHead(404);
+          res.end();
+        },
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hf/`;
+      const fromUrl = await exportPackage(url, join(dir, 'pkg-url'), { precision: 'q4f32', maxShardBytes: SHARD });
+      const fromDir = await readPackageManifest(join(dir, 'pkg-q4f32'));
+      expect(ranges).toBeGreaterThan(10);
+      expect(fromUrl.manifest.shards).toEqual(fromDir.shards);
+      expect(fromUrl.manifest.exporter.source).toBe(url);
+    } finally {
+      server.close();
+    }
   });
 });
 
