@@ -25,6 +25,10 @@
 // workgroup memory feeds 4 rows. It scores keys lane, lane + HEAD_VEC4S, … of each tile and owns output
 // elements [4·lane, 4·lane + 4) of its 4 rows. head_dim must be a multiple of 8 (so each half is whole vec4s)
 // and at most 4·HEAD_VEC4S; lanes past head_dim / 4 only help with loads.
+// (4 rows per thread ran 3× faster than 1 row on the H200; 8 rows per thread, with half the threads per
+// workgroup, ran 1.35× slower than 4: bench/vision-attention.bench.ts, 2026-11-26.)
+// Tile sizes: src/model/vision-attention-tiling.ts. Dawn zero-initialises workgroup memory, which SwiftShader
+// compiles into seconds of unrolled stores per variant: compile each variant once (KernelCache).
 // Query tiles never straddle images: image b has ceil(len_b / (4·ROW_GROUPS)) tiles, total_tiles = Σ_b of that.
 // Dispatch: total_tiles × heads workgroups, linear id = wid.x + wid.y · num_workgroups.x,
 //   head = id / total_tiles, tile = id % total_tiles (neighbouring workgroups share the head's keys in cache).

@@ -26,9 +26,10 @@ export interface VisionAttentionLimits {
 /** Threads per workgroup at most (and at most the device's limit; SwiftShader's and the WebGPU default are 256). */
 const MAX_THREADS = 512;
 /**
- * More query rows per workgroup feed more rows from each k/v vector read, but waste work on short images (tiles
- * never straddle images). On the H200, head 80, 12,288 patches: 64 rows (320 threads) 85 ms, 48 rows 92 ms,
- * 40 rows 110 ms, 32 rows with 40-key tiles 131 ms (bench/vision-attention.bench.ts, 2026-11-26).
+ * More query rows per workgroup mean fewer k/v tile loads per row, but waste work on short images (tiles never
+ * straddle images). H200 (Dawn/Vulkan), 16 heads × 80, one 12,288-patch image (bench/vision-attention.bench.ts,
+ * 2026-11-26): 64 rows × 20 keys (320 threads) 69.5 ms = 11.1 TFLOP/s, 48 rows × 20 keys 75.4 ms; in an earlier
+ * build 40 × 20 was 1.3× and 32 × 40 1.5× slower than 64 × 20, so rows beat keys for the workgroup memory.
  */
 const MAX_ROWS = 64;
 /**
