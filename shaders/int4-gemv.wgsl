@@ -1,16 +1,17 @@
 // int4-gemv — y = x · Wᵀ for one token (M = 1), W int4 in onnxruntime's MatMulNBits layout.
 //
 // Bindings
-//   0 params    uniform { n, k, blocks_per_row, up_row_offset }   (k a multiple of 32; blocks_per_row = k / 32)
+//   0 params    uniform { n, k, blocks_per_row, up_row_offset, y_offset, _, _, _ }
+//               (k a multiple of 32; blocks_per_row = k / 32; y_offset: first element of y written)
 //   1 x         storage read  vec4<f32> [k / 4]
 //   2 qweight   storage read  vec4<u32> [n, k / 32]   one 16-byte block = 32 int4 (byte i: low nibble k = 2i, high k = 2i + 1)
 //   3 scales    storage read  f32 [n, k / 32]
-//   4 y         storage read_write f32 [n]
+//   4 y         storage read_write f32 [y_offset + n]
 //   5 qweight2  (main_swiglu only) the "up" rows, same layout, starting at row up_row_offset (so gate and up
 //               may be one packed [2n, k/32, 16] buffer bound twice, with up_row_offset = n)
 //   6 scales2   (main_swiglu only), rows from up_row_offset as well
 // Math: W[n, k] = (q[n, k] - 8) · scale[n, k / 32] (implicit zero point 8), dot[n] = Σ_k x[k] · W[n, k].
-//   main_store:  y[n] = dot[n]
+//   main_store:  y[y_offset + n] = dot[n]            (all three write at y_offset + n)
 //   main_add:    y[n] = y[n] + dot[n]                         (the residual add of o_proj / down_proj)
 //   main_swiglu: y[n] = silu(dot_gate[n]) · dot_up[n]         (gate rows from 2/3, up rows from 5/6)
 // Work split: a workgroup owns ROWS consecutive rows; every invocation walks blocks lid, lid + WORKGROUP_SIZE, …
@@ -27,6 +28,10 @@ struct Params {
   k: u32,
   blocks_per_row: u32,
   up_row_offset: u32,
+  y_offset: u32,
+  _pad0: u32,
+  _pad1: u32,
+  _pad2: u32,
 }
 
 override WORKGROUP_SIZE: u32 = 128u;
@@ -99,7 +104,7 @@ fn main_store(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
   let row0 = first_row(wid, nwg);
   reduce_rows(dot_rows(row0, lid), ROWS, lid);
   if (lid < ROWS && row0 + lid < params.n) {
-    y[row0 + lid] = row_totals[lid];
+    y[params.y_offset + row0 + lid] = row_totals[lid];
   }
 }
 
@@ -109,7 +114,8 @@ fn main_add(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
   let row0 = first_row(wid, nwg);
   reduce_rows(dot_rows(row0, lid), ROWS, lid);
   if (lid < ROWS && row0 + lid < params.n) {
-    y[row0 + lid] = y[row0 + lid] + row_totals[lid];
+    let o = params.y_offset + row0 + lid;
+    y[o] = y[o] + row_totals[lid];
   }
 }
 
@@ -120,6 +126,6 @@ fn main_swiglu(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
   reduce_rows(dot_rows2(row0, lid, dot_rows(row0, lid)), 2u * ROWS, lid);
   if (lid < ROWS && row0 + lid < params.n) {
     let gate = row_totals[lid];
-    y[row0 + lid] = gate / (1.0 + exp(-gate)) * row_totals[ROWS + lid];
+    y[params.y_offset + row0 + lid] = gate / (1.0 + exp(-gate)) * row_totals[ROWS + lid];
   }
 }

@@ -25,6 +25,8 @@ export interface GemvShape {
   readonly epilogue: GemvEpilogue;
   /** SwiGLU only: the first up row inside qweight2/scales2 (N when gate and up are one packed [2N, …] buffer). Default 0. */
   readonly upRowOffset?: number;
+  /** First element of y written (e.g. q, k and v GEMVs writing one packed qkv buffer). Default 0. */
+  readonly yOffset?: number;
 }
 
 export interface GemvVariant {
@@ -40,13 +42,14 @@ export type GemvCapabilities = Pick<GpuCapabilities, 'subgroups' | 'maxComputeIn
 /** Accumulators per invocation in the shader (MAX_ACC): rows, or 2 · rows for SwiGLU. */
 const MAX_ACC = 16;
 const MAX_ROWS = 8;
-const PREFERRED_WORKGROUP_SIZE = 128;
+const PREFERRED_WORKGROUP_SIZE = 64;
 const PREFERRED_ROWS = 4;
 
 /**
  * Picks the GEMV variant. Subgroup reduction whenever the device has `subgroups` (any subgroup size);
- * otherwise a workgroup-memory tree. 128 invocations and 4 rows per workgroup for every shape
- * (bench/results/int4-gemv-h200.json), fewer invocations only where the device's limits require it.
+ * otherwise a workgroup-memory tree. 64 invocations and 4 rows per workgroup for every shape: the best of
+ * 24 variants on the H200 (bench/results/int4-gemv-h200.json: 848 GB/s vs 641 for 128 × 4 on a 63-GEMV
+ * chain); fewer invocations only where the device's limits require it.
  * One size for all shapes keeps the variant space (compiled in CI) small.
  */
 export function chooseGemvVariant(caps: GemvCapabilities, shape: GemvShape): GemvVariant {
@@ -107,7 +110,7 @@ export interface GemvBuffers {
   readonly qweight: GPUBuffer;
   /** f32 [n, k/32]. */
   readonly scales: GPUBuffer;
-  /** f32 [n]: written ('store', 'swiglu') or accumulated into ('add'). */
+  /** f32 [yOffset + n]: written ('store', 'swiglu') or accumulated into ('add') from yOffset. */
   readonly y: GPUBuffer;
   /** SwiGLU only: the up projection's B and scales (same shape); qweight/scales are the gate's. */
   readonly qweight2?: GPUBuffer;
@@ -132,7 +135,7 @@ export function prepareInt4Gemv(
     ['x', buffers.x, shape.k * 4],
     ['qweight', buffers.qweight, shape.n * blocks * 16],
     ['scales', buffers.scales, shape.n * blocks * 4],
-    ['y', buffers.y, shape.n * 4],
+    ['y', buffers.y, ((shape.yOffset ?? 0) + shape.n) * 4],
   ];
   const upRows = shape.n + (shape.upRowOffset ?? 0);
   if (shape.epilogue === 'swiglu') need.push(['qweight2', buffers.qweight2, upRows * blocks * 16], ['scales2', buffers.scales2, upRows * blocks * 4]);
@@ -150,7 +153,7 @@ export function prepareInt4Gemv(
   return prepareKernel(device, kernels, {
     kernel: gemvKernel(variant.reduction, shape.epilogue),
     constants: { WORKGROUP_SIZE: variant.workgroupSize, ROWS: variant.rows },
-    params: new Uint32Array([shape.n, shape.k, blocks, shape.upRowOffset ?? 0]),
+    params: new Uint32Array([shape.n, shape.k, blocks, shape.upRowOffset ?? 0, shape.yOffset ?? 0, 0, 0, 0]),
     buffers: bound,
     workgroupCount: Math.ceil(shape.n / variant.rows),
   });
