@@ -2,7 +2,7 @@
  * The one-way import rule of STYLE.md:
  *   protocol ← processor, gpu, ort ← model ← generate ← api ← workers ← component ← demo
  * export/ imports only src/protocol and pure helpers (src/ort/onnx, src/processor).
- * Tests (*.test.ts) and src/testing may reach across for fixtures and references.
+ * Tests (*.test.ts), test harnesses (*-harness.ts) and src/testing may reach across for fixtures and references.
  */
 const layers = {
   protocol: [],
@@ -34,7 +34,7 @@ module.exports = {
     {
       name: 'export-imports-protocol-and-pure-helpers-only',
       severity: 'error',
-      from: { path: '^export/', pathNot: '\\.test\\.ts$' },
+      from: { path: '^export/', pathNot: '(\\.test\\.ts|-harness\\.ts)$' },
       to: { path: '^(src/(gpu|model|generate|loader|api|component)/|workers/|demo/|src/ort/(?!onnx/))' },
     },
     {
