@@ -1,16 +1,22 @@
 // vision-attention — Qwen2-VL vision-tower self-attention: 2-D RoPE on q and k, then non-causal softmax
 // attention that is block-diagonal over images (patches attend only to patches of the same image).
 //
+// This file is the kernel body. It is compiled after one of two storage preludes, which declare bindings 1 and 5
+// and `load_qkv(i) -> vec4<f32>` / `store_out(i, vec4<f32>)` for vec4 index i:
+//   vision-attention-f32-io.wgsl  qkv and out are f32 (array<vec4<f32>>)
+//   vision-attention-f16-io.wgsl  qkv and out are f16 packed in pairs (array<vec2<u32>>, unpack2x16float /
+//                                 pack2x16float): half the bytes, no `shader-f16` feature needed; math stays f32.
 // Bindings
 //   0 params      uniform { heads, head_dim, images, total_tiles }
-//   1 qkv         storage read  vec4<f32>: the qkv Linear's output [rows, 3, heads, head_dim] row-major, i.e.
-//                 row r holds q | k | v, each heads × head_dim; element (r, part, h, d) at
+//   1 qkv         storage read (prelude's element type): the qkv Linear's output [rows, 3, heads, head_dim]
+//                 row-major, i.e. row r holds q | k | v, each heads × head_dim; element (r, part, h, d) at
 //                 r·3·heads·head_dim + part·heads·head_dim + h·head_dim + d (read as vec4: d / 4)
 //   2 cos_tab     storage read  vec4<f32>: [rows, head_dim / 2] cos of each rotation pair's angle
 //   3 sin_tab     storage read  vec4<f32>: [rows, head_dim / 2] sin (both from src/processor/vision-rotary.ts)
 //   4 cu_seqlens  storage read  u32 [images + 1]: prefix sums of patch counts; image b owns rows
 //                 [cu_seqlens[b], cu_seqlens[b + 1])
-//   5 out         storage read_write vec4<f32>: [rows, heads, head_dim] (heads concatenated, the layout attn.proj reads)
+//   5 out         storage read_write (prelude's element type): [rows, heads, head_dim] (heads concatenated, the layout
+//                 attn.proj reads)
 // Math, per image b, head h, query row i of b (half = head_dim / 2, pair j ↔ j + half, rotate-half):
 //   rope(x)[j] = x[j]·cos[r, j] − x[j + half]·sin[r, j];  rope(x)[j + half] = x[j + half]·cos[r, j] + x[j]·sin[r, j]
 //   s_ik = rope(q_i) · rope(k_k) / sqrt(head_dim)          for every key row k of the same image
@@ -32,7 +38,8 @@
 // Query tiles never straddle images: image b has ceil(len_b / (4·ROW_GROUPS)) tiles, total_tiles = Σ_b of that.
 // Dispatch: total_tiles × heads workgroups, linear id = wid.x + wid.y · num_workgroups.x,
 //   head = id / total_tiles, tile = id % total_tiles (neighbouring workgroups share the head's keys in cache).
-// Precision: f32 storage and f32 accumulation throughout; exp2 of non-positive arguments only.
+// Precision: f32 arithmetic and accumulation throughout (f16 only as storage, with the f16 prelude); exp2 of
+// non-positive arguments only.
 
 struct Params {
   heads: u32,
@@ -52,11 +59,9 @@ const NEG_BIG: f32 = -3.0e38;
 const LOG2_E: f32 = 1.4426950408889634;
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> qkv: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> cos_tab: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> sin_tab: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read> cu_seqlens: array<u32>;
-@group(0) @binding(5) var<storage, read_write> out: array<vec4<f32>>;
 
 // q of the tile's rows, [4·ROW_GROUPS][HEAD_VEC4S].
 var<workgroup> q_tile: array<vec4<f32>, 4u * ROW_GROUPS * HEAD_VEC4S>;
@@ -72,13 +77,13 @@ fn load_rotated(row: u32, part: u32, head: u32, lane: u32) -> vec4<f32> {
   let vec4s = params.head_dim / 4u;
   let half_vec4s = vec4s / 2u;
   let base = (row * 3u + part) * params.heads * vec4s + head * vec4s;
-  let x = qkv[base + lane];
+  let x = load_qkv(base + lane);
   if (lane < half_vec4s) {
     let t = row * half_vec4s + lane;
-    return x * cos_tab[t] - qkv[base + lane + half_vec4s] * sin_tab[t];
+    return x * cos_tab[t] - load_qkv(base + lane + half_vec4s) * sin_tab[t];
   }
   let t = row * half_vec4s + lane - half_vec4s;
-  return x * cos_tab[t] + qkv[base + lane - half_vec4s] * sin_tab[t];
+  return x * cos_tab[t] + load_qkv(base + lane - half_vec4s) * sin_tab[t];
 }
 
 @compute @workgroup_size(ROW_GROUPS * HEAD_VEC4S)
@@ -137,7 +142,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       if (key_row < keys && key_lane < vec4s) {
         let key = key0 + key_row;
         k = load_rotated(key, 1u, head, key_lane);
-        v = qkv[key * 3u * params.heads * vec4s + v_offset + key_lane];
+        v = load_qkv(key * 3u * params.heads * vec4s + v_offset + key_lane);
       }
       k_tile[key_row * K_STRIDE + key_lane] = k;
       v_tile[i] = v;
@@ -197,16 +202,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let out_stride = params.heads * vec4s;
     let out_base = head * vec4s + lane;
     if (row0 < seq_end) {
-      out[row0 * out_stride + out_base] = acc0 / l.x;
+      store_out(row0 * out_stride + out_base, acc0 / l.x);
     }
     if (row0 + 1u < seq_end) {
-      out[(row0 + 1u) * out_stride + out_base] = acc1 / l.y;
+      store_out((row0 + 1u) * out_stride + out_base, acc1 / l.y);
     }
     if (row0 + 2u < seq_end) {
-      out[(row0 + 2u) * out_stride + out_base] = acc2 / l.z;
+      store_out((row0 + 2u) * out_stride + out_base, acc2 / l.z);
     }
     if (row0 + 3u < seq_end) {
-      out[(row0 + 3u) * out_stride + out_base] = acc3 / l.w;
+      store_out((row0 + 3u) * out_stride + out_base, acc3 / l.w);
     }
   }
 }

@@ -17,6 +17,8 @@ import {
 // Tolerance: outputs are convex combinations of O(1) values; f32 dot products over ≤ 80 terms, exp2 and the
 // online-softmax rescaling stay within ~1e-6 relative, so 1e-4 max-abs leaves room without hiding a wrong mask.
 const MAX_ABS = 1e-4;
+// f16 output: rounding to 11 significant bits is ≤ 2^-12 for |out| < 1, plus the f32 error above.
+const MAX_ABS_F16 = 5e-4;
 
 interface RunCase {
   readonly grids: readonly PatchGrid[];
@@ -28,6 +30,8 @@ interface RunCase {
   readonly cuSeqlens?: readonly number[];
   readonly tiling?: VisionAttentionTiling;
   readonly seed?: number;
+  /** Store qkv and out as f16 (the reference then sees the f16-rounded inputs). */
+  readonly f16?: boolean;
 }
 
 // One cache for the file: SwiftShader takes seconds to compile a variant (it unrolls the zero-initialisation of
@@ -43,27 +47,63 @@ async function runCase(c: RunCase): Promise<{ got: Float32Array; want: Float64Ar
     for (let r = 0; r < tables.patches; r++) for (let i = 0; i < 2 * width; i++) qkv[r * 3 * width + i] = (qkv[r * 3 * width + i] ?? 0) * c.qkScale;
   }
   const shape = { heads: c.heads, headDim: c.headDim, cuSeqlens: c.cuSeqlens ?? visionCuSeqlens(c.grids) };
+  const qkvBits = c.f16 ? Uint16Array.from(qkv, f16Bits) : undefined;
+  if (qkvBits) qkv.set(Array.from(qkvBits, f16Value));
+  const outBytes = tables.patches * width * (c.f16 ? 2 : 4);
   const buffers = {
-    qkv: uploadBuffer(device, 'qkv', qkv),
+    qkv: uploadBuffer(device, 'qkv', qkvBits ?? qkv),
     cos: uploadBuffer(device, 'cos', tables.cos),
     sin: uploadBuffer(device, 'sin', tables.sin),
     cuSeqlens: uploadBuffer(device, 'cu_seqlens', new Uint32Array(shape.cuSeqlens)),
-    out: createStorageBuffer(device, 'out', tables.patches * width * 4),
+    out: createStorageBuffer(device, 'out', outBytes),
   };
   kernels ??= new KernelCache(device);
-  const encoder = device.createCommandEncoder();
-  const pass = encoder.beginComputePass();
-  const params = encodeVisionAttention(device, kernels, pass, buffers, shape, c.tiling ? { tiling: c.tiling } : {});
-  pass.end();
-  device.queue.submit([encoder.finish()]);
-  const got = new Float32Array(await readBuffer(device, buffers.out, tables.patches * width * 4));
-  for (const b of [...Object.values(buffers), params]) b.destroy();
-  return { got, want: visionAttentionReference(qkv, tables.cos, tables.sin, shape) };
+  try {
+    const encoder = device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    const storage = c.f16 ? 'f16' : 'f32';
+    const params = encodeVisionAttention(device, kernels, pass, buffers, shape, c.tiling ? { tiling: c.tiling, storage } : { storage });
+    pass.end();
+    device.queue.submit([encoder.finish()]);
+    const bytes = await readBuffer(device, buffers.out, outBytes);
+    const got = c.f16 ? Float32Array.from(new Uint16Array(bytes), f16Value) : new Float32Array(bytes);
+    params.destroy();
+    return { got, want: visionAttentionReference(qkv, tables.cos, tables.sin, shape) };
+  } finally {
+    for (const b of Object.values(buffers)) b.destroy();
+  }
 }
 
 function forcedTiling(rowGroups: number, keys: number, headVec4s: number): VisionAttentionTiling {
   const workgroupStorageBytes = visionAttentionStorageBytes(rowGroups, keys, headVec4s);
   return { rowGroups, rows: 4 * rowGroups, keys, headVec4s, workgroupSize: rowGroups * headVec4s, workgroupStorageBytes };
+}
+
+/** IEEE binary16 bits of `value`, rounded to nearest even (Node 20 has no Float16Array). */
+function f16Bits(value: number): number {
+  const word = new Uint32Array(new Float32Array([value]).buffer)[0] ?? 0;
+  const sign = (word >>> 16) & 0x8000;
+  const exponent = ((word >>> 23) & 0xff) - 127 + 15;
+  const mantissa = word & 0x7fffff;
+  if (((word >>> 23) & 0xff) === 0xff) return sign | 0x7c00 | (mantissa ? 0x200 : 0);
+  if (exponent >= 0x1f) return sign | 0x7c00;
+  const full = exponent > 0 ? mantissa : mantissa | 0x800000;
+  const shift = exponent > 0 ? 13 : 14 - exponent;
+  if (shift > 24) return sign;
+  let bits = (exponent > 0 ? exponent << 10 : 0) | (full >>> shift);
+  const rest = full & ((1 << shift) - 1);
+  const half = 1 << (shift - 1);
+  if (rest > half || (rest === half && bits & 1)) bits++; // a carry into the exponent is the correct rounding
+  return sign | bits;
+}
+
+function f16Value(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exponent = (bits >>> 10) & 0x1f;
+  const mantissa = bits & 0x3ff;
+  if (exponent === 0) return sign * mantissa * 2 ** -24;
+  if (exponent === 0x1f) return mantissa ? NaN : sign * Infinity;
+  return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
 }
 
 const SWIFTSHADER_LIMITS: VisionAttentionLimits = {
@@ -160,6 +200,15 @@ describe('vision-attention kernel on real WebGPU', () => {
       expect(stats.nmse).toBeLessThan(1e-9);
     });
   }
+
+  it('f16 storage (packed pairs): three images, head 80, within f16 output rounding', async () => {
+    const { got, want } = await runCase({ grids: [{ t: 1, h: 2, w: 2 }, { t: 1, h: 6, w: 10 }, { t: 1, h: 14, w: 2 }], heads: 2, headDim: 80, f16: true });
+    // Inputs are exactly the f16 values the reference sees; the output is rounded to f16 (2^-11 relative, |out| < 1).
+    expect(compareArrays(got, want).maxAbs).toBeLessThan(MAX_ABS_F16);
+    expect(f16Value(f16Bits(1 / 3))).toBeCloseTo(1 / 3, 3);
+    expect(f16Value(f16Bits(-65504))).toBe(-65504);
+    expect(f16Value(f16Bits(2 ** -20))).toBe(2 ** -20);
+  });
 
   it('the block-diagonal mask matters: 3 images differ from 1 block of the same rows', async () => {
     const grids = [{ t: 1, h: 4, w: 4 }, { t: 1, h: 2, w: 6 }, { t: 1, h: 4, w: 2 }];

@@ -1,11 +1,20 @@
 import visionAttentionWgsl from '../../shaders/vision-attention.wgsl?raw';
+import f16IoWgsl from '../../shaders/vision-attention-f16-io.wgsl?raw';
+import f32IoWgsl from '../../shaders/vision-attention-f32-io.wgsl?raw';
 import { bindBuffers, dispatchSize, type KernelCache, type KernelSource, uniformBuffer } from '../gpu/kernel';
 import type { PatchGrid } from '../processor/vision-rotary';
 import { SarashinaError } from '../protocol/errors';
 import type { VisionAttentionTiling } from './vision-attention-tiling';
 import { chooseVisionAttentionTiling } from './vision-attention-tiling';
 
-export const VISION_ATTENTION: KernelSource = { name: 'vision-attention', code: visionAttentionWgsl };
+/** Element type of `qkv` and `out` in storage (f16: packed pairs, see shaders/vision-attention-f16-io.wgsl). */
+export type VisionAttentionStorage = 'f32' | 'f16';
+
+/** The kernel per storage type: the storage prelude, then the shared body. */
+export const VISION_ATTENTION: Readonly<Record<VisionAttentionStorage, KernelSource>> = {
+  f32: { name: 'vision-attention-f32', code: `${f32IoWgsl}\n${visionAttentionWgsl}` },
+  f16: { name: 'vision-attention-f16', code: `${f16IoWgsl}\n${visionAttentionWgsl}` },
+};
 
 export interface VisionAttentionShape {
   readonly heads: number;
@@ -19,20 +28,22 @@ export interface VisionAttentionShape {
 }
 
 export interface VisionAttentionBuffers {
-  /** [rows, 3 · heads · headDim] f32: the qkv Linear's output, q | k | v per row. */
+  /** [rows, 3 · heads · headDim] (f32 or f16 per `options.storage`): the qkv Linear's output, q | k | v per row. */
   readonly qkv: GPUBuffer;
   /** [rows, headDim / 2] f32 rotation tables (src/processor/vision-rotary.ts). */
   readonly cos: GPUBuffer;
   readonly sin: GPUBuffer;
   /** u32 [blocks + 1], the same numbers as `shape.cuSeqlens` (see visionCuSeqlens). */
   readonly cuSeqlens: GPUBuffer;
-  /** [rows, heads · headDim] f32 output. */
+  /** [rows, heads · headDim] output, same element type as qkv. */
   readonly out: GPUBuffer;
 }
 
 export interface VisionAttentionOptions {
   /** Tile sizes; default: chooseVisionAttentionTiling(headDim, device.limits). Tests force odd tilings here. */
   readonly tiling?: VisionAttentionTiling;
+  /** Element type of qkv and out; default 'f32'. 'f16' needs no device feature (values are unpacked to f32). */
+  readonly storage?: VisionAttentionStorage;
 }
 
 /**
@@ -55,6 +66,7 @@ export function visionCuSeqlens(grids: readonly PatchGrid[]): number[] {
 /**
  * Records vision attention (fused 2-D RoPE + block-diagonal softmax attention, shaders/vision-attention.wgsl)
  * into `pass`: reads `buffers.qkv`, `cos`, `sin`, `cuSeqlens`; writes `buffers.out` (must not alias qkv).
+ * qkv and out hold f32, or f16 with `options.storage: 'f16'`; cos/sin are always f32; arithmetic is f32.
  * Returns the uniform buffer it created; the caller destroys it after submission.
  * Throws `invalid-model` for a head size the kernel cannot run and `internal` for inconsistent shapes/buffers.
  */
@@ -68,13 +80,14 @@ export function encodeVisionAttention(
 ): GPUBuffer {
   const tiling = options.tiling ?? chooseVisionAttentionTiling(shape.headDim, device.limits);
   const rows = validateShape(shape, tiling);
-  const f32 = 4;
+  const storage = options.storage ?? 'f32';
+  const elementBytes = storage === 'f16' ? 2 : 4;
   const need: [keyof VisionAttentionBuffers, number][] = [
-    ['qkv', rows * 3 * shape.heads * shape.headDim * f32],
-    ['cos', (rows * shape.headDim * f32) / 2],
-    ['sin', (rows * shape.headDim * f32) / 2],
+    ['qkv', rows * 3 * shape.heads * shape.headDim * elementBytes],
+    ['cos', (rows * shape.headDim * 4) / 2],
+    ['sin', (rows * shape.headDim * 4) / 2],
     ['cuSeqlens', shape.cuSeqlens.length * 4],
-    ['out', rows * shape.heads * shape.headDim * f32],
+    ['out', rows * shape.heads * shape.headDim * elementBytes],
   ];
   for (const [name, sizeBytes] of need) {
     if (buffers[name].size < sizeBytes) {
@@ -85,10 +98,11 @@ export function encodeVisionAttention(
       );
     }
   }
-  const totalTiles = visionAttentionTiles(shape.cuSeqlens, tiling.rows);
+  // The kernel's query tile is 4 rows per row group (whatever `tiling.rows` says).
+  const totalTiles = visionAttentionTiles(shape.cuSeqlens, 4 * tiling.rowGroups);
   const blocks = shape.cuSeqlens.length - 1;
   const params = uniformBuffer(device, 'vision-attention.params', new Uint32Array([shape.heads, shape.headDim, blocks, totalTiles]));
-  const pipeline = kernels.pipeline(VISION_ATTENTION, {
+  const pipeline = kernels.pipeline(VISION_ATTENTION[storage], {
     ROW_GROUPS: tiling.rowGroups,
     TILE_KEYS: tiling.keys,
     HEAD_VEC4S: tiling.headVec4s,
