@@ -4,7 +4,7 @@
  * copy (vite build --ssr) with the staged Dawn package linked as node_modules/webgpu next to it.
  *
  *   npx vite-node bench/vision-attention.bench.ts -- [--cases 1024x1,4096x3] [--heads 16] [--head-dim 80] [--reps 5]
- *     [--tilings 12x20,8x40] [--out file.json]
+ *     [--tilings 12x20,8x40] [--storage f32|f16] [--out file.json]
  *
  * A case `PxB` is B images of P/B patches each (one square-ish grid per image). `--tilings GxK,…` times these
  * row-group × key tilings instead of the chosen one (skipping those over the device's workgroup memory). Prints one line per case with the
@@ -17,7 +17,7 @@ import { createStorageBuffer, readBuffer, uploadBuffer } from '../src/gpu/gpu-bu
 import { GpuContext } from '../src/gpu/gpu-context';
 import { KernelCache } from '../src/gpu/kernel';
 import { installNodeWebGpu } from '../src/gpu/node-webgpu';
-import { encodeVisionAttention, visionCuSeqlens } from '../src/model/vision-attention';
+import { encodeVisionAttention, type VisionAttentionStorage, visionCuSeqlens } from '../src/model/vision-attention';
 import { chooseVisionAttentionTiling, type VisionAttentionTiling, visionAttentionStorageBytes } from '../src/model/vision-attention-tiling';
 import { type PatchGrid, visionRotaryTables } from '../src/processor/vision-rotary';
 import { randomFloats } from '../src/testing/compare';
@@ -29,6 +29,7 @@ interface BenchArgs {
   readonly reps: number;
   /** Row groups × keys to time; empty: the chosen tiling. */
   readonly tilings: readonly (readonly [number, number])[];
+  readonly storage: VisionAttentionStorage;
   readonly out?: string;
 }
 
@@ -47,7 +48,8 @@ function parseArgs(argv: readonly string[]): BenchArgs {
     .split(',')
     .filter(Boolean)
     .map((t) => t.split('x').map(Number) as [number, number]);
-  return { tilings, cases, heads: Number(get('heads') ?? 16), headDim: Number(get('head-dim') ?? 80), reps: Number(get('reps') ?? 5), ...(out ? { out } : {}) };
+  const storage = get('storage') === 'f16' ? 'f16' : 'f32';
+  return { storage, tilings, cases, heads: Number(get('heads') ?? 16), headDim: Number(get('head-dim') ?? 80), reps: Number(get('reps') ?? 5), ...(out ? { out } : {}) };
 }
 
 /** A grid of `patches` (a multiple of 4) as close to square as even sides allow. */
@@ -56,6 +58,16 @@ function squareGrid(patches: number): PatchGrid {
   let bh = Math.floor(Math.sqrt(windows));
   while (windows % bh !== 0) bh--;
   return { t: 1, h: 2 * bh, w: (2 * windows) / bh };
+}
+
+/** The values as stored: f32 as is; f16 as bits (truncated, subnormals flushed: timing input only). */
+function storageValues(values: Float32Array, storage: VisionAttentionStorage): Float32Array | Uint16Array {
+  if (storage === 'f32') return values;
+  const words = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  return Uint16Array.from(words, (w) => {
+    const exponent = ((w >>> 23) & 0xff) - 112;
+    return exponent <= 0 ? 0 : ((w >>> 16) & 0x8000) | (exponent << 10) | ((w >>> 13) & 0x3ff);
+  });
 }
 
 function median(values: readonly number[]): number {
@@ -90,11 +102,11 @@ async function main(): Promise<void> {
     const width = args.heads * args.headDim;
     const shape = { heads: args.heads, headDim: args.headDim, cuSeqlens: visionCuSeqlens(grids) };
     const buffers = {
-      qkv: uploadBuffer(device, 'bench.qkv', randomFloats(tables.patches * 3 * width, 1)),
+      qkv: uploadBuffer(device, 'bench.qkv', storageValues(randomFloats(tables.patches * 3 * width, 1), args.storage)),
       cos: uploadBuffer(device, 'bench.cos', tables.cos),
       sin: uploadBuffer(device, 'bench.sin', tables.sin),
       cuSeqlens: uploadBuffer(device, 'bench.cu_seqlens', new Uint32Array(shape.cuSeqlens)),
-      out: createStorageBuffer(device, 'bench.out', tables.patches * width * 4),
+      out: createStorageBuffer(device, 'bench.out', tables.patches * width * (args.storage === 'f16' ? 2 : 4)),
     };
     const querySet = capabilities.timestampQuery ? device.createQuerySet({ type: 'timestamp', count: 2 }) : undefined;
     const resolve = device.createBuffer({ label: 'bench.timestamps', size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
@@ -103,7 +115,7 @@ async function main(): Promise<void> {
     for (let rep = 0; rep <= args.reps; rep++) {
       const encoder = device.createCommandEncoder();
       const pass = encoder.beginComputePass(querySet ? { timestampWrites: { querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } } : {});
-      const params = encodeVisionAttention(device, kernels, pass, buffers, shape, { tiling });
+      const params = encodeVisionAttention(device, kernels, pass, buffers, shape, { tiling, storage: args.storage });
       pass.end();
       if (querySet) encoder.resolveQuerySet(querySet, 0, 2, resolve, 0);
       const t0 = performance.now();
@@ -118,19 +130,21 @@ async function main(): Promise<void> {
         gpuMs.push(Number((ns[1] ?? 0n) - (ns[0] ?? 0n)) / 1e6);
       }
     }
-    const out = new Float32Array(await readBuffer(device, buffers.out, Math.min(4096, tables.patches * width) * 4));
-    if (!out.every(Number.isFinite)) throw new Error('vision-attention bench: output is not finite');
+    const sample = await readBuffer(device, buffers.out, Math.min(4096, tables.patches * width) * (args.storage === 'f16' ? 2 : 4));
+    const finite = args.storage === 'f16' ? new Uint16Array(sample).every((h) => (h & 0x7c00) !== 0x7c00) : new Float32Array(sample).every(Number.isFinite);
+    if (!finite) throw new Error('vision-attention bench: output is not finite');
     const flop = grids.reduce((n, g) => n + 4 * (g.h * g.w) ** 2 * args.headDim * args.heads, 0);
     const best = gpuMs.length ? median(gpuMs) : median(wallMs);
     const row = {
       case: `${c.patches}x${c.images}`,
       tiling: `${tiling.rowGroups}x${tiling.keys}`,
+      storage: args.storage,
       grid: `${grids[0]?.h}x${grids[0]?.w}`,
       heads: args.heads,
       headDim: args.headDim,
       wallMs: Number(median(wallMs).toFixed(3)),
       gpuMs: gpuMs.length ? Number(median(gpuMs).toFixed(3)) : 'n/a',
-      tflops: Number((flop / (best * 1e-3) / 1e12).toFixed(3)),
+      gflops: Number((flop / (best * 1e-3) / 1e9).toFixed(1)),
     };
     rows.push(row);
     console.log(JSON.stringify(row));
