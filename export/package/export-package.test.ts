@@ -13,6 +13,7 @@ import { fromFloat16Array } from '../quantize/float16';
 import { dequantizeInt4Block32, scaleValues } from '../quantize/int4-block-quantizer';
 import { exportPackage } from './export-package';
 import { readPackageManifest, readPackageWeight } from './package-reader';
+import { fileWriteError } from './write-error';
 
 let dir: string;
 let ckpt: string;
@@ -196,6 +197,29 @@ describe('exportPackage on bad input leaves nothing complete-looking', () => {
     await copyCheckpoint(src, (c) => ((c.text_config as Record<string, unknown>).intermediate_size = 192));
     await expectFailure(() => exportPackage(src, join(dir, 'out-shape'), { precision: 'q4f32' }), 'invalid-model', /llm\.model\.layers\.0\.mlp\.gate_proj\.weight.*\[160, 64\].*\[192, 64\]/);
     await expectNothingLeft(dir, 'out-shape');
+  });
+
+  it('unsupported dtype names the tensor and file', async () => {
+    const src = join(dir, 'bad-dtype');
+    await copyCheckpoint(src);
+    const file = join(src, 'model.safetensors');
+    const bytes = await readFile(file);
+    const headerLength = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
+    const header = new TextDecoder().decode(bytes.subarray(8, 8 + headerLength));
+    // Same header length: F64 plus a space outside the quotes.
+    const patched = header.replace('"dtype":"BF16"', '"dtype":"F64" ');
+    expect(patched).not.toBe(header);
+    bytes.set(new TextEncoder().encode(patched), 8);
+    await writeFile(file, bytes);
+    await expectFailure(() => exportPackage(src, join(dir, 'out-dtype'), { precision: 'fp32' }), 'invalid-model', /model\.safetensors: tensor \S+ has dtype "F64"/);
+    await expectNothingLeft(dir, 'out-dtype');
+  });
+
+  it('a full disk becomes storage-quota-exceeded naming the file and tensor', () => {
+    const err = fileWriteError('/pkg.partial-1/weights-00003.bin', Object.assign(new Error('no space'), { code: 'ENOSPC' }), 'llm.lm_head.weight');
+    expect(err.code).toBe('storage-quota-exceeded');
+    expect(err.message).toMatch(/weights-00003\.bin.*llm\.lm_head\.weight/);
+    expect(err.details).toMatchObject({ file: '/pkg.partial-1/weights-00003.bin', tensor: 'llm.lm_head.weight' });
   });
 
   it('unknown model_type', async () => {
