@@ -5,31 +5,20 @@
  * tokens. The vision attention our WGSL kernel will do is stood in for by the plain-TS reference.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { GpuContext } from '../../src/gpu/gpu-context';
-import type { PackageManifest } from '../../src/protocol/manifest';
-import type { PatchGrid } from '../../src/processor/vision-rotary';
-import { visionRotaryTables } from '../../src/processor/vision-rotary';
-import type { OrtTensor } from '../../src/ort/ort-runtime';
 import { compareArrays } from '../../src/testing/compare';
 import { testGpuContext } from '../../src/testing/node-gpu';
-import { type ModelGraph, substituteTemplate } from '../graphs/graph-builder';
-import { GraphHarness, type HostData, type HostTensor } from '../../src/testing/graph-harness';
-import { fromFloat16Array } from '../quantize/float16';
-import { llamaRotaryTables } from '../reference-forward/decoder-reference';
-import { imageRanges, visionAttentionReference } from '../reference-forward/vision-reference';
+import { embed, generate, greedyCheckedSteps, LoadedPackage, loadCase, visionSegmented, visionWhole } from '../../src/testing/package-runner';
 import { exportPackage } from './export-package';
-import { packageGraphs } from './package-graphs';
-import { readPackageManifest, readPackageWeight } from './package-reader';
+import { readPackageManifest } from './package-reader';
 
 const FIXTURES = 'export/reference/fixtures/tiny';
 const available = existsSync(join(FIXTURES, 'checkpoint', 'config.json')) && existsSync(join(FIXTURES, 'image-ja', 'case.json'));
 const CASES = ['image-ja', 'two-images-en', 'text-en'];
-const MAX_LEN = 512;
+
 /**
  * Prompt tokens per prefill run. onnxruntime-web 1.30's GroupQueryAttention gives wrong rows (4…S−1)
  * for a single prefill run of ≥ 32 tokens on SwiftShader (subgroup size 4), while the same probe on an
@@ -37,188 +26,6 @@ const MAX_LEN = 512;
  * of ≤ 16 on the static cache is exact on both.
  */
 const PREFILL_CHUNK = 16;
-
-interface Case {
-  readonly name: string;
-  readonly inputIds: number[];
-  readonly grids: [number, number, number][];
-  readonly pixelValues?: { shape: [number, number] };
-  readonly imageFeatures?: { shape: [number, number] };
-  readonly greedy: { tokens: number[]; margins: number[] };
-}
-
-async function loadCase(name: string): Promise<{ c: Case; pixels: Float32Array | null; features: Float32Array | null; logits: Float32Array }> {
-  const dir = join(FIXTURES, name);
-  const c = JSON.parse(await readFile(join(dir, 'case.json'), 'utf8')) as Case;
-  const f32 = (bytes: Uint8Array): Float32Array => new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-  return {
-    c,
-    pixels: c.pixelValues ? f32(gunzipSync(await readFile(join(dir, 'pixel_values.f32.gz')))) : null,
-    features: c.imageFeatures ? f32(await readFile(join(dir, 'image_features.f32'))) : null,
-    logits: f32(await readFile(join(dir, 'first_logits.f32'))),
-  };
-}
-
-class LoadedPackage {
-  private readonly cache = new Map<string, HostData>();
-  readonly graphs: Map<string, ModelGraph>;
-
-  constructor(
-    readonly dir: string,
-    readonly manifest: PackageManifest,
-  ) {
-    this.graphs = packageGraphs(manifest.model, { precision: manifest.precision });
-  }
-
-  async weight(name: string, type: HostTensor['type']): Promise<HostData> {
-    let data = this.cache.get(name);
-    if (!data) {
-      const bytes = await readPackageWeight(this.dir, this.manifest, name);
-      data = type === 'float32' ? new Float32Array(bytes.buffer) : type === 'float16' ? new Uint16Array(bytes.buffer) : bytes;
-      this.cache.set(name, data);
-    }
-    return data;
-  }
-
-  async feeds(graph: string, vars: Readonly<Record<string, number>> = {}): Promise<Record<string, HostTensor>> {
-    const entry = this.manifest.graphs.find((g) => g.name === graph);
-    const model = this.graphs.get(graph);
-    if (!entry || !model) throw new Error(`no graph ${graph}`);
-    const out: Record<string, HostTensor> = {};
-    for (const input of model.graph.inputs) {
-      const template = entry.weights[input.name];
-      if (template === undefined) continue;
-      const name = substituteTemplate(template, vars);
-      const type = input.type as HostTensor['type'];
-      out[input.name] = { type, dims: this.manifest.weights[name]!.shape, data: await this.weight(name, type) };
-    }
-    return out;
-  }
-
-  private readonly sessions = new Map<string, Promise<GraphHarness>>();
-
-  /** One session per graph for all cases (SwiftShader spends most of a first run compiling shaders). */
-  session(ctx: GpuContext, graph: string): Promise<GraphHarness> {
-    let session = this.sessions.get(graph);
-    if (!session) {
-      const entry = this.manifest.graphs.find((g) => g.name === graph)!;
-      // Run the bytes the package holds, not a rebuilt graph.
-      session = readFile(join(this.dir, entry.path)).then((bytes) => GraphHarness.fromBytes(ctx, new Uint8Array(bytes)));
-      this.sessions.set(graph, session);
-    }
-    return session;
-  }
-
-  async release(): Promise<void> {
-    for (const s of this.sessions.values()) await (await s).release();
-  }
-}
-
-const f32 = (dims: number[], data: Float32Array): HostTensor => ({ type: 'float32', dims, data });
-
-async function visionWhole(ctx: GpuContext, pkg: LoadedPackage, pixels: Float32Array, grids: PatchGrid[]): Promise<Float32Array> {
-  const v = pkg.manifest.model.vision;
-  const D = v.embedDim / v.numHeads;
-  const n = pixels.length / (v.inChannels * v.temporalPatchSize * v.patchSize ** 2);
-  const { cos, sin } = visionRotaryTables(grids, D, v.ropeTheta);
-  const bias = new Float32Array(n * n).fill(-1e30);
-  for (const { start, end } of imageRanges(grids)) for (let i = start; i < end; i++) bias.fill(0, i * n + start, i * n + end);
-  const h = await pkg.session(ctx, 'vision-whole');
-  const out = await h.run({ pixel_values: f32([n, pixels.length / n], pixels), rotary_cos: f32([n, D / 2], cos), rotary_sin: f32([n, D / 2], sin), attention_bias: f32([n, n], bias), ...(await pkg.feeds('vision-whole')) });
-  return h.readFloat32(out.image_features!);
-}
-
-async function visionSegmented(ctx: GpuContext, pkg: LoadedPackage, pixels: Float32Array, grids: PatchGrid[]): Promise<Float32Array> {
-  const spec = pkg.manifest.model;
-  const E = spec.vision.embedDim;
-  const n = pixels.length / (3 * 2 * 14 * 14);
-  const [pre, block, last] = [await pkg.session(ctx, 'vision-pre'), await pkg.session(ctx, 'vision-block'), await pkg.session(ctx, 'vision-block-last')];
-  let out = await pre.run({ pixel_values: f32([n, pixels.length / n], pixels), ...(await pkg.feeds('vision-pre')) });
-  let hidden = await pre.readFloat32(out.hidden!);
-  let qkv = await pre.readFloat32(out.qkv!);
-  for (let b = 0; b < spec.vision.depth; b++) {
-    const attn = visionAttentionReference(spec, qkv, grids);
-    const isLast = b === spec.vision.depth - 1;
-    const h = isLast ? last : block;
-    out = await h.run({ hidden: f32([n, E], hidden), attn: f32([n, E], attn), ...(await pkg.feeds(isLast ? 'vision-block-last' : 'vision-block', { block: b })) });
-    if (isLast) return await h.readFloat32(out.image_features!);
-    hidden = await h.readFloat32(out.next_hidden!);
-    qkv = await h.readFloat32(out.next_qkv!);
-  }
-  throw new Error('unreachable');
-}
-
-/** Embeddings of `ids` with image features in the `<|file|>` rows (what the engine's gather kernel does). */
-async function embed(pkg: LoadedPackage, ids: number[], features: Float32Array | null): Promise<Float32Array> {
-  const t = pkg.manifest.model.text;
-  const entry = pkg.manifest.weights['llm.model.embed_tokens.weight']!;
-  const raw = await pkg.weight('llm.model.embed_tokens.weight', entry.dtype === 'float16' ? 'float16' : 'float32');
-  const table = raw instanceof Uint16Array ? fromFloat16Array(raw) : (raw as Float32Array);
-  const out = new Float32Array(ids.length * t.hiddenSize);
-  let image = 0;
-  ids.forEach((id, i) => {
-    if (id === pkg.manifest.model.tokens.image && features) out.set(features.subarray(image++ * t.hiddenSize, image * t.hiddenSize), i * t.hiddenSize);
-    else out.set(table.subarray(id * t.hiddenSize, (id + 1) * t.hiddenSize), i * t.hiddenSize);
-  });
-  if (features) expect(image * t.hiddenSize).toBe(features.length);
-  return out;
-}
-
-/** Prefill, then greedy decode steps through the same graph (S = 1) on one static KV cache. */
-async function generate(ctx: GpuContext, pkg: LoadedPackage, embeds: Float32Array, steps: number): Promise<{ firstLogits: Float32Array; tokens: number[] }> {
-  const t = pkg.manifest.model.text;
-  const h = await pkg.session(ctx, 'decoder');
-  const { cos, sin } = llamaRotaryTables(MAX_LEN, t.headDim, t.ropeTheta);
-  const dims = [1, t.numKvHeads, MAX_LEN, t.headDim];
-  const fixed: Record<string, OrtTensor | HostTensor> = { ...(await pkg.feeds('decoder')) };
-  fixed.cos_cache = h.tensor(f32([MAX_LEN, t.headDim / 2], cos));
-  fixed.sin_cache = h.tensor(f32([MAX_LEN, t.headDim / 2], sin));
-  const fetches: Record<string, OrtTensor | null> = { logits: null };
-  for (let l = 0; l < t.numLayers; l++) {
-    for (const kind of ['key', 'value']) {
-      const cache = h.tensor(f32(dims, new Float32Array(dims.reduce((a, b) => a * b))));
-      fixed[`past_${kind}.${l}`] = cache;
-      fetches[`present_${kind}.${l}`] = cache;
-    }
-  }
-  const tokens: number[] = [];
-  let firstLogits: Float32Array = new Float32Array(0);
-  let input = embeds;
-  let past = 0;
-  const table = await embed(pkg, [...Array(t.vocabSize).keys()], null);
-  const run = async (rows: Float32Array): Promise<Float32Array> => {
-    const S = rows.length / t.hiddenSize;
-    const out = await h.run(
-      {
-        ...fixed,
-        inputs_embeds: f32([1, S, t.hiddenSize], rows),
-        seqlens_k: { type: 'int32', dims: [1], data: new Int32Array([past + S - 1]) },
-        total_sequence_length: { type: 'int32', dims: [], data: new Int32Array([past + S]), cpu: true },
-      },
-      fetches,
-    );
-    past += S;
-    return h.readFloat32(out.logits!);
-  };
-  for (let step = 0; step <= steps; step++) {
-    const chunk = PREFILL_CHUNK * t.hiddenSize;
-    for (; input.length > chunk; input = input.subarray(chunk)) await run(input.subarray(0, chunk));
-    const logits = await run(input);
-    if (step === 0) firstLogits = logits;
-    if (step === steps) break;
-    const next = logits.reduce((best, v, i) => (v > (logits[best] ?? -Infinity) ? i : best), 0);
-    tokens.push(next);
-    input = table.slice(next * t.hiddenSize, (next + 1) * t.hiddenSize);
-  }
-  return { firstLogits, tokens };
-}
-
-/** Greedy tokens must agree up to the first step where HF's top-2 margin is below 0.05. */
-function expectGreedyAgrees(tokens: number[], reference: Case['greedy']): void {
-  const firstClose = reference.margins.findIndex((m) => m < 0.05);
-  const n = firstClose === -1 ? reference.tokens.length : firstClose + 1;
-  expect(tokens.slice(0, n)).toEqual(reference.tokens.slice(0, n));
-}
 
 describe.skipIf(!available)('exported tiny package vs Hugging Face fixtures (WebGPU, no CPU fallback)', () => {
   let dir: string;
@@ -239,7 +46,7 @@ describe.skipIf(!available)('exported tiny package vs Hugging Face fixtures (Web
   it.each(CASES)('fp32 %s: image features (whole and segmented) within 1e-4, logits within 1e-4, greedy tokens equal', async (name) => {
     const ctx = await testGpuContext();
     const pkg = packages.fp32!;
-    const { c, pixels, features, logits } = await loadCase(name);
+    const { c, pixels, features, logits } = await loadCase(FIXTURES, name);
     const grids = c.grids.map(([t, h, w]) => ({ t, h, w }));
     let ours: Float32Array | null = null;
     if (pixels && features) {
@@ -251,10 +58,11 @@ describe.skipIf(!available)('exported tiny package vs Hugging Face fixtures (Web
         ours = got;
       }
     }
-    const { firstLogits, tokens } = await generate(ctx, pkg, await embed(pkg, c.inputIds, ours), c.greedy.tokens.length);
+    const { firstLogits, tokens } = await generate(ctx, pkg, await embed(pkg, c.inputIds, ours), c.greedy.tokens.length, PREFILL_CHUNK);
     const stats = compareArrays(firstLogits, logits);
     expect(stats.maxRel, JSON.stringify(stats)).toBeLessThan(1e-4);
-    expectGreedyAgrees(tokens, c.greedy);
+    const n = greedyCheckedSteps(c.greedy);
+    expect(tokens.slice(0, n)).toEqual(c.greedy.tokens.slice(0, n));
   });
 
   // q4f32: int4 block-32 weights (error ≤ scale/2 per weight) and accuracy_level 4 (int8 activations).
@@ -264,14 +72,14 @@ describe.skipIf(!available)('exported tiny package vs Hugging Face fixtures (Web
   it.each(CASES)('q4f32 %s: image features within 1e-4 (f32 vision), first logits within the documented int4 bound', async (name) => {
     const ctx = await testGpuContext();
     const pkg = packages.q4f32!;
-    const { c, pixels, features, logits } = await loadCase(name);
+    const { c, pixels, features, logits } = await loadCase(FIXTURES, name);
     const grids = c.grids.map(([t, h, w]) => ({ t, h, w }));
     let ours: Float32Array | null = null;
     if (pixels && features) {
       ours = await visionSegmented(ctx, pkg, pixels, grids);
       expect(compareArrays(ours, features).maxRel).toBeLessThan(1e-4);
     }
-    const { firstLogits } = await generate(ctx, pkg, await embed(pkg, c.inputIds, ours), 0);
+    const { firstLogits } = await generate(ctx, pkg, await embed(pkg, c.inputIds, ours), 0, PREFILL_CHUNK);
     const stats = compareArrays(firstLogits, logits);
     expect(stats.nmse, JSON.stringify(stats)).toBeLessThan(0.05);
     expect(stats.maxRel, JSON.stringify(stats)).toBeLessThan(0.25);
