@@ -8,6 +8,7 @@
  *    and packed + fused (one [3·hidden] qkv matrix; o add; one packed [2·mlp] gate+up SwiGLU; down add: 4).
  * Each chain is recorded in one compute pass; time = wall clock from submit to onSubmittedWorkDone,
  * median of the repeats. Bytes = int4 weights + f32 scales read (x and y are negligible).
+ * 3. Decode attention over a 4096-position cache and the GPU sampler over 102400 logits (wall clock).
  * Run here:  npx vite-node bench/int4-gemv.bench.ts -- --quick     (SwiftShader: tiny chain)
  * GPU:       node bench/gpu/bundle.mjs bench/int4-gemv.bench.ts, then on the device machine
  *            source .gpu/env.sh && "$NODE" bench/out/gpu-bundle/int4-gemv.mjs --out $OUT/int4-gemv.json
@@ -15,7 +16,11 @@
 import { writeFileSync } from 'node:fs';
 import fillRandomWgsl from './gpu/fill-random.wgsl?raw';
 import { benchGpuContext } from './gpu/bench-gpu';
-import { createStorageBuffer } from '../src/gpu/gpu-buffers';
+import { createStorageBuffer, uploadBuffer } from '../src/gpu/gpu-buffers';
+import { GpuSampler } from '../src/generate/sampler';
+import type { SamplingOptions } from '../src/generate/sampling-options';
+import { type DecodeAttention, prepareDecodeAttention } from '../src/model/kernels/decode-attention';
+import { DecodeStepUniform } from '../src/model/kernels/decode-step-uniform';
 import { KernelCache } from '../src/gpu/kernel';
 import { chooseGemvVariant, type GemvEpilogue, type GemvVariant, prepareInt4Gemv } from '../src/model/kernels/int4-gemv';
 import type { PreparedKernel } from '../src/model/kernels/prepared-kernel';
@@ -183,6 +188,7 @@ interface Row {
   readonly recordMs: number;
 }
 const rows: Row[] = [];
+const others: { name: string; medianMs: number }[] = [];
 function writeResult(): void {
   if (outPath) writeFileSync(outPath, `${JSON.stringify(result(), null, 2)}\n`);
 }
@@ -197,6 +203,7 @@ const result = () => ({
   peakBytesPerS: PEAK_BYTES_PER_S,
   plannerVariant: chooseGemvVariant(ctx.capabilities, { n: HIDDEN, k: HIDDEN, epilogue: 'store' }),
   rows,
+  others,
 });
 
 async function measure(name: string, layers: Layer[] | PackedLayer[], plan: Plan, fused: boolean, repeats: number): Promise<Row> {
@@ -212,21 +219,92 @@ async function measure(name: string, layers: Layer[] | PackedLayer[], plan: Plan
   return row;
 }
 
+/** Decode attention (32 layers × 2 passes, 32 heads × 128, cache 4096) and the sampler over 102400 logits. */
+async function measureOthers(): Promise<void> {
+  const heads = 32;
+  const headDim = 128;
+  const maxLen = quick ? 256 : 4096;
+  const cacheBytes = heads * maxLen * headDim * 4;
+  const step = new DecodeStepUniform(device);
+  const q = createStorageBuffer(device, 'q', heads * headDim * 4);
+  const out = createStorageBuffer(device, 'attn-out', heads * headDim * 4);
+  const caches: GPUBuffer[] = [];
+  const layers: DecodeAttention[] = [];
+  for (let l = 0; l < (quick ? 2 : 32); l++) {
+    const kCache = randomMatrix(8 * heads * headDim, maxLen, 10000 + l).qweight; // random bytes, the right size
+    const vCache = randomMatrix(8 * heads * headDim, maxLen, 20000 + l).qweight;
+    if (kCache.size < cacheBytes) throw new Error('cache too small');
+    caches.push(kCache, vCache);
+    layers.push(prepareDecodeAttention(device, kernels, { q, step: step.buffer, kCache, vCache, out }, { heads, kvHeads: heads, headDim, maxLen }));
+  }
+  for (const position of [299, maxLen - 1]) {
+    step.setPosition(position);
+    const times: number[] = [];
+    for (let r = 0; r < 12; r++) {
+      const encoder = device.createCommandEncoder();
+      const pass = encoder.beginComputePass();
+      for (const a of layers) a.record(pass, position);
+      pass.end();
+      const t = performance.now();
+      device.queue.submit([encoder.finish()]);
+      await device.queue.onSubmittedWorkDone();
+      if (r >= 2) times.push(performance.now() - t);
+    }
+    times.sort((a, b) => a - b);
+    const medianMs = times[Math.floor(times.length / 2)] ?? NaN;
+    others.push({ name: `decode attention, ${layers.length} layers, p=${position}`, medianMs });
+    console.log(`decode attention ${layers.length} layers p=${position}: ${medianMs.toFixed(3)} ms`);
+  }
+  for (const a of layers) a.destroy();
+  for (const b of [...caches, q, out]) b.destroy();
+  step.destroy();
+
+  const vocab = 102400;
+  const logits = uploadBuffer(device, 'logits', Float32Array.from({ length: vocab }, (_, i) => Math.sin(i * 12.9898) * 8));
+  const sampler = new GpuSampler(device, kernels, { vocab, maxPreviousIds: 4096 });
+  sampler.addPreviousIds(Array.from({ length: 300 }, (_, i) => i * 17));
+  const samplingCases: [string, SamplingOptions][] = [
+    ['greedy', { temperature: 0 }],
+    ['temperature 0.7, top-p 0.9, penalty 1.1', { temperature: 0.7, topP: 0.9, repetitionPenalty: 1.1, seed: 1 }],
+    ['temperature 1, top-k 50, top-p 0.95', { temperature: 1, topK: 50, topP: 0.95, seed: 2 }],
+  ];
+  for (const [name, options] of samplingCases) {
+    const times: number[] = [];
+    for (let r = 0; r < 12; r++) {
+      const t = performance.now();
+      await sampler.sample(logits, options, r);
+      if (r >= 2) times.push(performance.now() - t);
+    }
+    times.sort((a, b) => a - b);
+    const medianMs = times[Math.floor(times.length / 2)] ?? NaN;
+    others.push({ name: `sampler (vocab 102400, incl. 4-byte readback): ${name}`, medianMs });
+    console.log(`sampler ${name}: ${medianMs.toFixed(3)} ms`);
+  }
+  sampler.destroy();
+  logits.destroy();
+}
+
 console.log(`adapter: ${ctx.capabilities.vendor} ${ctx.capabilities.architecture} ${ctx.capabilities.description}; subgroups ${ctx.capabilities.subgroups}`);
 const t0 = performance.now();
 const sweepLayers = makeLayers(quick ? 2 : 9);
 await device.queue.onSubmittedWorkDone();
 console.log(`filled ${sweepLayers.length} layers in ${(performance.now() - t0).toFixed(0)} ms`);
-const reductions = ctx.capabilities.subgroups ? (['subgroup', 'workgroup'] as const) : (['workgroup'] as const);
-for (const reduction of reductions) {
-  for (const workgroupSize of quick ? [64, 128] : [64, 128, 256]) {
-    for (const rowsPerWg of quick ? [1, 4] : [1, 2, 4, 8]) {
-      const v: GemvVariant = { reduction, workgroupSize, rows: rowsPerWg };
-      await measure(`sweep ${reduction} wg${workgroupSize} rows${rowsPerWg}`, sweepLayers, () => v, false, quick ? 2 : 10);
+const sweep: GemvVariant[] = [];
+if (ctx.capabilities.subgroups) {
+  for (const workgroupSize of quick ? [64] : [32, 64, 128]) {
+    for (const rowsPerWg of quick ? [4] : [2, 4, 8]) {
+      for (const unroll of [1, 2]) sweep.push({ reduction: 'subgroup', workgroupSize, rows: rowsPerWg, unroll });
     }
   }
 }
+for (const unroll of [1, 2]) sweep.push({ reduction: 'workgroup', workgroupSize: 64, rows: 4, unroll });
+let best: { variant: GemvVariant; gbPerS: number } | undefined;
+for (const v of sweep) {
+  const row = await measure(`sweep ${v.reduction} wg${v.workgroupSize} rows${v.rows} unroll${v.unroll}`, sweepLayers, () => v, false, quick ? 2 : 10);
+  if (!best || row.gbPerS > best.gbPerS) best = { variant: v, gbPerS: row.gbPerS };
+}
 const planned: Plan = (m, epilogue) => chooseGemvVariant(ctx.capabilities, { n: m.n, k: m.k, epilogue });
+const bestVariant = best?.variant ?? chooseGemvVariant(ctx.capabilities, { n: HIDDEN, k: HIDDEN, epilogue: 'store' });
 const fullLayers = [...sweepLayers, ...makeLayers(quick ? 1 : 32 - sweepLayers.length)];
 await device.queue.onSubmittedWorkDone();
 const separate = await measure(`planner, ${fullLayers.length} layers, 7 GEMVs/layer`, fullLayers, planned, false, quick ? 2 : 10);
@@ -235,11 +313,14 @@ for (const l of fullLayers) for (const m of Object.values(l)) for (const b of [m
 const packedLayers = makePackedLayers(fullLayers.length);
 await device.queue.onSubmittedWorkDone();
 const packed = await measure(`planner, ${packedLayers.length} layers, packed+fused (4/layer)`, packedLayers, planned, true, quick ? 2 : 10);
+const packedBest = await measure(`sweep best, ${packedLayers.length} layers, packed+fused`, packedLayers, () => bestVariant, true, quick ? 2 : 10);
+for (const l of packedLayers) for (const m of Object.values(l)) for (const b of [m.qweight, m.scales]) b.destroy();
+await measureOthers();
 
 writeResult();
 console.log(`\nplanner variant ${JSON.stringify(result().plannerVariant)}`);
 const pct = (r: Row): string => `${r.gbPerS.toFixed(0)} GB/s = ${(r.ofPeak * 100).toFixed(1)} % of 4.3 TB/s, ${r.medianMs.toFixed(2)} ms`;
-console.log(`full decode-step GEMVs: separate ${pct(separate)}; fused ${pct(fused)}; packed+fused ${pct(packed)}`);
+console.log(`full decode-step GEMVs: separate ${pct(separate)}; fused ${pct(fused)}; packed+fused ${pct(packed)}; best sweep variant ${JSON.stringify(bestVariant)} packed+fused ${pct(packedBest)}`);
 ctx.dispose();
 // Dawn for Node keeps the event loop alive after the device is gone.
 process.exit(0);

@@ -15,6 +15,7 @@
 //   main_add:    y[n] = y[n] + dot[n]                         (the residual add of o_proj / down_proj)
 //   main_swiglu: y[n] = silu(dot_gate[n]) · dot_up[n]         (gate rows from 2/3, up rows from 5/6)
 // Work split: a workgroup owns ROWS consecutive rows; every invocation walks blocks lid, lid + WORKGROUP_SIZE, …
+//   (UNROLL of them per step)
 //   and accumulates all ROWS rows, so each x block is loaded once per invocation for ROWS rows and each
 //   row's loads are coalesced across invocations (consecutive 16-byte blocks). The per-row partial sums
 //   are reduced by reduce_rows(), prepended to this file: int4-gemv-reduce-subgroup.wgsl (subgroupAdd)
@@ -36,6 +37,8 @@ struct Params {
 
 override WORKGROUP_SIZE: u32 = 128u;
 override ROWS: u32 = 4u;
+override UNROLL: u32 = 1u; // blocks per invocation per step: 1 or 2
+const MAX_ROWS: u32 = 8u;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
@@ -64,31 +67,76 @@ fn load_x_block(b: u32) -> array<vec4<f32>, 8> {
   return array<vec4<f32>, 8>(x[o], x[o + 1u], x[o + 2u], x[o + 3u], x[o + 4u], x[o + 5u], x[o + 6u], x[o + 7u]);
 }
 
-// Partial dot products of rows row0 .. row0 + ROWS - 1 over this invocation's blocks, from qweight/scales.
+// Partial dot products of rows row0 .. row0 + ROWS - 1 over this invocation's blocks. With UNROLL = 2 an
+// invocation takes blocks b and b + WORKGROUP_SIZE per step and issues all their loads before any math, so
+// twice the bytes are in flight; a second block past the row is clamped and weighted 0.
+// `second` selects qweight2/scales2 (SwiGLU's up rows, from up_row_offset) and accumulates into acc[ROWS ..].
 fn dot_rows(row0: u32, lid: u32) -> array<f32, MAX_ACC> {
   var acc: array<f32, MAX_ACC>;
   let bpr = params.blocks_per_row;
   let last = params.n - 1u;
-  for (var b = lid; b < bpr; b += WORKGROUP_SIZE) {
+  for (var b = lid; b < bpr; b += WORKGROUP_SIZE * UNROLL) {
+    let b2 = b + WORKGROUP_SIZE;
+    let has2 = UNROLL > 1u && b2 < bpr;
+    let b2c = select(b, b2, has2);
+    var w: array<vec4<u32>, MAX_ROWS>;
+    var s: array<f32, MAX_ROWS>;
+    var w2: array<vec4<u32>, MAX_ROWS>;
+    var s2: array<f32, MAX_ROWS>;
+    for (var r = 0u; r < ROWS; r++) {
+      let base = min(row0 + r, last) * bpr;
+      w[r] = qweight[base + b];
+      s[r] = scales[base + b];
+      if (UNROLL > 1u) {
+        w2[r] = qweight[base + b2c];
+        s2[r] = select(0.0, scales[base + b2c], has2);
+      }
+    }
     var xs = load_x_block(b);
     for (var r = 0u; r < ROWS; r++) {
-      let i = min(row0 + r, last) * bpr + b;
-      acc[r] += scales[i] * block_dot(qweight[i], &xs);
+      acc[r] += s[r] * block_dot(w[r], &xs);
+    }
+    if (UNROLL > 1u) {
+      var xs2 = load_x_block(b2c);
+      for (var r = 0u; r < ROWS; r++) {
+        acc[r] += s2[r] * block_dot(w2[r], &xs2);
+      }
     }
   }
   return acc;
 }
 
-// The same over qweight2/scales2, accumulated into acc[ROWS ..].
+// The same over qweight2/scales2 (rows from up_row_offset), accumulated into acc[ROWS ..].
 fn dot_rows2(row0: u32, lid: u32, acc_in: array<f32, MAX_ACC>) -> array<f32, MAX_ACC> {
   var acc = acc_in;
   let bpr = params.blocks_per_row;
   let last = params.n - 1u;
-  for (var b = lid; b < bpr; b += WORKGROUP_SIZE) {
+  for (var b = lid; b < bpr; b += WORKGROUP_SIZE * UNROLL) {
+    let b2 = b + WORKGROUP_SIZE;
+    let has2 = UNROLL > 1u && b2 < bpr;
+    let b2c = select(b, b2, has2);
+    var w: array<vec4<u32>, MAX_ROWS>;
+    var s: array<f32, MAX_ROWS>;
+    var w2: array<vec4<u32>, MAX_ROWS>;
+    var s2: array<f32, MAX_ROWS>;
+    for (var r = 0u; r < ROWS; r++) {
+      let base = (min(row0 + r, last) + params.up_row_offset) * bpr;
+      w[r] = qweight2[base + b];
+      s[r] = scales2[base + b];
+      if (UNROLL > 1u) {
+        w2[r] = qweight2[base + b2c];
+        s2[r] = select(0.0, scales2[base + b2c], has2);
+      }
+    }
     var xs = load_x_block(b);
     for (var r = 0u; r < ROWS; r++) {
-      let i = (min(row0 + r, last) + params.up_row_offset) * bpr + b;
-      acc[ROWS + r] += scales2[i] * block_dot(qweight2[i], &xs);
+      acc[ROWS + r] += s[r] * block_dot(w[r], &xs);
+    }
+    if (UNROLL > 1u) {
+      var xs2 = load_x_block(b2c);
+      for (var r = 0u; r < ROWS; r++) {
+        acc[ROWS + r] += s2[r] * block_dot(w2[r], &xs2);
+      }
     }
   }
   return acc;

@@ -110,8 +110,8 @@ describe('int4 GEMV on real WebGPU', () => {
       {
         const i = (ri + ei) % shapes.length;
         const shape = shapes[i] ?? { n: 1, k: 32 };
-        const variant: GemvVariant = { reduction, workgroupSize: [64, 128, 32][i] ?? 64, rows: [4, 3, 8][i] ?? 4 };
-        it(`${reduction} ${epilogue} n=${shape.n} k=${shape.k} wg=${variant.workgroupSize} rows=${variant.rows}`, async () => {
+        const variant: GemvVariant = { reduction, workgroupSize: [64, 128, 32][i] ?? 64, rows: [4, 3, 8][i] ?? 4, unroll: 1 + ((ri + ei) % 2) };
+        it(`${reduction} ${epilogue} n=${shape.n} k=${shape.k} wg=${variant.workgroupSize} rows=${variant.rows} unroll=${variant.unroll}`, async () => {
           const ctx = await testGpuContext();
           if (reduction === 'subgroup' && !ctx.capabilities.subgroups) return;
           await runGemv(variant, epilogue, shape.n, shape.k, 11 + i);
@@ -140,7 +140,7 @@ describe('int4 GEMV on real WebGPU', () => {
       for (const v of gemvVariantSpace(caps)) {
         for (const epilogue of ['store', 'add', 'swiglu'] as const) {
           ctx.device.pushErrorScope('validation');
-          kernels.pipeline(gemvKernel(v.reduction, epilogue), { WORKGROUP_SIZE: v.workgroupSize, ROWS: v.rows });
+          kernels.pipeline(gemvKernel(v.reduction, epilogue), { WORKGROUP_SIZE: v.workgroupSize, ROWS: v.rows, UNROLL: v.unroll ?? 1 });
           const error = await ctx.device.popErrorScope();
           expect(error?.message ?? null).toBeNull();
         }

@@ -35,6 +35,8 @@ export interface GemvVariant {
   readonly workgroupSize: number;
   /** Output rows per workgroup (1..8). */
   readonly rows: number;
+  /** Blocks per invocation per step (1 or 2): loads in flight. Default 1. */
+  readonly unroll?: number;
 }
 
 export type GemvCapabilities = Pick<GpuCapabilities, 'subgroups' | 'maxComputeInvocationsPerWorkgroup' | 'maxComputeWorkgroupStorageSize'>;
@@ -130,6 +132,7 @@ export function prepareInt4Gemv(
 ): PreparedKernel {
   validateGemvShape(shape);
   if (variant.rows < 1 || variant.rows > MAX_ROWS) throw new RangeError(`int4 GEMV: rows per workgroup ${variant.rows} outside 1..${MAX_ROWS}`);
+  if (variant.unroll !== undefined && variant.unroll !== 1 && variant.unroll !== 2) throw new RangeError(`int4 GEMV: unroll ${variant.unroll} must be 1 or 2`);
   const blocks = shape.k / INT4_BLOCK;
   const need: [string, GPUBuffer | undefined, number][] = [
     ['x', buffers.x, shape.k * 4],
@@ -152,7 +155,7 @@ export function prepareInt4Gemv(
   if (shape.epilogue === 'swiglu' && buffers.qweight2 && buffers.scales2) bound.push(buffers.qweight2, buffers.scales2);
   return prepareKernel(device, kernels, {
     kernel: gemvKernel(variant.reduction, shape.epilogue),
-    constants: { WORKGROUP_SIZE: variant.workgroupSize, ROWS: variant.rows },
+    constants: { WORKGROUP_SIZE: variant.workgroupSize, ROWS: variant.rows, UNROLL: variant.unroll ?? 1 },
     params: new Uint32Array([shape.n, shape.k, blocks, shape.upRowOffset ?? 0, shape.yOffset ?? 0, 0, 0, 0]),
     buffers: bound,
     workgroupCount: Math.ceil(shape.n / variant.rows),
