@@ -23,7 +23,9 @@ const CASES = ['image-ja', 'two-images-en', 'text-en'];
  * Prompt tokens per prefill run. onnxruntime-web 1.30's GroupQueryAttention gives wrong rows (4…S−1)
  * for a single prefill run of ≥ 32 tokens on SwiftShader (subgroup size 4), while the same probe on an
  * H200 (subgroup size 32) is exact up to S = 1024, D = 128, 32 heads (2026-11-26). Prefill in chunks
- * of ≤ 16 on the static cache is exact on both.
+ * of ≤ 16 on the static cache is exact on both. The same cases run on the H200 through Dawn/Vulkan
+ * (bundled probe, 2026-11-26): fp32 image features maxRel ≤ 1.4e-6 (segmented and whole), first logits
+ * ≤ 4.4e-7 with one prefill run of up to 330 tokens, greedy tokens equal; q4f32 logits NMSE 0.021–0.026.
  */
 const PREFILL_CHUNK = 16;
 
@@ -67,7 +69,7 @@ describe.skipIf(!available)('exported tiny package vs Hugging Face fixtures (Web
 
   // q4f32: int4 block-32 weights (error ≤ scale/2 per weight) and accuracy_level 4 (int8 activations).
   // Measured on this random checkpoint (uniform random weights: int4's worst case, ~0.5 % noise per
-  // matrix): first-logit NMSE 0.021–0.026, max error 15–16 % of max |logit|. Documented bound:
+  // matrix), SwiftShader and H200 alike: first-logit NMSE 0.021–0.026, max error 15–17 % of max |logit|. Documented bound:
   // NMSE < 0.05 and max error < 0.25 · max |logit|. Real checkpoints (bell-shaped weights) do better.
   it.each(CASES)('q4f32 %s: image features within 1e-4 (f32 vision), first logits within the documented int4 bound', async (name) => {
     const ctx = await testGpuContext();
