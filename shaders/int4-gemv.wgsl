@@ -22,7 +22,7 @@
 //   or int4-gemv-reduce-workgroup.wgsl (workgroup-memory tree).
 // Dispatch: ceil(n / ROWS) workgroups; linear id = wid.x + wid.y * num_workgroups.x. Rows past n are
 //   computed on the clamped last row and not written (odd n needs no padding).
-// Precision: f32 products and sums; each block's 32 products are summed before the scale multiply.
+// Precision: f32; per block Σ q·x − 8·Σx (q the raw nibble), then times the block's scale, summed over blocks.
 
 struct Params {
   n: u32,
@@ -48,23 +48,41 @@ const MAX_ROWS: u32 = 8u;
 @group(0) @binding(5) var<storage, read> qweight2: array<vec4<u32>>;
 @group(0) @binding(6) var<storage, read> scales2: array<f32>;
 
-// Word j of a block holds k = 8j .. 8j+7; byte i of the word holds k = 8j+2i (low nibble) and 8j+2i+1 (high).
-fn word_dot(word: u32, xa: vec4<f32>, xb: vec4<f32>) -> f32 {
-  let lo = vec4<u32>(word, word >> 8u, word >> 16u, word >> 24u) & vec4<u32>(15u);
-  let hi = vec4<u32>(word >> 4u, word >> 12u, word >> 20u, word >> 28u) & vec4<u32>(15u);
-  let even = vec4<f32>(xa.x, xa.z, xb.x, xb.z);
-  let odd = vec4<f32>(xa.y, xa.w, xb.y, xb.w);
-  return dot(vec4<f32>(lo) - vec4<f32>(8.0), even) + dot(vec4<f32>(hi) - vec4<f32>(8.0), odd);
+// One x block prepared once per invocation and shared by its ROWS rows: the even and odd elements of each
+// 8-element group (matching the low and high nibbles of a weight word) and the block's sum.
+struct XBlock {
+  even: array<vec4<f32>, 4>,
+  odd: array<vec4<f32>, 4>,
+  sum: f32,
 }
 
-fn block_dot(w: vec4<u32>, xs: ptr<function, array<vec4<f32>, 8>>) -> f32 {
-  return word_dot(w.x, (*xs)[0], (*xs)[1]) + word_dot(w.y, (*xs)[2], (*xs)[3]) +
-         word_dot(w.z, (*xs)[4], (*xs)[5]) + word_dot(w.w, (*xs)[6], (*xs)[7]);
-}
-
-fn load_x_block(b: u32) -> array<vec4<f32>, 8> {
+fn load_x_block(b: u32) -> XBlock {
   let o = b * 8u;
-  return array<vec4<f32>, 8>(x[o], x[o + 1u], x[o + 2u], x[o + 3u], x[o + 4u], x[o + 5u], x[o + 6u], x[o + 7u]);
+  var xb: XBlock;
+  var total = vec4<f32>(0.0);
+  for (var j = 0u; j < 4u; j++) {
+    let xa = x[o + 2u * j];
+    let xc = x[o + 2u * j + 1u];
+    xb.even[j] = vec4<f32>(xa.x, xa.z, xc.x, xc.z);
+    xb.odd[j] = vec4<f32>(xa.y, xa.w, xc.y, xc.w);
+    total += xa + xc;
+  }
+  xb.sum = total.x + total.y + total.z + total.w;
+  return xb;
+}
+
+// Σ_k (q_k − 8) · x_k over one block, as Σ q·x − 8 · Σ x: the zero point costs one FMA per block instead of
+// a subtract per weight (the decode GEMV is ALU-bound on unpacking). Word j of the block holds k = 8j .. 8j+7;
+// its byte i holds k = 8j+2i (low nibble) and 8j+2i+1 (high nibble), so the masked low nibbles line up with
+// the even elements and the high nibbles with the odd ones.
+fn block_dot(w: vec4<u32>, xb: ptr<function, XBlock>) -> f32 {
+  var acc = 0.0;
+  for (var j = 0u; j < 4u; j++) {
+    let word = w[j];
+    acc += dot(vec4<f32>(unpack4xU8(word & 0x0f0f0f0fu)), (*xb).even[j]);
+    acc += dot(vec4<f32>(unpack4xU8((word >> 4u) & 0x0f0f0f0fu)), (*xb).odd[j]);
+  }
+  return acc - 8.0 * (*xb).sum;
 }
 
 // Partial dot products of rows row0 .. row0 + ROWS - 1 over this invocation's blocks. With UNROLL = 2 an
