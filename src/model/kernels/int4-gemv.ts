@@ -45,13 +45,14 @@ export type GemvCapabilities = Pick<GpuCapabilities, 'subgroups' | 'maxComputeIn
 const MAX_ACC = 16;
 const MAX_ROWS = 8;
 const PREFERRED_WORKGROUP_SIZE = 64;
-const PREFERRED_ROWS = 4;
+const PREFERRED_ROWS = 8;
 
 /**
  * Picks the GEMV variant. Subgroup reduction whenever the device has `subgroups` (any subgroup size);
- * otherwise a workgroup-memory tree. 64 invocations and 4 rows per workgroup for every shape: the best of
- * 24 variants on the H200 (bench/results/int4-gemv-h200.json: 848 GB/s vs 641 for 128 × 4 on a 63-GEMV
- * chain); fewer invocations only where the device's limits require it.
+ * otherwise a workgroup-memory tree. 64 invocations and 8 rows per workgroup for every shape: the best
+ * variant of the H200 sweeps (bench/results/int4-gemv-h200-run3.json: 1030 GB/s on a 63-GEMV chain and
+ * 1201 GB/s on the 32-layer packed decode chain, vs 1094 GB/s with 4 rows); fewer invocations only where
+ * the device's limits require it.
  * One size for all shapes keeps the variant space (compiled in CI) small.
  */
 export function chooseGemvVariant(caps: GemvCapabilities, shape: GemvShape): GemvVariant {
