@@ -15,7 +15,7 @@ export const DECODE_ATTENTION_COMBINE: KernelSource = { name: 'decode-attention-
 
 /** Positions per pass-1 workgroup. */
 export const ATTENTION_CHUNK = 64;
-const WORKGROUP_SIZE = 64;
+const WORKGROUP_SIZE = 128;
 const MAX_HEAD_DIM = 256;
 
 export interface DecodeAttentionShape {
