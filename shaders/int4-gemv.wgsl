@@ -72,15 +72,18 @@ fn load_x_block(b: u32) -> XBlock {
 }
 
 // Σ_k (q_k − 8) · x_k over one block, as Σ q·x − 8 · Σ x: the zero point costs one FMA per block instead of
-// a subtract per weight (the decode GEMV is ALU-bound on unpacking). Word j of the block holds k = 8j .. 8j+7;
+// a subtract per weight (the decode GEMV is ALU-bound on unpacking: bench/results/int4-gemv-h200-run3.json). Word j of the block holds k = 8j .. 8j+7;
 // its byte i holds k = 8j+2i (low nibble) and 8j+2i+1 (high nibble), so the masked low nibbles line up with
 // the even elements and the high nibbles with the odd ones.
 fn block_dot(w: vec4<u32>, xb: ptr<function, XBlock>) -> f32 {
   var acc = 0.0;
   for (var j = 0u; j < 4u; j++) {
     let word = w[j];
-    acc += dot(vec4<f32>(unpack4xU8(word & 0x0f0f0f0fu)), (*xb).even[j]);
-    acc += dot(vec4<f32>(unpack4xU8((word >> 4u) & 0x0f0f0f0fu)), (*xb).odd[j]);
+    // Shifts and masks rather than unpack4xU8 (a WGSL language extension): the same code after Tint's polyfill.
+    let lo = (vec4<u32>(word) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(15u);
+    let hi = (vec4<u32>(word) >> vec4<u32>(4u, 12u, 20u, 28u)) & vec4<u32>(15u);
+    acc += dot(vec4<f32>(lo), (*xb).even[j]);
+    acc += dot(vec4<f32>(hi), (*xb).odd[j]);
   }
   return acc - 8.0 * (*xb).sum;
 }
