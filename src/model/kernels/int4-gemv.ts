@@ -50,9 +50,9 @@ const PREFERRED_ROWS = 8;
 /**
  * Picks the GEMV variant. Subgroup reduction whenever the device has `subgroups` (any subgroup size);
  * otherwise a workgroup-memory tree. 64 invocations and 8 rows per workgroup for every shape: the best
- * variant of the H200 sweeps (bench/results/int4-gemv-h200-run3.json: 1030 GB/s on a 63-GEMV chain and
- * 1201 GB/s on the 32-layer packed decode chain, vs 1094 GB/s with 4 rows); fewer invocations only where
- * the device's limits require it.
+ * variant of the H200 sweeps (bench/results/int4-gemv-h200-run3.json and -run4.json, the latter on this
+ * code: 1004 GB/s on a 63-GEMV chain, 1163 GB/s = 27 % of 4.3 TB/s on the 32-layer packed decode chain);
+ * fewer invocations only where the device's limits require it.
  * One size for all shapes keeps the variant space (compiled in CI) small.
  */
 export function chooseGemvVariant(caps: GemvCapabilities, shape: GemvShape): GemvVariant {
