@@ -1,0 +1,315 @@
+/**
+ * One chat request end to end on a loaded model: messages + decoded images → prompt ids (context budget
+ * checked before any GPU work) → image features (cached by content) → prefill of only what the KV cache
+ * does not already hold → GPU sampling and decode steps → streamed text until a stop, max tokens or abort.
+ * Requests run one at a time: a second call waits for the first to finish.
+ */
+import { readBuffer } from '../gpu/gpu-buffers';
+import type { FeatureSpan, ImageFeatures, VisionLanguageModel } from '../model/vision-language-model';
+import type { FinishReason, Timings, Usage } from '../protocol/api';
+import { SarashinaError } from '../protocol/errors';
+import type { ImageProcessorSpec } from '../protocol/model-spec';
+import type { DecodedImage } from '../processor/image/decoded-image';
+import { planImage, preprocessImages } from '../processor/image/preprocess-images';
+import type { ChatMessage } from '../processor/text/chat-messages';
+import { DEFAULT_STOP_STRINGS } from '../processor/text/stop-string-matcher';
+import type { PromptInputs, TextProcessor } from '../processor/text/text-processor';
+import { ImageFeatureCache } from './image-feature-cache';
+import { imageContentKey } from './image-key';
+import { type CachedPrefix, promptImageKeys, reusablePrefixLength } from './prefix-plan';
+import type { GpuSampler } from './sampler';
+import { type SamplingOptions, validateSamplingOptions } from './sampling-options';
+
+/** Default `max_tokens` when the request gives none (then also capped by the room left in the context). */
+export const DEFAULT_MAX_NEW_TOKENS = 512;
+
+export interface GenerateRequest {
+  readonly messages: readonly ChatMessage[];
+  /** The decoded images of the messages' image parts, in order of appearance. */
+  readonly images: readonly DecodedImage[];
+  /** New tokens at most; default min(512, room left in the context). */
+  readonly maxNewTokens?: number;
+  readonly sampling: SamplingOptions;
+  /** Extra stop strings (`\n###` and EOS always stop). */
+  readonly stop?: readonly string[];
+  /** Pixel budget per image (may only lower the model's). */
+  readonly maxPixels?: number;
+  readonly signal?: AbortSignal;
+  /** Receives the logits of the first generated position, full vocabulary (CLI `--dump`, parity tests). */
+  readonly onFirstLogits?: (logits: Float32Array) => void;
+}
+
+export type GenerateEvent =
+  | { readonly kind: 'token'; readonly id: number; readonly text: string }
+  | { readonly kind: 'done'; readonly result: GenerationResult };
+
+export interface GenerationResult {
+  readonly text: string;
+  readonly finishReason: FinishReason;
+  readonly inputIds: Int32Array;
+  readonly generatedIds: readonly number[];
+  readonly usage: Usage;
+  readonly timings: Timings;
+}
+
+export interface GeneratorOptions {
+  readonly model: VisionLanguageModel;
+  readonly text: TextProcessor;
+  readonly sampler: GpuSampler;
+  /** The device the model and sampler run on (first-logits readback). */
+  readonly device: GPUDevice;
+  readonly imageSpec: ImageProcessorSpec;
+  /** Images whose features stay cached on the GPU (default 8). */
+  readonly imageCacheCapacity?: number;
+}
+
+export class Generator {
+  private readonly model: VisionLanguageModel;
+  private readonly text: TextProcessor;
+  private readonly sampler: GpuSampler;
+  private readonly device: GPUDevice;
+  private readonly imageSpec: ImageProcessorSpec;
+  private readonly features: ImageFeatureCache;
+  /** What the KV cache holds now (positions [0, ids.length)). */
+  private cached: { ids: number[]; imageKeys: (string | null)[] } = { ids: [], imageKeys: [] };
+  private queue: Promise<void> = Promise.resolve();
+  private disposed = false;
+
+  constructor(options: GeneratorOptions) {
+    this.model = options.model;
+    this.text = options.text;
+    this.sampler = options.sampler;
+    this.device = options.device;
+    this.imageSpec = options.imageSpec;
+    this.features = new ImageFeatureCache(options.imageCacheCapacity ?? 8);
+  }
+
+  /** What the KV cache holds (a copy; for tests and diagnostics). */
+  get cachedPrefix(): CachedPrefix {
+    return { ids: [...this.cached.ids], imageKeys: [...this.cached.imageKeys] };
+  }
+
+  /** Image features held on the GPU. */
+  get cachedImageCount(): number {
+    return this.features.size;
+  }
+
+  /** Forgets the KV-cache contents (the next request prefills from position 0). */
+  resetPrefix(): void {
+    this.cached = { ids: [], imageKeys: [] };
+  }
+
+  /**
+   * Runs one request, yielding a `token` event per generated id (with the text it made visible, possibly "")
+   * and finally one `done` event. Waits for earlier requests to finish first. Throws `SarashinaError`:
+   * `invalid-request` for bad messages/images/options, `context-overflow` (before any GPU work) when the
+   * prompt plus max tokens does not fit the KV cache. An abort stops within one token with finish reason
+   * 'abort'. Leaving the iteration early (break) ends the request and frees the engine for the next.
+   */
+  async *generate(request: GenerateRequest): AsyncGenerator<GenerateEvent, void, undefined> {
+    this.assertOpen();
+    const release = await this.acquire();
+    try {
+      this.assertOpen();
+      yield* this.run(request);
+    } finally {
+      release();
+    }
+  }
+
+  /** Frees the image features and the sampler. The model is the caller's to dispose. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.features.clear();
+    this.sampler.destroy();
+    this.resetPrefix();
+  }
+
+  private async *run(request: GenerateRequest): AsyncGenerator<GenerateEvent, void, undefined> {
+    const t0 = now();
+    validateSamplingOptions(request.sampling);
+    const maxPixels = request.maxPixels;
+    const { prompt, maxNewTokens, imageKeys } = await this.buildPrompt(request);
+    const promptTokens = prompt.inputIds.length;
+    const imageTokens = prompt.imageSpans.reduce((n, s) => n + s.length, 0);
+
+    const start = reusablePrefixLength(this.cached, { inputIds: prompt.inputIds, imageSpans: prompt.imageSpans, imageKeys });
+    const spans: FeatureSpan[] = [];
+    let imageEncodeMs = 0;
+    let preprocessMs = now() - t0;
+    const keep = new Set(imageKeys);
+    for (let i = 0; i < prompt.imageSpans.length; i++) {
+      const span = prompt.imageSpans[i];
+      const key = imageKeys[i];
+      const image = request.images[i];
+      if (!span || key === undefined || !image || span.start < start) continue;
+      let features = this.features.get(key);
+      if (!features) {
+        const tp = now();
+        const pixels = preprocessImages([image], this.imageSpec, maxPixels === undefined ? {} : { maxPixels });
+        preprocessMs += now() - tp;
+        const te = now();
+        features = await this.model.encodeImages({ pixelValues: pixels.pixelValues, grids: pixels.grids });
+        imageEncodeMs += now() - te;
+        checkFeatureRows(features, span.length, i);
+        this.features.set(key, features, keep);
+      }
+      spans.push({ start: span.start - start, length: span.length, features, featureRow: 0 });
+    }
+
+    const keys = promptImageKeys({ inputIds: prompt.inputIds, imageSpans: prompt.imageSpans, imageKeys });
+    const stream = this.text.createOutputStream({ stopStrings: [...DEFAULT_STOP_STRINGS, ...(request.stop ?? [])] });
+    const sampling = withSeed(request.sampling);
+    const penalized = (sampling.repetitionPenalty ?? 1) !== 1;
+    this.sampler.clearPreviousIds();
+    if (penalized) this.sampler.addPreviousIds(prompt.inputIds);
+
+    const generatedIds: number[] = [];
+    let text = '';
+    let finishReason: FinishReason = 'length';
+    let prefillMs = 0;
+    let prefilled = false;
+    let firstTokenAt = 0;
+    let lastTokenAt = 0;
+    const aborted = (): boolean => request.signal?.aborted === true;
+    // From here the KV cache is being rewritten: until a step completes, it holds only the reused prefix.
+    this.truncateCache(start);
+    try {
+      if (aborted()) {
+        finishReason = 'abort';
+      } else {
+        const tp = now();
+        let logits = await this.model.prefill(prompt.inputIds.subarray(start), start, spans);
+        prefillMs = now() - tp;
+        prefilled = true;
+        this.cached = { ids: Array.from(prompt.inputIds), imageKeys: keys };
+        if (request.onFirstLogits) {
+          const vocab = this.model.spec.text.vocabSize;
+          request.onFirstLogits(new Float32Array(await readBuffer(this.device, logits, vocab * 4)));
+        }
+        for (let step = 0; ; step++) {
+          const id = await this.sampler.sample(logits, sampling, step);
+          lastTokenAt = now();
+          if (step === 0) firstTokenAt = lastTokenAt;
+          generatedIds.push(id);
+          if (penalized) this.sampler.addPreviousIds([id]);
+          const out = stream.push(id);
+          text += out.text;
+          yield { kind: 'token', id, text: out.text };
+          if (out.stop) {
+            finishReason = 'stop';
+            break;
+          }
+          if (generatedIds.length >= maxNewTokens) {
+            finishReason = 'length';
+            break;
+          }
+          if (aborted()) {
+            finishReason = 'abort';
+            break;
+          }
+          const position = promptTokens + step;
+          logits = await this.model.decode(this.sampler.tokenBuffer, position);
+          this.cached.ids.push(id);
+          this.cached.imageKeys.push(null);
+        }
+      }
+    } catch (e) {
+      // A failed GPU step leaves the cache contents unknown: the next request prefills from scratch.
+      this.resetPrefix();
+      throw e;
+    }
+    const tail = stream.finish();
+    if (tail) {
+      text += tail;
+      yield { kind: 'token', id: -1, text: tail };
+    }
+    const decodeMs = generatedIds.length > 1 ? lastTokenAt - firstTokenAt : 0;
+    yield {
+      kind: 'done',
+      result: {
+        text,
+        finishReason,
+        inputIds: prompt.inputIds,
+        generatedIds,
+        usage: {
+          prompt_tokens: promptTokens,
+          completion_tokens: generatedIds.length,
+          total_tokens: promptTokens + generatedIds.length,
+          prefilled_tokens: prefilled ? promptTokens - start : 0,
+          image_tokens: imageTokens,
+        },
+        timings: {
+          preprocessMs,
+          imageEncodeMs,
+          prefillMs,
+          timeToFirstTokenMs: firstTokenAt > 0 ? firstTokenAt - t0 : 0,
+          decodeMs,
+          decodeTokensPerSecond: decodeMs > 0 ? ((generatedIds.length - 1) * 1000) / decodeMs : 0,
+        },
+      },
+    };
+  }
+
+  /** Image keys, token counts, prompt ids and the max-token budget, all before any GPU work. */
+  private async buildPrompt(request: GenerateRequest): Promise<{ prompt: PromptInputs; maxNewTokens: number; imageKeys: string[] }> {
+    const { maxPixels } = request;
+    const tokenCounts = request.images.map((image, index) => {
+      try {
+        return planImage(image.height, image.width, this.imageSpec, maxPixels === undefined ? {} : { maxPixels }).tokenCount;
+      } catch (e) {
+        if (e instanceof SarashinaError) throw new SarashinaError(e.code, `image ${index}: ${e.message}`, { ...e.details, index });
+        throw e;
+      }
+    });
+    const contextTokens = this.model.contextTokens;
+    const requested = request.maxNewTokens;
+    const prompt = this.text.buildPrompt({ messages: request.messages, imageTokenCounts: tokenCounts, maxNewTokens: requested ?? 1, contextTokens });
+    const maxNewTokens = requested ?? Math.min(DEFAULT_MAX_NEW_TOKENS, contextTokens - prompt.inputIds.length);
+    const imageKeys = await Promise.all(request.images.map((image) => imageContentKey(image, maxPixels)));
+    return { prompt, maxNewTokens, imageKeys };
+  }
+
+  private truncateCache(length: number): void {
+    this.cached.ids.length = Math.min(this.cached.ids.length, length);
+    this.cached.imageKeys.length = Math.min(this.cached.imageKeys.length, length);
+  }
+
+  private assertOpen(): void {
+    if (this.disposed) {
+      throw new SarashinaError('invalid-request', 'This engine was disposed: create a new engine to run more requests.', {});
+    }
+  }
+
+  private async acquire(): Promise<() => void> {
+    const previous = this.queue;
+    let release: () => void = () => undefined;
+    this.queue = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await previous;
+    return release;
+  }
+}
+
+function checkFeatureRows(features: ImageFeatures, expected: number, index: number): void {
+  if (features.rows !== expected) {
+    features.release();
+    throw new SarashinaError(
+      'internal',
+      `image ${index}: the vision tower returned ${features.rows} feature rows but the prompt has ${expected} image tokens for it. Report this with the image size.`,
+      { index, rows: features.rows, expected },
+    );
+  }
+}
+
+/** Sampling needs a seed: a random one per request unless the caller fixed it (greedy ignores it). */
+function withSeed(sampling: SamplingOptions): SamplingOptions {
+  if (sampling.seed !== undefined || sampling.temperature === 0) return sampling;
+  return { ...sampling, seed: Math.floor(Math.random() * 0x100000000) >>> 0 };
+}
+
+function now(): number {
+  return performance.now();
+}

@@ -1,0 +1,16 @@
+/** Content keys of decoded images, for the image-feature cache and prefix reuse. */
+import type { DecodedImage } from '../processor/image/decoded-image';
+
+/**
+ * SHA-256 (WebCrypto, available in pages, workers and Node ≥ 20) of the image's layout and samples, plus
+ * the pixel budget it is preprocessed with (the same file at another budget gives other features).
+ */
+export async function imageContentKey(image: DecodedImage, maxPixels: number | undefined): Promise<string> {
+  const header = new TextEncoder().encode(`${image.width}x${image.height}x${image.channels}@${image.bitDepth};max=${maxPixels ?? 'default'};`);
+  const bytes = new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.byteLength);
+  const all = new Uint8Array(header.length + bytes.length);
+  all.set(header, 0);
+  all.set(bytes, header.length);
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', all));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+}
