@@ -47,6 +47,8 @@ export class GpuContext {
   private disposed = false;
 
   private constructor(
+    /** Kept referenced: Dawn for Node stops completing work if its GPU object is garbage-collected. */
+    readonly gpu: GPU,
     readonly adapter: GPUAdapter,
     readonly device: GPUDevice,
     readonly capabilities: GpuCapabilities,
@@ -84,7 +86,7 @@ export class GpuContext {
     const requiredLimits: Record<string, number> = {};
     for (const name of RAISED_LIMITS) requiredLimits[name] = adapter.limits[name];
     const device = await adapter.requestDevice({ requiredFeatures, requiredLimits, label: 'sarashina' });
-    return new GpuContext(adapter, device, describe(adapter, device));
+    return new GpuContext(gpu, adapter, device, describe(adapter, device));
   }
 
   dispose(): void {

@@ -24,10 +24,11 @@ export class KernelCache {
     const key = variantKey(kernel, constants);
     let pipeline = this.pipelines.get(key);
     if (!pipeline) {
-      let module = this.modules.get(kernel.name);
+      // Keyed by source: two kernels may share a name but never a module with different code.
+      let module = this.modules.get(kernel.code);
       if (!module) {
         module = this.device.createShaderModule({ label: kernel.name, code: kernel.code });
-        this.modules.set(kernel.name, module);
+        this.modules.set(kernel.code, module);
       }
       pipeline = this.device.createComputePipeline({
         label: key,
@@ -44,12 +45,13 @@ export class KernelCache {
   }
 }
 
-/** `name{K=v,…}` with keys sorted: the cache key and the pipeline label. */
+/** `name:entryPoint{K=v,…}` with keys sorted: the cache key and the pipeline label. */
 export function variantKey(kernel: KernelSource, constants: KernelConstants): string {
   const parts = Object.keys(constants)
     .sort()
     .map((k) => `${k}=${constants[k]}`);
-  return parts.length ? `${kernel.name}{${parts.join(',')}}` : kernel.name;
+  const base = kernel.entryPoint && kernel.entryPoint !== 'main' ? `${kernel.name}:${kernel.entryPoint}` : kernel.name;
+  return parts.length ? `${base}{${parts.join(',')}}` : base;
 }
 
 /**
