@@ -1,29 +1,8 @@
-/**
- * Read access to the files of one model package, wherever they are: a ModelStore after download (browser:
- * OPFS), or a local directory (Node). The engine reads small files whole and streams shards.
- */
-import { SarashinaError } from '../protocol/errors';
-import { MANIFEST_FILE_NAME, type PackageManifest, parseManifest } from '../protocol/manifest';
+/** Package sources (the PackageSource interface lives in src/protocol) and reading the manifest. */
+import { type PackageSource, readManifest } from '../protocol/package-source';
 import type { ModelStore } from './model-store';
 
-export interface PackageSource {
-  /** A stable id (cache key, logs). */
-  readonly id: string;
-  readBytes(path: string): Promise<Uint8Array>;
-  stream(path: string): Promise<ReadableStream<Uint8Array>>;
-}
-
-/** Reads and validates manifest.json from a source. */
-export async function readManifest(source: PackageSource): Promise<PackageManifest> {
-  const bytes = await source.readBytes(MANIFEST_FILE_NAME);
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder().decode(bytes));
-  } catch (cause) {
-    throw new SarashinaError('invalid-model', `${source.id}/${MANIFEST_FILE_NAME} is not valid JSON. Re-export the package.`, {}, { cause });
-  }
-  return parseManifest(json);
-}
+export { type PackageSource, readManifest };
 
 /** Reads a whole stream into one array (for the small files of a package: graphs, tokenizer, configs). */
 export async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {

@@ -4,7 +4,7 @@
  */
 import { ORT_USAGE } from '../gpu/gpu-buffers';
 import type { GpuContext } from '../gpu/gpu-context';
-import type { PackageSource } from '../loader/package-source';
+import type { PackageSource } from '../protocol/package-source';
 import { SarashinaError } from '../protocol/errors';
 import type { PackageManifest, WeightDtype, WeightLayout } from '../protocol/manifest';
 

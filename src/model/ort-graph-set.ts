@@ -3,7 +3,7 @@
  * the GPU buffer that ModelWeights already holds (no weight ever passes through ORT's loader).
  */
 import type { GpuContext } from '../gpu/gpu-context';
-import type { PackageSource } from '../loader/package-source';
+import type { PackageSource } from '../protocol/package-source';
 import { createSession, gpuTensor, loadOrt, type OrtModule, type OrtSession, type OrtTensor } from '../ort/ort-runtime';
 import { SarashinaError } from '../protocol/errors';
 import { type GraphEntry, type PackageManifest, resolveWeightName } from '../protocol/manifest';
