@@ -1,0 +1,100 @@
+/**
+ * createEngine: one GPU context, the package opened through the platform (browser: downloaded into OPFS;
+ * Node: a local directory), the precision checked against the adapter, the model loaded, and the engine
+ * that runs chat requests on it. Node-only code is reached only through `platform` (createNodeEngine), so
+ * browser bundles never pull in node: modules.
+ */
+import { Generator } from '../generate/generator';
+import { GpuSampler } from '../generate/sampler';
+import { GpuContext } from '../gpu/gpu-context';
+import { KernelCache } from '../gpu/kernel';
+import { choosePrecision } from '../gpu/precision';
+import { type PackageSource, readManifest } from '../loader/package-source';
+import type { VisionLanguageModel } from '../model/vision-language-model';
+import type { EngineOptions } from '../protocol/api';
+import { SarashinaError } from '../protocol/errors';
+import type { PackageManifest } from '../protocol/manifest';
+import { TextProcessor } from '../processor/text/text-processor';
+import { browserPlatform } from './browser-platform';
+import type { EnginePlatform, ModelLoader } from './engine-platform';
+import { LocalEngine } from './local-engine';
+
+export interface CreateEngineOptions extends EngineOptions {
+  /** Default: the browser (fetch + OPFS, createImageBitmap). */
+  readonly platform?: EnginePlatform;
+  /** A GPU context to share (then dispose() leaves its device alone). */
+  readonly context?: GpuContext;
+  /** The model runtime. */
+  readonly loadModel: ModelLoader;
+}
+
+/**
+ * Creates an engine for the package at `options.model`. Throws `SarashinaError`: webgpu-unavailable,
+ * gpu-feature-missing (e.g. q4f16 without shader-f16), invalid-model, download errors, aborted.
+ */
+export async function createEngine(options: CreateEngineOptions): Promise<LocalEngine> {
+  const platform = options.platform ?? browserPlatform();
+  const { signal } = options;
+  checkAborted(signal);
+  const source = await platform.openSource(options);
+  checkAborted(signal);
+  const manifest = await readManifest(source);
+  const ownsContext = options.context === undefined;
+  const context = options.context ?? (await GpuContext.create(platform.gpu ? { gpu: await platform.gpu() } : {}));
+  let model: VisionLanguageModel | null = null;
+  try {
+    const choice = choosePrecision(context.capabilities, [manifest.precision], options.precision);
+    const text = await loadTextProcessor(source, manifest);
+    checkAborted(signal);
+    model = await options.loadModel(context, source, {
+      ...(options.contextTokens === undefined ? {} : { contextTokens: options.contextTokens }),
+      ...(signal === undefined ? {} : { signal }),
+      ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+    });
+    const { device } = context;
+    const sampler = new GpuSampler(device, new KernelCache(device), { vocab: manifest.model.text.vocabSize, maxPreviousIds: model.contextTokens });
+    const generator = new Generator({ model, text, sampler, device, imageSpec: manifest.imageProcessor });
+    const caps = context.capabilities;
+    return new LocalEngine({
+      info: {
+        modelId: source.id,
+        precision: choice.precision,
+        contextTokens: model.contextTokens,
+        adapter: [caps.vendor, caps.architecture, caps.description].filter(Boolean).join(' / ') || 'unknown adapter',
+        precisionReason: choice.reason,
+      },
+      context,
+      ownsContext,
+      model,
+      generator,
+      decodeImage: platform.decodeImage,
+      ...(options.maxPixels === undefined ? {} : { maxPixels: options.maxPixels }),
+    });
+  } catch (e) {
+    await model?.dispose();
+    if (ownsContext) context.dispose();
+    throw e;
+  }
+}
+
+async function loadTextProcessor(source: PackageSource, manifest: PackageManifest): Promise<TextProcessor> {
+  const json = async (path: string): Promise<unknown> => {
+    const bytes = await source.readBytes(path);
+    try {
+      return JSON.parse(new TextDecoder().decode(bytes)) as unknown;
+    } catch (cause) {
+      throw new SarashinaError('invalid-model', `${source.id}/${path} is not valid JSON. Re-export the package.`, { path }, { cause });
+    }
+  };
+  const files = manifest.tokenizer;
+  return TextProcessor.fromFiles({
+    tokenizerJson: await json(files.tokenizer.path),
+    tokenizerConfig: await json(files.tokenizerConfig.path),
+    ...(files.chatTemplate ? { chatTemplate: await json(files.chatTemplate.path) } : {}),
+    specialTokens: manifest.model.tokens,
+  });
+}
+
+function checkAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new SarashinaError('aborted', 'Loading the engine was aborted (the signal passed to createEngine fired). Call createEngine again to retry.', {});
+}

@@ -1,0 +1,27 @@
+/**
+ * The engine as users see it, the same in-thread (createEngine) and through a Worker (createWorkerEngine):
+ * OpenAI-style chat completions, info about what was loaded, and dispose.
+ */
+import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, EngineInfo } from '../protocol/api';
+
+export type StreamingRequest = ChatCompletionRequest & { readonly stream: true };
+export type NonStreamingRequest = ChatCompletionRequest & { readonly stream?: false };
+
+export interface ChatCompletions {
+  /**
+   * Runs one chat request. With `stream: true` it resolves (once the prompt is checked and the first token
+   * is out) to an async iterable of chunks: the first carries `role`, the last `finish_reason`, `usage` and
+   * `timings`. Otherwise it resolves to the whole completion. Requests run one at a time per engine; later
+   * ones wait. Rejects with `SarashinaError` (invalid-request, context-overflow, image-too-large, …).
+   */
+  create(request: StreamingRequest): Promise<AsyncIterable<ChatCompletionChunk>>;
+  create(request: NonStreamingRequest): Promise<ChatCompletion>;
+  create(request: ChatCompletionRequest): Promise<ChatCompletion | AsyncIterable<ChatCompletionChunk>>;
+}
+
+export interface Engine {
+  readonly info: EngineInfo;
+  readonly chat: { readonly completions: ChatCompletions };
+  /** Frees every GPU buffer, session and the device; later requests reject with invalid-request. */
+  dispose(): Promise<void>;
+}
