@@ -1,0 +1,176 @@
+/**
+ * VisionEncoder on the exported tiny packages (Dawn + SwiftShader) against the Hugging Face fixtures'
+ * image features (export/reference/fixtures/tiny, float32 CPU reference): both vision paths, fp32 and
+ * q4f32 (q4f32 keeps the vision weights in f32, so the same 1e-4 bound holds), buffer accounting, errors.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exportPackage } from '../../export/package/export-package';
+import { readBuffer } from '../gpu/gpu-buffers';
+import { KernelCache } from '../gpu/kernel';
+import { NodeDirSource } from '../loader/node-dir-source';
+import { readManifest } from '../loader/package-source';
+import type { PackageManifest } from '../protocol/manifest';
+import { compareArrays } from '../testing/compare';
+import { testGpuContext } from '../testing/node-gpu';
+import { loadCase } from '../testing/package-runner';
+import { ModelWeights } from './model-weights';
+import { OrtGraphSet } from './ort-graph-set';
+import { flattenPipeline, VisionEncoder } from './vision-encoder';
+import type { ImagePixels } from './vision-language-model';
+
+const FIXTURES = 'export/reference/fixtures/tiny';
+const VISION_GRAPHS = ['vision-pre', 'vision-block', 'vision-block-last', 'vision-whole'];
+// fp32 throughout; the H200 run of the same graphs stayed within 1.4e-6 (export/package/exported-parity.test.ts).
+const MAX_REL = 1e-4;
+
+interface Loaded {
+  readonly manifest: PackageManifest;
+  readonly weights: ModelWeights;
+  readonly graphs: OrtGraphSet;
+}
+
+async function caseImages(name: string): Promise<{ images: ImagePixels; features: Float32Array }> {
+  const { c, pixels, features } = await loadCase(FIXTURES, name);
+  if (!pixels || !features) throw new Error(`case ${name} has no image`);
+  return { images: { pixelValues: pixels, grids: c.grids.map(([t, h, w]) => ({ t, h, w })) }, features };
+}
+
+async function readFeatures(encoder: VisionEncoder, images: ImagePixels, hidden: number): Promise<Float32Array> {
+  const ctx = await testGpuContext();
+  const out = await encoder.encode(images);
+  try {
+    expect(out.dtype).toBe('float32');
+    expect(out.rowsPerImage.reduce((a, b) => a + b, 0)).toBe(out.rows);
+    return new Float32Array(await readBuffer(ctx.device, out.buffer, out.rows * hidden * 4));
+  } finally {
+    out.release();
+  }
+}
+
+describe('VisionEncoder (tiny packages vs Hugging Face image features)', () => {
+  let dir: string;
+  let kernels: KernelCache;
+  const packages: Record<string, Loaded> = {};
+  beforeAll(async () => {
+    const ctx = await testGpuContext();
+    kernels = new KernelCache(ctx.device);
+    dir = await mkdtemp(join(tmpdir(), 'vision-encoder-'));
+    for (const precision of ['fp32', 'q4f32'] as const) {
+      const out = join(dir, precision);
+      await exportPackage(join(FIXTURES, 'checkpoint'), out, { precision });
+      const source = new NodeDirSource(out);
+      const manifest = await readManifest(source);
+      const weights = await ModelWeights.upload(ctx, manifest, source);
+      packages[precision] = { manifest, weights, graphs: await OrtGraphSet.create(ctx, manifest, source, weights, VISION_GRAPHS) };
+    }
+  });
+  afterAll(async () => {
+    for (const p of Object.values(packages)) {
+      await p.graphs.dispose();
+      p.weights.dispose();
+    }
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const encoder = async (precision: string, path: 'kernels' | 'ort-baseline', maxBaselinePatches?: number): Promise<VisionEncoder> => {
+    const p = packages[precision]!;
+    return new VisionEncoder(await testGpuContext(), kernels, p.graphs, p.manifest, { path, ...(maxBaselinePatches ? { maxBaselinePatches } : {}) });
+  };
+
+  it.each([
+    ['fp32', 'image-ja'],
+    ['fp32', 'two-images-en'],
+    ['q4f32', 'two-images-en'],
+  ])('%s %s: kernels path and ORT baseline within 1e-4 of HF, and of each other', async (precision, name) => {
+    const { images, features } = await caseImages(name);
+    const hidden = packages[precision]!.manifest.model.text.hiddenSize;
+    const t0 = performance.now();
+    const kernelsOut = await readFeatures(await encoder(precision, 'kernels'), images, hidden);
+    const t1 = performance.now();
+    const baselineOut = await readFeatures(await encoder(precision, 'ort-baseline'), images, hidden);
+    const t2 = performance.now();
+    console.log(`${precision} ${name}: kernels ${(t1 - t0).toFixed(0)} ms, baseline ${(t2 - t1).toFixed(0)} ms`);
+    const k = compareArrays(kernelsOut, features);
+    const b = compareArrays(baselineOut, features);
+    expect(k.maxRel, `kernels ${JSON.stringify(k)}`).toBeLessThan(MAX_REL);
+    expect(b.maxRel, `baseline ${JSON.stringify(b)}`).toBeLessThan(MAX_REL);
+    expect(compareArrays(kernelsOut, baselineOut).maxRel).toBeLessThan(MAX_REL);
+  });
+
+  // 1008 patches in one image (several attention tiles per block); the baseline's N² attention would take ~6 s
+  // on SwiftShader, so only the engine's path runs here.
+  it('fp32 image-large-en: kernels path within 1e-4 of HF', async () => {
+    const { images, features } = await caseImages('image-large-en');
+    const t0 = performance.now();
+    const got = await readFeatures(await encoder('fp32', 'kernels'), images, packages.fp32!.manifest.model.text.hiddenSize);
+    console.log(`fp32 image-large-en: kernels ${(performance.now() - t0).toFixed(0)} ms`);
+    const stats = compareArrays(got, features);
+    expect(stats.maxRel, JSON.stringify(stats)).toBeLessThan(MAX_REL);
+  });
+
+  it('allocates per call and frees it all: no buffer outlives release(), none is created for the weights', async () => {
+    const ctx = await testGpuContext();
+    const { images } = await caseImages('two-images-en');
+    const enc = await encoder('fp32', 'kernels');
+    await (await enc.encode(images)).release(); // warm: ORT may keep its own intermediate buffers cached
+    const live = new Set<GPUBuffer>();
+    const device = ctx.device;
+    const create = device.createBuffer.bind(device);
+    device.createBuffer = (descriptor: GPUBufferDescriptor): GPUBuffer => {
+      const buffer = create(descriptor);
+      if (descriptor.label?.startsWith('vision')) {
+        live.add(buffer);
+        const destroy = buffer.destroy.bind(buffer);
+        buffer.destroy = (): undefined => {
+          live.delete(buffer);
+          return destroy();
+        };
+      }
+      return buffer;
+    };
+    try {
+      const out = await enc.encode(images);
+      expect(enc.liveBuffers).toBe(1);
+      expect([...live].map((b) => b.label)).toEqual(['vision.image_features']);
+      out.release();
+      out.release(); // idempotent
+      expect(live.size).toBe(0);
+      expect(enc.liveBuffers).toBe(0);
+    } finally {
+      device.createBuffer = create;
+    }
+  });
+
+  it('rejects bad input with precise errors before any GPU work', async () => {
+    const { images } = await caseImages('image-ja');
+    const enc = await encoder('fp32', 'kernels');
+    await expect(enc.encode({ ...images, pixelValues: images.pixelValues.subarray(1) })).rejects.toMatchObject({ code: 'invalid-request', details: { patches: 24 } });
+    await expect(enc.encode({ ...images, grids: [{ t: 1, h: 3, w: 8 }] })).rejects.toMatchObject({ code: 'invalid-request', message: expect.stringContaining('h=3') });
+    await expect(enc.encode({ pixelValues: new Float32Array(0), grids: [] })).rejects.toMatchObject({ code: 'invalid-request' });
+    const small = await encoder('fp32', 'ort-baseline', 16);
+    await expect(small.encode(images)).rejects.toMatchObject({ code: 'image-too-large', details: { patches: 24, maxPatches: 16 } });
+    expect(enc.liveBuffers + small.liveBuffers).toBe(0);
+  });
+
+  it('a pipeline naming an unknown kernel or a graph that is not loaded is refused at construction', async () => {
+    const p = packages.fp32!;
+    const ctx = await testGpuContext();
+    const bad = (vision: PackageManifest['pipelines']['vision']): PackageManifest => ({ ...p.manifest, pipelines: { ...p.manifest.pipelines, vision } });
+    expect(() => new VisionEncoder(ctx, kernels, p.graphs, bad([{ run: 'kernel', kernel: 'vision-mystery' }]))).toThrow(/vision-mystery/);
+    expect(() => new VisionEncoder(ctx, kernels, p.graphs, bad([{ run: 'graph', graph: 'projector' }]))).toThrow(/projector/);
+  });
+});
+
+describe('flattenPipeline', () => {
+  it('unrolls loops with their variable and keeps step vars', () => {
+    const flat = flattenPipeline([
+      { run: 'graph', graph: 'a' },
+      { run: 'loop', variable: 'block', from: 1, count: 2, steps: [{ run: 'kernel', kernel: 'k' }, { run: 'graph', graph: 'b' }] },
+      { run: 'graph', graph: 'c', vars: { block: 7 } },
+    ]);
+    expect(flat.map((s) => `${s.name}:${s.vars.block ?? '-'}`)).toEqual(['a:-', 'k:1', 'b:1', 'k:2', 'b:2', 'c:7']);
+  });
+});

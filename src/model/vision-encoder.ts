@@ -1,0 +1,417 @@
+/**
+ * The vision tower + projector at run time: preprocessed pixels → image features, all on the GPU.
+ *
+ * The steps come from the package manifest (`pipelines.vision`, or `pipelines.visionBaseline` for the
+ * ORT-only path) and run as a small dataflow over named activations: a graph step feeds each of its
+ * inputs from the activation of that name and stores each output under its name (`next_hidden` → `hidden`,
+ * `next_qkv` → `qkv`); the `vision-attention` kernel step reads `qkv` and writes `attn`. Inputs nobody
+ * produced (pixel_values, rotary_cos/sin, attention_bias) are built from the images on first use.
+ *
+ * ORT writes every output into a buffer we own (pre-allocated fetches), so no ORT-owned buffer outlives a
+ * run. Everything that depends on the patch count N is allocated per call and destroyed at its end,
+ * except the returned features, which `release()` frees.
+ */
+import type { GpuContext } from '../gpu/gpu-context';
+import { createStorageBuffer } from '../gpu/gpu-buffers';
+import type { KernelCache } from '../gpu/kernel';
+import { gpuTensor } from '../ort/ort-runtime';
+import { type PatchGrid, visionRotaryTables } from '../processor/vision-rotary';
+import { SarashinaError } from '../protocol/errors';
+import type { GraphEntry, PackageManifest, PipelineStep, TensorSignature } from '../protocol/manifest';
+import type { ModelSpec } from '../protocol/model-spec';
+import type { Feeds, OrtGraphSet } from './ort-graph-set';
+import { float16Bits } from './float16-bits';
+import { encodeVisionAttention, visionCuSeqlens } from './vision-attention';
+import type { ImageFeatures, ImagePixels, VisionPath } from './vision-language-model';
+
+/** Element type of the vision activations: the graphs' float type (float16 in q4f16 packages). */
+export type VisionDtype = 'float32' | 'float16';
+
+/** ImageFeatures plus their element type (float32, except float16 from a q4f16 package's graphs). */
+export interface VisionFeatures extends ImageFeatures {
+  readonly dtype: VisionDtype;
+}
+
+export interface VisionEncoderOptions {
+  /** 'kernels' (default): ORT dense segments around our attention kernel; 'ort-baseline': the vision-whole graph. */
+  readonly path?: VisionPath;
+  /**
+   * Largest patch count the ORT baseline accepts (its attention is O(N²) in memory). Default: the N whose
+   * [heads, N, N] f32 score tensor fits in min(maxStorageBufferBindingSize, 1 GiB).
+   */
+  readonly maxBaselinePatches?: number;
+}
+
+/** A pipeline step with its loop variables filled in. */
+export interface FlatStep {
+  readonly run: 'graph' | 'kernel';
+  readonly name: string;
+  readonly vars: Readonly<Record<string, number>>;
+}
+
+/** Unrolls loops: each step gets the variables of its enclosing loops, then its own `vars`. */
+export function flattenPipeline(steps: readonly PipelineStep[], vars: Readonly<Record<string, number>> = {}): FlatStep[] {
+  const out: FlatStep[] = [];
+  for (const step of steps) {
+    if (step.run === 'loop') {
+      for (let i = step.from; i < step.from + step.count; i++) out.push(...flattenPipeline(step.steps, { ...vars, [step.variable]: i }));
+    } else {
+      out.push({ run: step.run, name: step.run === 'graph' ? step.graph : step.kernel, vars: { ...vars, ...step.vars } });
+    }
+  }
+  return out;
+}
+
+/** The default baseline limit: [heads, N, N] f32 scores within min(maxStorageBufferBindingSize, 1 GiB). */
+export function defaultMaxBaselinePatches(numHeads: number, maxStorageBufferBindingSize: number): number {
+  return Math.floor(Math.sqrt(Math.min(maxStorageBufferBindingSize, 2 ** 30) / (4 * numHeads)));
+}
+
+/** An activation on the GPU. */
+interface Activation {
+  readonly buffer: GPUBuffer;
+  readonly dtype: VisionDtype;
+  readonly dims: readonly number[];
+}
+
+const ATTENTION_KERNEL = 'vision-attention';
+const FEATURES = 'image_features';
+
+export class VisionEncoder {
+  private readonly steps: readonly FlatStep[];
+  private readonly spec: ModelSpec;
+  private readonly maxBaselinePatches: number;
+  private queue: Promise<unknown> = Promise.resolve();
+  private live = 0;
+
+  /**
+   * `graphs` must hold the graphs the chosen pipeline names; `kernels` is the engine's pipeline cache.
+   * Throws `invalid-model` when the pipeline names a graph or kernel the package or engine lacks.
+   */
+  constructor(
+    private readonly ctx: GpuContext,
+    private readonly kernels: KernelCache,
+    private readonly graphs: OrtGraphSet,
+    private readonly manifest: PackageManifest,
+    options: VisionEncoderOptions = {},
+  ) {
+    this.spec = manifest.model;
+    const path = options.path ?? 'kernels';
+    this.steps = flattenPipeline(path === 'kernels' ? manifest.pipelines.vision : manifest.pipelines.visionBaseline);
+    for (const step of this.steps) {
+      if (step.run === 'kernel' && step.name !== ATTENTION_KERNEL) {
+        throw new SarashinaError('invalid-model', `The vision pipeline names kernel "${step.name}", which this engine does not have. Use an engine version that matches the exporter.`, { kernel: step.name });
+      }
+      if (step.run === 'graph' && !graphs.has(step.name)) {
+        throw new SarashinaError('invalid-model', `The vision pipeline (${path}) needs graph "${step.name}", which is not loaded. Re-export the package or load all its graphs.`, { graph: step.name });
+      }
+    }
+    this.maxBaselinePatches = options.maxBaselinePatches ?? defaultMaxBaselinePatches(this.spec.vision.numHeads, ctx.capabilities.maxStorageBufferBindingSize);
+  }
+
+  /** GPU buffers this encoder allocated and has not freed (the features it returned count until released). */
+  get liveBuffers(): number {
+    return this.live;
+  }
+
+  /**
+   * Image features [rows, outHiddenSize] of `images` (rows = patches / mergeSize²). Calls run one at a time.
+   * Throws `invalid-request` for pixels that do not match the grids and `image-too-large` when N patches
+   * do not fit the device's buffer limits (or the baseline's N² limit).
+   */
+  encode(images: ImagePixels): Promise<VisionFeatures> {
+    const run = this.queue.then(() => this.encodeNow(images));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async encodeNow(images: ImagePixels): Promise<VisionFeatures> {
+    const patches = this.validate(images);
+    const call = new CallState(this, images, patches);
+    let features: Activation | undefined;
+    try {
+      for (const step of this.steps) {
+        if (step.run === 'kernel') this.runAttention(call);
+        else await this.runGraph(call, step);
+      }
+      features = call.values.get(FEATURES);
+      if (!features) throw new SarashinaError('invalid-model', `The vision pipeline produced no ${FEATURES}. Re-export the package.`);
+      call.handOver(features.buffer);
+    } finally {
+      call.destroy();
+    }
+    return this.wrapFeatures(features, images.grids);
+  }
+
+  private wrapFeatures(features: Activation, grids: readonly PatchGrid[]): VisionFeatures {
+    const merge = this.spec.vision.spatialMergeSize ** 2;
+    const rowsPerImage = grids.map((g) => (g.t * g.h * g.w) / merge);
+    const rows = features.dims[0] ?? 0;
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      this.free(features.buffer);
+    };
+    if (rowsPerImage.reduce((a, b) => a + b, 0) !== rows) {
+      release();
+      throw new SarashinaError('invalid-model', `The vision graphs returned ${rows} feature rows for grids that need ${rowsPerImage.join(' + ')}. Re-export the package.`, { rows });
+    }
+    return { buffer: features.buffer, rows, rowsPerImage, dtype: features.dtype, release };
+  }
+
+  /** Checks pixels against grids and N against the limits; returns N. */
+  private validate(images: ImagePixels): number {
+    const v = this.spec.vision;
+    const merge = v.spatialMergeSize;
+    if (images.grids.length === 0) throw new SarashinaError('invalid-request', 'encode() got no images (grids is empty). Pass at least one preprocessed image.');
+    for (const [i, g] of images.grids.entries()) {
+      const ok = [g.t, g.h, g.w].every((d) => Number.isInteger(d) && d > 0) && g.h % merge === 0 && g.w % merge === 0;
+      if (!ok) {
+        throw new SarashinaError(
+          'invalid-request',
+          `Image ${i} has patch grid t=${g.t} h=${g.h} w=${g.w}; t, h and w must be positive integers and h, w multiples of ${merge}. Preprocess the image with preprocessImages.`,
+          { image: i, t: g.t, h: g.h, w: g.w },
+        );
+      }
+    }
+    const patches = images.grids.reduce((n, g) => n + g.t * g.h * g.w, 0);
+    const patchDim = v.inChannels * v.temporalPatchSize * v.patchSize * v.patchSize;
+    if (images.pixelValues.length !== patches * patchDim) {
+      throw new SarashinaError(
+        'invalid-request',
+        `pixelValues holds ${images.pixelValues.length} floats, but the grids describe ${patches} patches of ${patchDim} (${patches * patchDim}). Pass the pixels and grids preprocessImages returned together.`,
+        { floats: images.pixelValues.length, patches, patchDim },
+      );
+    }
+    // The widest activation the graphs hold: qkv [N, 3E] or the MLP's [N, mlpDim], f32 at most.
+    const widest = patches * Math.max(3 * v.embedDim, v.mlpDim, patchDim) * 4;
+    const limit = this.ctx.capabilities.maxStorageBufferBindingSize;
+    if (widest > limit) {
+      throw new SarashinaError(
+        'image-too-large',
+        `${patches} image patches need a ${widest}-byte activation buffer, over this GPU's ${limit}-byte binding limit. Send fewer or smaller images (lower maxPixels).`,
+        { patches, sizeBytes: widest, limitBytes: limit },
+      );
+    }
+    const baseline = this.steps.some((s) => s.run === 'graph' && this.entry(s.name).inputs.some((i) => i.name === 'attention_bias'));
+    if (baseline && patches > this.maxBaselinePatches) {
+      throw new SarashinaError(
+        'image-too-large',
+        `The ORT-only vision baseline holds an N×N attention matrix and accepts at most ${this.maxBaselinePatches} patches; these images have ${patches}. Use the default vision path ('kernels'), or send fewer or smaller images.`,
+        { patches, maxPatches: this.maxBaselinePatches },
+      );
+    }
+    return patches;
+  }
+
+  private entry(graph: string): GraphEntry {
+    const e = this.manifest.graphs.find((g) => g.name === graph);
+    if (!e) throw new SarashinaError('invalid-model', `The package has no graph ${graph}. Re-export the package.`, { graph });
+    return e;
+  }
+
+  private async runGraph(call: CallState, step: FlatStep): Promise<void> {
+    const entry = this.entry(step.name);
+    const feeds: Feeds = {};
+    const inputs = new Set(entry.inputs.map((i) => i.name));
+    for (const input of entry.inputs) {
+      const value = call.values.get(input.name) ?? call.provide(input);
+      if (value.dtype !== input.dtype) {
+        throw new SarashinaError('invalid-model', `Graph ${step.name} wants ${input.name} as ${input.dtype}, but it is ${value.dtype}. Re-export the package.`, { graph: step.name, input: input.name });
+      }
+      feeds[input.name] = gpuTensor(this.graphs.ort, value.buffer, value.dtype, value.dims);
+    }
+    // An activation this step overwrites but does not read can lend its buffer to the output now.
+    const produced = entry.outputs.map((o) => ({ signature: o, name: activationName(o.name) }));
+    for (const { name } of produced) if (!inputs.has(name)) call.drop(name);
+    const fetches: Feeds = {};
+    const results = produced.map(({ signature, name }) => {
+      const value = call.allocate(signature, name === FEATURES ? 'owned' : 'pooled');
+      fetches[signature.name] = gpuTensor(this.graphs.ort, value.buffer, value.dtype, value.dims);
+      return { name, value };
+    });
+    await this.graphs.run(step.name, feeds, { vars: step.vars, fetches });
+    for (const { name, value } of results) {
+      call.drop(name);
+      call.values.set(name, value);
+    }
+  }
+
+  /** Our kernel: qkv → attn, cos/sin and cu_seqlens built once per call. */
+  private runAttention(call: CallState): void {
+    const qkv = call.values.get('qkv');
+    if (!qkv) throw new SarashinaError('invalid-model', 'The vision pipeline runs the attention kernel before any graph produced qkv. Re-export the package.');
+    const { embedDim, numHeads } = this.spec.vision;
+    call.drop('attn');
+    const attn = call.allocate({ name: 'attn', dtype: qkv.dtype, shape: ['patches', embedDim] }, 'pooled');
+    const tables = call.attentionTables();
+    const device = this.ctx.device;
+    const encoder = device.createCommandEncoder({ label: 'vision-attention' });
+    const pass = encoder.beginComputePass({ label: 'vision-attention' });
+    const params = encodeVisionAttention(
+      device,
+      this.kernels,
+      pass,
+      { qkv: qkv.buffer, cos: tables.cos, sin: tables.sin, cuSeqlens: tables.cuSeqlens, out: attn.buffer },
+      { heads: numHeads, headDim: embedDim / numHeads, cuSeqlens: tables.cuSeqlensHost },
+      { storage: qkv.dtype === 'float16' ? 'f16' : 'f32' },
+    );
+    pass.end();
+    device.queue.submit([encoder.finish()]);
+    // Destroying after submit is safe: WebGPU frees the memory once the submitted work is done.
+    params.destroy();
+    call.values.set('attn', attn);
+  }
+
+  /** Allocation with the live count (CallState and features go through here). */
+  alloc(label: string, sizeBytes: number): GPUBuffer {
+    this.live++;
+    return createStorageBuffer(this.ctx.device, label, sizeBytes);
+  }
+
+  /** Uploads `data` into a new counted buffer. */
+  upload(label: string, data: ArrayBufferView): GPUBuffer {
+    const buffer = this.alloc(label, data.byteLength);
+    this.ctx.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+    return buffer;
+  }
+
+  free(buffer: GPUBuffer): void {
+    this.live--;
+    buffer.destroy();
+  }
+
+  /** For CallState: the model's vision spec. */
+  get vision(): ModelSpec['vision'] {
+    return this.spec.vision;
+  }
+}
+
+/** `next_hidden` → `hidden`: the block graphs' outputs become the next block's inputs. */
+function activationName(output: string): string {
+  return output.startsWith('next_') ? output.slice('next_'.length) : output;
+}
+
+/** The activations and N-dependent buffers of one encode() call. */
+class CallState {
+  readonly values = new Map<string, Activation>();
+  private readonly spare: GPUBuffer[] = [];
+  private readonly pooled = new Set<GPUBuffer>();
+  /** Buffers meant to outlive the call (the features); freed by destroy() unless handed over. */
+  private readonly owned = new Set<GPUBuffer>();
+  private tables: { cos: GPUBuffer; sin: GPUBuffer; cuSeqlens: GPUBuffer; cuSeqlensHost: number[] } | undefined;
+
+  constructor(
+    private readonly encoder: VisionEncoder,
+    private readonly images: ImagePixels,
+    private readonly patches: number,
+  ) {}
+
+  /** A buffer for an output of `signature`'s shape: from this call's spares, or new ('owned' ones outlive the call). */
+  allocate(signature: TensorSignature, kind: 'pooled' | 'owned'): Activation {
+    const dtype = floatDtype(signature);
+    const dims = signature.shape.map((d) => this.dim(d));
+    const sizeBytes = dims.reduce((a, b) => a * b, 1) * (dtype === 'float16' ? 2 : 4);
+    if (kind === 'owned') {
+      const buffer = this.encoder.alloc(`vision.${signature.name}`, sizeBytes);
+      this.owned.add(buffer);
+      return { buffer, dtype, dims };
+    }
+    // Best fit, so a wide spare (qkv) is not taken by a narrow output (hidden) while the wide one is new.
+    let best = -1;
+    for (const [i, b] of this.spare.entries()) if (b.size >= sizeBytes && (best < 0 || b.size < (this.spare[best]?.size ?? Infinity))) best = i;
+    const buffer = best >= 0 ? this.spare.splice(best, 1)[0] : undefined;
+    if (buffer) return { buffer, dtype, dims };
+    const fresh = this.encoder.alloc(`vision.${signature.name}`, sizeBytes);
+    this.pooled.add(fresh);
+    return { buffer: fresh, dtype, dims };
+  }
+
+  /** Forgets activation `name`; its buffer becomes a spare for later outputs of this call. */
+  drop(name: string): void {
+    const value = this.values.get(name);
+    if (!value) return;
+    this.values.delete(name);
+    if (this.pooled.has(value.buffer)) this.spare.push(value.buffer);
+  }
+
+  /** Builds a graph input no step produced: the pixels, or the baseline's rotary tables and attention bias. */
+  provide(input: TensorSignature): Activation {
+    const dtype = floatDtype(input);
+    const dims = input.shape.map((d) => this.dim(d));
+    const v = this.encoder.vision;
+    const headDim = v.embedDim / v.numHeads;
+    let data: Float32Array;
+    if (input.name === 'pixel_values') data = this.images.pixelValues;
+    else if (input.name === 'rotary_cos' || input.name === 'rotary_sin') {
+      const t = visionRotaryTables(this.images.grids, headDim, v.ropeTheta, v.spatialMergeSize);
+      data = input.name === 'rotary_cos' ? t.cos : t.sin;
+    } else if (input.name === 'attention_bias') data = blockDiagonalBias(this.images.grids, this.patches, dtype);
+    else throw new SarashinaError('invalid-model', `Vision graph input ${input.name} is neither produced by a step nor one the engine builds. Re-export the package.`, { input: input.name });
+    const count = dims.reduce((a, b) => a * b, 1);
+    if (data.length !== count) throw new SarashinaError('invalid-model', `Vision input ${input.name} has ${data.length} values but the graph declares [${dims.join(', ')}]. Re-export the package.`, { input: input.name });
+    const buffer = this.encoder.upload(`vision.${input.name}`, dtype === 'float16' ? float16Bits(data) : data);
+    this.pooled.add(buffer);
+    const value = { buffer, dtype, dims };
+    this.values.set(input.name, value);
+    return value;
+  }
+
+  /** The attention kernel's rotary tables (always f32) and block offsets, built once per call. */
+  attentionTables(): { cos: GPUBuffer; sin: GPUBuffer; cuSeqlens: GPUBuffer; cuSeqlensHost: number[] } {
+    if (!this.tables) {
+      const v = this.encoder.vision;
+      const t = visionRotaryTables(this.images.grids, v.embedDim / v.numHeads, v.ropeTheta, v.spatialMergeSize);
+      const cuSeqlensHost = visionCuSeqlens(this.images.grids);
+      this.tables = {
+        cos: this.encoder.upload('vision.attention-cos', t.cos),
+        sin: this.encoder.upload('vision.attention-sin', t.sin),
+        cuSeqlens: this.encoder.upload('vision.cu-seqlens', new Uint32Array(cuSeqlensHost)),
+        cuSeqlensHost,
+      };
+    }
+    return this.tables;
+  }
+
+  private dim(d: number | string): number {
+    if (typeof d === 'number') return d;
+    if (d === 'patches') return this.patches;
+    if (d === 'merged') return this.patches / this.encoder.vision.spatialMergeSize ** 2;
+    throw new SarashinaError('invalid-model', `Vision graph dimension "${d}" is unknown to this engine (it knows patches and merged). Re-export the package.`, { dim: d });
+  }
+
+  /** The caller now owns `buffer`: destroy() leaves it alone. */
+  handOver(buffer: GPUBuffer): void {
+    this.owned.delete(buffer);
+  }
+
+  /** Frees every buffer of this call except those handed over. */
+  destroy(): void {
+    for (const b of this.owned) this.encoder.free(b);
+    for (const b of this.pooled) this.encoder.free(b);
+    if (this.tables) for (const b of [this.tables.cos, this.tables.sin, this.tables.cuSeqlens]) this.encoder.free(b);
+    this.values.clear();
+    this.owned.clear();
+    this.pooled.clear();
+    this.spare.length = 0;
+  }
+}
+
+function floatDtype(signature: TensorSignature): VisionDtype {
+  if (signature.dtype === 'float32' || signature.dtype === 'float16') return signature.dtype;
+  throw new SarashinaError('invalid-model', `Vision tensor ${signature.name} is ${signature.dtype}; the engine handles float32 and float16 activations. Re-export the package.`, { tensor: signature.name });
+}
+
+/** [N, N] additive mask: 0 within each image's frames (its attention block), a large negative value elsewhere. */
+function blockDiagonalBias(grids: readonly PatchGrid[], patches: number, dtype: VisionDtype): Float32Array {
+  // f16's most negative finite value: exp() of it is 0 in either type, and it stays finite in f16.
+  const off = dtype === 'float16' ? -65504 : -1e30;
+  const bias = new Float32Array(patches * patches).fill(off);
+  const cu = visionCuSeqlens(grids);
+  for (let b = 0; b + 1 < cu.length; b++) {
+    const [start, end] = [cu[b] ?? 0, cu[b + 1] ?? 0];
+    for (let i = start; i < end; i++) bias.fill(0, i * patches + start, i * patches + end);
+  }
+  return bias;
+}
