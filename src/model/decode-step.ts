@@ -1,0 +1,140 @@
+/**
+ * The engine's own decode step (S = 1) in our WGSL kernels, on the weights and KV cache the ORT graph
+ * uses: gather → per layer [RMSNorm → q/k/v int4 GEMV → RoPE + cache append → decode attention →
+ * o GEMV (+ residual) → RMSNorm → gate/up GEMV + SwiGLU → down GEMV (+ residual)] → final RMSNorm →
+ * lm_head GEMV → logits. Every dispatch is prepared once; a step writes the position uniform and records
+ * one command buffer with one compute pass, allocating no GPU objects besides the encoder.
+ *
+ * Covers packages whose decoder linears are int4 with f32 scales and whose norms and KV cache are f32
+ * (q4f32). `decodeStepSupport` says why another package is not covered; those decode through ORT.
+ */
+import { createStorageBuffer } from '../gpu/gpu-buffers';
+import type { GpuCapabilities } from '../gpu/gpu-context';
+import type { KernelCache } from '../gpu/kernel';
+import type { PackageManifest } from '../protocol/manifest';
+import { DecodeAttention, prepareDecodeAttention } from './kernels/decode-attention';
+import { DecodeStepUniform } from './kernels/decode-step-uniform';
+import { chooseGemvVariant, type GemvShape, prepareInt4Gemv } from './kernels/int4-gemv';
+import type { PreparedKernel } from './kernels/prepared-kernel';
+import { prepareRmsNorm } from './kernels/rms-norm';
+import { prepareRopeAppend } from './kernels/rope';
+import type { RopeTables } from './decoder';
+import type { KvCache } from './kv-cache';
+import type { ModelWeights } from './model-weights';
+import type { TokenEmbedder } from './token-embedder';
+
+/** null when our kernels can decode this package, else the reason they cannot. */
+export function decodeStepSupport(manifest: PackageManifest): string | null {
+  if (manifest.precision === 'fp32') return 'fp32 decoder linears are f32 matrices; the WGSL decode step has only an int4 GEMV';
+  const t = manifest.model.text;
+  for (const l of [0, t.numLayers - 1]) {
+    for (const suffix of ['self_attn.q_proj', 'mlp.down_proj']) {
+      const name = `llm.model.layers.${l}.${suffix}.weight`;
+      const w = manifest.weights[name];
+      const scales = manifest.weights[`${name}.scales`];
+      if (w?.layout !== 'matmulnbits-q4-b32' || scales?.dtype !== 'float32') return `${name} is not int4 with f32 scales`;
+    }
+    const norm = manifest.weights[`llm.model.layers.${l}.input_layernorm.weight`];
+    if (norm?.dtype !== 'float32') return 'norm weights are not f32';
+  }
+  if (manifest.weights['llm.lm_head.weight.scales']?.dtype !== 'float32') return 'llm.lm_head.weight is not int4 with f32 scales';
+  return null;
+}
+
+export interface DecodeStepParts {
+  readonly device: GPUDevice;
+  readonly kernels: KernelCache;
+  readonly caps: GpuCapabilities;
+  readonly manifest: PackageManifest;
+  readonly weights: ModelWeights;
+  readonly cache: KvCache;
+  readonly rope: RopeTables;
+  readonly embedder: TokenEmbedder;
+  /** f32 [vocabSize], written by the lm_head GEMV. */
+  readonly logits: GPUBuffer;
+}
+
+type Dispatch = PreparedKernel | DecodeAttention;
+
+export class KernelDecodeStep {
+  private readonly step: DecodeStepUniform;
+  private readonly dispatches: Dispatch[] = [];
+  private readonly owned: GPUBuffer[] = [];
+  private disposed = false;
+
+  constructor(private readonly parts: DecodeStepParts) {
+    const { device, kernels, caps, manifest, weights, cache, rope, embedder, logits } = parts;
+    const t = manifest.model.text;
+    const H = t.hiddenSize;
+    const qDim = t.numHeads * t.headDim;
+    const kvDim = t.numKvHeads * t.headDim;
+    const buffer = (label: string, floats: number): GPUBuffer => {
+      const b = createStorageBuffer(device, `decode-step.${label}`, floats * 4);
+      this.owned.push(b);
+      return b;
+    };
+    this.step = new DecodeStepUniform(device);
+    const hidden = buffer('hidden', H); // the residual stream
+    const normed = buffer('normed', H);
+    const qkv = buffer('qkv', qDim + 2 * kvDim);
+    const attn = buffer('attn', qDim);
+    const act = buffer('act', t.intermediateSize);
+    const w = (name: string): GPUBuffer => weights.get(name).buffer;
+    const gemv = (x: GPUBuffer, y: GPUBuffer, name: string, shape: GemvShape, up?: string): PreparedKernel =>
+      prepareInt4Gemv(
+        device,
+        kernels,
+        { x, y, qweight: w(name), scales: w(`${name}.scales`), ...(up ? { qweight2: w(up), scales2: w(`${up}.scales`) } : {}) },
+        shape,
+        chooseGemvVariant(caps, shape),
+      );
+    const norm = (name: string): PreparedKernel => prepareRmsNorm(device, kernels, { x: hidden, weight: w(name), y: normed }, { rows: 1, dim: H, eps: t.rmsNormEps });
+    const add = this.dispatches.push.bind(this.dispatches);
+
+    add(embedder.prepareTokenGather(hidden));
+    for (let l = 0; l < t.numLayers; l++) {
+      const p = `llm.model.layers.${l}`;
+      add(norm(`${p}.input_layernorm.weight`));
+      add(gemv(normed, qkv, `${p}.self_attn.q_proj.weight`, { n: qDim, k: H, epilogue: 'store', yOffset: 0 }));
+      add(gemv(normed, qkv, `${p}.self_attn.k_proj.weight`, { n: kvDim, k: H, epilogue: 'store', yOffset: qDim }));
+      add(gemv(normed, qkv, `${p}.self_attn.v_proj.weight`, { n: kvDim, k: H, epilogue: 'store', yOffset: qDim + kvDim }));
+      const kCache = cache.keys[l] as GPUBuffer;
+      const vCache = cache.values[l] as GPUBuffer;
+      const shape = { heads: t.numHeads, kvHeads: t.numKvHeads, headDim: t.headDim, maxLen: cache.capacityTokens };
+      add(prepareRopeAppend(device, kernels, { qkv, step: this.step.buffer, kCache, vCache, cos: rope.cos, sin: rope.sin }, shape));
+      add(prepareDecodeAttention(device, kernels, { q: qkv, step: this.step.buffer, kCache, vCache, out: attn }, shape));
+      add(gemv(attn, hidden, `${p}.self_attn.o_proj.weight`, { n: H, k: qDim, epilogue: 'add' }));
+      add(norm(`${p}.post_attention_layernorm.weight`));
+      add(gemv(normed, act, `${p}.mlp.gate_proj.weight`, { n: t.intermediateSize, k: H, epilogue: 'swiglu' }, `${p}.mlp.up_proj.weight`));
+      add(gemv(act, hidden, `${p}.mlp.down_proj.weight`, { n: H, k: t.intermediateSize, epilogue: 'add' }));
+    }
+    add(norm('llm.model.norm.weight'));
+    add(gemv(normed, logits, 'llm.lm_head.weight', { n: t.vocabSize, k: H, epilogue: 'store' }));
+  }
+
+  /**
+   * Submits one step: the id in `tokenBuffer` (u32 at offset 0) at cache position `position`; the logits
+   * land in the logits buffer. Queue order makes later reads see them.
+   */
+  run(tokenBuffer: GPUBuffer, position: number): void {
+    const { device, embedder } = this.parts;
+    this.step.setPosition(position);
+    const encoder = device.createCommandEncoder({ label: 'decode-step' });
+    embedder.copyTokenId(encoder, tokenBuffer);
+    const pass = encoder.beginComputePass({ label: 'decode-step' });
+    for (const d of this.dispatches) {
+      if (d instanceof DecodeAttention) d.record(pass, position);
+      else d.record(pass);
+    }
+    pass.end();
+    device.queue.submit([encoder.finish()]);
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const d of this.dispatches) d.destroy();
+    this.step.destroy();
+    for (const b of this.owned) b.destroy();
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * Token embeddings on the GPU: ids → rows of `llm.model.embed_tokens.weight` (f32 in fp32 packages, f16 in
+ * q4 packages, int4 MatMulNBits if a package stores it so), with image features copied over the rows of
+ * each FeatureSpan. Prefill uploads the ids; the decode step reads its id from a GPU buffer (the
+ * sampler's output) so the token never goes through the CPU.
+ */
+import gatherF16Wgsl from '../../shaders/embedding-gather-f16.wgsl?raw';
+import { createStorageBuffer } from '../gpu/gpu-buffers';
+import type { KernelCache, KernelSource } from '../gpu/kernel';
+import { SarashinaError } from '../protocol/errors';
+import type { ModelSpec } from '../protocol/model-spec';
+import { prepareEmbeddingGather } from './kernels/embedding-gather';
+import { type PreparedKernel, prepareKernel } from './kernels/prepared-kernel';
+import type { ModelWeights } from './model-weights';
+import type { FeatureSpan } from './vision-language-model';
+
+export const EMBEDDING_GATHER_F16: KernelSource = { name: 'embedding-gather-f16', code: gatherF16Wgsl };
+export const EMBED_TOKENS_WEIGHT = 'llm.model.embed_tokens.weight';
+const F16_WORKGROUP_SIZE = 256;
+
+export interface TokenEmbedderOptions {
+  /** Most ids one `embed` call takes (the prefill chunk). */
+  readonly maxRows: number;
+}
+
+/**
+ * Checks that every span lies inside the `length` prefilled ids and inside its features. Bad spans →
+ * 'invalid-request' naming the span and the bound it breaks.
+ */
+export function validateFeatureSpans(length: number, spans: readonly FeatureSpan[], hiddenSize: number): void {
+  spans.forEach((s, i) => {
+    const problem =
+      !Number.isInteger(s.start) || !Number.isInteger(s.length) || !Number.isInteger(s.featureRow) || s.start < 0 || s.length < 0 || s.featureRow < 0
+        ? 'has a negative or fractional field'
+        : s.start + s.length > length
+          ? `ends at id ${s.start + s.length}, past the ${length} prefilled ids`
+          : s.featureRow + s.length > s.features.rows
+            ? `needs feature rows [${s.featureRow}, ${s.featureRow + s.length}) but the features hold ${s.features.rows}`
+            : s.features.buffer.size < s.features.rows * hiddenSize * 4
+              ? `has a feature buffer of ${s.features.buffer.size} bytes, less than ${s.features.rows} rows × ${hiddenSize} f32`
+              : null;
+    if (problem) {
+      throw new SarashinaError('invalid-request', `Feature span ${i} (start ${s.start}, length ${s.length}, featureRow ${s.featureRow}) ${problem}. Build spans from the prompt's <|file|> runs.`, {
+        span: i,
+        start: s.start,
+        length: s.length,
+        featureRow: s.featureRow,
+      });
+    }
+  });
+}
+
+export class TokenEmbedder {
+  private disposed = false;
+  private readonly prepared: PreparedKernel[] = [];
+  private readonly gather: PreparedKernel;
+
+  private constructor(
+    private readonly device: GPUDevice,
+    private readonly kernels: KernelCache,
+    private readonly weights: ModelWeights,
+    private readonly spec: ModelSpec,
+    readonly maxRows: number,
+    /** u32 [maxRows]: the ids of the current embed call. */
+    private readonly ids: GPUBuffer,
+    /** f32 [maxRows, hiddenSize]: the rows of the current embed call. */
+    readonly rows: GPUBuffer,
+    /** u32 [1]: the decode step's id, copied from the caller's token buffer. */
+    private readonly tokenId: GPUBuffer,
+  ) {
+    this.gather = this.prepareGather(ids, rows, maxRows);
+  }
+
+  static create(device: GPUDevice, kernels: KernelCache, weights: ModelWeights, spec: ModelSpec, options: TokenEmbedderOptions): TokenEmbedder {
+    const { maxRows } = options;
+    const H = spec.text.hiddenSize;
+    return new TokenEmbedder(
+      device,
+      kernels,
+      weights,
+      spec,
+      maxRows,
+      createStorageBuffer(device, 'embed.ids', maxRows * 4),
+      createStorageBuffer(device, 'embed.rows', maxRows * H * 4),
+      createStorageBuffer(device, 'embed.token-id', 4),
+    );
+  }
+
+  /** A gather of `count` ids from `ids` into `out` for whichever table the package stores. */
+  private prepareGather(ids: GPUBuffer, out: GPUBuffer, count: number): PreparedKernel {
+    const t = this.spec.text;
+    const table = this.weights.get(EMBED_TOKENS_WEIGHT);
+    const shape = { count, hidden: t.hiddenSize, vocab: t.vocabSize };
+    let kernel: PreparedKernel;
+    if (table.layout === 'matmulnbits-q4-b32') {
+      const scales = this.weights.get(`${EMBED_TOKENS_WEIGHT}.scales`);
+      if (scales.dtype !== 'float32') throw unsupportedTable(`int4 with ${scales.dtype} scales`);
+      kernel = prepareEmbeddingGather(this.device, this.kernels, { ids, out }, { kind: 'int4', qweight: table.buffer, scales: scales.buffer }, shape);
+    } else if (table.dtype === 'float32') {
+      kernel = prepareEmbeddingGather(this.device, this.kernels, { ids, out }, { kind: 'f32', table: table.buffer }, shape);
+    } else if (table.dtype === 'float16' && t.hiddenSize % 2 === 0) {
+      kernel = prepareKernel(this.device, this.kernels, {
+        kernel: EMBEDDING_GATHER_F16,
+        constants: { WORKGROUP_SIZE: F16_WORKGROUP_SIZE },
+        params: new Uint32Array([count, t.hiddenSize, t.vocabSize, 0]),
+        buffers: [ids, table.buffer, out],
+        workgroupCount: Math.ceil((count * t.hiddenSize) / 2 / F16_WORKGROUP_SIZE),
+      });
+    } else {
+      throw unsupportedTable(`${table.dtype} ${table.layout}`);
+    }
+    this.prepared.push(kernel);
+    return kernel;
+  }
+
+  /**
+   * Embeds `ids` (at most maxRows; already validated against the vocabulary) into `rows`, then copies
+   * the features of every span overlapping [offset, offset + ids.length) of the prefill call over their
+   * rows. Submitted on the device queue; returns `rows` (valid until the next call).
+   */
+  embed(ids: Int32Array, spans: readonly FeatureSpan[], offset: number): GPUBuffer {
+    if (ids.length > this.maxRows || ids.length === 0) throw new SarashinaError('internal', `TokenEmbedder.embed: ${ids.length} ids, expected 1..${this.maxRows}.`);
+    this.device.queue.writeBuffer(this.ids, 0, ids.buffer, ids.byteOffset, ids.byteLength);
+    const rowBytes = this.spec.text.hiddenSize * 4;
+    const encoder = this.device.createCommandEncoder({ label: 'embed' });
+    const pass = encoder.beginComputePass({ label: 'embed' });
+    // Always maxRows ids: rows past ids.length hold stale (valid) ids and are never read.
+    this.gather.record(pass);
+    pass.end();
+    const end = offset + ids.length;
+    for (const span of spans) {
+      const from = Math.max(span.start, offset);
+      const to = Math.min(span.start + span.length, end);
+      if (to <= from) continue;
+      encoder.copyBufferToBuffer(span.features.buffer, (span.featureRow + from - span.start) * rowBytes, this.rows, (from - offset) * rowBytes, (to - from) * rowBytes);
+    }
+    this.device.queue.submit([encoder.finish()]);
+    return this.rows;
+  }
+
+  /** Prepares the decode step's gather: one row for the id `copyTokenId` placed, written to `out` [hiddenSize] f32. */
+  prepareTokenGather(out: GPUBuffer): PreparedKernel {
+    return this.prepareGather(this.tokenId, out, 1);
+  }
+
+  /** Records the copy of the id (u32 at offset 0 of `tokenBuffer`) that the token gather reads; outside any pass. */
+  copyTokenId(encoder: GPUCommandEncoder, tokenBuffer: GPUBuffer): void {
+    encoder.copyBufferToBuffer(tokenBuffer, 0, this.tokenId, 0, 4);
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const k of this.prepared) k.destroy();
+    for (const b of [this.ids, this.rows, this.tokenId]) b.destroy();
+  }
+}
+
+function unsupportedTable(what: string): SarashinaError {
+  return new SarashinaError('invalid-model', `The embedding table ${EMBED_TOKENS_WEIGHT} is stored as ${what}, which the engine cannot gather. Re-export the package.`, {
+    weight: EMBED_TOKENS_WEIGHT,
+  });
+}
