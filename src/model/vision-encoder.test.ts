@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportPackage } from '../../export/package/export-package';
 import { readBuffer } from '../gpu/gpu-buffers';
+import type { GpuContext } from '../gpu/gpu-context';
 import { KernelCache } from '../gpu/kernel';
 import { NodeDirSource } from '../loader/node-dir-source';
 import { readManifest } from '../loader/package-source';
@@ -92,9 +93,9 @@ describe('VisionEncoder (tiny packages vs Hugging Face image features)', () => {
     const t1 = performance.now();
     const baselineOut = await readFeatures(await encoder(precision, 'ort-baseline'), images, hidden);
     const t2 = performance.now();
-    console.log(`${precision} ${name}: kernels ${(t1 - t0).toFixed(0)} ms, baseline ${(t2 - t1).toFixed(0)} ms`);
     const k = compareArrays(kernelsOut, features);
     const b = compareArrays(baselineOut, features);
+    console.log(`${precision} ${name}: kernels ${(t1 - t0).toFixed(0)} ms (maxRel ${k.maxRel.toExponential(1)}), baseline ${(t2 - t1).toFixed(0)} ms (maxRel ${b.maxRel.toExponential(1)})`);
     expect(k.maxRel, `kernels ${JSON.stringify(k)}`).toBeLessThan(MAX_REL);
     expect(b.maxRel, `baseline ${JSON.stringify(b)}`).toBeLessThan(MAX_REL);
     expect(compareArrays(kernelsOut, baselineOut).maxRel).toBeLessThan(MAX_REL);
@@ -106,8 +107,8 @@ describe('VisionEncoder (tiny packages vs Hugging Face image features)', () => {
     const { images, features } = await caseImages('image-large-en');
     const t0 = performance.now();
     const got = await readFeatures(await encoder('fp32', 'kernels'), images, packages.fp32!.manifest.model.text.hiddenSize);
-    console.log(`fp32 image-large-en: kernels ${(performance.now() - t0).toFixed(0)} ms`);
     const stats = compareArrays(got, features);
+    console.log(`fp32 image-large-en: kernels ${(performance.now() - t0).toFixed(0)} ms (maxRel ${stats.maxRel.toExponential(1)})`);
     expect(stats.maxRel, JSON.stringify(stats)).toBeLessThan(MAX_REL);
   });
 
@@ -153,6 +154,16 @@ describe('VisionEncoder (tiny packages vs Hugging Face image features)', () => {
     const small = await encoder('fp32', 'ort-baseline', 16);
     await expect(small.encode(images)).rejects.toMatchObject({ code: 'image-too-large', details: { patches: 24, maxPatches: 16 } });
     expect(enc.liveBuffers + small.liveBuffers).toBe(0);
+  });
+
+  it('refuses patches whose activations exceed the binding limit with image-too-large', async () => {
+    const ctx = await testGpuContext();
+    const p = packages.fp32!;
+    // The same device, reporting a 64 KiB binding limit: qkv [24, 192] f32 needs 18 KiB, pixels [24, 1176] 110 KiB.
+    const limited: GpuContext = Object.create(ctx, { capabilities: { value: { ...ctx.capabilities, maxStorageBufferBindingSize: 65536 } } });
+    const enc = new VisionEncoder(limited, kernels, p.graphs, p.manifest);
+    const { images } = await caseImages('image-ja');
+    await expect(enc.encode(images)).rejects.toMatchObject({ code: 'image-too-large', details: { patches: 24, limitBytes: 65536 } });
   });
 
   it('a pipeline naming an unknown kernel or a graph that is not loaded is refused at construction', async () => {
