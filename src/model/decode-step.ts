@@ -1,12 +1,13 @@
 /**
  * The engine's own decode step (S = 1) in our WGSL kernels, on the weights and KV cache the ORT graph
- * uses: gather → per layer [RMSNorm → q/k/v int4 GEMV → RoPE + cache append → decode attention →
+ * uses: gather → per layer [RMSNorm → q/k/v GEMV → RoPE + cache append → decode attention →
  * o GEMV (+ residual) → RMSNorm → gate/up GEMV + SwiGLU → down GEMV (+ residual)] → final RMSNorm →
  * lm_head GEMV → logits. Every dispatch is prepared once; a step writes the position uniform and records
  * one command buffer with one compute pass, allocating no GPU objects besides the encoder.
  *
- * Covers packages whose decoder linears are int4 with f32 scales and whose norms and KV cache are f32
- * (q4f32). `decodeStepSupport` says why another package is not covered; those decode through ORT.
+ * Covers packages whose decoder linears are f32 matrices (fp32: f32 GEMV) or int4 with f32 scales (q4f32:
+ * int4 GEMV) and whose norms and KV cache are f32. `decodeStepSupport` says why another package (q4f16)
+ * is not covered; those decode through ORT.
  */
 import { createStorageBuffer } from '../gpu/gpu-buffers';
 import type { GpuCapabilities } from '../gpu/gpu-context';
@@ -14,6 +15,7 @@ import type { KernelCache } from '../gpu/kernel';
 import type { PackageManifest } from '../protocol/manifest';
 import { DecodeAttention, prepareDecodeAttention } from './kernels/decode-attention';
 import { DecodeStepUniform } from './kernels/decode-step-uniform';
+import { prepareF32Gemv } from './kernels/f32-gemv';
 import { chooseGemvVariant, type GemvShape, prepareInt4Gemv } from './kernels/int4-gemv';
 import type { PreparedKernel } from './kernels/prepared-kernel';
 import { prepareRmsNorm } from './kernels/rms-norm';
@@ -25,19 +27,22 @@ import type { TokenEmbedder } from './token-embedder';
 
 /** null when our kernels can decode this package, else the reason they cannot. */
 export function decodeStepSupport(manifest: PackageManifest): string | null {
-  if (manifest.precision === 'fp32') return 'fp32 decoder linears are f32 matrices; the WGSL decode step has only an int4 GEMV';
   const t = manifest.model.text;
-  for (const l of [0, t.numLayers - 1]) {
-    for (const suffix of ['self_attn.q_proj', 'mlp.down_proj']) {
-      const name = `llm.model.layers.${l}.${suffix}.weight`;
-      const w = manifest.weights[name];
-      const scales = manifest.weights[`${name}.scales`];
-      if (w?.layout !== 'matmulnbits-q4-b32' || scales?.dtype !== 'float32') return `${name} is not int4 with f32 scales`;
-    }
+  const linears = ['llm.lm_head.weight'];
+  for (let l = 0; l < t.numLayers; l++) {
+    for (const suffix of ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj', 'self_attn.o_proj', 'mlp.gate_proj', 'mlp.up_proj', 'mlp.down_proj']) linears.push(`llm.model.layers.${l}.${suffix}.weight`);
     const norm = manifest.weights[`llm.model.layers.${l}.input_layernorm.weight`];
-    if (norm?.dtype !== 'float32') return 'norm weights are not f32';
+    if (norm?.dtype !== 'float32') return `llm.model.layers.${l}.input_layernorm.weight is not f32 (the WGSL step keeps f32 activations and caches)`;
   }
-  if (manifest.weights['llm.lm_head.weight.scales']?.dtype !== 'float32') return 'llm.lm_head.weight is not int4 with f32 scales';
+  for (const name of linears) if (linearKind(manifest, name) === null) return `${name} is neither an f32 matrix nor int4 with f32 scales`;
+  return null;
+}
+
+/** How the step multiplies by a decoder linear: 'f32' (row-major f32), 'int4' (MatMulNBits, f32 scales), or null. */
+function linearKind(manifest: PackageManifest, name: string): 'f32' | 'int4' | null {
+  const w = manifest.weights[name];
+  if (w?.layout === 'row-major' && w.dtype === 'float32') return 'f32';
+  if (w?.layout === 'matmulnbits-q4-b32' && manifest.weights[`${name}.scales`]?.dtype === 'float32') return 'int4';
   return null;
 }
 
@@ -81,13 +86,15 @@ export class KernelDecodeStep {
     const act = buffer('act', t.intermediateSize);
     const w = (name: string): GPUBuffer => weights.get(name).buffer;
     const gemv = (x: GPUBuffer, y: GPUBuffer, name: string, shape: GemvShape, up?: string): PreparedKernel =>
-      prepareInt4Gemv(
-        device,
-        kernels,
-        { x, y, qweight: w(name), scales: w(`${name}.scales`), ...(up ? { qweight2: w(up), scales2: w(`${up}.scales`) } : {}) },
-        shape,
-        chooseGemvVariant(caps, shape),
-      );
+      linearKind(manifest, name) === 'f32'
+        ? prepareF32Gemv(device, kernels, { x, y, weight: w(name), ...(up ? { weight2: w(up) } : {}) }, shape)
+        : prepareInt4Gemv(
+            device,
+            kernels,
+            { x, y, qweight: w(name), scales: w(`${name}.scales`), ...(up ? { qweight2: w(up), scales2: w(`${up}.scales`) } : {}) },
+            shape,
+            chooseGemvVariant(caps, shape),
+          );
     const norm = (name: string): PreparedKernel => prepareRmsNorm(device, kernels, { x: hidden, weight: w(name), y: normed }, { rows: 1, dim: H, eps: t.rmsNormEps });
     const add = this.dispatches.push.bind(this.dispatches);
 

@@ -1,0 +1,186 @@
+/**
+ * SarashinaModel on the tiny exported packages against the Hugging Face fixtures
+ * (export/reference/fixtures/tiny): first logits after prefill, greedy decoding through our decode
+ * kernels and through ORT, kernel vs ORT decode logits, prefix reuse, errors, and that dispose() frees
+ * every GPU buffer the model allocated.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exportPackage } from '../../export/package/export-package';
+import { createStorageBuffer, readBuffer } from '../gpu/gpu-buffers';
+import type { GpuContext } from '../gpu/gpu-context';
+import { NodeDirSource } from '../loader/node-dir-source';
+import { compareArrays } from '../testing/compare';
+import { testGpuContext } from '../testing/node-gpu';
+import { type Case, greedyCheckedSteps, loadCase } from '../testing/package-runner';
+import { SarashinaModel } from './sarashina-model';
+import type { FeatureSpan, ImageFeatures } from './vision-language-model';
+
+const FIXTURES = 'export/reference/fixtures/tiny';
+const CASES = ['text-en', 'image-ja', 'two-images-en'];
+const CONTEXT = 256;
+
+interface Prompt {
+  readonly c: Case;
+  readonly ids: Int32Array;
+  readonly spans: FeatureSpan[];
+  readonly features: ImageFeatures | null;
+  readonly reference: Float32Array;
+  readonly referenceFeatures: Float32Array | null;
+}
+
+/** The case's ids and spans over its `<|file|>` runs, features from the model's own vision encoder. */
+async function prompt(model: SarashinaModel, name: string): Promise<Prompt> {
+  const { c, pixels, features, logits } = await loadCase(FIXTURES, name);
+  const ids = Int32Array.from(c.inputIds);
+  const spans: FeatureSpan[] = [];
+  let encoded: ImageFeatures | null = null;
+  if (pixels) {
+    encoded = await model.encodeImages({ pixelValues: pixels, grids: c.grids.map(([t, h, w]) => ({ t, h, w })) });
+    let row = 0;
+    for (let i = 0; i < ids.length; i++) {
+      if (ids[i] !== model.spec.tokens.image || (i > 0 && ids[i - 1] === model.spec.tokens.image)) continue;
+      let end = i;
+      while (ids[end] === model.spec.tokens.image) end++;
+      spans.push({ start: i, length: end - i, features: encoded, featureRow: row });
+      row += end - i;
+    }
+  }
+  return { c, ids, spans, features: encoded, reference: logits, referenceFeatures: features };
+}
+
+async function readLogits(ctx: GpuContext, model: SarashinaModel, buffer: GPUBuffer): Promise<Float32Array> {
+  return new Float32Array(await readBuffer(ctx.device, buffer, model.spec.text.vocabSize * 4));
+}
+
+function argmax(v: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < v.length; i++) if ((v[i] ?? -Infinity) > (v[best] ?? -Infinity)) best = i;
+  return best;
+}
+
+/** Prefill, then `steps` decode steps feeding `forced` tokens (or the argmax) through a GPU token buffer. */
+async function run(ctx: GpuContext, model: SarashinaModel, p: Prompt, steps: number, forced?: readonly number[]): Promise<{ logits: Float32Array[]; tokens: number[] }> {
+  const token = createStorageBuffer(ctx.device, 'test.token', 16);
+  try {
+    const logits = [await readLogits(ctx, model, await model.prefill(p.ids, 0, p.spans))];
+    const tokens: number[] = [];
+    for (let s = 0; s < steps; s++) {
+      const next = forced?.[s] ?? argmax(logits[s] as Float32Array);
+      tokens.push(next);
+      ctx.device.queue.writeBuffer(token, 0, new Uint32Array([next]));
+      logits.push(await readLogits(ctx, model, await model.decode(token, p.ids.length + s)));
+    }
+    return { logits, tokens };
+  } finally {
+    token.destroy();
+  }
+}
+
+describe('SarashinaModel on the tiny packages vs Hugging Face', () => {
+  let dir: string;
+  const models: Record<string, SarashinaModel> = {};
+  beforeAll(async () => {
+    const ctx = await testGpuContext();
+    dir = await mkdtemp(join(tmpdir(), 'sarashina-model-'));
+    for (const precision of ['fp32', 'q4f32'] as const) {
+      await exportPackage(join(FIXTURES, 'checkpoint'), join(dir, precision), { precision });
+      const source = new NodeDirSource(join(dir, precision));
+      models[`${precision}/kernels`] = await SarashinaModel.load(ctx, source, { contextTokens: CONTEXT });
+      models[`${precision}/ort`] = await SarashinaModel.load(ctx, source, { contextTokens: CONTEXT, decodePath: 'ort-baseline' });
+    }
+  }, 120_000);
+  afterAll(async () => {
+    for (const m of Object.values(models)) await m.dispose();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it.each(CASES)('fp32 %s: first logits within 1e-3, greedy tokens through our decode kernels equal HF', async (name) => {
+    const ctx = await testGpuContext();
+    const model = models['fp32/kernels']!;
+    expect(model.decodePath).toBe('kernels');
+    const p = await prompt(model, name);
+    try {
+      const n = greedyCheckedSteps(p.c.greedy);
+      const { logits, tokens } = await run(ctx, model, p, n);
+      const stats = compareArrays(logits[0]!, p.reference);
+      expect(stats.maxRel, JSON.stringify(stats)).toBeLessThan(1e-3);
+      expect(tokens).toEqual(p.c.greedy.tokens.slice(0, n));
+    } finally {
+      p.features?.release();
+    }
+  });
+
+  it('fp32: decode-kernel logits equal ORT decode logits step by step (image-ja)', async () => {
+    const ctx = await testGpuContext();
+    const kernel = models['fp32/kernels']!;
+    const ort = models['fp32/ort']!;
+    const p = await prompt(kernel, 'image-ja');
+    try {
+      const ours = await run(ctx, kernel, p, 8);
+      const base = await run(ctx, ort, p, 8, ours.tokens);
+      for (let s = 0; s < ours.logits.length; s++) expect(compareArrays(ours.logits[s]!, base.logits[s]!).maxRel, `step ${s}`).toBeLessThan(1e-4);
+    } finally {
+      p.features?.release();
+    }
+  });
+
+  it.each(CASES)('q4f32 %s: first logits within the documented int4 bound; kernel decode tracks ORT decode', async (name) => {
+    const ctx = await testGpuContext();
+    const kernel = models['q4f32/kernels']!;
+    const ort = models['q4f32/ort']!;
+    expect(kernel.decodePath).toBe('kernels');
+    const p = await prompt(kernel, name);
+    try {
+      const ours = await run(ctx, kernel, p, 6);
+      // Bound of export/package/exported-parity.test.ts (int4 weights + ORT's int8 activations).
+      const stats = compareArrays(ours.logits[0]!, p.reference);
+      expect(stats.nmse, JSON.stringify(stats)).toBeLessThan(0.05);
+      expect(stats.maxRel, JSON.stringify(stats)).toBeLessThan(0.25);
+      // Same weights and cache; ORT quantizes activations to int8 (accuracy_level 4), our GEMV keeps f32.
+      const base = await run(ctx, ort, p, 6, ours.tokens);
+      for (let s = 1; s < ours.logits.length; s++) {
+        const d = compareArrays(ours.logits[s]!, base.logits[s]!);
+        expect(d.nmse, `step ${s}: ${JSON.stringify(d)}`).toBeLessThan(1e-3);
+      }
+    } finally {
+      p.features?.release();
+    }
+  });
+
+  it('prefix reuse: prefill [0, a) then [a, b) gives the logits of one prefill of [0, b)', async () => {
+    const ctx = await testGpuContext();
+    const model = models['fp32/kernels']!;
+    const p = await prompt(model, 'two-images-en');
+    try {
+      const whole = await readLogits(ctx, model, await model.prefill(p.ids, 0, p.spans));
+      // a splits the second image's <|file|> run: spans are re-based on each call's ids.
+      const second = p.spans[1]!;
+      const a = second.start + 5;
+      const head = p.spans.filter((s) => s.start < a).map((s) => ({ ...s, length: Math.min(s.length, a - s.start) }));
+      const tail = [{ ...second, start: 0, length: second.length - 5, featureRow: second.featureRow + 5 }];
+      await model.prefill(p.ids.subarray(0, a), 0, head);
+      const split = await readLogits(ctx, model, await model.prefill(p.ids.subarray(a), a, tail));
+      const stats = compareArrays(split, whole);
+      expect(stats.maxRel, JSON.stringify(stats)).toBeLessThan(1e-5);
+      expect(compareArrays(split, p.reference).maxRel).toBeLessThan(1e-3);
+    } finally {
+      p.features?.release();
+    }
+  });
+
+  it('rejects bad ids, positions past the cache and spans outside their features', async () => {
+    const model = models['fp32/kernels']!;
+    expect(model.contextTokens).toBe(CONTEXT);
+    expect(() => model.prefill(new Int32Array([1, 99999]), 0, [])).toThrow(expect.objectContaining({ code: 'invalid-request' }));
+    expect(() => model.prefill(new Int32Array(10), CONTEXT - 5, [])).toThrow(expect.objectContaining({ code: 'context-overflow' }));
+    const ctx = await testGpuContext();
+    const token = createStorageBuffer(ctx.device, 'test.token', 16);
+    expect(() => model.decode(token, CONTEXT)).toThrow(expect.objectContaining({ code: 'context-overflow' }));
+    token.destroy();
+    const features: ImageFeatures = { buffer: token, rows: 2, rowsPerImage: [2], release: () => undefined };
+    expect(() => model.prefill(new Int32Array(8), 0, [{ start: 4, length: 3, features, featureRow: 0 }])).toThrow(expect.objectContaining({ code: 'invalid-request' }));
+  });
+});
