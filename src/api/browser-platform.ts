@@ -1,7 +1,8 @@
 /** The browser's engine platform: the package downloaded (resumable, verified) into OPFS, images decoded by the browser. */
 import { downloadPackage } from '../loader/download-package';
 import { OpfsStore } from '../loader/opfs-store';
-import { StoreSource, type PackageSource } from '../loader/package-source';
+import { StoreSource } from '../loader/package-source';
+import type { PackageSource } from '../protocol/package-source';
 import type { EngineOptions } from '../protocol/api';
 import { SarashinaError } from '../protocol/errors';
 import { MANIFEST_FILE_NAME, packageFiles, parseManifest } from '../protocol/manifest';

@@ -9,7 +9,8 @@ import { GpuSampler } from '../generate/sampler';
 import { GpuContext } from '../gpu/gpu-context';
 import { KernelCache } from '../gpu/kernel';
 import { choosePrecision } from '../gpu/precision';
-import { type PackageSource, readManifest } from '../loader/package-source';
+import { type PackageSource, readManifest } from '../protocol/package-source';
+import { SarashinaModel } from '../model/sarashina-model';
 import type { VisionLanguageModel } from '../model/vision-language-model';
 import type { EngineOptions } from '../protocol/api';
 import { SarashinaError } from '../protocol/errors';
@@ -24,8 +25,8 @@ export interface CreateEngineOptions extends EngineOptions {
   readonly platform?: EnginePlatform;
   /** A GPU context to share (then dispose() leaves its device alone). */
   readonly context?: GpuContext;
-  /** The model runtime. */
-  readonly loadModel: ModelLoader;
+  /** The model runtime (default: SarashinaModel.load with its default vision and decode paths). */
+  readonly loadModel?: ModelLoader;
 }
 
 /**
@@ -46,7 +47,8 @@ export async function createEngine(options: CreateEngineOptions): Promise<LocalE
     const choice = choosePrecision(context.capabilities, [manifest.precision], options.precision);
     const text = await loadTextProcessor(source, manifest);
     checkAborted(signal);
-    model = await options.loadModel(context, source, {
+    const loadModel = options.loadModel ?? loadSarashinaModel;
+    model = await loadModel(context, source, {
       ...(options.contextTokens === undefined ? {} : { contextTokens: options.contextTokens }),
       ...(signal === undefined ? {} : { signal }),
       ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
@@ -76,6 +78,8 @@ export async function createEngine(options: CreateEngineOptions): Promise<LocalE
     throw e;
   }
 }
+
+const loadSarashinaModel: ModelLoader = (context, source, options) => SarashinaModel.load(context, source, options);
 
 async function loadTextProcessor(source: PackageSource, manifest: PackageManifest): Promise<TextProcessor> {
   const json = async (path: string): Promise<unknown> => {

@@ -1,6 +1,6 @@
 /** What differs between the browser and Node when creating an engine, and the model-runtime loader. */
 import type { GpuContext } from '../gpu/gpu-context';
-import type { PackageSource } from '../loader/package-source';
+import type { PackageSource } from '../protocol/package-source';
 import type { VisionLanguageModel } from '../model/vision-language-model';
 import type { EngineOptions, LoadProgress } from '../protocol/api';
 import type { ImageDecoder } from './image-input';

@@ -14,8 +14,8 @@ import { planImage, preprocessImages } from '../processor/image/preprocess-image
 import type { ChatMessage } from '../processor/text/chat-messages';
 import { DEFAULT_STOP_STRINGS } from '../processor/text/stop-string-matcher';
 import type { PromptInputs, TextProcessor } from '../processor/text/text-processor';
-import { ImageFeatureCache } from './image-feature-cache';
-import { imageContentKey } from './image-key';
+import { ImageFeatureCache } from '../model/image-feature-cache';
+import { decodedImageKey } from './image-key';
 import { type CachedPrefix, promptImageKeys, reusablePrefixLength } from './prefix-plan';
 import type { GpuSampler } from './sampler';
 import { type SamplingOptions, validateSamplingOptions } from './sampling-options';
@@ -59,8 +59,17 @@ export interface GeneratorOptions {
   /** The device the model and sampler run on (first-logits readback). */
   readonly device: GPUDevice;
   readonly imageSpec: ImageProcessorSpec;
-  /** Images whose features stay cached on the GPU (default 8). */
-  readonly imageCacheCapacity?: number;
+  /** Bytes of image features kept on the GPU across requests (default: the cache's default). */
+  readonly imageCacheBytes?: number;
+}
+
+/** What one request prefills: the prompt, from which position, with which image features. */
+interface PrefillPlan {
+  readonly prompt: PromptInputs;
+  readonly start: number;
+  readonly spans: readonly FeatureSpan[];
+  readonly imageKeys: readonly string[];
+  readonly maxNewTokens: number;
 }
 
 export class Generator {
@@ -81,7 +90,7 @@ export class Generator {
     this.sampler = options.sampler;
     this.device = options.device;
     this.imageSpec = options.imageSpec;
-    this.features = new ImageFeatureCache(options.imageCacheCapacity ?? 8);
+    this.features = new ImageFeatureCache(options.imageCacheBytes === undefined ? {} : { budgetBytes: options.imageCacheBytes });
   }
 
   /** What the KV cache holds (a copy; for tests and diagnostics). */
@@ -91,7 +100,7 @@ export class Generator {
 
   /** Image features held on the GPU. */
   get cachedImageCount(): number {
-    return this.features.size;
+    return this.features.count;
   }
 
   /** Forgets the KV-cache contents (the next request prefills from position 0). */
@@ -131,33 +140,47 @@ export class Generator {
     validateSamplingOptions(request.sampling);
     const maxPixels = request.maxPixels;
     const { prompt, maxNewTokens, imageKeys } = await this.buildPrompt(request);
-    const promptTokens = prompt.inputIds.length;
-    const imageTokens = prompt.imageSpans.reduce((n, s) => n + s.length, 0);
 
     const start = reusablePrefixLength(this.cached, { inputIds: prompt.inputIds, imageSpans: prompt.imageSpans, imageKeys });
     const spans: FeatureSpan[] = [];
+    const handles: ImageFeatures[] = [];
     let imageEncodeMs = 0;
     let preprocessMs = now() - t0;
-    const keep = new Set(imageKeys);
-    for (let i = 0; i < prompt.imageSpans.length; i++) {
-      const span = prompt.imageSpans[i];
-      const key = imageKeys[i];
-      const image = request.images[i];
-      if (!span || key === undefined || !image || span.start < start) continue;
-      let features = this.features.get(key);
-      if (!features) {
-        const tp = now();
-        const pixels = preprocessImages([image], this.imageSpec, maxPixels === undefined ? {} : { maxPixels });
-        preprocessMs += now() - tp;
-        const te = now();
-        features = await this.model.encodeImages({ pixelValues: pixels.pixelValues, grids: pixels.grids });
-        imageEncodeMs += now() - te;
-        checkFeatureRows(features, span.length, i);
-        this.features.set(key, features, keep);
+    try {
+      for (let i = 0; i < prompt.imageSpans.length; i++) {
+        const span = prompt.imageSpans[i];
+        const key = imageKeys[i];
+        const image = request.images[i];
+        if (!span || key === undefined || !image || span.start < start) continue;
+        let features = this.features.get(key);
+        if (!features) {
+          const tp = now();
+          const pixels = preprocessImages([image], this.imageSpec, maxPixels === undefined ? {} : { maxPixels });
+          preprocessMs += now() - tp;
+          const te = now();
+          const encoded = await this.model.encodeImages({ pixelValues: pixels.pixelValues, grids: pixels.grids });
+          imageEncodeMs += now() - te;
+          checkFeatureRows(encoded, span.length, i);
+          features = this.features.put(key, encoded);
+        }
+        handles.push(features);
+        spans.push({ start: span.start - start, length: span.length, features, featureRow: 0 });
       }
-      spans.push({ start: span.start - start, length: span.length, features, featureRow: 0 });
+      yield* this.decodeLoop(request, { prompt, start, spans, imageKeys, maxNewTokens }, { t0, preprocessMs, imageEncodeMs });
+    } finally {
+      for (const h of handles) h.release();
     }
+  }
 
+  private async *decodeLoop(
+    request: GenerateRequest,
+    plan: PrefillPlan,
+    times: { readonly t0: number; readonly preprocessMs: number; readonly imageEncodeMs: number },
+  ): AsyncGenerator<GenerateEvent, void, undefined> {
+    const { t0, preprocessMs, imageEncodeMs } = times;
+    const { prompt, start, spans, imageKeys, maxNewTokens } = plan;
+    const promptTokens = prompt.inputIds.length;
+    const imageTokens = prompt.imageSpans.reduce((n, s) => n + s.length, 0);
     const keys = promptImageKeys({ inputIds: prompt.inputIds, imageSpans: prompt.imageSpans, imageKeys });
     const stream = this.text.createOutputStream({ stopStrings: [...DEFAULT_STOP_STRINGS, ...(request.stop ?? [])] });
     const sampling = withSeed(request.sampling);
@@ -267,7 +290,7 @@ export class Generator {
     const requested = request.maxNewTokens;
     const prompt = this.text.buildPrompt({ messages: request.messages, imageTokenCounts: tokenCounts, maxNewTokens: requested ?? 1, contextTokens });
     const maxNewTokens = requested ?? Math.min(DEFAULT_MAX_NEW_TOKENS, contextTokens - prompt.inputIds.length);
-    const imageKeys = await Promise.all(request.images.map((image) => imageContentKey(image, maxPixels)));
+    const imageKeys = await Promise.all(request.images.map((image) => decodedImageKey(image, maxPixels)));
     return { prompt, maxNewTokens, imageKeys };
   }
 

@@ -1,11 +1,14 @@
-/** Content keys of decoded images, for the image-feature cache and prefix reuse. */
+/**
+ * Content keys of decoded images, for the image-feature cache and prefix reuse. Taken before preprocessing,
+ * so a cached image skips resizing and patchifying as well as the vision tower.
+ */
 import type { DecodedImage } from '../processor/image/decoded-image';
 
 /**
  * SHA-256 (WebCrypto, available in pages, workers and Node ≥ 20) of the image's layout and samples, plus
  * the pixel budget it is preprocessed with (the same file at another budget gives other features).
  */
-export async function imageContentKey(image: DecodedImage, maxPixels: number | undefined): Promise<string> {
+export async function decodedImageKey(image: DecodedImage, maxPixels: number | undefined): Promise<string> {
   const header = new TextEncoder().encode(`${image.width}x${image.height}x${image.channels}@${image.bitDepth};max=${maxPixels ?? 'default'};`);
   const bytes = new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.byteLength);
   const all = new Uint8Array(header.length + bytes.length);

@@ -1,0 +1,219 @@
+/**
+ * The whole engine in Node (Dawn + SwiftShader) on the tiny fp32 package exported from the fixture
+ * checkpoint, against the Hugging Face fixtures: prompt ids, first logits and greedy tokens for a text and an
+ * image case; prefix reuse on a second turn (fewer prefilled tokens, same logits as a fresh prefill); abort,
+ * stop strings, max_tokens; typed errors; queued concurrent requests; dispose.
+ */
+import { readFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exportPackage } from '../../export/package/export-package';
+import type { GenerationResult } from '../generate/generator';
+import type { ChatCompletionChunk, ChatCompletionRequest, ChatMessage } from '../protocol/api';
+import { SarashinaError } from '../protocol/errors';
+import { compareArrays } from '../testing/compare';
+import { greedyCheckedSteps, loadCase } from '../testing/package-runner';
+import type { LocalEngine } from './local-engine';
+import { createNodeEngine } from './node-platform';
+
+const FIXTURES = 'export/reference/fixtures/tiny';
+const CONTEXT = 256;
+
+let dir = '';
+let engine: LocalEngine;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'engine-'));
+  await exportPackage(join(FIXTURES, 'checkpoint'), join(dir, 'fp32'), { precision: 'fp32' });
+  engine = await createNodeEngine({ model: join(dir, 'fp32'), contextTokens: CONTEXT });
+}, 120_000);
+
+afterAll(async () => {
+  await engine?.dispose();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+async function imageBlob(name: string): Promise<Blob> {
+  return new Blob([new Uint8Array(await readFile(join(FIXTURES, 'images', name)))], { type: 'image/png' });
+}
+
+/** The fixture case's request: one user message, its images then its prompt. */
+async function caseMessages(name: string): Promise<ChatMessage[]> {
+  const c = JSON.parse(await readFile(join(FIXTURES, name, 'case.json'), 'utf8')) as { prompt: string; images: string[] };
+  const images = await Promise.all(c.images.map(async (file) => ({ type: 'image_url' as const, image_url: { url: await imageBlob(file) } })));
+  return [{ role: 'user', content: [...images, { type: 'text', text: c.prompt }] }];
+}
+
+interface Run {
+  readonly result: GenerationResult;
+  readonly firstLogits: Float32Array;
+  readonly chunks: ChatCompletionChunk[];
+}
+
+async function stream(request: Omit<ChatCompletionRequest, 'stream'>, onChunk?: (c: ChatCompletionChunk, i: number) => void): Promise<Run> {
+  let firstLogits: Float32Array = new Float32Array(0);
+  let result: GenerationResult | null = null;
+  const chunks: ChatCompletionChunk[] = [];
+  const iterable = (await engine.create(
+    { ...request, stream: true },
+    {
+      onFirstLogits: (l) => {
+        firstLogits = l;
+      },
+      onResult: (r) => {
+        result = r;
+      },
+    },
+  )) as AsyncIterable<ChatCompletionChunk>;
+  for await (const chunk of iterable) {
+    chunks.push(chunk);
+    onChunk?.(chunk, chunks.length - 1);
+  }
+  if (!result) throw new Error('no result');
+  return { result, firstLogits, chunks };
+}
+
+describe('parity with Hugging Face (fp32, greedy)', () => {
+  for (const name of ['text-en', 'image-ja']) {
+    it(`${name}: prompt ids, first logits and greedy tokens`, async () => {
+      const { c, logits } = await loadCase(FIXTURES, name);
+      const run = await stream({ messages: await caseMessages(name), max_tokens: c.greedy.tokens.length });
+      expect(Array.from(run.result.inputIds)).toEqual(c.inputIds);
+      const stats = compareArrays(run.firstLogits, logits);
+      expect(stats.maxRel, JSON.stringify(stats)).toBeLessThan(1e-3);
+      const generated = run.result.generatedIds;
+      expect(generated.length).toBeGreaterThan(0);
+      const checked = Math.min(greedyCheckedSteps(c.greedy), generated.length);
+      expect(generated.slice(0, checked)).toEqual(c.greedy.tokens.slice(0, checked));
+      // Fewer tokens than asked only when a stop ended it.
+      if (generated.length < c.greedy.tokens.length) expect(run.result.finishReason).toBe('stop');
+      expect(run.result.usage.image_tokens).toBe(c.inputIds.filter((id) => id === 14).length);
+      // The streamed text is the completion's text, and the last chunk carries usage and the finish reason.
+      const last = run.chunks.at(-1);
+      expect(last?.choices[0].finish_reason).toBe(run.result.finishReason);
+      expect(last?.usage?.completion_tokens).toBe(generated.length);
+      expect(run.chunks.map((ch) => ch.choices[0].delta.content ?? '').join('')).toBe(run.result.text);
+    }, 120_000);
+  }
+});
+
+describe('prefix reuse', () => {
+  it('a second turn prefills only its new tokens and gives the same logits as a fresh engine state', async () => {
+    const first = await engine.chat.completions.create({ messages: await caseMessages('image-ja'), max_tokens: 6 });
+    const messages: ChatMessage[] = [
+      ...(await caseMessages('image-ja')),
+      { role: 'assistant', content: first.choices[0].message.content },
+      { role: 'user', content: 'もう少し詳しく。' },
+    ];
+    const reused = await stream({ messages, max_tokens: 4 });
+    const { usage } = reused.result;
+    expect(usage.prefilled_tokens).toBeGreaterThan(0);
+    expect(usage.prefilled_tokens).toBeLessThan(usage.prompt_tokens);
+    expect(reused.result.timings.imageEncodeMs).toBe(0);
+
+    engine.generator.resetPrefix();
+    const fresh = await stream({ messages, max_tokens: 4 });
+    expect(fresh.result.usage.prefilled_tokens).toBe(fresh.result.usage.prompt_tokens);
+    const stats = compareArrays(reused.firstLogits, fresh.firstLogits);
+    expect(stats.maxRel, JSON.stringify(stats)).toBeLessThan(1e-4);
+    expect(reused.result.generatedIds).toEqual(fresh.result.generatedIds);
+  }, 120_000);
+
+  it('another image in the same place is not reused', async () => {
+    const base = await caseMessages('image-ja');
+    await engine.chat.completions.create({ messages: base, max_tokens: 1 });
+    const other: ChatMessage[] = [{ role: 'user', content: [{ type: 'image_url', image_url: { url: await imageBlob('checker-gray-40x30.png') } }, ...(base[0]!.content as []).slice(1)] }];
+    const run = await stream({ messages: other, max_tokens: 1 });
+    const imageStart = Array.from(run.result.inputIds).indexOf(14);
+    expect(run.result.usage.prefilled_tokens).toBe(run.result.usage.prompt_tokens - imageStart);
+  }, 120_000);
+});
+
+describe('stopping', () => {
+  it('max_tokens ends with finish_reason length', async () => {
+    const done = await engine.chat.completions.create({ messages: await caseMessages('text-en'), max_tokens: 3 });
+    expect(done.choices[0].finish_reason).toBe('length');
+    expect(done.usage.completion_tokens).toBe(3);
+  }, 60_000);
+
+  it('a user stop string cuts the text before it', async () => {
+    const messages = await caseMessages('text-en');
+    const full = await engine.chat.completions.create({ messages, max_tokens: 12 });
+    const text = full.choices[0].message.content;
+    expect(text.length).toBeGreaterThan(4);
+    const stop = text.slice(3, 5);
+    const cut = await engine.chat.completions.create({ messages, max_tokens: 12, stop: [stop] });
+    expect(cut.choices[0].finish_reason).toBe('stop');
+    expect(cut.choices[0].message.content).toBe(text.slice(0, text.indexOf(stop)));
+  }, 60_000);
+
+  it('an abort stops within one token with finish_reason abort', async () => {
+    const controller = new AbortController();
+    let tokensAtAbort = -1;
+    const run = await stream({ messages: await caseMessages('text-en'), max_tokens: 30, signal: controller.signal }, (chunk, i) => {
+      if (i === 2) {
+        controller.abort();
+        tokensAtAbort = i; // chunk 0 is the role; chunks 1..i carry one token each at most
+      }
+    });
+    expect(run.result.finishReason).toBe('abort');
+    expect(run.result.usage.completion_tokens).toBeLessThanOrEqual(tokensAtAbort + 2);
+    // The engine is free again.
+    const next = await engine.chat.completions.create({ messages: await caseMessages('text-en'), max_tokens: 1 });
+    expect(next.usage.completion_tokens).toBe(1);
+  }, 60_000);
+});
+
+describe('requests', () => {
+  it('runs concurrent requests one after the other', async () => {
+    const messages = await caseMessages('text-en');
+    const [a, b] = await Promise.all([
+      engine.chat.completions.create({ messages, max_tokens: 4 }),
+      engine.chat.completions.create({ messages, max_tokens: 4 }),
+    ]);
+    expect(a.choices[0].message.content).toBe(b.choices[0].message.content);
+  }, 60_000);
+
+  it('accepts a data: URL image', async () => {
+    const bytes = new Uint8Array(await readFile(join(FIXTURES, 'images', 'gradient-disc-90x60.png')));
+    const url = `data:image/png;base64,${Buffer.from(bytes).toString('base64')}`;
+    const done = await engine.chat.completions.create({ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url } }, { type: 'text', text: 'hi' }] }], max_tokens: 1 });
+    expect(done.usage.image_tokens).toBe(6);
+  }, 60_000);
+});
+
+describe('errors', () => {
+  const code = async (request: ChatCompletionRequest): Promise<string> => {
+    try {
+      await engine.chat.completions.create(request);
+      return 'no error';
+    } catch (e) {
+      expect(e).toBeInstanceOf(SarashinaError);
+      return (e as SarashinaError).code;
+    }
+  };
+
+  it('context overflow before any GPU work (the cache keeps its contents)', async () => {
+    const before = engine.generator.cachedPrefix.ids.length;
+    expect(await code({ messages: [{ role: 'user', content: 'hello' }], max_tokens: CONTEXT })).toBe('context-overflow');
+    expect(engine.generator.cachedPrefix.ids.length).toBe(before);
+  });
+
+  it('bad options, messages and images are invalid-request', async () => {
+    const messages: ChatMessage[] = [{ role: 'user', content: 'hello' }];
+    expect(await code({ messages, temperature: -1 })).toBe('invalid-request');
+    expect(await code({ messages, max_tokens: 0 })).toBe('invalid-request');
+    expect(await code({ messages, top_p: 2, temperature: 1 })).toBe('invalid-request');
+    expect(await code({ messages: [] })).toBe('invalid-request');
+    expect(await code({ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'ftp://x/y.png' } }] }] })).toBe('invalid-request');
+    const junk = new Blob([new Uint8Array([1, 2, 3, 4])]);
+    expect(await code({ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: junk } }] }] })).toBe('invalid-request');
+  });
+
+  it('a disposed engine rejects requests', async () => {
+    const other = await createNodeEngine({ model: join(dir, 'fp32'), contextTokens: 64 });
+    await other.dispose();
+    await expect(other.chat.completions.create({ messages: [{ role: 'user', content: 'hi' }] })).rejects.toMatchObject({ code: 'invalid-request' });
+  }, 60_000);
+});
