@@ -58,7 +58,7 @@ export class TokenEmbedder {
   private constructor(
     private readonly device: GPUDevice,
     private readonly kernels: KernelCache,
-    private readonly weights: ModelWeights,
+    private readonly weights: Pick<ModelWeights, 'get'>,
     private readonly spec: ModelSpec,
     readonly maxRows: number,
     /** u32 [maxRows]: the ids of the current embed call. */
@@ -71,7 +71,7 @@ export class TokenEmbedder {
     this.gather = this.prepareGather(ids, rows, maxRows);
   }
 
-  static create(device: GPUDevice, kernels: KernelCache, weights: ModelWeights, spec: ModelSpec, options: TokenEmbedderOptions): TokenEmbedder {
+  static create(device: GPUDevice, kernels: KernelCache, weights: Pick<ModelWeights, 'get'>, spec: ModelSpec, options: TokenEmbedderOptions): TokenEmbedder {
     const { maxRows } = options;
     const H = spec.text.hiddenSize;
     return new TokenEmbedder(

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { fromFloat16Array, toFloat16Array } from '../../export/quantize/float16';
+import { createStorageBuffer, readBuffer, uploadBuffer } from '../gpu/gpu-buffers';
+import { KernelCache } from '../gpu/kernel';
+import type { ModelSpec } from '../protocol/model-spec';
+import { randomFloats } from '../testing/compare';
+import { testGpuContext } from '../testing/node-gpu';
+import type { GpuWeight } from './model-weights';
+import { EMBED_TOKENS_WEIGHT, TokenEmbedder, validateFeatureSpans } from './token-embedder';
+import type { FeatureSpan, ImageFeatures } from './vision-language-model';
+
+const VOCAB = 50;
+const HIDDEN = 64;
+const spec = { text: { hiddenSize: HIDDEN, vocabSize: VOCAB } } as unknown as ModelSpec;
+
+function tableWeight(buffer: GPUBuffer, dtype: 'float32' | 'float16'): { get: (name: string) => GpuWeight } {
+  const weight: GpuWeight = { name: EMBED_TOKENS_WEIGHT, buffer, dtype, shape: [VOCAB, HIDDEN], layout: 'row-major', sizeBytes: buffer.size };
+  return { get: () => weight };
+}
+
+describe('TokenEmbedder', () => {
+  it.each(['float32', 'float16'] as const)('%s table: chunked embed with a feature span crossing the chunk boundary; token gather from a GPU id', async (dtype) => {
+    const { device } = await testGpuContext();
+    const values = randomFloats(VOCAB * HIDDEN, 21);
+    const exact = dtype === 'float16' ? fromFloat16Array(toFloat16Array(values)) : values;
+    const table = uploadBuffer(device, 'table', dtype === 'float16' ? toFloat16Array(values) : values);
+    const featureValues = randomFloats(10 * HIDDEN, 22);
+    const features: ImageFeatures = { buffer: uploadBuffer(device, 'features', featureValues), rows: 10, rowsPerImage: [10], release: () => undefined };
+    const embedder = TokenEmbedder.create(device, new KernelCache(device), tableWeight(table, dtype), spec, { maxRows: 5 });
+    const ids = Int32Array.from([3, 7, 14, 14, 14, 14, 14, 14, 9, 49, 0, 3]);
+    const spans: FeatureSpan[] = [{ start: 2, length: 6, features, featureRow: 3 }];
+    const rows: Float32Array[] = [];
+    for (const [start, end] of [[0, 5], [5, 10], [10, 12]] as const) {
+      const out = embedder.embed(ids.subarray(start, end), spans, start);
+      rows.push(new Float32Array(await readBuffer(device, out, (end - start) * HIDDEN * 4)));
+    }
+    const got = new Float32Array(ids.length * HIDDEN);
+    rows.reduce((at, r) => (got.set(r, at), at + r.length), 0);
+    ids.forEach((id, i) => {
+      const want = i >= 2 && i < 8 ? featureValues.subarray((3 + i - 2) * HIDDEN, (4 + i - 2) * HIDDEN) : exact.subarray(id * HIDDEN, (id + 1) * HIDDEN);
+      expect(Array.from(got.subarray(i * HIDDEN, (i + 1) * HIDDEN)), `row ${i}`).toEqual(Array.from(want));
+    });
+
+    const token = uploadBuffer(device, 'token', new Uint32Array([41, 0, 0, 0]));
+    const out = createStorageBuffer(device, 'token-row', HIDDEN * 4);
+    const gather = embedder.prepareTokenGather(out);
+    const encoder = device.createCommandEncoder();
+    embedder.copyTokenId(encoder, token);
+    const pass = encoder.beginComputePass();
+    gather.record(pass);
+    pass.end();
+    device.queue.submit([encoder.finish()]);
+    expect(Array.from(new Float32Array(await readBuffer(device, out, HIDDEN * 4)))).toEqual(Array.from(exact.subarray(41 * HIDDEN, 42 * HIDDEN)));
+    embedder.dispose();
+    for (const b of [table, features.buffer, token, out]) b.destroy();
+  });
+
+  it('validateFeatureSpans names the span that leaves the ids or its features', async () => {
+    const { device } = await testGpuContext();
+    const buffer = createStorageBuffer(device, 'f', 4 * HIDDEN * 4);
+    const features: ImageFeatures = { buffer, rows: 4, rowsPerImage: [4], release: () => undefined };
+    expect(() => validateFeatureSpans(10, [{ start: 2, length: 4, features, featureRow: 0 }], HIDDEN)).not.toThrow();
+    expect(() => validateFeatureSpans(10, [{ start: 8, length: 4, features, featureRow: 0 }], HIDDEN)).toThrow(expect.objectContaining({ code: 'invalid-request', message: expect.stringContaining('past the 10 prefilled ids') }));
+    expect(() => validateFeatureSpans(10, [{ start: 0, length: 3, features, featureRow: 2 }], HIDDEN)).toThrow(expect.objectContaining({ code: 'invalid-request', message: expect.stringContaining('features hold 4') }));
+    expect(() => validateFeatureSpans(10, [{ start: -1, length: 3, features, featureRow: 0 }], HIDDEN)).toThrow(expect.objectContaining({ code: 'invalid-request' }));
+    buffer.destroy();
+  });
+});
