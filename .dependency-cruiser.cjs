@@ -14,6 +14,8 @@ const layers = {
   loader: ['protocol'],
   api: ['protocol', 'processor', 'gpu', 'ort', 'model', 'generate', 'loader'],
   component: ['protocol', 'workers-client'],
+  // The Node CLI: everything in src but the UI; nothing imports it.
+  cli: ['protocol', 'processor', 'gpu', 'ort', 'model', 'generate', 'loader', 'api'],
 };
 
 

@@ -1,0 +1,59 @@
+/** The chat CLI's arguments: parsed and checked, with the usage line for errors. */
+import { parseArgs } from 'node:util';
+
+export const CHAT_USAGE =
+  'Usage: npm run chat -- --model <dir> [--image <file>]… --prompt "<text>" [--max-new-tokens N] [--temperature T] [--dump <file.json>]';
+
+export interface ChatArgs {
+  readonly model: string;
+  readonly images: readonly string[];
+  readonly prompt: string;
+  readonly maxNewTokens?: number;
+  readonly temperature: number;
+  readonly dump?: string;
+  readonly help: boolean;
+}
+
+/** Parses argv (after `--`). Throws an Error whose message names the bad argument and ends with the usage line. */
+export function parseChatArgs(argv: readonly string[]): ChatArgs {
+  const fail = (message: string): never => {
+    throw new Error(`${message}\n${CHAT_USAGE}`);
+  };
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      allowPositionals: false,
+      options: {
+        model: { type: 'string' },
+        image: { type: 'string', multiple: true },
+        prompt: { type: 'string' },
+        'max-new-tokens': { type: 'string' },
+        temperature: { type: 'string' },
+        dump: { type: 'string' },
+        help: { type: 'boolean', default: false },
+      },
+    }));
+  } catch (e) {
+    return fail(e instanceof Error ? e.message : String(e));
+  }
+  if (values.help) return { model: '', images: [], prompt: '', temperature: 0, help: true };
+  if (!values.model) fail('Missing --model <dir> (the folder holding manifest.json).');
+  if (values.prompt === undefined) fail('Missing --prompt "<text>".');
+  let maxNewTokens: number | undefined;
+  if (values['max-new-tokens'] !== undefined) {
+    maxNewTokens = Number(values['max-new-tokens']);
+    if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1) fail(`--max-new-tokens must be a positive integer, got ${values['max-new-tokens']}.`);
+  }
+  const temperature = values.temperature === undefined ? 0 : Number(values.temperature);
+  if (!Number.isFinite(temperature) || temperature < 0) fail(`--temperature must be a number ≥ 0 (0 = greedy), got ${values.temperature}.`);
+  return {
+    model: values.model ?? '',
+    images: values.image ?? [],
+    prompt: values.prompt ?? '',
+    ...(maxNewTokens === undefined ? {} : { maxNewTokens }),
+    temperature,
+    ...(values.dump === undefined ? {} : { dump: values.dump }),
+    help: false,
+  };
+}

@@ -1,0 +1,68 @@
+/**
+ * The chat CLI as a user runs it (a child process through vite-node, WebGPU through Dawn/SwiftShader) on the
+ * tiny fp32 package: its --dump equals the Hugging Face fixture (prompt ids, first logits, greedy tokens);
+ * bad arguments exit with 2 and the usage line.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exportPackage } from '../../export/package/export-package';
+import { compareArrays } from '../testing/compare';
+import { greedyCheckedSteps, loadCase } from '../testing/package-runner';
+import { parseChatArgs } from './chat-args';
+
+const FIXTURES = 'export/reference/fixtures/tiny';
+const run = promisify(execFile);
+let dir = '';
+
+function chat(args: string[]): Promise<{ stdout: string; stderr: string }> {
+  return run(process.execPath, ['--liftoff-only', 'node_modules/vite-node/dist/cli.mjs', 'src/cli/chat.ts', '--', ...args], { timeout: 120_000 });
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'chat-cli-'));
+  await exportPackage(join(FIXTURES, 'checkpoint'), join(dir, 'fp32'), { precision: 'fp32' });
+}, 120_000);
+
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('npm run chat', () => {
+  it('--dump matches the HF fixture (image-ja)', async () => {
+    const { c, logits } = await loadCase(FIXTURES, 'image-ja');
+    const meta = JSON.parse(await readFile(join(FIXTURES, 'image-ja', 'case.json'), 'utf8')) as { prompt: string; images: string[] };
+    const dump = join(dir, 'dump.json');
+    const images = meta.images.flatMap((f) => ['--image', join(FIXTURES, 'images', f)]);
+    const steps = greedyCheckedSteps(c.greedy);
+    const { stdout } = await chat(['--model', join(dir, 'fp32'), ...images, '--prompt', meta.prompt, '--max-new-tokens', String(steps), '--dump', dump]);
+    expect(stdout.length).toBeGreaterThan(0);
+    const out = JSON.parse(await readFile(dump, 'utf8')) as { inputIds: number[]; firstLogits: number[]; generatedIds: number[] };
+    expect(out.inputIds).toEqual(c.inputIds);
+    expect(out.firstLogits.length).toBe(logits.length);
+    const stats = compareArrays(out.firstLogits, logits);
+    expect(stats.maxRel, JSON.stringify(stats)).toBeLessThan(1e-3);
+    expect(out.generatedIds.length).toBeGreaterThan(0);
+    expect(out.generatedIds).toEqual(c.greedy.tokens.slice(0, out.generatedIds.length));
+  }, 120_000);
+
+  it('exits with 2 and the usage line on bad arguments', async () => {
+    await expect(chat(['--prompt', 'hi'])).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('Missing --model') });
+  }, 60_000);
+});
+
+describe('parseChatArgs', () => {
+  it('reads repeated images and numbers', () => {
+    const a = parseChatArgs(['--model', 'm', '--image', 'a.png', '--image', 'b.jpg', '--prompt', 'p', '--max-new-tokens', '5', '--temperature', '0.7']);
+    expect(a).toMatchObject({ model: 'm', images: ['a.png', 'b.jpg'], prompt: 'p', maxNewTokens: 5, temperature: 0.7 });
+  });
+
+  it('names the bad value', () => {
+    expect(() => parseChatArgs(['--model', 'm', '--prompt', 'p', '--max-new-tokens', '0'])).toThrow(/--max-new-tokens must be a positive integer, got 0/);
+    expect(() => parseChatArgs(['--model', 'm', '--prompt', 'p', '--temperature', '-1'])).toThrow(/--temperature/);
+    expect(() => parseChatArgs(['--model', 'm', '--bogus'])).toThrow(/Usage/);
+  });
+});
