@@ -40,11 +40,12 @@ export function imageSources(messages: readonly ChatMessage[]): ImageSource[] {
 }
 
 /**
- * A Blob or ImageBitmap for `source`: URLs are fetched (data: URLs too). Throws `invalid-request` naming
+ * A Blob or ImageBitmap for `image`: URLs are fetched (data: URLs too; relative ones in a page). Throws `invalid-request` naming
  * the image for an unsupported scheme, a failed fetch or an HTTP error.
  */
-export async function resolveImageSource(source: ImageSource, index: number, fetchFn: typeof fetch = fetch): Promise<ImageData> {
-  if (typeof source !== 'string') return source;
+export async function resolveImageSource(image: ImageSource, index: number, fetchFn: typeof fetch = fetch): Promise<ImageData> {
+  if (typeof image !== 'string') return image;
+  const source = absoluteUrl(image);
   const shown = source.length > 80 ? `${source.slice(0, 77)}...` : source;
   if (!URL_SCHEMES.some((s) => source.startsWith(s))) {
     throw new SarashinaError('invalid-request', `image ${index}: "${shown}" is not a data:, http(s): or blob: URL. Pass a URL, a Blob or an ImageBitmap.`, {
@@ -73,6 +74,17 @@ export async function decodeRequestImages(messages: readonly ChatMessage[], deco
   const sources = imageSources(messages);
   const data = await Promise.all(sources.map((s, i) => resolveImageSource(s, i, fetchFn)));
   return Promise.all(data.map((d, i) => decode(d, i)));
+}
+
+/** In a page or worker, a relative URL ("/img.png") is resolved against the page's address, as fetch would. */
+function absoluteUrl(url: string): string {
+  const base = (globalThis as { location?: { href?: string } }).location?.href;
+  if (base === undefined || URL_SCHEMES.some((s) => url.startsWith(s)) || /^[a-z][a-z0-9+.-]*:/i.test(url)) return url;
+  try {
+    return new URL(url, base).href;
+  } catch {
+    return url;
+  }
 }
 
 function isPlainObject(value: unknown): boolean {

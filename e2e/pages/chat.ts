@@ -1,0 +1,95 @@
+/** e2e page: the engine through the Worker client, driven step by step from e2e/chat.test.ts. */
+import type { Engine } from '../../src/api/engine';
+import type { ChatCompletionChunk, ChatMessage, LoadProgress, Usage } from '../../src/protocol/api';
+import { SarashinaError } from '../../src/protocol/errors';
+import { createWorkerEngine } from '../../workers/engine-client';
+// Not used here: imported so that Vite's dependency scan (which does not follow `new Worker(new URL(…))`)
+// pre-bundles the worker's dependencies; otherwise their discovery at run time reloads the page mid-test.
+import '../../src/api/create-engine';
+
+interface StreamOut {
+  readonly text: string;
+  readonly chunks: number;
+  readonly finishReason: string | null;
+  readonly usage: Usage | null;
+  readonly roleFirst: boolean;
+}
+
+interface ErrorOut {
+  readonly isSarashinaError: boolean;
+  readonly code: string;
+  readonly message: string;
+  readonly details: unknown;
+}
+
+declare global {
+  interface Window {
+    chatLoad: (model: string, contextTokens: number) => Promise<{ info: unknown; progress: number; phases: string[] }>;
+    chatStream: (messages: ChatMessage[], options: { maxTokens: number; abortAfterChunks?: number }) => Promise<StreamOut>;
+    chatComplete: (messages: ChatMessage[], maxTokens: number) => Promise<{ text: string; finishReason: string; usage: Usage }>;
+    chatError: (messages: ChatMessage[], maxTokens: number) => Promise<ErrorOut | null>;
+    chatDispose: () => Promise<ErrorOut | null>;
+    chatImageBlob: (url: string) => Promise<Blob>;
+  }
+}
+
+let engine: Engine | null = null;
+
+function current(): Engine {
+  if (!engine) throw new Error('chatLoad first');
+  return engine;
+}
+
+function errorOut(e: unknown): ErrorOut {
+  if (e instanceof SarashinaError) return { isSarashinaError: true, code: e.code, message: e.message, details: e.details };
+  return { isSarashinaError: false, code: 'not a SarashinaError', message: String(e), details: null };
+}
+
+window.chatLoad = async (model, contextTokens) => {
+  const progress: LoadProgress[] = [];
+  engine = await createWorkerEngine({ model, contextTokens, onProgress: (p) => progress.push(p) });
+  return { info: engine.info, progress: progress.length, phases: [...new Set(progress.map((p) => p.phase))] };
+};
+
+window.chatStream = async (messages, { maxTokens, abortAfterChunks }) => {
+  const controller = new AbortController();
+  const stream = await current().chat.completions.create({ messages, max_tokens: maxTokens, stream: true, signal: controller.signal });
+  let text = '';
+  let chunks = 0;
+  let last: ChatCompletionChunk | null = null;
+  let roleFirst = false;
+  for await (const chunk of stream) {
+    if (chunks === 0) roleFirst = chunk.choices[0].delta.role === 'assistant';
+    chunks++;
+    text += chunk.choices[0].delta.content ?? '';
+    last = chunk;
+    if (abortAfterChunks !== undefined && chunks === abortAfterChunks) controller.abort();
+  }
+  return { text, chunks, finishReason: last?.choices[0].finish_reason ?? null, usage: last?.usage ?? null, roleFirst };
+};
+
+window.chatComplete = async (messages, maxTokens) => {
+  const done = await current().chat.completions.create({ messages, max_tokens: maxTokens });
+  return { text: done.choices[0].message.content, finishReason: done.choices[0].finish_reason, usage: done.usage };
+};
+
+window.chatError = async (messages, maxTokens) => {
+  try {
+    await current().chat.completions.create({ messages, max_tokens: maxTokens, stream: true });
+    return null;
+  } catch (e) {
+    return errorOut(e);
+  }
+};
+
+window.chatDispose = async () => {
+  const e = current();
+  await e.dispose();
+  engine = null;
+  try {
+    await e.chat.completions.create({ messages: [{ role: 'user', content: 'hi' }] });
+    return null;
+  } catch (err) {
+    return errorOut(err);
+  }
+};

@@ -1,0 +1,123 @@
+/**
+ * createWorkerEngine: the same Engine interface as createEngine, with the engine in a dedicated Worker so the
+ * page stays responsive. Images are fetched/resolved here (URLs → Blobs) and sent to the worker (ImageBitmaps
+ * transferred); streams arrive as an async iterator, pulled in order; an AbortSignal aborts in the worker;
+ * SarashinaErrors keep their code and details.
+ */
+import { proxy, releaseProxy, type Remote, transfer, wrap } from 'comlink';
+import type { ChatCompletions, Engine } from '../src/api/engine';
+import { imageSources, resolveImageSource } from '../src/api/image-input';
+import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ChatMessage, ContentPart, EngineInfo, EngineOptions } from '../src/protocol/api';
+import { SarashinaError } from '../src/protocol/errors';
+import { installErrorTransfer } from './error-transfer';
+import type { EngineWorkerApi, WorkerRequest } from './worker-protocol';
+
+export interface WorkerEngineOptions extends EngineOptions {
+  /** The worker to use (default: a module worker from engine-worker.ts). */
+  readonly worker?: Worker;
+}
+
+/** Starts the worker and loads the engine in it. Rejects with the worker's SarashinaError (e.g. webgpu-unavailable). */
+export async function createWorkerEngine(options: WorkerEngineOptions): Promise<Engine> {
+  installErrorTransfer();
+  const worker = options.worker ?? new Worker(new URL('./engine-worker.ts', import.meta.url), { type: 'module', name: 'sarashina-engine' });
+  const remote = wrap<EngineWorkerApi>(worker);
+  const { onProgress, signal, worker: _worker, ...clonable } = options;
+  const onAbort = (): void => void remote.abortInit();
+  signal?.addEventListener('abort', onAbort);
+  try {
+    if (signal?.aborted) throw new SarashinaError('aborted', 'Loading the engine was aborted before it started.', {});
+    const info = await remote.init(clonable, onProgress ? proxy(onProgress) : undefined);
+    return new WorkerEngine(worker, remote, info);
+  } catch (e) {
+    remote[releaseProxy]();
+    worker.terminate();
+    throw e;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+class WorkerEngine implements Engine {
+  readonly chat: { readonly completions: ChatCompletions };
+  private nextId = 1;
+  private disposed: Promise<void> | null = null;
+
+  constructor(
+    private readonly worker: Worker,
+    private readonly remote: Remote<EngineWorkerApi>,
+    readonly info: EngineInfo,
+  ) {
+    const create = (request: ChatCompletionRequest): Promise<ChatCompletion | AsyncIterable<ChatCompletionChunk>> => this.create(request);
+    this.chat = { completions: { create } as ChatCompletions };
+  }
+
+  private async create(request: ChatCompletionRequest): Promise<ChatCompletion | AsyncIterable<ChatCompletionChunk>> {
+    if (this.disposed) throw new SarashinaError('invalid-request', 'This engine was disposed: create a new engine to run more requests.', {});
+    const { signal, ...rest } = request;
+    const { messages, bitmaps } = await resolveImages(request.messages);
+    const body = transfer<WorkerRequest>({ ...rest, messages }, bitmaps);
+    const id = this.nextId++;
+    const onAbort = (): void => void this.remote.abort(id);
+    signal?.addEventListener('abort', onAbort);
+    if (signal?.aborted) onAbort();
+    if (request.stream !== true) {
+      try {
+        return await this.remote.complete(id, body);
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
+      }
+    }
+    try {
+      await this.remote.startStream(id, body);
+    } catch (e) {
+      signal?.removeEventListener('abort', onAbort);
+      throw e;
+    }
+    const remote = this.remote;
+    return (async function* chunks(): AsyncGenerator<ChatCompletionChunk, void, undefined> {
+      let finished = false;
+      try {
+        for (;;) {
+          const step = await remote.next(id);
+          if (step.done) break;
+          yield step.value;
+        }
+        finished = true;
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
+        if (!finished) await remote.closeStream(id);
+      }
+    })();
+  }
+
+  dispose(): Promise<void> {
+    this.disposed ??= (async () => {
+      try {
+        await this.remote.dispose();
+      } finally {
+        this.remote[releaseProxy]();
+        this.worker.terminate();
+      }
+    })();
+    return this.disposed;
+  }
+}
+
+/** Replaces every image URL by its Blob (fetched here, with the page's cookies and CORS); collects ImageBitmaps to transfer. */
+async function resolveImages(messages: readonly ChatMessage[]): Promise<{ messages: ChatMessage[]; bitmaps: ImageBitmap[] }> {
+  const sources = imageSources(messages);
+  const resolved = await Promise.all(sources.map((s, i) => resolveImageSource(s, i)));
+  const bitmaps = resolved.filter((r): r is ImageBitmap => typeof ImageBitmap !== 'undefined' && r instanceof ImageBitmap);
+  let index = 0;
+  const out = messages.map((message): ChatMessage => {
+    if (!Array.isArray(message.content)) return message;
+    const content = (message.content as readonly ContentPart[]).map((part): ContentPart => {
+      if (part.type !== 'image_url') return part;
+      const data = resolved[index++];
+      return data === undefined ? part : { type: 'image_url', image_url: { url: data } };
+    });
+    return { ...message, content };
+  });
+  return { messages: out, bitmaps };
+}
