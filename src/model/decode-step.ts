@@ -27,6 +27,7 @@ import type { TokenEmbedder } from './token-embedder';
 
 /** null when our kernels can decode this package, else the reason they cannot. */
 export function decodeStepSupport(manifest: PackageManifest): string | null {
+  if (manifest.precision === 'q4f16') return 'q4f16 runs f16 activations and an f16 KV cache; the WGSL step keeps f32 ones';
   const t = manifest.model.text;
   const linears = ['llm.lm_head.weight'];
   for (let l = 0; l < t.numLayers; l++) {

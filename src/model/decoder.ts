@@ -8,28 +8,39 @@ import { uploadBuffer } from '../gpu/gpu-buffers';
 import { gpuTensor, type OrtTensor } from '../ort/ort-runtime';
 import { SarashinaError } from '../protocol/errors';
 import type { ModelSpec } from '../protocol/model-spec';
+import { float16Bits } from './float16-bits';
 import { llamaRopeTable } from './kernels/llama-rope-table';
 import type { KvCache } from './kv-cache';
 import type { OrtGraphSet } from './ort-graph-set';
 
 export const DECODER_GRAPH = 'decoder';
 
-/** cos/sin tables [capacity, headDim / 2] f32 on the GPU, shared by the ORT graph and our rope kernel. */
+/** The decoder graph's activation, KV-cache and cos/sin type: float16 in q4f16 packages, else float32. */
+export type DecoderDtype = 'float32' | 'float16';
+
+/**
+ * cos/sin tables [capacity, headDim / 2] on the GPU, shared by the ORT graph and our rope kernel
+ * (f32; f16 for q4f16's graph, which only ORT reads).
+ */
 export interface RopeTables {
   readonly cos: GPUBuffer;
   readonly sin: GPUBuffer;
+  readonly dtype: DecoderDtype;
 }
 
-/** Uploads HF-rounded Llama RoPE tables for `capacityTokens` positions. */
-export function uploadRopeTables(device: GPUDevice, spec: ModelSpec, capacityTokens: number): RopeTables {
+/** Uploads HF-rounded Llama RoPE tables for `capacityTokens` positions (rounded once more to f16 for 'float16'). */
+export function uploadRopeTables(device: GPUDevice, spec: ModelSpec, capacityTokens: number, dtype: DecoderDtype = 'float32'): RopeTables {
   const t = spec.text;
   const { cos, sin } = llamaRopeTable({ theta: t.ropeTheta, headDim: t.headDim, maxLen: capacityTokens });
-  return { cos: uploadBuffer(device, 'rope.cos', cos), sin: uploadBuffer(device, 'rope.sin', sin) };
+  const data = (v: Float32Array): Float32Array | Uint16Array => (dtype === 'float16' ? float16Bits(v) : v);
+  return { cos: uploadBuffer(device, 'rope.cos', data(cos)), sin: uploadBuffer(device, 'rope.sin', data(sin)), dtype };
 }
 
 export class OrtDecoder {
   private readonly fixed: Record<string, OrtTensor>;
   private readonly fetches: Record<string, OrtTensor>;
+  /** Type of inputs_embeds, the cache and cos/sin (the rope tables'). */
+  readonly dtype: DecoderDtype;
 
   constructor(
     private readonly graphs: OrtGraphSet,
@@ -42,14 +53,16 @@ export class OrtDecoder {
     const t = spec.text;
     const { ort } = graphs;
     const half = t.headDim / 2;
+    this.dtype = rope.dtype;
     this.fixed = {
-      cos_cache: gpuTensor(ort, rope.cos, 'float32', [cache.capacityTokens, half]),
-      sin_cache: gpuTensor(ort, rope.sin, 'float32', [cache.capacityTokens, half]),
+      cos_cache: gpuTensor(ort, rope.cos, this.dtype, [cache.capacityTokens, half]),
+      sin_cache: gpuTensor(ort, rope.sin, this.dtype, [cache.capacityTokens, half]),
     };
+    // Logits are float32 in every variant (the f16 graph casts them).
     this.fetches = { logits: gpuTensor(ort, logits, 'float32', [1, t.vocabSize]) };
     for (let l = 0; l < t.numLayers; l++) {
-      const key = gpuTensor(ort, cache.keys[l] as GPUBuffer, 'float32', cache.dims);
-      const value = gpuTensor(ort, cache.values[l] as GPUBuffer, 'float32', cache.dims);
+      const key = gpuTensor(ort, cache.keys[l] as GPUBuffer, this.dtype, cache.dims);
+      const value = gpuTensor(ort, cache.values[l] as GPUBuffer, this.dtype, cache.dims);
       this.fixed[`past_key.${l}`] = key;
       this.fixed[`past_value.${l}`] = value;
       this.fetches[`present_key.${l}`] = key;
@@ -58,18 +71,18 @@ export class OrtDecoder {
   }
 
   /**
-   * Runs `rows` embedded rows (f32 [≥ rows, hiddenSize] in `embeds`) at cache positions
+   * Runs `rows` embedded rows ([≥ rows, hiddenSize] of `dtype` in `embeds`) at cache positions
    * [past, past + rows): writes their keys/values and the last row's logits.
    */
   async run(embeds: GPUBuffer, rows: number, past: number): Promise<void> {
     const { ort } = this.graphs;
     const H = this.spec.text.hiddenSize;
-    if (embeds.size < rows * H * 4) throw new SarashinaError('internal', `decoder: embeds buffer of ${embeds.size} bytes holds fewer than ${rows} rows.`);
+    if (embeds.size < rows * H * (this.dtype === 'float16' ? 2 : 4)) throw new SarashinaError('internal', `decoder: embeds buffer of ${embeds.size} bytes holds fewer than ${rows} rows.`);
     await this.graphs.run(
       DECODER_GRAPH,
       {
         ...this.fixed,
-        inputs_embeds: gpuTensor(ort, embeds, 'float32', [1, rows, H]),
+        inputs_embeds: gpuTensor(ort, embeds, this.dtype, [1, rows, H]),
         seqlens_k: new ort.Tensor('int32', new Int32Array([past + rows - 1]), [1]),
         total_sequence_length: new ort.Tensor('int32', new Int32Array([past + rows]), []),
       },

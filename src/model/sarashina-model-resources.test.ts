@@ -92,4 +92,17 @@ describe('SarashinaModel resources', () => {
     aborted.abort();
     await expect(SarashinaModel.load(ctx, new NodeDirSource(dir), { signal: aborted.signal })).rejects.toMatchObject({ code: 'aborted' });
   });
+
+  it('a q4f16 package: gpu-feature-missing without shader-f16, else it loads with the ORT decode path', async () => {
+    const ctx = await testGpuContext();
+    const q4f16 = join(root, 'q4f16');
+    await exportPackage(CHECKPOINT, q4f16, { precision: 'q4f16' });
+    if (!ctx.capabilities.shaderF16) {
+      await expect(SarashinaModel.load(ctx, new NodeDirSource(q4f16))).rejects.toMatchObject({ code: 'gpu-feature-missing' });
+      return;
+    }
+    const model = await SarashinaModel.load(ctx, new NodeDirSource(q4f16), { contextTokens: 64 });
+    expect(model.decodePath).toBe('ort-baseline');
+    await model.dispose();
+  });
 });

@@ -12,7 +12,7 @@ import { SarashinaError } from '../protocol/errors';
 import type { PackageManifest, PipelineStep } from '../protocol/manifest';
 import type { ModelSpec } from '../protocol/model-spec';
 import { decodeStepSupport, KernelDecodeStep } from './decode-step';
-import { DECODER_GRAPH, OrtDecoder, type RopeTables, uploadRopeTables } from './decoder';
+import { DECODER_GRAPH, type DecoderDtype, OrtDecoder, type RopeTables, uploadRopeTables } from './decoder';
 import type { PreparedKernel } from './kernels/prepared-kernel';
 import { chooseContextTokens, KvCache } from './kv-cache';
 import { ModelWeights } from './model-weights';
@@ -91,15 +91,18 @@ export class SarashinaModel implements VisionLanguageModel {
       if (signal?.aborted) throw new SarashinaError('aborted', 'Loading the model was cancelled.');
     };
     const manifest = await readManifest(source);
-    if (manifest.precision === 'q4f16') {
-      throw new SarashinaError('invalid-model', 'This engine version cannot run q4f16 packages yet (f16 KV cache and activations). Load the q4f32 or fp32 package.', {
+    const caps = ctx.capabilities;
+    if (manifest.precision === 'q4f16' && !caps.shaderF16) {
+      throw new SarashinaError('gpu-feature-missing', "This q4f16 package needs the GPU feature 'shader-f16', which this adapter lacks. Load the q4f32 package instead.", {
         precision: manifest.precision,
       });
     }
+    // The decoder graph's activations, KV cache and cos/sin tables.
+    const dtype: DecoderDtype = manifest.precision === 'q4f16' ? 'float16' : 'float32';
+    const elementBytes = dtype === 'float16' ? 2 : 4;
     const spec = manifest.model;
     const t = spec.text;
-    const caps = ctx.capabilities;
-    const contextTokens = chooseContextTokens({ layers: t.numLayers, kvHeads: t.numKvHeads, headDim: t.headDim, elementBytes: 4 }, caps, {
+    const contextTokens = chooseContextTokens({ layers: t.numLayers, kvHeads: t.numKvHeads, headDim: t.headDim, elementBytes }, caps, {
       ...(options.contextTokens !== undefined ? { requested: options.contextTokens } : {}),
       maxPositionEmbeddings: t.maxPositionEmbeddings,
     });
@@ -135,13 +138,13 @@ export class SarashinaModel implements VisionLanguageModel {
       checkAbort();
       const { device } = ctx;
       const kernels = new KernelCache(device);
-      const cache = await KvCache.create(device, spec, { capacityTokens: contextTokens, elementBytes: 4 });
+      const cache = await KvCache.create(device, spec, { capacityTokens: contextTokens, elementBytes });
       freers.push(() => cache.dispose());
-      const rope = uploadRopeTables(device, spec, contextTokens);
+      const rope = uploadRopeTables(device, spec, contextTokens, dtype);
       const logits = createStorageBuffer(device, 'logits', t.vocabSize * 4);
-      const ortRow = createStorageBuffer(device, 'decode.ort-row', t.hiddenSize * 4);
+      const ortRow = createStorageBuffer(device, 'decode.ort-row', t.hiddenSize * elementBytes);
       freers.push(() => [rope.cos, rope.sin, logits, ortRow].forEach((b) => b.destroy()));
-      const embedder = TokenEmbedder.create(device, kernels, weights, spec, { maxRows: chunkTokens });
+      const embedder = TokenEmbedder.create(device, kernels, weights, spec, { maxRows: chunkTokens, dtype });
       freers.push(() => embedder.dispose());
       const ortGather = embedder.prepareTokenGather(ortRow);
       const decoder = new OrtDecoder(graphs, spec, cache, rope, logits);
@@ -180,7 +183,7 @@ export class SarashinaModel implements VisionLanguageModel {
       }
     }
     this.checkPositions(startPosition, ids.length);
-    validateFeatureSpans(ids.length, spans, t.hiddenSize);
+    validateFeatureSpans(ids.length, spans, t.hiddenSize, this.parts.decoder.dtype);
     return this.serialize(async () => {
       const { embedder, decoder, logits, chunkTokens } = this.parts;
       for (const { start, end } of prefillChunks(ids.length, chunkTokens)) {

@@ -55,6 +55,26 @@ describe('TokenEmbedder', () => {
     for (const b of [table, features.buffer, token, out]) b.destroy();
   });
 
+  it('float16 rows (q4f16): table rows and f16 features copied bit for bit', async () => {
+    const { device } = await testGpuContext();
+    const bits = toFloat16Array(randomFloats(VOCAB * HIDDEN, 31));
+    const table = uploadBuffer(device, 'table', bits);
+    const featureBits = toFloat16Array(randomFloats(4 * HIDDEN, 32));
+    const features = { buffer: uploadBuffer(device, 'features', featureBits), rows: 4, rowsPerImage: [4], dtype: 'float16' as const, release: () => undefined };
+    const embedder = TokenEmbedder.create(device, new KernelCache(device), tableWeight(table, 'float16'), spec, { maxRows: 8, dtype: 'float16' });
+    const ids = Int32Array.from([5, 14, 14, 49, 2, 60]);
+    const spans: FeatureSpan[] = [{ start: 1, length: 2, features, featureRow: 1 }];
+    validateFeatureSpans(ids.length, spans, HIDDEN, 'float16');
+    expect(() => validateFeatureSpans(ids.length, spans, HIDDEN, 'float32')).toThrow(expect.objectContaining({ code: 'invalid-request' }));
+    const got = new Uint16Array(await readBuffer(device, embedder.embed(ids, spans, 0), ids.length * HIDDEN * 2));
+    ids.forEach((id, i) => {
+      const want = i === 1 || i === 2 ? featureBits.subarray(i * HIDDEN, (i + 1) * HIDDEN) : id < VOCAB ? bits.subarray(id * HIDDEN, (id + 1) * HIDDEN) : new Uint16Array(HIDDEN);
+      expect(Array.from(got.subarray(i * HIDDEN, (i + 1) * HIDDEN)), `row ${i}`).toEqual(Array.from(want));
+    });
+    embedder.dispose();
+    for (const b of [table, features.buffer]) b.destroy();
+  });
+
   it('validateFeatureSpans names the span that leaves the ids or its features', async () => {
     const { device } = await testGpuContext();
     const buffer = createStorageBuffer(device, 'f', 4 * HIDDEN * 4);

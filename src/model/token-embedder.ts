@@ -1,7 +1,7 @@
 /**
  * Token embeddings on the GPU: ids → rows of `llm.model.embed_tokens.weight` (f32 in fp32 packages, f16 in
- * q4 packages, int4 MatMulNBits if a package stores it so), with image features copied over the rows of
- * each FeatureSpan. Prefill uploads the ids; the decode step reads its id from a GPU buffer (the
+ * q4 packages, int4 MatMulNBits if a package stores it so) as f32 rows (f16 rows for q4f16's f16
+ * activations), with image features copied over the rows of each FeatureSpan. Prefill uploads the ids; the decode step reads its id from a GPU buffer (the
  * sampler's output) so the token never goes through the CPU.
  */
 import gatherF16Wgsl from '../../shaders/embedding-gather-f16.wgsl?raw';
@@ -12,23 +12,42 @@ import type { ModelSpec } from '../protocol/model-spec';
 import { prepareEmbeddingGather } from './kernels/embedding-gather';
 import { type PreparedKernel, prepareKernel } from './kernels/prepared-kernel';
 import type { ModelWeights } from './model-weights';
-import type { FeatureSpan } from './vision-language-model';
+import type { FeatureSpan, ImageFeatures } from './vision-language-model';
 
 export const EMBEDDING_GATHER_F16: KernelSource = { name: 'embedding-gather-f16', code: gatherF16Wgsl };
+export const EMBEDDING_GATHER_F16_OUT: KernelSource = { name: 'embedding-gather-f16/f16-out', code: gatherF16Wgsl, entryPoint: 'main_f16_out' };
 export const EMBED_TOKENS_WEIGHT = 'llm.model.embed_tokens.weight';
 const F16_WORKGROUP_SIZE = 256;
+
+export type EmbeddingDtype = 'float32' | 'float16';
 
 export interface TokenEmbedderOptions {
   /** Most ids one `embed` call takes (the prefill chunk). */
   readonly maxRows: number;
+  /**
+   * Element type of the rows (the decoder graph's activations): 'float32' (fp32, q4f32; default) or
+   * 'float16' (q4f16: f16 table rows copied as they are, f16 image features).
+   */
+  readonly dtype?: EmbeddingDtype;
+}
+
+/** Bytes of one element of features or rows of this type. */
+function elementBytes(dtype: EmbeddingDtype): number {
+  return dtype === 'float16' ? 2 : 4;
+}
+
+/** The element type of image features: float32 unless they say otherwise (VisionFeatures.dtype). */
+export function featureDtype(features: ImageFeatures): EmbeddingDtype {
+  return 'dtype' in features && features.dtype === 'float16' ? 'float16' : 'float32';
 }
 
 /**
  * Checks that every span lies inside the `length` prefilled ids and inside its features. Bad spans →
  * 'invalid-request' naming the span and the bound it breaks.
  */
-export function validateFeatureSpans(length: number, spans: readonly FeatureSpan[], hiddenSize: number): void {
+export function validateFeatureSpans(length: number, spans: readonly FeatureSpan[], hiddenSize: number, dtype: EmbeddingDtype = 'float32'): void {
   spans.forEach((s, i) => {
+    const bytes = elementBytes(dtype);
     const problem =
       !Number.isInteger(s.start) || !Number.isInteger(s.length) || !Number.isInteger(s.featureRow) || s.start < 0 || s.length < 0 || s.featureRow < 0
         ? 'has a negative or fractional field'
@@ -36,9 +55,11 @@ export function validateFeatureSpans(length: number, spans: readonly FeatureSpan
           ? `ends at id ${s.start + s.length}, past the ${length} prefilled ids`
           : s.featureRow + s.length > s.features.rows
             ? `needs feature rows [${s.featureRow}, ${s.featureRow + s.length}) but the features hold ${s.features.rows}`
-            : s.features.buffer.size < s.features.rows * hiddenSize * 4
-              ? `has a feature buffer of ${s.features.buffer.size} bytes, less than ${s.features.rows} rows × ${hiddenSize} f32`
-              : null;
+            : featureDtype(s.features) !== dtype
+              ? `has ${featureDtype(s.features)} features but the decoder takes ${dtype} rows`
+              : s.features.buffer.size < s.features.rows * hiddenSize * bytes
+                ? `has a feature buffer of ${s.features.buffer.size} bytes, less than ${s.features.rows} rows × ${hiddenSize} × ${bytes} bytes`
+                : null;
     if (problem) {
       throw new SarashinaError('invalid-request', `Feature span ${i} (start ${s.start}, length ${s.length}, featureRow ${s.featureRow}) ${problem}. Build spans from the prompt's <|file|> runs.`, {
         span: i,
@@ -61,9 +82,10 @@ export class TokenEmbedder {
     private readonly weights: Pick<ModelWeights, 'get'>,
     private readonly spec: ModelSpec,
     readonly maxRows: number,
+    readonly dtype: EmbeddingDtype,
     /** u32 [maxRows]: the ids of the current embed call. */
     private readonly ids: GPUBuffer,
-    /** f32 [maxRows, hiddenSize]: the rows of the current embed call. */
+    /** [maxRows, hiddenSize] of `dtype`: the rows of the current embed call. */
     readonly rows: GPUBuffer,
     /** u32 [1]: the decode step's id, copied from the caller's token buffer. */
     private readonly tokenId: GPUBuffer,
@@ -73,6 +95,7 @@ export class TokenEmbedder {
 
   static create(device: GPUDevice, kernels: KernelCache, weights: Pick<ModelWeights, 'get'>, spec: ModelSpec, options: TokenEmbedderOptions): TokenEmbedder {
     const { maxRows } = options;
+    const dtype = options.dtype ?? 'float32';
     const H = spec.text.hiddenSize;
     return new TokenEmbedder(
       device,
@@ -80,8 +103,9 @@ export class TokenEmbedder {
       weights,
       spec,
       maxRows,
+      dtype,
       createStorageBuffer(device, 'embed.ids', maxRows * 4),
-      createStorageBuffer(device, 'embed.rows', maxRows * H * 4),
+      createStorageBuffer(device, 'embed.rows', maxRows * H * elementBytes(dtype)),
       createStorageBuffer(device, 'embed.token-id', 4),
     );
   }
@@ -92,7 +116,16 @@ export class TokenEmbedder {
     const table = this.weights.get(EMBED_TOKENS_WEIGHT);
     const shape = { count, hidden: t.hiddenSize, vocab: t.vocabSize };
     let kernel: PreparedKernel;
-    if (table.layout === 'matmulnbits-q4-b32') {
+    if (this.dtype === 'float16') {
+      if (table.dtype !== 'float16' || table.layout !== 'row-major' || t.hiddenSize % 2 !== 0) throw unsupportedTable(`${table.dtype} ${table.layout} for f16 activations`);
+      kernel = prepareKernel(this.device, this.kernels, {
+        kernel: EMBEDDING_GATHER_F16_OUT,
+        constants: { WORKGROUP_SIZE: F16_WORKGROUP_SIZE },
+        params: new Uint32Array([count, t.hiddenSize, t.vocabSize, 0]),
+        buffers: [ids, table.buffer, out],
+        workgroupCount: Math.ceil((count * t.hiddenSize) / 2 / F16_WORKGROUP_SIZE),
+      });
+    } else if (table.layout === 'matmulnbits-q4-b32') {
       const scales = this.weights.get(`${EMBED_TOKENS_WEIGHT}.scales`);
       if (scales.dtype !== 'float32') throw unsupportedTable(`int4 with ${scales.dtype} scales`);
       kernel = prepareEmbeddingGather(this.device, this.kernels, { ids, out }, { kind: 'int4', qweight: table.buffer, scales: scales.buffer }, shape);
@@ -121,7 +154,7 @@ export class TokenEmbedder {
   embed(ids: Int32Array, spans: readonly FeatureSpan[], offset: number): GPUBuffer {
     if (ids.length > this.maxRows || ids.length === 0) throw new SarashinaError('internal', `TokenEmbedder.embed: ${ids.length} ids, expected 1..${this.maxRows}.`);
     this.device.queue.writeBuffer(this.ids, 0, ids.buffer, ids.byteOffset, ids.byteLength);
-    const rowBytes = this.spec.text.hiddenSize * 4;
+    const rowBytes = this.spec.text.hiddenSize * elementBytes(this.dtype);
     const encoder = this.device.createCommandEncoder({ label: 'embed' });
     const pass = encoder.beginComputePass({ label: 'embed' });
     // Always maxRows ids: rows past ids.length hold stale (valid) ids and are never read.
@@ -138,7 +171,7 @@ export class TokenEmbedder {
     return this.rows;
   }
 
-  /** Prepares the decode step's gather: one row for the id `copyTokenId` placed, written to `out` [hiddenSize] f32. */
+  /** Prepares the decode step's gather: one row for the id `copyTokenId` placed, written to `out` [hiddenSize] of `dtype`. */
   prepareTokenGather(out: GPUBuffer): PreparedKernel {
     return this.prepareGather(this.tokenId, out, 1);
   }
