@@ -185,13 +185,15 @@ describe('SarashinaModel on the tiny packages vs Hugging Face', () => {
   it('rejects bad ids, positions past the cache and spans outside their features', async () => {
     const model = models['fp32/kernels']!;
     expect(model.contextTokens).toBe(CONTEXT);
-    expect(() => model.prefill(new Int32Array([1, 99999]), 0, [])).toThrow(expect.objectContaining({ code: 'invalid-request' }));
-    expect(() => model.prefill(new Int32Array(10), CONTEXT - 5, [])).toThrow(expect.objectContaining({ code: 'context-overflow' }));
+    await expect(model.prefill(new Int32Array([1, 99999]), 0, [])).rejects.toMatchObject({ code: 'invalid-request' });
+    await expect(model.prefill(new Int32Array(0), 0, [])).rejects.toMatchObject({ code: 'invalid-request' });
+    await expect(model.prefill(new Int32Array(10), CONTEXT - 5, [])).rejects.toMatchObject({ code: 'context-overflow' });
     const ctx = await testGpuContext();
     const token = createStorageBuffer(ctx.device, 'test.token', 16);
-    expect(() => model.decode(token, CONTEXT)).toThrow(expect.objectContaining({ code: 'context-overflow' }));
-    token.destroy();
+    await expect(model.decode(token, CONTEXT)).rejects.toMatchObject({ code: 'context-overflow' });
+    await expect(model.decode(token, -1)).rejects.toMatchObject({ code: 'invalid-request' });
     const features: ImageFeatures = { buffer: token, rows: 2, rowsPerImage: [2], release: () => undefined };
-    expect(() => model.prefill(new Int32Array(8), 0, [{ start: 4, length: 3, features, featureRow: 0 }])).toThrow(expect.objectContaining({ code: 'invalid-request' }));
+    await expect(model.prefill(new Int32Array(8), 0, [{ start: 4, length: 3, features, featureRow: 0 }])).rejects.toMatchObject({ code: 'invalid-request' });
+    token.destroy();
   });
 });

@@ -173,17 +173,15 @@ export class SarashinaModel implements VisionLanguageModel {
     return this.serialize(() => this.parts.vision.encode(images));
   }
 
+  /** See VisionLanguageModel.prefill. Bad ids, positions or spans reject with SarashinaError before any GPU work. */
   prefill(ids: Int32Array, startPosition: number, spans: readonly FeatureSpan[]): Promise<GPUBuffer> {
-    const t = this.spec.text;
-    if (ids.length === 0) throw new SarashinaError('invalid-request', 'prefill() got no ids. Pass at least one token id.');
-    for (let i = 0; i < ids.length; i++) {
-      const id = ids[i] ?? -1;
-      if (id < 0 || id >= t.vocabSize) {
-        throw new SarashinaError('invalid-request', `Token id ${id} at index ${i} is outside the vocabulary [0, ${t.vocabSize}). Tokenize with this model's tokenizer.`, { id, index: i });
-      }
+    try {
+      this.checkIds(ids);
+      this.checkPositions(startPosition, ids.length);
+      validateFeatureSpans(ids.length, spans, this.spec.text.hiddenSize, this.parts.decoder.dtype);
+    } catch (e) {
+      return Promise.reject(e);
     }
-    this.checkPositions(startPosition, ids.length);
-    validateFeatureSpans(ids.length, spans, t.hiddenSize, this.parts.decoder.dtype);
     return this.serialize(async () => {
       const { embedder, decoder, logits, chunkTokens } = this.parts;
       for (const { start, end } of prefillChunks(ids.length, chunkTokens)) {
@@ -194,8 +192,13 @@ export class SarashinaModel implements VisionLanguageModel {
     });
   }
 
+  /** See VisionLanguageModel.decode. A position past the cache rejects with 'context-overflow'. */
   decode(tokenBuffer: GPUBuffer, position: number): Promise<GPUBuffer> {
-    this.checkPositions(position, 1);
+    try {
+      this.checkPositions(position, 1);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     return this.serialize(async () => {
       const { ctx, kernelStep, embedder, ortGather, ortRow, decoder, logits } = this.parts;
       if (kernelStep) {
@@ -211,6 +214,17 @@ export class SarashinaModel implements VisionLanguageModel {
       await decoder.run(ortRow, 1, position);
       return logits;
     });
+  }
+
+  private checkIds(ids: Int32Array): void {
+    const vocab = this.spec.text.vocabSize;
+    if (ids.length === 0) throw new SarashinaError('invalid-request', 'prefill() got no ids. Pass at least one token id.');
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i] ?? -1;
+      if (id < 0 || id >= vocab) {
+        throw new SarashinaError('invalid-request', `Token id ${id} at index ${i} is outside the vocabulary [0, ${vocab}). Tokenize with this model's tokenizer.`, { id, index: i });
+      }
+    }
   }
 
   private checkPositions(start: number, count: number): void {
