@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportPackage } from '../export/package/export-package';
 import type { ChatMessage } from '../src/protocol/api';
+import { compareArrays } from '../src/testing/compare';
 import { greedyCheckedSteps, type Case } from '../src/testing/package-runner';
 import { type E2eSession, REPO_ROOT, startE2e } from './harness';
 
@@ -52,6 +53,18 @@ describe('chat through the Worker (Chromium)', () => {
     // Streamed text = HF's decoding of the same greedy tokens (a held partial character may be cut at the end).
     expect(c.greedy.text.startsWith(out.text.replace(/\uFFFD+$/, ''))).toBe(true);
     if (out.finishReason === 'length') expect(out.usage?.completion_tokens).toBe(steps);
+  });
+
+  it('prompt ids, first logits and greedy tokens equal the HF fixture (through the worker)', async () => {
+    const reference = new Float32Array(readFileSync(join(FIXTURES, 'image-ja/first_logits.f32')).buffer.slice(0));
+    const steps = greedyCheckedSteps(c.greedy);
+    const out = await page.evaluate(([msgs, n]) => window.chatInspect(msgs, n), [messages, steps] as const);
+    expect(out.inputIds).toEqual(c.inputIds);
+    const stats = compareArrays(out.firstLogits, reference);
+    expect(stats.maxRel, JSON.stringify(stats)).toBeLessThan(1e-3);
+    expect(out.generatedIds.length).toBeGreaterThan(0);
+    expect(out.generatedIds).toEqual(c.greedy.tokens.slice(0, out.generatedIds.length));
+    if (out.generatedIds.length < steps) expect(out.finishReason).toBe('stop');
   });
 
   it('a second turn reuses the prefix', async () => {

@@ -5,7 +5,7 @@
  * SarashinaErrors keep their code and details.
  */
 import { proxy, releaseProxy, type Remote, transfer, wrap } from 'comlink';
-import type { ChatCompletions, Engine } from '../src/api/engine';
+import type { ChatCompletions, InspectableEngine, InspectedCompletion, NonStreamingRequest } from '../src/api/engine';
 import { imageSources, resolveImageSource } from '../src/api/image-input';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ChatMessage, ContentPart, EngineInfo, EngineOptions } from '../src/protocol/api';
 import { SarashinaError } from '../src/protocol/errors';
@@ -18,7 +18,7 @@ export interface WorkerEngineOptions extends EngineOptions {
 }
 
 /** Starts the worker and loads the engine in it. Rejects with the worker's SarashinaError (e.g. webgpu-unavailable). */
-export async function createWorkerEngine(options: WorkerEngineOptions): Promise<Engine> {
+export async function createWorkerEngine(options: WorkerEngineOptions): Promise<InspectableEngine> {
   installErrorTransfer();
   const worker = options.worker ?? new Worker(new URL('./engine-worker.ts', import.meta.url), { type: 'module', name: 'sarashina-engine' });
   const remote = wrap<EngineWorkerApi>(worker);
@@ -38,7 +38,7 @@ export async function createWorkerEngine(options: WorkerEngineOptions): Promise<
   }
 }
 
-class WorkerEngine implements Engine {
+class WorkerEngine implements InspectableEngine {
   readonly chat: { readonly completions: ChatCompletions };
   private nextId = 1;
   private disposed: Promise<void> | null = null;
@@ -52,7 +52,17 @@ class WorkerEngine implements Engine {
     this.chat = { completions: { create } as ChatCompletions };
   }
 
-  private async create(request: ChatCompletionRequest): Promise<ChatCompletion | AsyncIterable<ChatCompletionChunk>> {
+  async inspect(request: NonStreamingRequest): Promise<InspectedCompletion> {
+    const { id, body, onAbort, signal } = await this.prepare(request);
+    try {
+      return await this.remote.inspect(id, body);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Images resolved, an id for the request, its signal forwarded to the worker. */
+  private async prepare(request: ChatCompletionRequest): Promise<{ id: number; body: WorkerRequest; onAbort: () => void; signal: AbortSignal | undefined }> {
     if (this.disposed) throw new SarashinaError('invalid-request', 'This engine was disposed: create a new engine to run more requests.', {});
     const { signal, ...rest } = request;
     const { messages, bitmaps } = await resolveImages(request.messages);
@@ -61,6 +71,11 @@ class WorkerEngine implements Engine {
     const onAbort = (): void => void this.remote.abort(id);
     signal?.addEventListener('abort', onAbort);
     if (signal?.aborted) onAbort();
+    return { id, body, onAbort, signal };
+  }
+
+  private async create(request: ChatCompletionRequest): Promise<ChatCompletion | AsyncIterable<ChatCompletionChunk>> {
+    const { id, body, onAbort, signal } = await this.prepare(request);
     if (request.stream !== true) {
       try {
         return await this.remote.complete(id, body);

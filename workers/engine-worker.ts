@@ -2,7 +2,7 @@
  * The engine in a dedicated Worker: createEngine (browser platform) behind comlink. Streams are pulled
  * chunk by chunk by the client (engine-client.ts), so they arrive in order and stop when the client stops.
  */
-import { expose } from 'comlink';
+import { expose, transfer } from 'comlink';
 import { createEngine } from '../src/api/create-engine';
 import type { LocalEngine } from '../src/api/local-engine';
 import type { ChatCompletion, ChatCompletionChunk } from '../src/protocol/api';
@@ -45,6 +45,14 @@ const api: EngineWorkerApi = {
   async complete(requestId, request) {
     try {
       return (await loaded().create({ ...withSignal(requestId, request), stream: false })) as ChatCompletion;
+    } finally {
+      controllers.delete(requestId);
+    }
+  },
+  async inspect(requestId, request) {
+    try {
+      const out = await loaded().inspect({ ...withSignal(requestId, request), stream: false });
+      return transfer(out, [out.firstLogits.buffer]);
     } finally {
       controllers.delete(requestId);
     }

@@ -1,4 +1,5 @@
 /** What crosses between the engine client and the engine worker (all structured-clonable). */
+import type { InspectedCompletion } from '../src/api/engine';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, EngineInfo, EngineOptions, LoadProgress } from '../src/protocol/api';
 
 /** EngineOptions without what cannot be cloned (the callback and signal travel separately). */
@@ -14,6 +15,8 @@ export interface EngineWorkerApi {
   abortInit(): void;
   /** Non-streaming request, keyed by `requestId` for abort. */
   complete(requestId: number, request: WorkerRequest): Promise<ChatCompletion>;
+  /** Non-streaming request with prompt ids, first logits and generated ids (parity checks). */
+  inspect(requestId: number, request: WorkerRequest): Promise<InspectedCompletion>;
   /** Starts a streaming request; chunks are pulled with next() in order. */
   startStream(requestId: number, request: WorkerRequest): Promise<void>;
   next(requestId: number): Promise<IteratorResult<ChatCompletionChunk, undefined>>;

@@ -1,5 +1,5 @@
 /** e2e page: the engine through the Worker client, driven step by step from e2e/chat.test.ts. */
-import type { Engine } from '../../src/api/engine';
+import type { InspectableEngine } from '../../src/api/engine';
 import type { ChatCompletionChunk, ChatMessage, LoadProgress, Usage } from '../../src/protocol/api';
 import { SarashinaError } from '../../src/protocol/errors';
 import { createWorkerEngine } from '../../workers/engine-client';
@@ -27,15 +27,16 @@ declare global {
     chatLoad: (model: string, contextTokens: number) => Promise<{ info: unknown; progress: number; phases: string[] }>;
     chatStream: (messages: ChatMessage[], options: { maxTokens: number; abortAfterChunks?: number }) => Promise<StreamOut>;
     chatComplete: (messages: ChatMessage[], maxTokens: number) => Promise<{ text: string; finishReason: string; usage: Usage }>;
+    chatInspect: (messages: ChatMessage[], maxTokens: number) => Promise<{ inputIds: number[]; firstLogits: number[]; generatedIds: number[]; finishReason: string }>;
     chatError: (messages: ChatMessage[], maxTokens: number) => Promise<ErrorOut | null>;
     chatDispose: () => Promise<ErrorOut | null>;
     chatImageBlob: (url: string) => Promise<Blob>;
   }
 }
 
-let engine: Engine | null = null;
+let engine: InspectableEngine | null = null;
 
-function current(): Engine {
+function current(): InspectableEngine {
   if (!engine) throw new Error('chatLoad first');
   return engine;
 }
@@ -71,6 +72,16 @@ window.chatStream = async (messages, { maxTokens, abortAfterChunks }) => {
 window.chatComplete = async (messages, maxTokens) => {
   const done = await current().chat.completions.create({ messages, max_tokens: maxTokens });
   return { text: done.choices[0].message.content, finishReason: done.choices[0].finish_reason, usage: done.usage };
+};
+
+window.chatInspect = async (messages, maxTokens) => {
+  const out = await current().inspect({ messages, max_tokens: maxTokens });
+  return {
+    inputIds: [...out.inputIds],
+    firstLogits: Array.from(out.firstLogits),
+    generatedIds: [...out.generatedIds],
+    finishReason: out.completion.choices[0].finish_reason,
+  };
 };
 
 window.chatError = async (messages, maxTokens) => {

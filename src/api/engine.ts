@@ -25,3 +25,19 @@ export interface Engine {
   /** Frees every GPU buffer, session and the device; later requests reject with invalid-request. */
   dispose(): Promise<void>;
 }
+
+/** A completion plus what the OpenAI shape leaves out: for parity checks against a reference and the CLI's --dump. */
+export interface InspectedCompletion {
+  readonly completion: ChatCompletion;
+  /** The prompt ids (images expanded). */
+  readonly inputIds: readonly number[];
+  /** Logits of the first generated position, full vocabulary. */
+  readonly firstLogits: Float32Array;
+  readonly generatedIds: readonly number[];
+}
+
+/** Engines that can also return an InspectedCompletion (both the in-thread and the worker engine can). */
+export interface InspectableEngine extends Engine {
+  /** As a non-streaming `create`, returning the prompt ids, first logits and generated ids too. */
+  inspect(request: NonStreamingRequest): Promise<InspectedCompletion>;
+}

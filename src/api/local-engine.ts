@@ -6,9 +6,10 @@ import type { GenerateEvent, GenerationResult, Generator } from '../generate/gen
 import type { GpuContext } from '../gpu/gpu-context';
 import type { VisionLanguageModel } from '../model/vision-language-model';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, EngineInfo } from '../protocol/api';
+import { SarashinaError } from '../protocol/errors';
 import { toGenerateRequest } from './chat-request';
 import { chunkFrom, completionFrom, newCompletionIdentity } from './completion-format';
-import type { ChatCompletions, Engine } from './engine';
+import type { ChatCompletions, InspectableEngine, InspectedCompletion, NonStreamingRequest } from './engine';
 import { decodeRequestImages, type ImageDecoder } from './image-input';
 
 /** Extra outputs for the CLI and parity tests (not part of the OpenAI shapes). */
@@ -31,13 +32,18 @@ export interface LocalEngineParts {
   readonly fetch?: typeof fetch;
 }
 
-export class LocalEngine implements Engine {
+export class LocalEngine implements InspectableEngine {
   readonly info: EngineInfo;
   readonly chat: { readonly completions: ChatCompletions };
   private disposed: Promise<void> | null = null;
+  /** Set when the device is lost: later requests reject with this `device-lost` error (recreate the engine). */
+  private lost: SarashinaError | null = null;
 
   constructor(private readonly parts: LocalEngineParts) {
     this.info = parts.info;
+    void parts.context.lost.then((error) => {
+      if (!this.disposed) this.lost = error;
+    });
     const create = (request: ChatCompletionRequest): Promise<ChatCompletion | AsyncIterable<ChatCompletionChunk>> => this.create(request);
     this.chat = { completions: { create } as ChatCompletions };
   }
@@ -50,6 +56,8 @@ export class LocalEngine implements Engine {
   /** As `chat.completions.create`, with hooks for the CLI's `--dump` and parity tests. */
   async create(request: ChatCompletionRequest, hooks: RequestHooks = {}): Promise<ChatCompletion | AsyncIterable<ChatCompletionChunk>> {
     const { parts } = this;
+    if (this.disposed) throw new SarashinaError('invalid-request', 'This engine was disposed: create a new engine to run more requests.', {});
+    if (this.lost) throw this.lost;
     const images = await decodeRequestImages(request.messages, parts.decodeImage, parts.fetch);
     const generateRequest = toGenerateRequest(request, images, parts.maxPixels === undefined ? {} : { maxPixels: parts.maxPixels });
     const events = parts.generator.generate(hooks.onFirstLogits ? { ...generateRequest, onFirstLogits: hooks.onFirstLogits } : generateRequest);
@@ -64,6 +72,24 @@ export class LocalEngine implements Engine {
     if (!result) throw new Error('generator ended without a result');
     hooks.onResult?.(result);
     return completionFrom(identity, result);
+  }
+
+  async inspect(request: NonStreamingRequest): Promise<InspectedCompletion> {
+    let firstLogits: Float32Array = new Float32Array(0);
+    let result: GenerationResult | null = null;
+    const completion = (await this.create(
+      { ...request, stream: false },
+      {
+        onFirstLogits: (l) => {
+          firstLogits = l;
+        },
+        onResult: (r) => {
+          result = r;
+        },
+      },
+    )) as ChatCompletion;
+    const done = result as GenerationResult | null;
+    return { completion, inputIds: done ? Array.from(done.inputIds) : [], firstLogits, generatedIds: done ? [...done.generatedIds] : [] };
   }
 
   dispose(): Promise<void> {
