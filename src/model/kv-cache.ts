@@ -1,6 +1,6 @@
 /**
  * The decoder's static KV cache: per layer one K and one V GPU buffer [1, kvHeads, capacity, headDim]
- * (BNSH). The same buffers are the shared past/present of the ORT decoder graph's GroupQueryAttention
+ * (BNSH; f32, or f16 for q4f16 packages, whose cache only ORT touches). The same buffers are the shared past/present of the ORT decoder graph's GroupQueryAttention
  * (prefill, ORT decode) and the cache our rope-append and decode-attention kernels read and write: one
  * copy, allocated once, never resized.
  */
