@@ -112,7 +112,7 @@ async function* streamChunks(
     yield chunkFrom(identity, { role: 'assistant' }, null);
     for (let step = first; !step.done; step = await events.next()) {
       const event = step.value;
-      if (event.kind === 'token') {
+      if (event.kind === 'token' || event.kind === 'text') {
         if (event.text !== '') yield chunkFrom(identity, { content: event.text }, null);
       } else {
         hooks.onResult?.(event.result);

@@ -41,6 +41,8 @@ export interface GenerateRequest {
 
 export type GenerateEvent =
   | { readonly kind: 'token'; readonly id: number; readonly text: string }
+  /** Text held back until the end (an incomplete character or a possible stop-string start), with no new token. */
+  | { readonly kind: 'text'; readonly text: string }
   | { readonly kind: 'done'; readonly result: GenerationResult };
 
 export interface GenerationResult {
@@ -152,6 +154,7 @@ export class Generator {
         const key = imageKeys[i];
         const image = request.images[i];
         if (!span || key === undefined || !image || span.start < start) continue;
+        if (request.signal?.aborted) break; // nothing will be prefilled: decodeLoop finishes with 'abort'
         let features = this.features.get(key);
         if (!features) {
           const tp = now();
@@ -246,7 +249,7 @@ export class Generator {
     const tail = stream.finish();
     if (tail) {
       text += tail;
-      yield { kind: 'token', id: -1, text: tail };
+      yield { kind: 'text', text: tail };
     }
     const decodeMs = generatedIds.length > 1 ? lastTokenAt - firstTokenAt : 0;
     yield {
