@@ -75,6 +75,11 @@ describe('chat through the Worker (Chromium)', () => {
     expect(out.usage.prefilled_tokens).toBeLessThan(out.usage.prompt_tokens);
   });
 
+  it('an ImageBitmap is transferred to the worker and used', async () => {
+    const usage = await page.evaluate(([url]) => window.chatBitmap(url, 'What is this?'), [imageUrl('stripes-150x100.png')] as const);
+    expect(usage.image_tokens).toBe(20);
+  });
+
   it('aborts mid-generation within one token', async () => {
     const out = await page.evaluate(([msgs]) => window.chatStream(msgs, { maxTokens: 40, abortAfterChunks: 3 }), [messages] as const);
     expect(out.finishReason).toBe('abort');

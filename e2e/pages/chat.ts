@@ -28,9 +28,9 @@ declare global {
     chatStream: (messages: ChatMessage[], options: { maxTokens: number; abortAfterChunks?: number }) => Promise<StreamOut>;
     chatComplete: (messages: ChatMessage[], maxTokens: number) => Promise<{ text: string; finishReason: string; usage: Usage }>;
     chatInspect: (messages: ChatMessage[], maxTokens: number) => Promise<{ inputIds: number[]; firstLogits: number[]; generatedIds: number[]; finishReason: string }>;
+    chatBitmap: (url: string, text: string) => Promise<Usage>;
     chatError: (messages: ChatMessage[], maxTokens: number) => Promise<ErrorOut | null>;
     chatDispose: () => Promise<ErrorOut | null>;
-    chatImageBlob: (url: string) => Promise<Blob>;
   }
 }
 
@@ -82,6 +82,15 @@ window.chatInspect = async (messages, maxTokens) => {
     generatedIds: [...out.generatedIds],
     finishReason: out.completion.choices[0].finish_reason,
   };
+};
+
+window.chatBitmap = async (url, text) => {
+  const bitmap = await createImageBitmap(await (await fetch(url)).blob());
+  const done = await current().chat.completions.create({
+    messages: [{ role: 'user', content: [{ type: 'image_url', image_url: bitmap }, { type: 'text', text }] }],
+    max_tokens: 1,
+  });
+  return done.usage;
 };
 
 window.chatError = async (messages, maxTokens) => {

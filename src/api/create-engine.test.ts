@@ -175,6 +175,24 @@ describe('requests', () => {
     expect(a.choices[0].message.content).toBe(b.choices[0].message.content);
   }, 60_000);
 
+  it('a stream left early frees the engine for the next request', async () => {
+    const messages = await caseMessages('text-en');
+    const stream = await engine.chat.completions.create({ messages, max_tokens: 20, stream: true });
+    let seen = 0;
+    for await (const _chunk of stream) if (++seen === 2) break;
+    const next = await engine.chat.completions.create({ messages, max_tokens: 2 });
+    expect(next.usage.completion_tokens).toBe(2);
+  }, 60_000);
+
+  it('sampling with a seed is reproducible, and another seed can differ', async () => {
+    const messages = await caseMessages('text-en');
+    const sample = (seed: number) => engine.chat.completions.create({ messages, max_tokens: 8, temperature: 1.5, top_k: 50, seed });
+    const [a, b] = [await sample(42), await sample(42)];
+    expect(a.choices[0].message.content).toBe(b.choices[0].message.content);
+    const others = await Promise.all([1, 2, 3].map(sample));
+    expect(others.some((o) => o.choices[0].message.content !== a.choices[0].message.content)).toBe(true);
+  }, 60_000);
+
   it('accepts a data: URL image', async () => {
     const bytes = new Uint8Array(await readFile(join(FIXTURES, 'images', 'gradient-disc-90x60.png')));
     const url = `data:image/png;base64,${Buffer.from(bytes).toString('base64')}`;
