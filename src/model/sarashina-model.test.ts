@@ -121,7 +121,8 @@ describe('SarashinaModel on the tiny packages vs Hugging Face', () => {
     try {
       const ours = await run(ctx, kernel, p, 8);
       const base = await run(ctx, ort, p, 8, ours.tokens);
-      for (let s = 0; s < ours.logits.length; s++) expect(compareArrays(ours.logits[s]!, base.logits[s]!).maxRel, `step ${s}`).toBeLessThan(1e-4);
+      // Measured ≤ 3.2e-7 (summation order only).
+      for (let s = 0; s < ours.logits.length; s++) expect(compareArrays(ours.logits[s]!, base.logits[s]!).maxRel, `step ${s}`).toBeLessThan(1e-5);
     } finally {
       p.features?.release();
     }
@@ -149,12 +150,13 @@ describe('SarashinaModel on the tiny packages vs Hugging Face', () => {
     const p = await prompt(kernel, 'two-images-en');
     try {
       const ours = await run(ctx, kernel, p, 6);
-      // Same weights and cache; ORT quantizes activations to int8 (accuracy_level 4), our GEMV keeps f32.
+      // Same int4 weights and cache. ORT's M = 1 MatMulNBits keeps f32 activations here despite
+      // accuracy_level 4: measured max difference 5.6e-7 of max |logit| on SwiftShader (2026-11-26).
       const base = await run(ctx, ort, p, 6, ours.tokens);
       expect(compareArrays(ours.logits[0]!, base.logits[0]!).maxRel).toBe(0); // the same prefill
       for (let s = 1; s < ours.logits.length; s++) {
         const d = compareArrays(ours.logits[s]!, base.logits[s]!);
-        expect(d.nmse, `step ${s}: ${JSON.stringify(d)}`).toBeLessThan(1e-3);
+        expect(d.maxRel, `step ${s}: ${JSON.stringify(d)}`).toBeLessThan(1e-5);
       }
     } finally {
       p.features?.release();
