@@ -58,8 +58,12 @@ export class LocalEngine implements InspectableEngine {
     const { parts } = this;
     if (this.disposed) throw new SarashinaError('invalid-request', 'This engine was disposed: create a new engine to run more requests.', {});
     if (this.lost) throw this.lost;
+    const decodeStart = performance.now();
     const images = await decodeRequestImages(request.messages, parts.decodeImage, parts.fetch);
-    const generateRequest = toGenerateRequest(request, images, parts.maxPixels === undefined ? {} : { maxPixels: parts.maxPixels });
+    const generateRequest = {
+      ...toGenerateRequest(request, images, parts.maxPixels === undefined ? {} : { maxPixels: parts.maxPixels }),
+      imageDecodeMs: performance.now() - decodeStart,
+    };
     const events = parts.generator.generate(hooks.onFirstLogits ? { ...generateRequest, onFirstLogits: hooks.onFirstLogits } : generateRequest);
     const identity = newCompletionIdentity(this.info.modelId);
     // Run to the first event now, so that bad requests and context overflows reject create() itself.

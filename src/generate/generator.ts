@@ -35,6 +35,8 @@ export interface GenerateRequest {
   /** Pixel budget per image (may only lower the model's). */
   readonly maxPixels?: number;
   readonly signal?: AbortSignal;
+  /** Time already spent fetching and decoding the images (ms), counted into preprocessMs and TTFT. */
+  readonly imageDecodeMs?: number;
   /** Receives the logits of the first generated position, full vocabulary (CLI `--dump`, parity tests). */
   readonly onFirstLogits?: (logits: Float32Array) => void;
 }
@@ -138,7 +140,7 @@ export class Generator {
   }
 
   private async *run(request: GenerateRequest): AsyncGenerator<GenerateEvent, void, undefined> {
-    const t0 = now();
+    const t0 = now() - (request.imageDecodeMs ?? 0);
     validateSamplingOptions(request.sampling);
     const maxPixels = request.maxPixels;
     const { prompt, maxNewTokens, imageKeys } = await this.buildPrompt(request);
