@@ -18,8 +18,8 @@ const FIXTURES = 'export/reference/fixtures/tiny';
 const run = promisify(execFile);
 let dir = '';
 
-function chat(args: string[]): Promise<{ stdout: string; stderr: string }> {
-  return run(process.execPath, ['--liftoff-only', 'node_modules/vite-node/dist/cli.mjs', 'src/cli/chat.ts', '--', ...args], { timeout: 120_000 });
+function chat(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ stdout: string; stderr: string }> {
+  return run(process.execPath, ['--liftoff-only', 'node_modules/vite-node/dist/cli.mjs', 'src/cli/chat.ts', '--', ...args], { timeout: 120_000, env });
 }
 
 beforeAll(async () => {
@@ -48,6 +48,14 @@ describe('npm run chat', () => {
     expect(out.generatedIds.length).toBeGreaterThan(0);
     expect(out.generatedIds).toEqual(c.greedy.tokens.slice(0, out.generatedIds.length));
   }, 120_000);
+
+  it('without a WebGPU adapter, says how to get one', async () => {
+    const env = { ...process.env, VK_ICD_FILENAMES: join(dir, 'no-such-driver.json') };
+    await expect(chat(['--model', join(dir, 'fp32'), '--prompt', 'hi'], env)).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/webgpu-unavailable[\s\S]*SwiftShader/),
+    });
+  }, 60_000);
 
   it('exits with 2 and the usage line on bad arguments', async () => {
     await expect(chat(['--prompt', 'hi'])).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('Missing --model') });
