@@ -75,7 +75,7 @@ async function stream(request: Omit<ChatCompletionRequest, 'stream'>, onChunk?: 
 }
 
 describe('parity with Hugging Face (fp32, greedy)', () => {
-  for (const name of ['text-en', 'image-ja']) {
+  for (const name of ['text-en', 'image-ja', 'two-images-en']) {
     it(`${name}: prompt ids, first logits and greedy tokens`, async () => {
       const { c, logits } = await loadCase(FIXTURES, name);
       const run = await stream({ messages: await caseMessages(name), max_tokens: c.greedy.tokens.length });
