@@ -23,6 +23,8 @@ import { LocalEngine } from './local-engine';
 export interface CreateEngineOptions extends EngineOptions {
   /** Default: the browser (fetch + OPFS, createImageBitmap). */
   readonly platform?: EnginePlatform;
+  /** The WebGPU entry point to request the adapter from (default: the platform's, i.e. `navigator.gpu` or Dawn). */
+  readonly gpu?: GPU;
   /** A GPU context to share (then dispose() leaves its device alone). */
   readonly context?: GpuContext;
   /** The model runtime (default: SarashinaModel.load with its default vision and decode paths). */
@@ -41,7 +43,8 @@ export async function createEngine(options: CreateEngineOptions): Promise<LocalE
   checkAborted(signal);
   const manifest = await readManifest(source);
   const ownsContext = options.context === undefined;
-  const context = options.context ?? (await GpuContext.create(platform.gpu ? { gpu: await platform.gpu() } : {}));
+  const gpu = options.gpu ?? (platform.gpu ? await platform.gpu() : undefined);
+  const context = options.context ?? (await GpuContext.create(gpu ? { gpu } : {}));
   let model: VisionLanguageModel | null = null;
   try {
     const choice = choosePrecision(context.capabilities, [manifest.precision], options.precision);
