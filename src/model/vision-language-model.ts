@@ -17,7 +17,10 @@ export interface ImagePixels {
   readonly grids: readonly PatchGrid[];
 }
 
-/** Image features on the GPU: [rows, hiddenSize] f32, one row per merged 2×2 patch group, images in order. */
+/**
+ * Image features on the GPU: [rows, hiddenSize], one row per merged 2×2 patch group, images in order; f32, or f16
+ * for q4f16 packages (whose vision graphs and decoder rows are f16; see VisionFeatures.dtype).
+ */
 export interface ImageFeatures {
   readonly buffer: GPUBuffer;
   readonly rows: number;
