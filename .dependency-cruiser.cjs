@@ -13,7 +13,8 @@ const layers = {
   generate: ['protocol', 'processor', 'gpu', 'ort', 'model'],
   loader: ['protocol'],
   api: ['protocol', 'processor', 'gpu', 'ort', 'model', 'generate', 'loader'],
-  component: ['protocol', 'workers-client'],
+  // The web component talks to the engine only through the worker client (workers/).
+  component: ['protocol', 'workers'],
   // The Node CLI: everything in src but the UI; nothing imports it.
   cli: ['protocol', 'processor', 'gpu', 'ort', 'model', 'generate', 'loader', 'api'],
 };
@@ -26,8 +27,16 @@ const forbidden = Object.entries(layers).map(([layer, allowed]) => {
     name: `${layer}-imports-only-${allowed.join('-') || 'nothing'}`,
     severity: 'error',
     from: { path: `^src/${layer}/`, pathNot: '\\.test\\.ts$' },
-    to: { path: `^(src/(${banned.join('|')})/|workers/|export/|demo/|src/testing/)` },
+    to: { path: `^(src/(${banned.join('|')})/|${allowed.includes('workers') ? '' : 'workers/|'}export/|demo/|src/testing/)` },
   };
+});
+
+// workers/: the worker entry and its client sit on top of the API; the UI is above them.
+forbidden.push({
+  name: 'workers-import-the-api-not-the-ui',
+  severity: 'error',
+  from: { path: '^workers/', pathNot: '\\.test\\.ts$' },
+  to: { path: '^(src/(component|cli|testing)/|demo/|export/|e2e/)' },
 });
 
 module.exports = {

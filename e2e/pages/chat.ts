@@ -3,9 +3,6 @@ import type { InspectableEngine } from '../../src/api/engine';
 import type { ChatCompletionChunk, ChatMessage, LoadProgress, Usage } from '../../src/protocol/api';
 import { SarashinaError } from '../../src/protocol/errors';
 import { createWorkerEngine } from '../../workers/engine-client';
-// Not used here: imported so that Vite's dependency scan (which does not follow `new Worker(new URL(…))`)
-// pre-bundles the worker's dependencies; otherwise their discovery at run time reloads the page mid-test.
-import '../../src/api/create-engine';
 
 interface StreamOut {
   readonly text: string;
