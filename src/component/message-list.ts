@@ -1,0 +1,150 @@
+/**
+ * The conversation as the user sees it: user turns (text + image thumbnails), assistant turns rendered by
+ * the safe Markdown renderer (re-rendered as tokens stream in), and error lines. A polite live region, with
+ * aria-busy on the answer being written so screen readers read it once complete rather than per token.
+ */
+import type { FinishReason } from '../protocol/api';
+import type { Turn, UserTurn } from './conversation';
+import { renderMarkdown } from './render-markdown';
+import type { UiStrings } from './ui-strings';
+
+export interface AssistantView {
+  /** Shows `text` (the whole answer so far). */
+  update(text: string): void;
+  /** Marks the answer complete; a note says when it was stopped or cut by the token limit. */
+  finish(reason: FinishReason): void;
+  remove(): void;
+}
+
+export class MessageList {
+  readonly element: HTMLDivElement;
+  private readonly urls = new Map<Blob, string>();
+
+  constructor(
+    private readonly doc: Document,
+    private strings: UiStrings,
+  ) {
+    this.element = doc.createElement('div');
+    this.element.className = 'log';
+    this.element.setAttribute('role', 'log');
+    this.element.setAttribute('aria-live', 'polite');
+    // Focusable so keyboard users can scroll a long conversation.
+    this.element.tabIndex = 0;
+    this.setStrings(strings);
+  }
+
+  setStrings(strings: UiStrings): void {
+    this.strings = strings;
+    this.element.setAttribute('aria-label', strings.messagesLabel);
+  }
+
+  appendUser(turn: UserTurn): void {
+    const box = this.bubble('user', this.strings.you);
+    if (turn.images.length > 0) {
+      const images = this.doc.createElement('div');
+      images.className = 'images';
+      turn.images.forEach((blob, i) => {
+        const img = this.doc.createElement('img');
+        img.src = this.urlFor(blob);
+        img.alt = `${this.strings.imageAlt} ${i + 1}`;
+        images.append(img);
+      });
+      box.append(images);
+    }
+    if (turn.text !== '') box.append(this.doc.createTextNode(turn.text));
+    this.scroll();
+  }
+
+  appendAssistant(): AssistantView {
+    const box = this.bubble('assistant', this.strings.assistant);
+    box.setAttribute('aria-busy', 'true');
+    const body = this.doc.createElement('div');
+    body.className = 'body';
+    box.append(body);
+    return {
+      update: (text) => {
+        const atBottom = this.isAtBottom();
+        body.replaceChildren(renderMarkdown(text, this.doc));
+        if (atBottom) this.scroll();
+      },
+      finish: (reason) => {
+        box.removeAttribute('aria-busy');
+        box.dataset.finishReason = reason;
+        const note = reason === 'abort' ? this.strings.stopped : reason === 'length' ? this.strings.truncated : '';
+        if (note) {
+          const span = this.doc.createElement('span');
+          span.className = 'note';
+          span.textContent = note;
+          box.append(span);
+        }
+      },
+      remove: () => box.remove(),
+    };
+  }
+
+  appendError(code: string, message: string): void {
+    const box = this.bubble('error', `${this.strings.errorTitle} (${code})`);
+    box.setAttribute('role', 'alert');
+    box.append(this.doc.createTextNode(message));
+    this.scroll();
+  }
+
+  /** Shows the turns again from scratch (after a retry or a language change). */
+  renderAll(turns: readonly Turn[]): void {
+    this.element.replaceChildren();
+    for (const turn of turns) {
+      if (turn.role === 'user') {
+        this.appendUser(turn);
+      } else {
+        const view = this.appendAssistant();
+        view.update(turn.text);
+        if (turn.finishReason) view.finish(turn.finishReason);
+      }
+    }
+    this.releaseUnused(turns);
+  }
+
+  clear(): void {
+    this.element.replaceChildren();
+    this.releaseUnused([]);
+  }
+
+  private bubble(kind: 'user' | 'assistant' | 'error', who: string): HTMLDivElement {
+    const box = this.doc.createElement('div');
+    box.className = `msg ${kind}`;
+    const label = this.doc.createElement('span');
+    label.className = 'who';
+    label.textContent = who;
+    box.append(label);
+    this.element.append(box);
+    return box;
+  }
+
+  private urlFor(blob: Blob): string {
+    let url = this.urls.get(blob);
+    if (url === undefined) {
+      url = URL.createObjectURL(blob);
+      this.urls.set(blob, url);
+    }
+    return url;
+  }
+
+  /** Revokes the object URLs of images no longer in `turns`. */
+  private releaseUnused(turns: readonly Turn[]): void {
+    const kept = new Set(turns.flatMap((t) => (t.role === 'user' ? t.images : [])));
+    for (const [blob, url] of this.urls) {
+      if (kept.has(blob)) continue;
+      URL.revokeObjectURL(url);
+      this.urls.delete(blob);
+    }
+  }
+
+  private isAtBottom(): boolean {
+    const e = this.element;
+    return e.scrollHeight - e.scrollTop - e.clientHeight < 40;
+  }
+
+  private scroll(): void {
+    this.element.scrollTop = this.element.scrollHeight;
+  }
+}
