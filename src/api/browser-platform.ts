@@ -1,7 +1,8 @@
 /** The browser's engine platform: the package downloaded (resumable, verified) into OPFS, images decoded by the browser. */
 import { downloadPackage } from '../loader/download-package';
 import { OpfsStore } from '../loader/opfs-store';
-import { StoreSource } from '../loader/package-source';
+import type { ModelStore } from '../loader/model-store';
+import { readAll, StoreSource } from '../loader/package-source';
 import type { PackageSource } from '../protocol/package-source';
 import type { EngineOptions } from '../protocol/api';
 import { SarashinaError } from '../protocol/errors';
@@ -22,19 +23,9 @@ export function modelIdForUrl(url: string): string {
 async function openBrowserSource(options: EngineOptions): Promise<PackageSource> {
   const base = new URL(options.model.endsWith('/') ? options.model : `${options.model}/`, globalThis.location?.href);
   const manifestUrl = new URL(MANIFEST_FILE_NAME, base).href;
-  let response: Response;
-  try {
-    response = await fetch(manifestUrl, options.signal ? { signal: options.signal } : {});
-  } catch (cause) {
-    throw new SarashinaError('download-failed', `Could not fetch ${manifestUrl} (${String(cause)}). Check the model URL and your connection.`, { url: manifestUrl }, { cause });
-  }
-  if (!response.ok) {
-    throw new SarashinaError('download-failed', `${manifestUrl} answered HTTP ${response.status}. Check that model points at the folder holding manifest.json.`, {
-      url: manifestUrl,
-      status: response.status,
-    });
-  }
-  const manifestBytes = new Uint8Array(await response.arrayBuffer());
+  const modelId = modelIdForUrl(base.href);
+  const store = new OpfsStore();
+  const manifestBytes = await fetchManifestBytes({ manifestUrl, modelId, store, ...(options.signal ? { signal: options.signal } : {}) });
   let manifestJson: unknown;
   try {
     manifestJson = JSON.parse(new TextDecoder().decode(manifestBytes));
@@ -42,8 +33,8 @@ async function openBrowserSource(options: EngineOptions): Promise<PackageSource>
     throw new SarashinaError('invalid-model', `${manifestUrl} is not valid JSON. Re-export the package.`, { url: manifestUrl }, { cause });
   }
   const manifest = parseManifest(manifestJson);
-  const modelId = modelIdForUrl(base.href);
-  const store = new OpfsStore();
+  // Kept so that a later load with no network (offline PWA) finds the same package in the store.
+  await saveManifestCopy(store, modelId, manifestBytes);
   const onProgress = options.onProgress;
   await downloadPackage({
     baseUrl: base.href,
@@ -73,4 +64,48 @@ async function openBrowserSource(options: EngineOptions): Promise<PackageSource>
     readBytes: (path) => (path === MANIFEST_FILE_NAME ? Promise.resolve(manifestBytes) : stored.readBytes(path)),
     stream: (path) => stored.stream(path),
   };
+}
+
+/**
+ * The manifest's bytes: fetched from `manifestUrl`; when the fetch fails at the network level (offline), the
+ * copy kept in `store` by the last successful load, so a downloaded package loads without network. An HTTP
+ * error (the server answered) or an abort is not hidden behind the copy.
+ */
+export async function fetchManifestBytes(options: {
+  readonly manifestUrl: string;
+  readonly modelId: string;
+  readonly store: ModelStore;
+  readonly signal?: AbortSignal;
+  readonly fetchImpl?: typeof fetch;
+}): Promise<Uint8Array> {
+  const { manifestUrl, modelId, store, signal } = options;
+  let response: Response;
+  try {
+    response = await (options.fetchImpl ?? fetch)(manifestUrl, signal ? { signal } : {});
+  } catch (cause) {
+    const copy = signal?.aborted ? null : await readManifestCopy(store, modelId);
+    if (copy) return copy;
+    throw new SarashinaError('download-failed', `Could not fetch ${manifestUrl} (${String(cause)}). Check the model URL and your connection.`, { url: manifestUrl }, { cause });
+  }
+  if (!response.ok) {
+    throw new SarashinaError('download-failed', `${manifestUrl} answered HTTP ${response.status}. Check that model points at the folder holding manifest.json.`, {
+      url: manifestUrl,
+      status: response.status,
+    });
+  }
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+async function saveManifestCopy(store: ModelStore, modelId: string, bytes: Uint8Array): Promise<void> {
+  const writer = await store.append(modelId, MANIFEST_FILE_NAME, { truncate: true });
+  try {
+    await writer.write(bytes);
+  } finally {
+    await writer.close();
+  }
+}
+
+async function readManifestCopy(store: ModelStore, modelId: string): Promise<Uint8Array | null> {
+  if ((await store.size(modelId, MANIFEST_FILE_NAME)) === 0) return null;
+  return readAll(await store.read(modelId, MANIFEST_FILE_NAME));
 }
