@@ -49,9 +49,9 @@ button:focus-visible, textarea:focus-visible, a:focus-visible { outline: 2px sol
 .progress { width: min(420px, 90%); height: 10px; border-radius: 5px; background: var(--sc-surface); border: 1px solid var(--sc-border); overflow: hidden; }
 .progress > div { height: 100%; width: 0; background: var(--sc-accent); transition: width 0.2s; }
 .muted { color: var(--sc-muted); font-size: 0.9em; }
-.capability { max-width: 520px; text-align: start; }
-.capability ul { padding-inline-start: 1.2em; }
-.capability details { color: var(--sc-muted); font-size: 0.85em; word-break: break-word; }
+.notice-box { max-width: 520px; text-align: start; }
+.notice-box ul { padding-inline-start: 1.2em; }
+.notice-box details { color: var(--sc-muted); font-size: 0.85em; word-break: break-word; }
 .log { flex: 1; overflow-y: auto; padding: 16px; display: flex; flex-direction: column; gap: 12px; }
 .msg { max-width: 88%; padding: 8px 12px; border-radius: 12px; overflow-wrap: anywhere; }
 .msg.user { align-self: flex-end; background: var(--sc-user-bg); white-space: pre-wrap; }

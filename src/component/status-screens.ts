@@ -76,7 +76,7 @@ export function noticeScreen(doc: Document, strings: UiStrings, options: NoticeO
   element.className = `screen center ${options.kind}`;
   element.setAttribute('role', options.kind === 'info' ? 'status' : 'alert');
   const box = doc.createElement('div');
-  box.className = 'capability';
+  box.className = 'notice-box';
   const title = doc.createElement('h2');
   title.textContent = options.title;
   const text = doc.createElement('p');

@@ -1,0 +1,242 @@
+/**
+ * <sarashina-chat> in Chromium (WebGPU on SwiftShader) on the tiny fp32 package: progress events while it
+ * loads, a keyboard-sent chat with an image whose streamed text equals createWorkerEngine's for the same
+ * request (greedy), multi-turn with prefix reuse, retry and clear, stop mid-generation, the download screen
+ * and its cancel button, dark theme, Markdown/HTML injection rendered as text, and the capability screen in
+ * a Chromium where navigator.gpu is really undefined. Screenshots go to e2e/output/component-*.png.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exportPackage } from '../export/package/export-package';
+import { chromiumPath, type E2eSession, REPO_ROOT, startE2e } from './harness';
+
+const FIXTURES = join(REPO_ROOT, 'export/reference/fixtures/tiny');
+const PACKAGE_DIR = join(REPO_ROOT, 'e2e/output/component-package');
+const OUTPUT = join(REPO_ROOT, 'e2e/output');
+const CONTEXT = 256;
+const MAX_TOKENS = 12;
+
+const c = JSON.parse(readFileSync(join(FIXTURES, 'image-ja/case.json'), 'utf8')) as { prompt: string; images: string[] };
+const imageName = c.images[0] ?? '';
+
+function shot(page: Page, name: string): Promise<Buffer> {
+  return page.screenshot({ path: join(OUTPUT, `component-${name}.png`) });
+}
+
+async function waitForMessages(page: Page, n: number): Promise<void> {
+  await page.waitForFunction((k) => window.componentEvents().messages.length >= k || window.componentEvents().errors.length > 0, n, { timeout: 120_000 });
+  const events = await page.evaluate(() => window.componentEvents());
+  expect(events.errors).toEqual([]);
+}
+
+describe('<sarashina-chat> (Chromium)', () => {
+  let session: E2eSession;
+  let modelUrl: string;
+
+  beforeAll(async () => {
+    mkdirSync(OUTPUT, { recursive: true });
+    await rm(PACKAGE_DIR, { recursive: true, force: true });
+    await exportPackage(join(FIXTURES, 'checkpoint'), PACKAGE_DIR, { precision: 'fp32' });
+    session = await startE2e();
+    modelUrl = `${session.baseUrl}/e2e/output/component-package/`;
+  });
+
+  afterAll(async () => {
+    await session?.close();
+    await rm(PACKAGE_DIR, { recursive: true, force: true });
+  });
+
+  it('renders model Markdown safely: HTML and script stay text, links only http(s) with rel=noopener', async () => {
+    const { page, errors } = await session.open('/e2e/pages/component.html');
+    await page.waitForFunction(() => typeof window.markdownProbe === 'function');
+    const attack = '<img src=x onerror="window.pwned++"> <script>window.pwned++</script> <iframe src="javascript:window.pwned++"></iframe>';
+    const out = await page.evaluate((s) => window.markdownProbe(s), `**太字** と *斜体* と \`<b>code</b>\`\n${attack}\n\n\`\`\`html\n<img src=x onerror="window.pwned++">\n\`\`\`\n\n- [ok](https://example.org/x)\n- [bad](javascript:window.pwned++)\n- <a href="javascript:window.pwned++">a</a>`);
+    expect(new Set(out.tags)).toEqual(new Set(['p', 'strong', 'em', 'code', 'br', 'pre', 'ul', 'li', 'a']));
+    expect(out.text).toContain(attack);
+    expect(out.text).toContain('<img src=x onerror="window.pwned++">');
+    expect(out.links).toEqual([{ href: 'https://example.org/x', rel: 'noopener noreferrer', target: '_blank' }]);
+    await page.waitForTimeout(300);
+    expect(await page.evaluate(() => window.pwned)).toBe(0);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('shows the capability screen, without downloading, where WebGPU is missing (no adapter; navigator.gpu undefined)', async () => {
+    // A Chromium without the WebGPU flags: navigator.gpu exists but has no adapter (Linux without WebGPU).
+    const browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: ['--no-sandbox', '--no-first-run', '--disable-background-networking'] });
+    try {
+      const context = await browser.newContext();
+      const requested: string[] = [];
+      context.on('request', (r) => requested.push(r.url()));
+      // The same page from a non-local http origin, not a secure context: there navigator.gpu is really undefined.
+      // Requests are answered from the Vite server, so the page is byte for byte the same.
+      await context.route(/^http:\/\/insecure\.test\//, async (route) => {
+        const url = route.request().url().replace(/^http:\/\/insecure\.test/, session.baseUrl);
+        await route.fulfill({ response: await route.fetch({ url }) });
+      });
+      for (const [origin, gpuType, name] of [
+        [session.baseUrl, 'object', 'capability-no-adapter'],
+        ['http://insecure.test', 'undefined', 'capability-ja'],
+      ] as const) {
+        const page = await context.newPage();
+        await page.goto(`${origin}/e2e/pages/component.html`);
+        await page.waitForFunction(() => typeof window.componentMount === 'function');
+        expect(await page.evaluate(() => typeof (navigator as Navigator & { gpu?: unknown }).gpu)).toBe(gpuType);
+        await page.evaluate((m) => window.componentMount({ model: m }), modelUrl);
+        await page.waitForFunction(() => window.componentEvents().errors.length > 0);
+        const events = await page.evaluate(() => window.componentEvents());
+        expect(events.errors.map((e) => e.code)).toEqual(['webgpu-unavailable']);
+        expect(events.progress).toEqual([]);
+        const screen = page.locator('sarashina-chat section.capability');
+        expect(await screen.locator('h2').textContent()).toBe('このブラウザーではモデルを実行できません');
+        expect(await screen.locator('li').count()).toBeGreaterThan(1);
+        await shot(page, name);
+        await page.close();
+      }
+      expect(requested.filter((u) => u.includes('component-package'))).toEqual([]);
+      const page = await context.newPage();
+      await page.goto('http://insecure.test/e2e/pages/component.html');
+      await page.waitForFunction(() => typeof window.componentMount === 'function');
+      await page.evaluate((m) => window.componentMount({ model: m, lang: 'en' }), modelUrl);
+      const screen = page.locator('sarashina-chat section.capability');
+      await screen.waitFor();
+      expect(await screen.locator('h2').textContent()).toBe('This browser cannot run the model');
+      expect(await screen.textContent()).toContain('chrome://flags');
+      await shot(page, 'capability-en');
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('shows the download screen with progress, and cancel stops the download', async () => {
+    const { page, errors } = await session.open('/e2e/pages/component.html');
+    // Hold back the package's weight files so the download screen stays long enough to see and cancel.
+    await page.context().route(/component-package\/.*\.(bin|onnx|safetensors|data)$/, async (route) => {
+      await new Promise((r) => setTimeout(r, 2500));
+      await route.continue().catch(() => undefined);
+    });
+    await page.waitForFunction(() => typeof window.componentMount === 'function');
+    await page.evaluate((m) => window.componentMount({ model: m, 'context-tokens': '256' }), modelUrl);
+    const screen = page.locator('sarashina-chat .download');
+    await screen.waitFor();
+    await page.waitForFunction(() => window.componentEvents().progress.length > 0);
+    expect(await screen.locator('[role=progressbar]').getAttribute('aria-valuenow')).toMatch(/^\d+$/);
+    expect(await screen.locator('.bytes').textContent()).toMatch(/B \/ .*B/);
+    await shot(page, 'download');
+    await screen.locator('button.cancel').click();
+    await page.waitForFunction(() => window.componentEvents().errors.length > 0);
+    const events = await page.evaluate(() => window.componentEvents());
+    expect(events.errors.map((e) => e.code)).toEqual(['aborted']);
+    expect(events.ready).toBeNull();
+    expect(await page.locator('sarashina-chat section.info').textContent()).toContain('キャンセル');
+    expect(errors.filter((e) => !e.includes('component-package'))).toEqual([]);
+    await page.close();
+  });
+
+  describe('chat', () => {
+    let page: Page;
+    let errors: string[];
+
+    beforeAll(async () => {
+      ({ page, errors } = await session.open('/e2e/pages/component.html'));
+      await page.waitForFunction(() => typeof window.componentMount === 'function');
+    });
+
+    it('loads with progress events, then a keyboard-sent image chat streams the text createWorkerEngine gives', async () => {
+      await page.evaluate(([m, n, t]) => window.componentMount({ model: m, 'context-tokens': String(n), 'max-tokens': String(t) }), [modelUrl, CONTEXT, MAX_TOKENS] as const);
+      await page.waitForFunction(() => window.componentEvents().ready !== null || window.componentEvents().errors.length > 0, undefined, { timeout: 120_000 });
+      const loaded = await page.evaluate(() => window.componentEvents());
+      expect(loaded.errors).toEqual([]);
+      expect(loaded.ready).toMatchObject({ precision: 'fp32', contextTokens: CONTEXT });
+      const downloads = loaded.progress.filter((p) => p.phase === 'download');
+      expect(downloads.length).toBeGreaterThan(0);
+      const last = downloads[downloads.length - 1];
+      expect(last?.loadedBytes).toBe(last?.totalBytes);
+
+      await page.locator('sarashina-chat input[type=file]').setInputFiles(join(FIXTURES, 'images', imageName));
+      expect(await page.locator('sarashina-chat .thumb img').count()).toBe(1);
+      const box = page.locator('sarashina-chat textarea');
+      await box.focus();
+      // Shift+Enter adds a line and sends nothing.
+      await page.keyboard.type('a');
+      await page.keyboard.press('Shift+Enter');
+      await page.keyboard.type('b');
+      expect(await box.inputValue()).toBe('a\nb');
+      await box.fill(c.prompt);
+      await page.keyboard.press('Enter');
+      await waitForMessages(page, 1);
+      const events = await page.evaluate(() => window.componentEvents());
+      const message = events.messages[0];
+      expect(message?.message.content.length).toBeGreaterThan(0);
+      expect(events.tokens.join('')).toBe(message?.message.content);
+      expect(message?.usage).toMatchObject({ image_tokens: 6, completion_tokens: expect.any(Number) });
+      expect(await box.inputValue()).toBe('');
+      expect(await page.locator('sarashina-chat .thumb').count()).toBe(0);
+      expect(await page.locator('sarashina-chat .msg.user img').count()).toBe(1);
+      expect(await page.locator('sarashina-chat .msg.assistant').getAttribute('aria-busy')).toBeNull();
+      await shot(page, 'chat-image');
+
+      const reference = await page.evaluate(
+        ([m, n, url, text, t]) => window.referenceStream({ model: m, contextTokens: n, imageUrl: url, text, maxTokens: t }),
+        [modelUrl, CONTEXT, `/export/reference/fixtures/tiny/images/${imageName}`, c.prompt, MAX_TOKENS] as const,
+      );
+      expect(message?.message.content).toBe(reference);
+    });
+
+    it('a second turn sends the history (prefix reused); retry gives the same greedy answer; clear empties the chat', async () => {
+      const box = page.locator('sarashina-chat textarea');
+      await box.fill('ありがとう。もう一度。');
+      await page.keyboard.press('Enter');
+      await waitForMessages(page, 2);
+      let events = await page.evaluate(() => window.componentEvents());
+      const second = events.messages[1];
+      expect(second?.usage?.prefilled_tokens).toBeGreaterThan(0);
+      expect(second?.usage?.prefilled_tokens).toBeLessThan(second?.usage?.prompt_tokens ?? 0);
+      expect(await page.locator('sarashina-chat .msg').count()).toBe(4);
+
+      await page.locator('sarashina-chat button.retry').click();
+      await waitForMessages(page, 3);
+      events = await page.evaluate(() => window.componentEvents());
+      expect(events.messages[2]?.message.content).toBe(second?.message.content);
+      expect(await page.locator('sarashina-chat .msg').count()).toBe(4);
+
+      await page.locator('sarashina-chat button.clear').click();
+      expect(await page.locator('sarashina-chat .msg').count()).toBe(0);
+    });
+
+    it('the stop button stops the answer mid-generation', async () => {
+      await page.evaluate(() => {
+        document.querySelector('sarashina-chat')?.setAttribute('max-tokens', '40');
+        window.componentStopOnToken(2);
+      });
+      await page.locator('sarashina-chat input[type=file]').setInputFiles(join(FIXTURES, 'images', imageName));
+      await page.locator('sarashina-chat textarea').fill(c.prompt);
+      await page.locator('sarashina-chat button.send').click();
+      await waitForMessages(page, 4);
+      const events = await page.evaluate(() => window.componentEvents());
+      const stopped = events.messages[3];
+      expect(stopped?.finishReason).toBe('abort');
+      expect(stopped?.usage?.completion_tokens ?? Infinity).toBeLessThanOrEqual(4);
+      expect(await page.locator('sarashina-chat .msg.assistant').getAttribute('data-finish-reason')).toBe('abort');
+      expect(await page.locator('sarashina-chat button.send').isVisible()).toBe(true);
+    });
+
+    it('dark theme by attribute and by prefers-color-scheme', async () => {
+      const background = (): Promise<string> => page.evaluate(() => getComputedStyle(document.querySelector('sarashina-chat') as Element).backgroundColor);
+      const light = await background();
+      await page.evaluate(() => document.querySelector('sarashina-chat')?.setAttribute('theme', 'dark'));
+      const dark = await background();
+      expect(dark).not.toBe(light);
+      await shot(page, 'chat-dark');
+      await page.evaluate(() => document.querySelector('sarashina-chat')?.removeAttribute('theme'));
+      await page.emulateMedia({ colorScheme: 'dark' });
+      expect(await background()).toBe(dark);
+      await page.evaluate(() => document.querySelector('sarashina-chat')?.setAttribute('theme', 'light'));
+      expect(await background()).toBe(light);
+      expect(errors).toEqual([]);
+    });
+  });
+});
