@@ -224,6 +224,57 @@ describe('<sarashina-chat> (Chromium)', () => {
       expect(await page.locator('sarashina-chat button.send').isVisible()).toBe(true);
     });
 
+    it('images by drop and paste (several, thumbnails, remove); Enter during IME composition does not send; errors show in the chat', async () => {
+      const added = await page.evaluate(async (url) => {
+        const el = document.querySelector('sarashina-chat');
+        const form = el?.shadowRoot?.querySelector('form');
+        if (!form) throw new Error('no composer');
+        const blob = await (await fetch(url)).blob();
+        const files = (n: number): DataTransfer => {
+          const dt = new DataTransfer();
+          for (let i = 0; i < n; i++) dt.items.add(new File([blob], `image-${i}.png`, { type: 'image/png' }));
+          dt.items.add(new File(['not an image'], 'notes.txt', { type: 'text/plain' }));
+          return dt;
+        };
+        form.dispatchEvent(new DragEvent('drop', { dataTransfer: files(2), bubbles: true, cancelable: true }));
+        form.querySelector('textarea')?.dispatchEvent(new ClipboardEvent('paste', { clipboardData: files(1), bubbles: true, cancelable: true }));
+        return form.querySelectorAll('.thumb').length;
+      }, `/export/reference/fixtures/tiny/images/${imageName}`);
+      expect(added).toBe(3);
+      const remove = page.locator('sarashina-chat .thumb button');
+      expect(await remove.nth(1).getAttribute('aria-label')).toBe('画像を削除 2');
+      await remove.nth(1).focus();
+      await page.keyboard.press('Enter');
+      expect(await page.locator('sarashina-chat .thumb').count()).toBe(2);
+      await page.locator('sarashina-chat .thumb button').first().click();
+      await page.locator('sarashina-chat .thumb button').first().click();
+      expect(await page.locator('sarashina-chat .thumb').count()).toBe(0);
+
+      const box = page.locator('sarashina-chat textarea');
+      await box.fill('変換中');
+      await box.dispatchEvent('keydown', { key: 'Enter', isComposing: true });
+      expect(await box.inputValue()).toBe('変換中');
+
+      // More new tokens than the context holds: the engine refuses, the chat shows why and keeps working.
+      await page.evaluate(() => document.querySelector('sarashina-chat')?.setAttribute('max-tokens', '256'));
+      const before = (await page.evaluate(() => window.componentEvents())).messages.length;
+      await page.keyboard.press('Enter');
+      await page.waitForFunction(() => window.componentEvents().errors.length > 0);
+      const events = await page.evaluate(() => window.componentEvents());
+      expect(events.errors.map((e) => e.code)).toEqual(['context-overflow']);
+      expect(events.messages.length).toBe(before);
+      const alert = page.locator('sarashina-chat .msg.error');
+      expect(await alert.textContent()).toContain('context-overflow');
+      expect(await page.locator('sarashina-chat button.send').isVisible()).toBe(true);
+      await page.evaluate(() => document.querySelector('sarashina-chat')?.setAttribute('lang', 'en'));
+      expect(await page.locator('sarashina-chat button.retry').textContent()).toBe('Regenerate');
+      expect(await alert.locator('.who').textContent()).toBe('Error (context-overflow)');
+      expect(await page.locator('sarashina-chat .msg.assistant .note').first().textContent()).toBe('(stopped)');
+      expect(await box.getAttribute('placeholder')).toContain('Enter sends');
+      await shot(page, 'chat-en-error');
+      await page.evaluate(() => document.querySelector('sarashina-chat')?.setAttribute('lang', 'ja'));
+    });
+
     it('dark theme by attribute and by prefers-color-scheme', async () => {
       const background = (): Promise<string> => page.evaluate(() => getComputedStyle(document.querySelector('sarashina-chat') as Element).backgroundColor);
       const light = await background();

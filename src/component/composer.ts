@@ -116,7 +116,7 @@ export class Composer {
     this.strings = strings;
     this.textarea.placeholder = strings.inputPlaceholder;
     this.inputLabel.textContent = strings.inputLabel;
-    this.attachButton.textContent = `＋ ${strings.attach}`;
+    this.attachButton.textContent = `+ ${strings.attach}`;
     this.attachButton.setAttribute('aria-label', strings.attach);
     this.sendButton.textContent = strings.send;
     this.stopButton.textContent = strings.stop;

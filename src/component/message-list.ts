@@ -33,13 +33,20 @@ export class MessageList {
     this.setStrings(strings);
   }
 
+  /** Switches the labels of the list and of every shown message to `strings` (the messages stay). */
   setStrings(strings: UiStrings): void {
     this.strings = strings;
     this.element.setAttribute('aria-label', strings.messagesLabel);
+    for (const box of this.element.querySelectorAll<HTMLElement>('.msg')) {
+      const who = box.querySelector('.who');
+      if (who) who.textContent = this.whoLabel(box);
+      const note = box.querySelector('.note');
+      if (note) note.textContent = this.noteFor(box.dataset.finishReason);
+    }
   }
 
   appendUser(turn: UserTurn): void {
-    const box = this.bubble('user', this.strings.you);
+    const box = this.bubble('user');
     if (turn.images.length > 0) {
       const images = this.doc.createElement('div');
       images.className = 'images';
@@ -56,7 +63,7 @@ export class MessageList {
   }
 
   appendAssistant(): AssistantView {
-    const box = this.bubble('assistant', this.strings.assistant);
+    const box = this.bubble('assistant');
     box.setAttribute('aria-busy', 'true');
     const body = this.doc.createElement('div');
     body.className = 'body';
@@ -70,7 +77,7 @@ export class MessageList {
       finish: (reason) => {
         box.removeAttribute('aria-busy');
         box.dataset.finishReason = reason;
-        const note = reason === 'abort' ? this.strings.stopped : reason === 'length' ? this.strings.truncated : '';
+        const note = this.noteFor(reason);
         if (note) {
           const span = this.doc.createElement('span');
           span.className = 'note';
@@ -83,7 +90,7 @@ export class MessageList {
   }
 
   appendError(code: string, message: string): void {
-    const box = this.bubble('error', `${this.strings.errorTitle} (${code})`);
+    const box = this.bubble('error', code);
     box.setAttribute('role', 'alert');
     box.append(this.doc.createTextNode(message));
     this.scroll();
@@ -109,15 +116,28 @@ export class MessageList {
     this.releaseUnused([]);
   }
 
-  private bubble(kind: 'user' | 'assistant' | 'error', who: string): HTMLDivElement {
+  private bubble(kind: 'user' | 'assistant' | 'error', code?: string): HTMLDivElement {
     const box = this.doc.createElement('div');
     box.className = `msg ${kind}`;
+    box.dataset.kind = kind;
+    if (code !== undefined) box.dataset.code = code;
     const label = this.doc.createElement('span');
     label.className = 'who';
-    label.textContent = who;
+    label.textContent = this.whoLabel(box);
     box.append(label);
     this.element.append(box);
     return box;
+  }
+
+  private whoLabel(box: HTMLElement): string {
+    const kind = box.dataset.kind;
+    if (kind === 'user') return this.strings.you;
+    if (kind === 'assistant') return this.strings.assistant;
+    return `${this.strings.errorTitle} (${box.dataset.code ?? ''})`;
+  }
+
+  private noteFor(reason: string | undefined): string {
+    return reason === 'abort' ? this.strings.stopped : reason === 'length' ? this.strings.truncated : '';
   }
 
   private urlFor(blob: Blob): string {

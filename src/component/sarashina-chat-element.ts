@@ -66,6 +66,13 @@ export class SarashinaChatElement extends HTMLElement {
   }
 
   disconnectedCallback(): void {
+    // Moving the element (disconnect + connect in one task) keeps the engine and the conversation.
+    queueMicrotask(() => {
+      if (!this.isConnected) this.teardown();
+    });
+  }
+
+  private teardown(): void {
     this.loadController?.abort();
     this.loadController = null;
     this.generation?.abort();
@@ -282,7 +289,6 @@ export class SarashinaChatElement extends HTMLElement {
       const strings = this.strings();
       this.list.setStrings(strings);
       this.composer.setStrings(strings);
-      if (!this.generation) this.list.renderAll(this.conversation.turns);
     } else if (this.screen === 'notice' && this.renderNotice) {
       this.setScreen('notice', this.renderNotice());
     }
