@@ -136,6 +136,24 @@ describe('<sarashina-chat> (Chromium)', () => {
     await page.close();
   });
 
+  it('works from plain markup: the element declared in HTML with attributes loads once and is ready', async () => {
+    const page = await session.browser.newPage();
+    const manifests: string[] = [];
+    const failures: string[] = [];
+    page.on('pageerror', (e) => failures.push(e.message));
+    page.context().on('request', (r) => {
+      if (r.url().endsWith('component-package/manifest.json')) manifests.push(r.url());
+    });
+    await page.goto(`${session.baseUrl}/e2e/pages/component-markup.html`);
+    await page.waitForFunction(() => document.querySelector('sarashina-chat')?.engineInfo != null, undefined, { timeout: 120_000 });
+    expect(await page.locator('sarashina-chat textarea').getAttribute('placeholder')).toContain('Enter sends');
+    expect(await page.evaluate(() => document.querySelector('sarashina-chat')?.engineInfo?.contextTokens)).toBe(CONTEXT);
+    expect(manifests).toHaveLength(1);
+    await shot(page, 'markup-dark-en');
+    expect(failures).toEqual([]);
+    await page.close();
+  });
+
   describe('chat', () => {
     let page: Page;
     let errors: string[];
@@ -203,8 +221,10 @@ describe('<sarashina-chat> (Chromium)', () => {
       expect(events.messages[2]?.message.content).toBe(second?.message.content);
       expect(await page.locator('sarashina-chat .msg').count()).toBe(4);
 
+      expect(await page.locator('sarashina-chat .log > .empty').isVisible()).toBe(false);
       await page.locator('sarashina-chat button.clear').click();
       expect(await page.locator('sarashina-chat .msg').count()).toBe(0);
+      expect(await page.locator('sarashina-chat .log > .empty').isVisible()).toBe(true);
     });
 
     it('the stop button stops the answer mid-generation', async () => {

@@ -53,6 +53,8 @@ button:focus-visible, textarea:focus-visible, a:focus-visible { outline: 2px sol
 .notice-box ul { padding-inline-start: 1.2em; }
 .notice-box details { color: var(--sc-muted); font-size: 0.85em; word-break: break-word; }
 .log { flex: 1; overflow-y: auto; padding: 16px; display: flex; flex-direction: column; gap: 12px; }
+.log > .empty { margin: auto; text-align: center; max-width: 24em; }
+.log > .empty:not(:only-child) { display: none; }
 .msg { max-width: 88%; padding: 8px 12px; border-radius: 12px; overflow-wrap: anywhere; }
 .msg.user { align-self: flex-end; background: var(--sc-user-bg); white-space: pre-wrap; }
 .msg.assistant { align-self: flex-start; background: var(--sc-surface); }

@@ -19,6 +19,8 @@ export interface AssistantView {
 export class MessageList {
   readonly element: HTMLDivElement;
   private readonly urls = new Map<Blob, string>();
+  /** The hint shown while there are no messages (CSS hides it once it has siblings). */
+  private readonly empty: HTMLParagraphElement;
 
   constructor(
     private readonly doc: Document,
@@ -30,6 +32,9 @@ export class MessageList {
     this.element.setAttribute('aria-live', 'polite');
     // Focusable so keyboard users can scroll a long conversation.
     this.element.tabIndex = 0;
+    this.empty = doc.createElement('p');
+    this.empty.className = 'empty muted';
+    this.element.append(this.empty);
     this.setStrings(strings);
   }
 
@@ -37,6 +42,7 @@ export class MessageList {
   setStrings(strings: UiStrings): void {
     this.strings = strings;
     this.element.setAttribute('aria-label', strings.messagesLabel);
+    this.empty.textContent = strings.emptyHint;
     for (const box of this.element.querySelectorAll<HTMLElement>('.msg')) {
       const who = box.querySelector('.who');
       if (who) who.textContent = this.whoLabel(box);
@@ -98,7 +104,7 @@ export class MessageList {
 
   /** Shows the turns again from scratch (after a retry or a language change). */
   renderAll(turns: readonly Turn[]): void {
-    this.element.replaceChildren();
+    this.element.replaceChildren(this.empty);
     for (const turn of turns) {
       if (turn.role === 'user') {
         this.appendUser(turn);
@@ -112,7 +118,7 @@ export class MessageList {
   }
 
   clear(): void {
-    this.element.replaceChildren();
+    this.element.replaceChildren(this.empty);
     this.releaseUnused([]);
   }
 

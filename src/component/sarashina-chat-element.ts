@@ -31,6 +31,8 @@ export class SarashinaChatElement extends HTMLElement {
   private generation: AbortController | null = null;
   private loadSeq = 0;
   private reloadQueued = false;
+  /** Set by the first connectedCallback (which loads); attribute changes after it reload. */
+  private started = false;
   private composer: Composer | null = null;
   private list: MessageList | null = null;
   private screen: 'idle' | 'loading' | 'notice' | 'chat' = 'idle';
@@ -62,7 +64,10 @@ export class SarashinaChatElement extends HTMLElement {
 
   connectedCallback(): void {
     this.renderChrome();
-    if (!this.engine && !this.loadController) void this.load();
+    if (!this.started) {
+      this.started = true;
+      void this.load();
+    }
   }
 
   disconnectedCallback(): void {
@@ -73,6 +78,7 @@ export class SarashinaChatElement extends HTMLElement {
   }
 
   private teardown(): void {
+    this.started = false;
     this.loadController?.abort();
     this.loadController = null;
     this.generation?.abort();
@@ -84,7 +90,8 @@ export class SarashinaChatElement extends HTMLElement {
   }
 
   attributeChangedCallback(name: string, oldValue: string | null, newValue: string | null): void {
-    if (oldValue === newValue || !this.isConnected) return;
+    // Before the first connectedCallback (also while a parsed element is upgraded) the load there reads them all.
+    if (oldValue === newValue || !this.started) return;
     if (name === 'lang') this.renderChrome();
     if ((LOAD_ATTRIBUTES as readonly string[]).includes(name) && !this.reloadQueued) {
       // Several attributes set in one task reload once.

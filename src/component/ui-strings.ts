@@ -31,6 +31,7 @@ export interface UiStrings {
   readonly you: string;
   readonly assistant: string;
   readonly messagesLabel: string;
+  readonly emptyHint: string;
   readonly stopped: string;
   readonly truncated: string;
   readonly errorTitle: string;
@@ -66,6 +67,7 @@ const JA: UiStrings = {
   you: 'あなた',
   assistant: 'アシスタント',
   messagesLabel: '会話',
+  emptyHint: '画像を貼り付け・ドロップ・選択して、質問を入力してください。',
   stopped: '(生成を停止しました)',
   truncated: '(最大トークン数に達しました)',
   errorTitle: 'エラー',
@@ -130,6 +132,7 @@ const EN: UiStrings = {
   you: 'You',
   assistant: 'Assistant',
   messagesLabel: 'Conversation',
+  emptyHint: 'Paste, drop or pick images, then ask a question.',
   stopped: '(stopped)',
   truncated: '(reached the token limit)',
   errorTitle: 'Error',
