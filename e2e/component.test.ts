@@ -58,6 +58,7 @@ describe('<sarashina-chat> (Chromium)', () => {
     expect(out.text).toContain(attack);
     expect(out.text).toContain('<img src=x onerror="window.pwned++">');
     expect(out.links).toEqual([{ href: 'https://example.org/x', rel: 'noopener noreferrer', target: '_blank' }]);
+    await page.locator('#markdown-probe').screenshot({ path: join(OUTPUT, 'component-markdown.png') });
     await page.waitForTimeout(300);
     expect(await page.evaluate(() => window.pwned)).toBe(0);
     expect(errors).toEqual([]);

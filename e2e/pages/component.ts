@@ -4,6 +4,7 @@
  * and renders Markdown probes for the injection tests.
  */
 import type { ChatErrorDetail, ChatMessageDetail, SarashinaChatElement } from '../../src/component/index';
+import { CHAT_STYLES } from '../../src/component/chat-styles';
 import { renderMarkdown } from '../../src/component/index';
 import type { EngineInfo, LoadProgress } from '../../src/protocol/api';
 import { createWorkerEngine } from '../../workers/engine-client';
@@ -74,9 +75,17 @@ window.referenceStream = async ({ model, contextTokens, imageUrl, text, maxToken
 };
 
 window.markdownProbe = (source) => {
+  // Inside a shadow root with the component's stylesheet, in an answer bubble, as the chat shows it.
+  const outer = document.createElement('div');
+  outer.id = 'markdown-probe';
+  const shadow = outer.attachShadow({ mode: 'open' });
+  const style = document.createElement('style');
+  style.textContent = `:host { display: block; max-width: 760px; }\n${CHAT_STYLES}`;
   const host = document.createElement('div');
+  host.className = 'msg assistant';
   host.append(renderMarkdown(source));
-  document.body.append(host);
+  shadow.append(style, host);
+  document.body.append(outer);
   const tags = [...host.querySelectorAll('*')].map((e) => e.tagName.toLowerCase());
   const links = [...host.querySelectorAll('a')].map((a) => ({ href: a.href, rel: a.rel, target: a.target }));
   const out = { html: host.innerHTML, tags, text: host.textContent ?? '', links };
