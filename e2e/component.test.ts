@@ -243,6 +243,20 @@ describe('<sarashina-chat> (Chromium)', () => {
       expect(stopped?.usage?.completion_tokens ?? Infinity).toBeLessThanOrEqual(4);
       expect(await page.locator('sarashina-chat .msg.assistant').getAttribute('data-finish-reason')).toBe('abort');
       expect(await page.locator('sarashina-chat button.send').isVisible()).toBe(true);
+      // The clicked send button hid while answering: the focus moved to the text box, not to the page.
+      expect(await page.evaluate(() => document.querySelector('sarashina-chat')?.shadowRoot?.activeElement?.tagName)).toBe('TEXTAREA');
+    });
+
+    it('Escape in the text box stops an answer', async () => {
+      await page.locator('sarashina-chat textarea').fill('もう一度お願いします。');
+      await page.evaluate(() => {
+        const el = document.querySelector('sarashina-chat');
+        el?.addEventListener('token', () => el.shadowRoot?.querySelector('textarea')?.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', bubbles: true })), { once: true });
+      });
+      await page.keyboard.press('Enter');
+      await waitForMessages(page, 5);
+      const events = await page.evaluate(() => window.componentEvents());
+      expect(events.messages[4]?.finishReason).toBe('abort');
     });
 
     it('images by drop and paste (several, thumbnails, remove); Enter during IME composition does not send; errors show in the chat', async () => {

@@ -14,6 +14,7 @@ export interface ChatMessageDetail {
   readonly timings: Timings | null;
 }
 
+/** A failed load or request; also `aborted` when the user cancels the download. */
 export interface ChatErrorDetail {
   readonly code: ErrorCode;
   readonly message: string;

@@ -1,6 +1,6 @@
 /**
  * The input area of <sarashina-chat>: a text box (Enter sends, Shift+Enter adds a line, Enter while an
- * IME is composing does not send), images by paste, drop or file picker with thumbnails and remove buttons,
+ * IME is composing does not send, Escape stops an answer), images by paste, drop or file picker with thumbnails and remove buttons,
  * and the send / stop / retry / clear buttons.
  */
 import type { UiStrings } from './ui-strings';
@@ -71,6 +71,9 @@ export class Composer {
       if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
         e.preventDefault();
         this.submit();
+      } else if (e.key === 'Escape' && this.busy && !e.isComposing) {
+        e.preventDefault();
+        actions.stop();
       }
     });
     this.textarea.addEventListener('input', () => this.refresh());
@@ -154,12 +157,16 @@ export class Composer {
   }
 
   private refresh(): void {
+    // Send and stop swap places: keep the keyboard focus in the composer instead of losing it to the page.
+    const root = this.element.getRootNode() as Document | ShadowRoot;
+    const focused = root.activeElement;
     const empty = this.textarea.value.trim() === '' && this.images.length === 0;
     this.sendButton.hidden = this.busy;
     this.sendButton.disabled = empty;
     this.stopButton.hidden = !this.busy;
     this.retryButton.disabled = this.busy || !this.hasHistory;
     this.clearButton.disabled = !this.hasHistory;
+    if ((focused === this.sendButton && this.sendButton.hidden) || (focused === this.stopButton && this.stopButton.hidden)) this.textarea.focus();
   }
 
   private renderThumbs(): void {
