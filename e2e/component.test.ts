@@ -271,7 +271,8 @@ describe('<sarashina-chat> (Chromium)', () => {
           dt.items.add(new File(['not an image'], 'notes.txt', { type: 'text/plain' }));
           return dt;
         };
-        form.dispatchEvent(new DragEvent('drop', { dataTransfer: files(2), bubbles: true, cancelable: true }));
+        // Dropped on the message list: the whole chat is a drop target.
+        el?.shadowRoot?.querySelector('.log')?.dispatchEvent(new DragEvent('drop', { dataTransfer: files(2), bubbles: true, cancelable: true }));
         form.querySelector('textarea')?.dispatchEvent(new ClipboardEvent('paste', { clipboardData: files(1), bubbles: true, cancelable: true }));
         return form.querySelectorAll('.thumb').length;
       }, `/export/reference/fixtures/tiny/images/${imageName}`);

@@ -70,7 +70,7 @@ button:focus-visible, textarea:focus-visible, a:focus-visible { outline: 2px sol
 .msg .images { display: flex; flex-wrap: wrap; gap: 6px; margin-bottom: 4px; }
 .msg .images img { max-width: 160px; max-height: 120px; border-radius: 6px; display: block; }
 .composer { border-top: 1px solid var(--sc-border); padding: 10px; display: flex; flex-direction: column; gap: 8px; position: relative; }
-.composer.dragging { outline: 2px dashed var(--sc-accent); outline-offset: -4px; }
+.dragging { outline: 2px dashed var(--sc-accent); outline-offset: -4px; }
 .thumbs { display: flex; gap: 8px; flex-wrap: wrap; }
 .thumb { position: relative; }
 .thumb img { width: 64px; height: 64px; object-fit: cover; border-radius: 6px; border: 1px solid var(--sc-border); display: block; }

@@ -92,20 +92,29 @@ export class Composer {
         this.addImages(files);
       }
     });
-    this.element.addEventListener('dragover', (e) => {
+    this.acceptDropsOn(this.element);
+    this.setStrings(strings);
+  }
+
+  /** Images dropped anywhere on `target` (e.g. the whole chat) are attached; it is outlined while dragging. */
+  acceptDropsOn(target: HTMLElement): void {
+    target.addEventListener('dragover', (e) => {
       if (![...(e.dataTransfer?.types ?? [])].includes('Files')) return;
       e.preventDefault();
-      this.element.classList.add('dragging');
+      target.classList.add('dragging');
     });
-    this.element.addEventListener('dragleave', () => this.element.classList.remove('dragging'));
-    this.element.addEventListener('drop', (e) => {
-      this.element.classList.remove('dragging');
+    target.addEventListener('dragleave', (e) => {
+      if (!(e.relatedTarget instanceof Node) || !target.contains(e.relatedTarget)) target.classList.remove('dragging');
+    });
+    target.addEventListener('drop', (e) => {
+      target.classList.remove('dragging');
       const files = [...(e.dataTransfer?.files ?? [])].filter(isImage);
       if (files.length === 0) return;
       e.preventDefault();
+      // A drop on the form inside the target is handled once, there.
+      e.stopPropagation();
       this.addImages(files);
     });
-    this.setStrings(strings);
   }
 
   /** Attaches images to the next message (non-images are ignored). */

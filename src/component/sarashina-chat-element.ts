@@ -280,6 +280,7 @@ export class SarashinaChatElement extends HTMLElement {
     const screen = document.createElement('section');
     screen.className = 'screen chat';
     screen.append(this.list.element, this.composer.element);
+    this.composer.acceptDropsOn(screen);
     this.list.renderAll(this.conversation.turns);
     this.setScreen('chat', screen);
     this.syncComposer();

@@ -27,7 +27,6 @@ export interface UiStrings {
   readonly attach: string;
   readonly removeImage: string;
   readonly imageAlt: string;
-  readonly dropHint: string;
   readonly you: string;
   readonly assistant: string;
   readonly messagesLabel: string;
@@ -63,7 +62,6 @@ const JA: UiStrings = {
   attach: '画像を追加',
   removeImage: '画像を削除',
   imageAlt: '添付画像',
-  dropHint: '画像をここにドロップ',
   you: 'あなた',
   assistant: 'アシスタント',
   messagesLabel: '会話',
@@ -128,7 +126,6 @@ const EN: UiStrings = {
   attach: 'Add images',
   removeImage: 'Remove image',
   imageAlt: 'Attached image',
-  dropHint: 'Drop images here',
   you: 'You',
   assistant: 'Assistant',
   messagesLabel: 'Conversation',
