@@ -190,6 +190,7 @@ describe('<sarashina-chat> (Chromium)', () => {
       const events = await page.evaluate(() => window.componentEvents());
       const message = events.messages[0];
       expect(message?.message.content.length).toBeGreaterThan(0);
+      expect(events.tokens.length).toBeGreaterThan(1);
       expect(events.tokens.join('')).toBe(message?.message.content);
       expect(message?.usage).toMatchObject({ image_tokens: 6, completion_tokens: expect.any(Number) });
       expect(await box.inputValue()).toBe('');
@@ -301,10 +302,13 @@ describe('<sarashina-chat> (Chromium)', () => {
       expect(events.messages.length).toBe(before);
       const alert = page.locator('sarashina-chat .msg.error');
       expect(await alert.textContent()).toContain('context-overflow');
+      expect(await alert.locator('.hint').textContent()).toContain('会話が長すぎます');
       expect(await page.locator('sarashina-chat button.send').isVisible()).toBe(true);
       await page.evaluate(() => document.querySelector('sarashina-chat')?.setAttribute('lang', 'en'));
       expect(await page.locator('sarashina-chat button.retry').textContent()).toBe('Regenerate');
       expect(await alert.locator('.who').textContent()).toBe('Error (context-overflow)');
+      expect(await alert.locator('.hint').textContent()).toContain('The conversation is too long');
+      expect(await alert.locator('.detail').textContent()).toMatch(/\d+ tokens/);
       expect(await page.locator('sarashina-chat .msg.assistant .note').first().textContent()).toBe('(stopped)');
       expect(await box.getAttribute('placeholder')).toContain('Enter sends');
       await shot(page, 'chat-en-error');
@@ -323,6 +327,8 @@ describe('<sarashina-chat> (Chromium)', () => {
       expect(await background()).toBe(dark);
       await page.evaluate(() => document.querySelector('sarashina-chat')?.setAttribute('theme', 'light'));
       expect(await background()).toBe(light);
+      await page.setViewportSize({ width: 390, height: 700 });
+      await shot(page, 'chat-narrow');
       expect(errors).toEqual([]);
     });
   });

@@ -61,6 +61,8 @@ button:focus-visible, textarea:focus-visible, a:focus-visible { outline: 2px sol
 .msg.error { align-self: stretch; max-width: none; color: var(--sc-danger); border: 1px solid var(--sc-danger); background: transparent; }
 .msg .who { display: block; font-size: 0.75em; color: var(--sc-muted); margin-bottom: 2px; }
 .msg .note { display: block; font-size: 0.8em; color: var(--sc-muted); }
+.msg .hint:not(:empty) { display: block; margin-bottom: 4px; }
+.msg .detail { display: block; font-size: 0.85em; }
 .msg p { margin: 0 0 0.5em; } .msg p:last-child { margin-bottom: 0; }
 .msg ul, .msg ol { margin: 0.3em 0; padding-inline-start: 1.4em; }
 .msg pre { background: var(--sc-code-bg); padding: 8px; border-radius: 6px; overflow-x: auto; margin: 0.4em 0; }

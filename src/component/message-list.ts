@@ -4,6 +4,7 @@
  * aria-busy on the answer being written so screen readers read it once complete rather than per token.
  */
 import type { FinishReason } from '../protocol/api';
+import type { ErrorCode } from '../protocol/errors';
 import type { Turn, UserTurn } from './conversation';
 import { renderMarkdown } from './render-markdown';
 import type { UiStrings } from './ui-strings';
@@ -40,15 +41,20 @@ export class MessageList {
 
   /** Switches the labels of the list and of every shown message to `strings` (the messages stay). */
   setStrings(strings: UiStrings): void {
+    const atBottom = this.isAtBottom();
     this.strings = strings;
     this.element.setAttribute('aria-label', strings.messagesLabel);
     this.empty.textContent = strings.emptyHint;
     for (const box of this.element.querySelectorAll<HTMLElement>('.msg')) {
       const who = box.querySelector('.who');
       if (who) who.textContent = this.whoLabel(box);
+      const hint = box.querySelector('.hint');
+      if (hint) hint.textContent = strings.requestError[box.dataset.code as ErrorCode] ?? '';
       const note = box.querySelector('.note');
       if (note) note.textContent = this.noteFor(box.dataset.finishReason);
     }
+    // Relabelled text wraps differently: stay at the end of the conversation if the user was there.
+    if (atBottom) this.scroll();
   }
 
   appendUser(turn: UserTurn): void {
@@ -95,10 +101,17 @@ export class MessageList {
     };
   }
 
-  appendError(code: string, message: string): void {
+  /** An error line: what the user can do (for known codes, in the UI language), then the engine's message. */
+  appendError(code: ErrorCode, message: string): void {
     const box = this.bubble('error', code);
     box.setAttribute('role', 'alert');
-    box.append(this.doc.createTextNode(message));
+    const hint = this.doc.createElement('span');
+    hint.className = 'hint';
+    hint.textContent = this.strings.requestError[code] ?? '';
+    const detail = this.doc.createElement('span');
+    detail.className = 'detail';
+    detail.textContent = message;
+    box.append(hint, detail);
     this.scroll();
   }
 

@@ -37,6 +37,8 @@ export interface UiStrings {
   readonly capabilityTitle: string;
   /** What went wrong and what the user can do, per error code the capability screen handles. */
   readonly capability: Partial<Record<ErrorCode, { readonly what: string; readonly todo: readonly string[] }>>;
+  /** What the user can do when a request fails with this code (shown above the engine's own message). */
+  readonly requestError: Partial<Record<ErrorCode, string>>;
   readonly details: string;
   readonly tryAgain: string;
 }
@@ -101,6 +103,12 @@ const JA: UiStrings = {
       todo: ['ディスクの空き容量を増やしてください。', 'このサイトのデータを削除してからもう一度試してください。'],
     },
   },
+  requestError: {
+    'context-overflow': '会話が長すぎます。「会話をクリア」で新しく始めるか、画像や max-tokens を減らしてください。',
+    'image-too-large': '画像が大きすぎます。小さい画像を使うか、max-pixels を下げてください。',
+    'invalid-request': 'リクエストが正しくありません。画像の形式と属性の値を確認してください。',
+    'out-of-memory': 'GPU メモリーが足りません。他のタブを閉じるか、画像を減らしてください。',
+  },
   details: '詳細',
   tryAgain: '再試行',
 };
@@ -164,6 +172,12 @@ const EN: UiStrings = {
       what: 'There is not enough storage to keep the model.',
       todo: ['Free disk space.', "Delete this site's data, then try again."],
     },
+  },
+  requestError: {
+    'context-overflow': 'The conversation is too long. Start over with "Clear conversation", or send fewer images or lower max-tokens.',
+    'image-too-large': 'The image is too large. Use a smaller image or lower max-pixels.',
+    'invalid-request': 'The request is not valid. Check the image format and the attribute values.',
+    'out-of-memory': 'The GPU ran out of memory. Close other tabs or send fewer images.',
   },
   details: 'Details',
   tryAgain: 'Try again',
