@@ -137,6 +137,22 @@ describe('<sarashina-chat> (Chromium)', () => {
     await page.close();
   });
 
+  it('a wrong model URL shows the load error with a retry button', async () => {
+    const { page, errors } = await session.open('/e2e/pages/component.html');
+    await page.waitForFunction(() => typeof window.componentMount === 'function');
+    await page.evaluate((m) => window.componentMount({ model: m, lang: 'en' }), `${session.baseUrl}/e2e/output/no-such-package/`);
+    await page.waitForFunction(() => window.componentEvents().errors.length > 0, undefined, { timeout: 60_000 });
+    expect((await page.evaluate(() => window.componentEvents())).errors.map((e) => e.code)).toEqual(['download-failed']);
+    const screen = page.locator('sarashina-chat section.error');
+    expect(await screen.locator('h2').textContent()).toBe('Could not load the model');
+    expect(await screen.locator('p').first().textContent()).toContain('manifest.json');
+    await shot(page, 'load-error');
+    await screen.locator('button').click();
+    await page.waitForFunction(() => window.componentEvents().errors.length > 1, undefined, { timeout: 60_000 });
+    expect(errors.filter((e) => !e.includes('no-such-package'))).toEqual([]);
+    await page.close();
+  });
+
   it('works from plain markup: the element declared in HTML with attributes loads once and is ready', async () => {
     const page = await session.browser.newPage();
     const manifests: string[] = [];

@@ -113,9 +113,9 @@ export function noticeScreen(doc: Document, strings: UiStrings, options: NoticeO
   return element;
 }
 
-/** The notice for a load or runtime error: the capability screen for codes that mean "this device/browser cannot". */
+/** The notice for a failed load (or a lost device): the capability screen for codes that mean "this device/browser cannot". */
 export function errorNotice(strings: UiStrings, code: ErrorCode, message: string, retry: () => void): NoticeOptions {
   const help = strings.capability[code];
   if (help) return { kind: 'capability', title: strings.capabilityTitle, text: help.what, todo: help.todo, details: `${code}: ${message}`, action: { label: strings.tryAgain, run: retry } };
-  return { kind: 'error', title: strings.errorTitle, text: message, details: code, action: { label: strings.tryAgain, run: retry } };
+  return { kind: 'error', title: strings.loadErrorTitle, text: message, details: code, action: { label: strings.tryAgain, run: retry } };
 }

@@ -34,6 +34,7 @@ export interface UiStrings {
   readonly stopped: string;
   readonly truncated: string;
   readonly errorTitle: string;
+  readonly loadErrorTitle: string;
   readonly capabilityTitle: string;
   /** What went wrong and what the user can do, per error code the capability screen handles. */
   readonly capability: Partial<Record<ErrorCode, { readonly what: string; readonly todo: readonly string[] }>>;
@@ -71,6 +72,7 @@ const JA: UiStrings = {
   stopped: '(生成を停止しました)',
   truncated: '(最大トークン数に達しました)',
   errorTitle: 'エラー',
+  loadErrorTitle: 'モデルを読み込めませんでした',
   capabilityTitle: 'このブラウザーではモデルを実行できません',
   capability: {
     'webgpu-unavailable': {
@@ -141,6 +143,7 @@ const EN: UiStrings = {
   stopped: '(stopped)',
   truncated: '(reached the token limit)',
   errorTitle: 'Error',
+  loadErrorTitle: 'Could not load the model',
   capabilityTitle: 'This browser cannot run the model',
   capability: {
     'webgpu-unavailable': {
