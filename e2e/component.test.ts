@@ -15,6 +15,7 @@ import { chromiumPath, type E2eSession, REPO_ROOT, startE2e } from './harness';
 
 const FIXTURES = join(REPO_ROOT, 'export/reference/fixtures/tiny');
 const PACKAGE_DIR = join(REPO_ROOT, 'e2e/output/component-package');
+const F16_PACKAGE_DIR = join(REPO_ROOT, 'e2e/output/component-package-q4f16');
 const OUTPUT = join(REPO_ROOT, 'e2e/output');
 const CONTEXT = 256;
 const MAX_TOKENS = 12;
@@ -92,7 +93,7 @@ describe('<sarashina-chat> (Chromium)', () => {
         expect(events.errors.map((e) => e.code)).toEqual(['webgpu-unavailable']);
         expect(events.progress).toEqual([]);
         const screen = page.locator('sarashina-chat section.capability');
-        expect(await screen.locator('h2').textContent()).toBe('このブラウザーではモデルを実行できません');
+        expect(await screen.locator('h2').textContent()).toBe('この環境ではモデルを実行できません');
         expect(await screen.locator('li').count()).toBeGreaterThan(1);
         await shot(page, name);
         await page.close();
@@ -104,12 +105,32 @@ describe('<sarashina-chat> (Chromium)', () => {
       await page.evaluate((m) => window.componentMount({ model: m, lang: 'en' }), modelUrl);
       const screen = page.locator('sarashina-chat section.capability');
       await screen.waitFor();
-      expect(await screen.locator('h2').textContent()).toBe('This browser cannot run the model');
+      expect(await screen.locator('h2').textContent()).toBe('This browser or GPU cannot run the model');
       expect(await screen.textContent()).toContain('chrome://flags');
       await shot(page, 'capability-en');
     } finally {
       await browser.close();
     }
+  });
+
+  it('a q4f16 package on an adapter without shader-f16 (SwiftShader) shows the capability screen for the missing feature', async () => {
+    await rm(F16_PACKAGE_DIR, { recursive: true, force: true });
+    await exportPackage(join(FIXTURES, 'checkpoint'), F16_PACKAGE_DIR, { precision: 'q4f16' });
+    const { page, errors } = await session.open('/e2e/pages/component.html');
+    await page.waitForFunction(() => typeof window.componentMount === 'function');
+    const hasF16 = await page.evaluate(async () => (await navigator.gpu.requestAdapter())?.features.has('shader-f16') ?? false);
+    expect(hasF16, 'this test needs an adapter without shader-f16').toBe(false);
+    await page.evaluate((m) => window.componentMount({ model: m, 'context-tokens': '256' }), `${session.baseUrl}/e2e/output/component-package-q4f16/`);
+    await page.waitForFunction(() => window.componentEvents().errors.length > 0, undefined, { timeout: 120_000 });
+    expect((await page.evaluate(() => window.componentEvents())).errors.map((e) => e.code)).toEqual(['gpu-feature-missing']);
+    const screen = page.locator('sarashina-chat section.capability');
+    expect(await screen.locator('p').first().textContent()).toBe('この GPU には、このモデルに必要な機能がありません。');
+    await screen.locator('summary').click();
+    expect(await screen.locator('details').textContent()).toContain('shader-f16');
+    await shot(page, 'capability-f16');
+    expect(errors).toEqual([]);
+    await page.close();
+    await rm(F16_PACKAGE_DIR, { recursive: true, force: true });
   });
 
   it('shows the download screen with progress, and cancel stops the download', async () => {

@@ -73,7 +73,7 @@ const JA: UiStrings = {
   truncated: '(最大トークン数に達しました)',
   errorTitle: 'エラー',
   loadErrorTitle: 'モデルを読み込めませんでした',
-  capabilityTitle: 'このブラウザーではモデルを実行できません',
+  capabilityTitle: 'この環境ではモデルを実行できません',
   capability: {
     'webgpu-unavailable': {
       what: 'このブラウザーでは WebGPU が使えません。',
@@ -86,7 +86,7 @@ const JA: UiStrings = {
     },
     'gpu-feature-missing': {
       what: 'この GPU には、このモデルに必要な機能がありません。',
-      todo: ['q4f32 など別の精度のモデルを選んでください(precision 属性)。', 'ブラウザーと GPU ドライバーを最新にしてください。'],
+      todo: ['q4f32 のモデルパッケージを使ってください(model 属性をその URL にします)。', 'ブラウザーと GPU ドライバーを最新にしてください。'],
     },
     'gpu-limits-too-low': {
       what: 'この GPU の上限(バッファーサイズなど)がモデルに足りません。',
@@ -144,7 +144,7 @@ const EN: UiStrings = {
   truncated: '(reached the token limit)',
   errorTitle: 'Error',
   loadErrorTitle: 'Could not load the model',
-  capabilityTitle: 'This browser cannot run the model',
+  capabilityTitle: 'This browser or GPU cannot run the model',
   capability: {
     'webgpu-unavailable': {
       what: 'WebGPU is not available in this browser.',
@@ -157,7 +157,7 @@ const EN: UiStrings = {
     },
     'gpu-feature-missing': {
       what: 'This GPU lacks a feature this model needs.',
-      todo: ['Choose another precision (the precision attribute, e.g. q4f32).', 'Update the browser and the GPU driver.'],
+      todo: ['Use a q4f32 model package (point the model attribute at it).', 'Update the browser and the GPU driver.'],
     },
     'gpu-limits-too-low': {
       what: "This GPU's limits (buffer sizes) are too low for this model.",
