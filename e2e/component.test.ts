@@ -22,6 +22,8 @@ const MAX_TOKENS = 12;
 
 const c = JSON.parse(readFileSync(join(FIXTURES, 'image-ja/case.json'), 'utf8')) as { prompt: string; images: string[] };
 const imageName = c.images[0] ?? '';
+/** 150×100 → 20 image tokens with the tiny model's processor (6 for the 90×60 fixture image). */
+const SECOND_IMAGE = 'stripes-150x100.png';
 
 function shot(page: Page, name: string): Promise<Buffer> {
   return page.screenshot({ path: join(OUTPUT, `component-${name}.png`) });
@@ -201,7 +203,7 @@ describe('<sarashina-chat> (Chromium)', () => {
       await page.waitForFunction(() => typeof window.componentMount === 'function');
     });
 
-    it('loads with progress events, then a keyboard-sent image chat streams the text createWorkerEngine gives', async () => {
+    it('loads with progress events, then a keyboard-sent chat with two images streams the text createWorkerEngine gives', async () => {
       await page.evaluate(([m, n, t]) => window.componentMount({ model: m, 'context-tokens': String(n), 'max-tokens': String(t) }), [modelUrl, CONTEXT, MAX_TOKENS] as const);
       await page.waitForFunction(() => window.componentEvents().ready !== null || window.componentEvents().errors.length > 0, undefined, { timeout: 120_000 });
       const loaded = await page.evaluate(() => window.componentEvents());
@@ -212,8 +214,9 @@ describe('<sarashina-chat> (Chromium)', () => {
       const last = downloads[downloads.length - 1];
       expect(last?.loadedBytes).toBe(last?.totalBytes);
 
-      await page.locator('sarashina-chat input[type=file]').setInputFiles(join(FIXTURES, 'images', imageName));
-      expect(await page.locator('sarashina-chat .thumb img').count()).toBe(1);
+      // Two images in one message, in the order picked.
+      await page.locator('sarashina-chat input[type=file]').setInputFiles([join(FIXTURES, 'images', imageName), join(FIXTURES, 'images', SECOND_IMAGE)]);
+      expect(await page.locator('sarashina-chat .thumb img').count()).toBe(2);
       const box = page.locator('sarashina-chat textarea');
       await box.focus();
       // Shift+Enter adds a line and sends nothing.
@@ -229,16 +232,16 @@ describe('<sarashina-chat> (Chromium)', () => {
       expect(message?.message.content.length).toBeGreaterThan(0);
       expect(events.tokens.length).toBeGreaterThan(1);
       expect(events.tokens.join('')).toBe(message?.message.content);
-      expect(message?.usage).toMatchObject({ image_tokens: 6, completion_tokens: expect.any(Number) });
+      expect(message?.usage).toMatchObject({ image_tokens: 6 + 20, completion_tokens: expect.any(Number) });
       expect(await box.inputValue()).toBe('');
       expect(await page.locator('sarashina-chat .thumb').count()).toBe(0);
-      expect(await page.locator('sarashina-chat .msg.user img').count()).toBe(1);
+      expect(await page.locator('sarashina-chat .msg.user img').count()).toBe(2);
       expect(await page.locator('sarashina-chat .msg.assistant').getAttribute('aria-busy')).toBeNull();
       await shot(page, 'chat-image');
 
       const reference = await page.evaluate(
-        ([m, n, url, text, t]) => window.referenceStream({ model: m, contextTokens: n, imageUrl: url, text, maxTokens: t }),
-        [modelUrl, CONTEXT, `/export/reference/fixtures/tiny/images/${imageName}`, c.prompt, MAX_TOKENS] as const,
+        ([m, n, urls, text, t]) => window.referenceStream({ model: m, contextTokens: n, imageUrls: [...urls], text, maxTokens: t }),
+        [modelUrl, CONTEXT, [imageName, SECOND_IMAGE].map((name) => `/export/reference/fixtures/tiny/images/${name}`), c.prompt, MAX_TOKENS] as const,
       );
       expect(message?.message.content).toBe(reference);
     });

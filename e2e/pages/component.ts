@@ -22,7 +22,7 @@ declare global {
     componentMount: (attributes: Record<string, string>) => void;
     componentEvents: () => Recorded;
     componentStopOnToken: (n: number) => void;
-    referenceStream: (options: { model: string; contextTokens: number; imageUrl: string; text: string; maxTokens: number }) => Promise<string>;
+    referenceStream: (options: { model: string; contextTokens: number; imageUrls: string[]; text: string; maxTokens: number }) => Promise<string>;
     markdownProbe: (source: string) => { html: string; tags: string[]; text: string; links: { href: string; rel: string; target: string }[] };
     pwned: number;
   }
@@ -57,12 +57,12 @@ window.componentStopOnToken = (n) => {
   });
 };
 
-window.referenceStream = async ({ model, contextTokens, imageUrl, text, maxTokens }) => {
+window.referenceStream = async ({ model, contextTokens, imageUrls, text, maxTokens }) => {
   const engine = await createWorkerEngine({ model, contextTokens });
   try {
-    const image = await (await fetch(imageUrl)).blob();
+    const images = await Promise.all(imageUrls.map(async (url) => (await fetch(url)).blob()));
     const stream = await engine.chat.completions.create({
-      messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: image } }, { type: 'text', text }] }],
+      messages: [{ role: 'user', content: [...images.map((url) => ({ type: 'image_url' as const, image_url: { url } })), { type: 'text', text }] }],
       max_tokens: maxTokens,
       stream: true,
     });
