@@ -69,7 +69,7 @@ button:focus-visible, textarea:focus-visible, a:focus-visible { outline: 2px sol
 .msg code { font-family: ui-monospace, "SFMono-Regular", Menlo, monospace; font-size: 0.9em; }
 .msg :not(pre) > code { background: var(--sc-code-bg); padding: 0 4px; border-radius: 4px; }
 .msg a { color: var(--sc-accent); }
-.msg .images { display: flex; flex-wrap: wrap; gap: 6px; margin-bottom: 4px; }
+.msg .images { display: flex; flex-wrap: wrap; align-items: flex-start; gap: 6px; margin-bottom: 4px; }
 .msg .images img { max-width: 160px; max-height: 120px; border-radius: 6px; display: block; }
 .composer { border-top: 1px solid var(--sc-border); padding: 10px; display: flex; flex-direction: column; gap: 8px; position: relative; }
 .dragging { outline: 2px dashed var(--sc-accent); outline-offset: -4px; }
