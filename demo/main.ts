@@ -1,46 +1,105 @@
-import { GpuContext } from '../src/gpu/gpu-context';
-import { runInteropCheck } from '../src/ort/interop-check';
-import { isSarashinaError } from '../src/protocol/errors';
+/**
+ * The demo page: `<sarashina-chat>` on the built-in default model, a settings panel that reconfigures it
+ * (load settings recreate the engine), the timings of each answer, diagnostics on demand, and the service
+ * worker of the production build (offline app shell; the model itself comes from the loader's OPFS cache).
+ */
+import './demo.css';
+import type { SarashinaChatElement } from '../src/component/index';
+import type { EngineInfo, LoadProgress } from '../src/protocol/api';
+import { showAnswerMetrics } from './answer-metrics';
+import { applySettings, DEFAULT_SETTINGS, loadSettings, readSettingsForm, saveSettings, writeSettingsForm } from './demo-settings';
 
-const status = document.querySelector<HTMLParagraphElement>('#status');
-const caps = document.querySelector<HTMLTableElement>('#caps');
-const interop = document.querySelector<HTMLParagraphElement>('#interop');
+function byId<T extends HTMLElement>(id: string, type: new () => T): T {
+  const el = document.getElementById(id);
+  if (!(el instanceof type)) throw new Error(`demo/index.html lacks #${id}`);
+  return el;
+}
 
-function row(name: string, value: string): HTMLTableRowElement {
-  const tr = document.createElement('tr');
-  const th = document.createElement('th');
-  const td = document.createElement('td');
-  th.textContent = name;
-  td.textContent = value;
-  tr.append(th, td);
-  return tr;
+// Typed as the component: the element is upgraded in place once the component module defines it below.
+const chat = byId('chat', HTMLElement) as SarashinaChatElement;
+const status = byId('engine-status', HTMLElement);
+const metrics = byId('metrics', HTMLElement);
+const form = byId('settings', HTMLFormElement);
+const diagnostics = byId('diagnostics-panel', HTMLDetailsElement);
+
+function describeEngine(info: EngineInfo): string {
+  return `準備完了 (ready): ${info.precision} · context ${info.contextTokens} tokens · ${info.adapter || 'WebGPU'} — ${info.precisionReason}`;
+}
+
+function describeProgress(p: LoadProgress): string {
+  const percent = p.totalBytes > 0 ? Math.floor((100 * p.loadedBytes) / p.totalBytes) : 0;
+  const phase = { download: 'ダウンロード中 (downloading)', upload: 'GPU へ転送中 (uploading)', compile: '準備中 (compiling)' }[p.phase];
+  return `${phase} ${percent}%`;
+}
+
+function wireEvents(): void {
+  chat.addEventListener('progress', (e) => {
+    status.className = 'muted';
+    status.textContent = describeProgress(e.detail);
+  });
+  chat.addEventListener('ready', (e) => {
+    status.className = 'ok';
+    status.textContent = describeEngine(e.detail);
+  });
+  chat.addEventListener('error', (e) => {
+    const d = e.detail;
+    if (d.code === 'aborted') return;
+    status.className = 'bad';
+    status.textContent = `${d.code}: ${d.message}`;
+  });
+  chat.addEventListener('message', (e) => showAnswerMetrics(metrics, e.detail));
+}
+
+function wireSettings(): void {
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const s = readSettingsForm(form);
+    saveSettings(s);
+    status.className = 'muted';
+    status.textContent = 'エンジンを作り直しています… (recreating the engine…)';
+    applySettings(chat, s);
+  });
+  form.addEventListener('reset', (e) => {
+    e.preventDefault();
+    writeSettingsForm(form, DEFAULT_SETTINGS);
+    saveSettings(DEFAULT_SETTINGS);
+    applySettings(chat, DEFAULT_SETTINGS);
+  });
+}
+
+function wireDiagnostics(): void {
+  let started = false;
+  diagnostics.addEventListener('toggle', () => {
+    if (!diagnostics.open || started) return;
+    started = true;
+    // Loaded on demand: the check makes its own GPU device and onnxruntime session.
+    void import('./diagnostics').then(({ runDiagnostics }) =>
+      runDiagnostics({ status: byId('status', HTMLElement), caps: byId('caps', HTMLTableElement), interop: byId('interop', HTMLElement) }),
+    );
+  });
+  if (location.hash === '#diagnostics') diagnostics.open = true;
+}
+
+async function registerServiceWorker(): Promise<void> {
+  // Production build only: in `npm start` (Vite dev server) a service worker would serve stale modules.
+  if (!import.meta.env.PROD || !('serviceWorker' in navigator)) return;
+  try {
+    await navigator.serviceWorker.register(`${import.meta.env.BASE_URL}sw.js`, { scope: import.meta.env.BASE_URL });
+  } catch (e) {
+    console.warn(`service worker not registered (${String(e)}): the demo works, but not offline`);
+  }
 }
 
 async function main(): Promise<void> {
-  if (!status || !caps || !interop) return;
-  let ctx: GpuContext;
-  try {
-    ctx = await GpuContext.create();
-  } catch (e) {
-    status.className = 'bad';
-    status.textContent = isSarashinaError(e) ? `${e.code}: ${e.message}` : String(e);
-    return;
-  }
-  const c = ctx.capabilities;
-  status.className = 'ok';
-  status.textContent = `WebGPU adapter: ${c.vendor || 'unknown vendor'} ${c.architecture} ${c.description}`.trim();
-  const body = caps.tBodies[0];
-  for (const [k, v] of Object.entries(c)) body?.append(row(k, String(v)));
-  caps.hidden = false;
-  interop.textContent = 'running…';
-  try {
-    const r = await runInteropCheck(ctx);
-    interop.className = r.ok ? 'ok' : 'bad';
-    interop.textContent = `${r.ok ? 'OK' : 'FAILED'}: WGSL → onnxruntime-web → WGSL on one device, max |error| ${r.maxAbsError.toExponential(2)}, ORT output in ${r.outputLocation}`;
-  } catch (e) {
-    interop.className = 'bad';
-    interop.textContent = `FAILED: ${String(e)}`;
-  }
+  const settings = loadSettings();
+  writeSettingsForm(form, settings);
+  // Attributes first, element definition second: the component loads its engine once, with these settings.
+  applySettings(chat, settings);
+  wireEvents();
+  wireSettings();
+  wireDiagnostics();
+  await import('../src/component/index');
+  await registerServiceWorker();
 }
 
 void main();

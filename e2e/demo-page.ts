@@ -1,0 +1,55 @@
+/** Driving the demo page like a person: wait for the engine, attach an image, type, send, read the answer and timings. */
+import type { Page } from 'playwright-core';
+
+export interface DemoAnswer {
+  readonly text: string;
+  /** `token` events seen while answering (a streamed answer has several). */
+  readonly tokenEvents: number;
+  /** The `message` event's content (must equal what the page shows). */
+  readonly messageContent: string;
+  /** Shown timings, by data-metric key (ttft, image-encode, tokens-per-second, tokens). */
+  readonly metrics: Record<string, string>;
+}
+
+/** Waits until the engine reported `ready` (the status line says so) and returns the status text. */
+export async function waitEngineReady(page: Page, contains = '準備完了', timeoutMs = 180_000): Promise<string> {
+  try {
+    await page.waitForFunction((t) => document.querySelector('#engine-status')?.textContent?.includes(t) ?? false, contains, { timeout: timeoutMs });
+  } catch (e) {
+    const shown = await page.evaluate(() => ({
+      status: document.querySelector('#engine-status')?.textContent ?? '',
+      chat: document.querySelector('sarashina-chat')?.shadowRoot?.textContent?.slice(0, 400) ?? '',
+    }));
+    throw new Error(`engine not ready with "${contains}" after ${timeoutMs} ms: status "${shown.status}", chat "${shown.chat}" (${String(e)})`);
+  }
+  return (await page.textContent('#engine-status')) ?? '';
+}
+
+/** Sends `text` (with `imagePath` attached through the file picker when given) and waits for the answer's timings. */
+export async function askDemo(page: Page, text: string, imagePath?: string): Promise<DemoAnswer> {
+  await page.evaluate(() => {
+    const w = window as unknown as { demoTest: { tokens: number; message: string | null } };
+    w.demoTest = { tokens: 0, message: null };
+    const chat = document.querySelector('sarashina-chat');
+    chat?.addEventListener('token', () => w.demoTest.tokens++);
+    chat?.addEventListener('message', (e) => {
+      w.demoTest.message = (e as CustomEvent<{ message: { content: string } }>).detail.message.content;
+    });
+    document.querySelector('#metrics')?.replaceChildren();
+  });
+  if (imagePath) {
+    await page.setInputFiles('sarashina-chat input[type=file]', imagePath);
+    await page.waitForSelector('sarashina-chat .thumbs img');
+  }
+  await page.fill('sarashina-chat textarea', text);
+  await page.click('sarashina-chat button.send');
+  await page.waitForSelector('#metrics [data-metric="ttft"]', { timeout: 180_000 });
+  return page.evaluate(() => {
+    const w = window as unknown as { demoTest: { tokens: number; message: string | null } };
+    const bodies = document.querySelector('sarashina-chat')?.shadowRoot?.querySelectorAll('.msg.assistant .body') ?? [];
+    const last = bodies[bodies.length - 1];
+    const metrics: Record<string, string> = {};
+    for (const el of document.querySelectorAll<HTMLElement>('#metrics [data-metric]')) metrics[el.dataset.metric ?? ''] = el.querySelector('dd')?.textContent ?? '';
+    return { text: last?.textContent ?? '', tokenEvents: w.demoTest.tokens, messageContent: w.demoTest.message ?? '', metrics };
+  });
+}
