@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
-import { build, createServer, preview } from 'vite';
+import { createServer, preview } from 'vite';
 import { REPO_ROOT } from './harness';
 
 const CONFIG_FILE = join(REPO_ROOT, 'vite.config.ts');
@@ -47,7 +47,11 @@ export async function startDevServer(): Promise<DemoServer> {
 /** `npm run build` into `outDir`, then `vite preview` of it on a free port. */
 export async function startPreviewServer(outDir: string): Promise<DemoServer> {
   ensureDefaultModel();
-  await build({ configFile: CONFIG_FILE, logLevel: 'warn', build: { outDir } });
+  // A child process like `npm run build`: inside vitest NODE_ENV is 'test', and an in-process build would be
+  // a non-production bundle (import.meta.env.PROD false, so no service worker registration).
+  const env = { ...process.env };
+  delete env.NODE_ENV;
+  execFileSync(join(REPO_ROOT, 'node_modules/.bin/vite'), ['build', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn'], { cwd: REPO_ROOT, env, stdio: 'pipe' });
   const server = await preview({ configFile: CONFIG_FILE, preview: { port: 0, strictPort: false }, build: { outDir }, logLevel: 'warn' });
   const requests: string[] = [];
   countRequests(server.httpServer as Server, requests);
