@@ -11,18 +11,31 @@ export interface DemoAnswer {
   readonly metrics: Record<string, string>;
 }
 
-/** Waits until the engine reported `ready` (the status line says so) and returns the status text. */
+/**
+ * Waits until the engine reported `ready` with `contains` in the status line and returns the status text.
+ * Fails at once when the page shows an error status (the status line's `bad` class), naming it.
+ */
 export async function waitEngineReady(page: Page, contains = '準備完了', timeoutMs = 180_000): Promise<string> {
+  const read = (): Promise<{ status: string; bad: boolean }> =>
+    page.evaluate(() => {
+      const el = document.querySelector('#engine-status');
+      return { status: el?.textContent ?? '', bad: el?.classList.contains('bad') ?? false };
+    });
   try {
-    await page.waitForFunction((t) => document.querySelector('#engine-status')?.textContent?.includes(t) ?? false, contains, { timeout: timeoutMs });
+    await page.waitForFunction(
+      (t) => {
+        const el = document.querySelector('#engine-status');
+        return (el?.textContent?.includes(t) ?? false) || (el?.classList.contains('bad') ?? false);
+      },
+      contains,
+      { timeout: timeoutMs },
+    );
   } catch (e) {
-    const shown = await page.evaluate(() => ({
-      status: document.querySelector('#engine-status')?.textContent ?? '',
-      chat: document.querySelector('sarashina-chat')?.shadowRoot?.textContent?.slice(0, 400) ?? '',
-    }));
-    throw new Error(`engine not ready with "${contains}" after ${timeoutMs} ms: status "${shown.status}", chat "${shown.chat}" (${String(e)})`);
+    throw new Error(`engine not ready with "${contains}" after ${timeoutMs} ms: status "${(await read()).status}" (${String(e)})`);
   }
-  return (await page.textContent('#engine-status')) ?? '';
+  const { status, bad } = await read();
+  if (bad) throw new Error(`the page shows an error instead of "${contains}": ${status}`);
+  return status;
 }
 
 /** Sends `text` (with `imagePath` attached through the file picker when given) and waits for the answer's timings. */
