@@ -23,7 +23,7 @@ const form = byId('settings', HTMLFormElement);
 const diagnostics = byId('diagnostics-panel', HTMLDetailsElement);
 
 function describeEngine(info: EngineInfo): string {
-  return `準備完了 (ready): ${info.precision} · context ${info.contextTokens} tokens · ${info.adapter || 'WebGPU'} — ${info.precisionReason}`;
+  return `準備完了 (ready): ${info.precision} · context ${info.contextTokens} tokens · ${info.adapter || 'WebGPU'}`;
 }
 
 function describeProgress(p: LoadProgress): string {
@@ -40,6 +40,7 @@ function wireEvents(): void {
   chat.addEventListener('ready', (e) => {
     status.className = 'ok';
     status.textContent = describeEngine(e.detail);
+    status.title = e.detail.precisionReason;
   });
   chat.addEventListener('error', (e) => {
     const d = e.detail;
