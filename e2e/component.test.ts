@@ -122,9 +122,15 @@ describe('<sarashina-chat> (Chromium)', () => {
     await page.waitForFunction(() => typeof window.componentMount === 'function');
     const hasF16 = await page.evaluate(async () => (await navigator.gpu.requestAdapter())?.features.has('shader-f16') ?? false);
     expect(hasF16, 'this test needs an adapter without shader-f16').toBe(false);
+    const packageRequests: string[] = [];
+    page.on('request', (r) => {
+      if (r.url().includes('/component-package-q4f16/')) packageRequests.push(r.url().split('/').pop() ?? '');
+    });
     await page.evaluate((m) => window.componentMount({ model: m, 'context-tokens': '256' }), `${session.baseUrl}/e2e/output/component-package-q4f16/`);
     await page.waitForFunction(() => window.componentEvents().errors.length > 0, undefined, { timeout: 120_000 });
     expect((await page.evaluate(() => window.componentEvents())).errors.map((e) => e.code)).toEqual(['gpu-feature-missing']);
+    // Refused from the manifest alone: no graph or weight shard was downloaded.
+    expect(packageRequests).toEqual(['manifest.json']);
     const screen = page.locator('sarashina-chat section.capability');
     expect(await screen.locator('p').first().textContent()).toBe('この GPU には、このモデルに必要な機能がありません。');
     await screen.locator('summary').click();

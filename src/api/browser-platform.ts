@@ -6,7 +6,7 @@ import { readAll, StoreSource } from '../loader/package-source';
 import type { PackageSource } from '../protocol/package-source';
 import type { EngineOptions } from '../protocol/api';
 import { SarashinaError } from '../protocol/errors';
-import { MANIFEST_FILE_NAME, packageFiles, parseManifest } from '../protocol/manifest';
+import { MANIFEST_FILE_NAME, type PackageManifest, packageFiles, parseManifest } from '../protocol/manifest';
 import { decodeBrowserImage } from './browser-image-decoder';
 import type { EnginePlatform } from './engine-platform';
 
@@ -20,7 +20,7 @@ export function modelIdForUrl(url: string): string {
   return `${u.host}${u.pathname}`.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+|[._]+$/g, '') || 'model';
 }
 
-async function openBrowserSource(options: EngineOptions): Promise<PackageSource> {
+async function openBrowserSource(options: EngineOptions, checkManifest?: (manifest: PackageManifest) => void): Promise<PackageSource> {
   const base = new URL(options.model.endsWith('/') ? options.model : `${options.model}/`, globalThis.location?.href);
   const manifestUrl = new URL(MANIFEST_FILE_NAME, base).href;
   const modelId = modelIdForUrl(base.href);
@@ -33,6 +33,7 @@ async function openBrowserSource(options: EngineOptions): Promise<PackageSource>
     throw new SarashinaError('invalid-model', `${manifestUrl} is not valid JSON. Re-export the package.`, { url: manifestUrl }, { cause });
   }
   const manifest = parseManifest(manifestJson);
+  checkManifest?.(manifest);
   // Kept so that a later load with no network (offline PWA) finds the same package in the store.
   await saveManifestCopy(store, modelId, manifestBytes);
   const onProgress = options.onProgress;

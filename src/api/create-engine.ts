@@ -39,14 +39,16 @@ export async function createEngine(options: CreateEngineOptions): Promise<LocalE
   const platform = options.platform ?? browserPlatform();
   const { signal } = options;
   checkAborted(signal);
-  const source = await platform.openSource(options);
-  checkAborted(signal);
-  const manifest = await readManifest(source);
+  // The GPU first: a browser without WebGPU, or without what the package needs, should learn it before a download.
   const ownsContext = options.context === undefined;
   const gpu = options.gpu ?? (platform.gpu ? await platform.gpu() : undefined);
   const context = options.context ?? (await GpuContext.create(gpu ? { gpu } : {}));
   let model: VisionLanguageModel | null = null;
   try {
+    const check = (m: PackageManifest): void => void choosePrecision(context.capabilities, [m.precision], options.precision);
+    const source = await platform.openSource(options, check);
+    checkAborted(signal);
+    const manifest = await readManifest(source);
     const choice = choosePrecision(context.capabilities, [manifest.precision], options.precision);
     const text = await loadTextProcessor(source, manifest);
     checkAborted(signal);

@@ -5,6 +5,7 @@
 import { installNodeWebGpu } from '../gpu/node-webgpu';
 import { NodeDirSource } from '../loader/node-dir-source';
 import { SarashinaError } from '../protocol/errors';
+import { readManifest } from '../protocol/package-source';
 import { decodeImageBytes } from '../processor/image/decode-image-node';
 import { createEngine, type CreateEngineOptions } from './create-engine';
 import type { EnginePlatform } from './engine-platform';
@@ -13,7 +14,11 @@ import type { LocalEngine } from './local-engine';
 
 export function nodePlatform(): EnginePlatform {
   return {
-    openSource: (options) => Promise.resolve(new NodeDirSource(options.model)),
+    openSource: async (options, checkManifest) => {
+      const source = new NodeDirSource(options.model);
+      checkManifest?.(await readManifest(source));
+      return source;
+    },
     decodeImage: decodeNodeImage,
     gpu: () => installNodeWebGpu(),
   };
