@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { datasetItem } from './shapes-dataset';
+import { COLOURS } from './shapes-scene';
+
+/** Nominal colours, to name the pixel under an object's centre independently of the renderer's table. */
+const NOMINAL: Readonly<Record<(typeof COLOURS)[number], readonly number[]>> = {
+  red: [220, 35, 35],
+  blue: [35, 75, 225],
+  green: [35, 165, 60],
+  yellow: [240, 215, 30],
+  white: [248, 248, 248],
+  black: [18, 18, 18],
+};
+
+function nearestColour(rgb: readonly number[]): string {
+  let best = '';
+  let bestDistance = Infinity;
+  for (const [name, ref] of Object.entries(NOMINAL)) {
+    const d = ref.reduce((sum, v, c) => sum + (v - (rgb[c] ?? 0)) ** 2, 0);
+    if (d < bestDistance) [best, bestDistance] = [name, d];
+  }
+  return best;
+}
+
+describe('shapes dataset', () => {
+  it('is deterministic and its splits differ', () => {
+    const a = datasetItem('test', 5);
+    const b = datasetItem('test', 5);
+    expect(Buffer.from(a.rgb).equals(Buffer.from(b.rgb))).toBe(true);
+    expect(a.questions).toEqual(b.questions);
+    expect(Buffer.from(datasetItem('train', 5).rgb).equals(Buffer.from(a.rgb))).toBe(false);
+  });
+
+  it('draws what its answers say: colour under each centre, distinct shapes and cells, sizes in 112…224', () => {
+    const counts = new Set<number>();
+    for (let i = 0; i < 60; i++) {
+      const { scene, rgb, questions } = datasetItem('eval', i);
+      expect(scene.width).toBeGreaterThanOrEqual(112);
+      expect(scene.height).toBeLessThanOrEqual(224);
+      expect(new Set(scene.objects.map((o) => o.shape)).size).toBe(scene.objects.length);
+      expect(new Set(scene.objects.map((o) => o.position)).size).toBe(scene.objects.length);
+      counts.add(scene.objects.length);
+      for (const o of scene.objects) {
+        const p = (Math.floor(o.centreY) * scene.width + Math.floor(o.centreX)) * 3;
+        expect(nearestColour([rgb[p] ?? 0, rgb[p + 1] ?? 0, rgb[p + 2] ?? 0])).toBe(o.colour);
+      }
+      const count = questions.find((q) => q.kind === 'count' && q.language === 'ja');
+      expect(count?.answer).toBe(`${scene.objects.length}個あります。`);
+    }
+    expect([...counts].sort()).toEqual([1, 2, 3]);
+  });
+});
