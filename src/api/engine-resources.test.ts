@@ -63,4 +63,18 @@ describe('engine resources', () => {
       tracker.restore();
     }
   }, 120_000);
+
+  it('a lost device rejects later requests with device-lost, and a new engine works again', async () => {
+    // The engine owns this context (no `context` option): losing its device must not touch other tests'.
+    const engine = await createNodeEngine({ model: join(dir, 'q4f32'), contextTokens: 128 });
+    const request = { messages: [{ role: 'user' as const, content: 'こんにちは' }], max_tokens: 2 };
+    expect((await engine.chat.completions.create(request)).usage.completion_tokens).toBeGreaterThan(0);
+    engine.context.device.destroy(); // what a driver reset or a lost GPU process looks like to WebGPU
+    await engine.context.lost;
+    await expect(engine.chat.completions.create(request)).rejects.toMatchObject({ code: 'device-lost' });
+    await engine.dispose();
+    const again = await createNodeEngine({ model: join(dir, 'q4f32'), contextTokens: 128 });
+    expect((await again.chat.completions.create(request)).usage.completion_tokens).toBeGreaterThan(0);
+    await again.dispose();
+  }, 120_000);
 });

@@ -48,6 +48,11 @@ export class LocalEngine implements InspectableEngine {
     this.chat = { completions: { create } as ChatCompletions };
   }
 
+  /** The GPU context the engine runs on (its device, capabilities and `lost` promise). */
+  get context(): GpuContext {
+    return this.parts.context;
+  }
+
   /** The generator behind this engine (tests: prefix and image-cache state). */
   get generator(): Generator {
     return this.parts.generator;
