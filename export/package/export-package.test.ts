@@ -1,6 +1,4 @@
 import { createHash } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +7,7 @@ import { isSarashinaError, type SarashinaError } from '../../src/protocol/errors
 import { packageFiles, parseManifest, resolveWeightName } from '../../src/protocol/manifest';
 import { SafetensorsCheckpoint } from '../safetensors/safetensors-checkpoint';
 import { writeRandomCheckpoint } from '../random/random-checkpoint';
+import { startRangeFileServer } from '../../src/testing/range-file-server';
 import { fromFloat16Array } from '../quantize/float16';
 import { dequantizeInt4Block32, scaleValues } from '../quantize/int4-block-quantizer';
 import { exportPackage } from './export-package';
@@ -147,38 +146,16 @@ describe('exportPackage on the tiny random checkpoint', () => {
 
 describe('exportPackage from an http(s) base URL', () => {
   it('reads the checkpoint with range requests and writes the same package as from the directory', async () => {
-    let ranges = 0;
-    const server = createServer((req, res) => {
-      readFile(join(ckpt, (req.url ?? '/').replace(/^\/hf\//, ''))).then(
-        (body) => {
-          const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
-          if (range) {
-            ranges++;
-            const start = Number(range[1]);
-            const end = Math.min(Number(range[2]), body.byteLength - 1);
-            res.writeHead(206, { 'Content-Range': `bytes ${start}-${end}/${body.byteLength}`, 'Content-Length': end - start + 1 });
-            res.end(body.subarray(start, end + 1));
-          } else {
-            res.writeHead(200, { 'Content-Length': body.byteLength });
-            res.end(body);
-          }
-        },
-        () => {
-          res.writeHead(404);
-          res.end();
-        },
-      );
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const server = await startRangeFileServer(ckpt, 'hf');
     try {
-      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hf/`;
+      const url = server.url;
       const fromUrl = await exportPackage(url, join(dir, 'pkg-url'), { precision: 'q4f32', maxShardBytes: SHARD });
       const fromDir = await readPackageManifest(join(dir, 'pkg-q4f32'));
-      expect(ranges).toBeGreaterThan(10);
+      expect(server.rangeRequests).toBeGreaterThan(10);
       expect(fromUrl.manifest.shards).toEqual(fromDir.shards);
       expect(fromUrl.manifest.exporter.source).toBe(url);
     } finally {
-      server.close();
+      await server.close();
     }
   });
 });

@@ -1,11 +1,10 @@
-import { createServer, type Server } from 'node:http';
 import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isSarashinaError } from '../../src/protocol/errors';
 import { randomFloats } from '../../src/testing/compare';
+import { type RangeFileServer, startRangeFileServer } from '../../src/testing/range-file-server';
 import { SafetensorsCheckpoint } from './safetensors-checkpoint';
 import { bf16ToFloat32, f16ToFloat32, float32ToBf16Bytes } from './safetensors-dtype';
 import { writeSafetensorsFile, type TensorToWrite } from './safetensors-writer';
@@ -164,10 +163,8 @@ describe('SafetensorsCheckpoint', () => {
 });
 
 describe('SafetensorsCheckpoint over http', () => {
-  let server: Server;
+  let server: RangeFileServer;
   let base: string;
-  let honourRanges = true;
-  let rangeRequests = 0;
 
   beforeAll(async () => {
     const root = join(dir, 'http');
@@ -175,43 +172,21 @@ describe('SafetensorsCheckpoint over http', () => {
     await writeSafetensorsFile(join(root, 'model-1.safetensors'), [f32Tensor('p', [3, 3], randomFloats(9, 6))]);
     await writeSafetensorsFile(join(root, 'model-2.safetensors'), [bf16Tensor('q', [5], randomFloats(5, 7))]);
     await writeFile(join(root, 'model.safetensors.index.json'), JSON.stringify({ weight_map: { p: 'model-1.safetensors', q: 'model-2.safetensors' } }));
-    server = createServer((req, res) => {
-      const path = join(root, (req.url ?? '/').replace(/^\/ckpt\//, ''));
-      readFile(path).then(
-        (body) => {
-          const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
-          if (range && honourRanges) {
-            rangeRequests++;
-            const start = Number(range[1]);
-            const end = Math.min(Number(range[2]), body.byteLength - 1);
-            res.writeHead(206, { 'Content-Range': `bytes ${start}-${end}/${body.byteLength}`, 'Content-Length': end - start + 1 });
-            res.end(body.subarray(start, end + 1));
-          } else {
-            res.writeHead(200, { 'Content-Length': body.byteLength });
-            res.end(body);
-          }
-        },
-        () => {
-          res.writeHead(404);
-          res.end();
-        },
-      );
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/ckpt`;
+    server = await startRangeFileServer(root, 'ckpt');
+    base = server.url.replace(/\/$/, '');
   });
-  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  afterAll(() => server.close());
 
   it('reads tensors with range requests (206) and from servers that ignore ranges (200)', async () => {
     const local = await SafetensorsCheckpoint.open(join(dir, 'http'));
     for (const honour of [true, false]) {
-      honourRanges = honour;
-      rangeRequests = 0;
+      server.honourRanges = honour;
+      server.resetCount();
       const remote = await SafetensorsCheckpoint.open(`${base}/`);
       expect(remote.info('q')).toEqual(local.info('q'));
       expect((await remote.readFloat32('p')).data).toEqual((await local.readFloat32('p')).data);
       expect((await remote.read('q')).bytes).toEqual((await local.read('q')).bytes);
-      expect(rangeRequests > 0).toBe(honour);
+      expect(server.rangeRequests > 0).toBe(honour);
     }
     await expectInvalid(SafetensorsCheckpoint.open(`${base}/missing`), 'missing');
   });
