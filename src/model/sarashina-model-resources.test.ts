@@ -11,41 +11,11 @@ import { exportPackage } from '../../export/package/export-package';
 import { createStorageBuffer } from '../gpu/gpu-buffers';
 import { NodeDirSource } from '../loader/node-dir-source';
 import type { LoadProgress } from '../protocol/api';
+import { trackGpu } from '../testing/gpu-tracker';
 import { testGpuContext } from '../testing/node-gpu';
 import { SarashinaModel } from './sarashina-model';
 
 const CHECKPOINT = 'export/reference/fixtures/tiny/checkpoint';
-
-/** Wraps device.createBuffer / createBindGroup to count live buffers and created objects. */
-function trackDevice(device: GPUDevice): { live: Set<GPUBuffer>; created: { buffers: number; bindGroups: number }; restore: () => void } {
-  const live = new Set<GPUBuffer>();
-  const created = { buffers: 0, bindGroups: 0 };
-  const createBuffer = device.createBuffer.bind(device);
-  const createBindGroup = device.createBindGroup.bind(device);
-  device.createBuffer = (descriptor: GPUBufferDescriptor): GPUBuffer => {
-    const buffer = createBuffer(descriptor);
-    created.buffers++;
-    live.add(buffer);
-    const destroy = buffer.destroy.bind(buffer);
-    buffer.destroy = (): undefined => {
-      live.delete(buffer);
-      return destroy();
-    };
-    return buffer;
-  };
-  device.createBindGroup = (descriptor: GPUBindGroupDescriptor): GPUBindGroup => {
-    created.bindGroups++;
-    return createBindGroup(descriptor);
-  };
-  return {
-    live,
-    created,
-    restore: () => {
-      device.createBuffer = createBuffer;
-      device.createBindGroup = createBindGroup;
-    },
-  };
-}
 
 describe('SarashinaModel resources', () => {
   let root: string;
@@ -59,7 +29,7 @@ describe('SarashinaModel resources', () => {
 
   it('dispose() frees every buffer the model created; decode steps create no buffers or bind groups', async () => {
     const ctx = await testGpuContext();
-    const tracker = trackDevice(ctx.device);
+    const tracker = trackGpu(ctx.device);
     const progress: LoadProgress[] = [];
     try {
       const model = await SarashinaModel.load(ctx, new NodeDirSource(dir), { contextTokens: 64, onProgress: (p) => progress.push(p) });
@@ -80,6 +50,8 @@ describe('SarashinaModel resources', () => {
       await model.dispose();
       await ctx.device.queue.onSubmittedWorkDone();
       expect([...tracker.live].map((b) => b.label)).toEqual([]);
+      expect(tracker.liveBytes()).toBe(0);
+      expect(tracker.peakBytes()).toBeGreaterThan(model.manifest.shards.reduce((n, s) => n + s.sizeBytes, 0));
     } finally {
       tracker.restore();
     }
