@@ -42,3 +42,25 @@ export function formatBytes(n: number): string {
   if (n >= 1e3) return `${(n / 1e3).toFixed(1)} kB`;
   return `${Math.round(n)} B`;
 }
+
+/**
+ * An `onProgress` that prints "<label> <progress>" to stderr at most every 500 ms (and at the end):
+ * one rewritten line on a terminal, one line each otherwise (logs). Call the returned `done` after.
+ */
+export function stderrProgress(label: string): { readonly onProgress: (p: ExportProgress) => void; readonly done: () => void } {
+  const tty = process.stderr.isTTY;
+  let lastLine = 0;
+  return {
+    onProgress: (p) => {
+      const now = Date.now();
+      if (p.doneBytes < p.totalBytes && now - lastLine < 500) return;
+      lastLine = now;
+      const line = `${label} ${formatExportProgress(p)}`;
+      if (tty) process.stderr.write(`\r${line.padEnd(100)}`);
+      else process.stderr.write(`${line}\n`);
+    },
+    done: () => {
+      if (tty) process.stderr.write('\n');
+    },
+  };
+}

@@ -1,0 +1,79 @@
+/**
+ * `npm run random-package -- --preset tiny|8b|14b --out DIR [--precision fp32|q4f32|q4f16] [--seed N]
+ *  [--max-pixels N] [--max-shard-mb N] [--force]`
+ * A model package with random weights written directly (export/random/random-package.ts), for
+ * benchmarks. Also runs bundled with plain Node: `node bench/gpu/bundle.mjs export/cli/random-package.ts`.
+ */
+import { parseArgs } from 'node:util';
+import { isSarashinaError } from '../../src/protocol/errors';
+import { PRECISIONS, type Precision } from '../../src/protocol/manifest';
+import { formatBytes, stderrProgress } from '../package/export-progress';
+import { DEFAULT_MAX_SHARD_BYTES } from '../package/package-writer';
+import { writeRandomPackage } from '../random/random-package';
+import { isRandomPreset } from '../random/random-presets';
+
+const USAGE = 'Usage: npm run random-package -- --preset tiny|8b|14b --out <dir> [--precision fp32|q4f32|q4f16] [--seed N] [--max-pixels N] [--max-shard-mb N] [--force]';
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      preset: { type: 'string' },
+      out: { type: 'string' },
+      precision: { type: 'string', default: 'q4f32' },
+      seed: { type: 'string', default: '0' },
+      'max-pixels': { type: 'string' },
+      'max-shard-mb': { type: 'string' },
+      force: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const fail = (message: string): number => {
+    console.error(`${message}\n${USAGE}`);
+    return 2;
+  };
+  if (positionals.length > 0) return fail(`Unexpected arguments: ${positionals.join(' ')}.`);
+  if (!isRandomPreset(values.preset)) return fail(`--preset must be tiny, 8b or 14b, got ${JSON.stringify(values.preset)}.`);
+  if (!values.out) return fail('Missing --out <dir>.');
+  if (!PRECISIONS.includes(values.precision as Precision)) return fail(`--precision must be one of ${PRECISIONS.join(', ')}, got ${values.precision}.`);
+  const seed = Number(values.seed);
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) return fail(`--seed must be a whole number from 0 to 4294967295, got ${values.seed}.`);
+  const maxPixels = values['max-pixels'] === undefined ? undefined : Number(values['max-pixels']);
+  if (maxPixels !== undefined && !Number.isInteger(maxPixels)) return fail(`--max-pixels must be a whole number, got ${values['max-pixels']}.`);
+  const shardMb = values['max-shard-mb'] === undefined ? DEFAULT_MAX_SHARD_BYTES / 2 ** 20 : Number(values['max-shard-mb']);
+  if (!(shardMb > 0 && shardMb <= 2048)) return fail(`--max-shard-mb must be a number in (0, 2048], got ${values['max-shard-mb']}.`);
+
+  const started = performance.now();
+  const progress = stderrProgress('random-package');
+  const result = await writeRandomPackage(values.out, {
+    preset: values.preset,
+    precision: values.precision as Precision,
+    seed,
+    maxShardBytes: Math.floor(shardMb * 2 ** 20),
+    ...(maxPixels === undefined ? {} : { maxPixels }),
+    overwrite: values.force,
+    onProgress: progress.onProgress,
+  });
+  progress.done();
+  const seconds = (performance.now() - started) / 1000;
+  const m = result.manifest;
+  console.log(
+    `Wrote ${result.outDir}: ${values.preset} ${m.precision} seed ${seed}, max_pixels ${m.imageProcessor.maxPixels}, ${m.graphs.length} graphs, ${m.shards.length} shards, ${Object.keys(m.weights).length} weights, ` +
+      `${formatBytes(result.totalBytes)} (${result.totalBytes} bytes) in ${seconds.toFixed(1)} s (${formatBytes(result.totalBytes / Math.max(seconds, 1e-3))}/s).`,
+  );
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    if (isSarashinaError(e)) console.error(`\nrandom-package failed [${e.code}]: ${e.message}`);
+    else console.error('\nrandom-package failed:', e);
+    process.exit(1);
+  },
+);
