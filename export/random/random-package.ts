@@ -11,7 +11,7 @@
  * an RMS of 4.64, so the dequantized weights have that std. Random signs cancel the codes' −0.5 mean,
  * which with positive scales would add the same offset to every output row and grow layer by layer.
  */
-import { SarashinaError } from '../../src/protocol/errors';
+import { type ErrorDetails, SarashinaError } from '../../src/protocol/errors';
 import { PRECISIONS, type Precision, type WeightEntry } from '../../src/protocol/manifest';
 import { parseImageProcessorConfig, parseModelConfig } from '../hf-config';
 import { ExportProgressTracker, type ExportProgress } from '../package/export-progress';
@@ -45,15 +45,10 @@ const CHUNK_WORDS = 1 << 22;
 /** Writes the random package into `outDir`. Bad options are SarashinaErrors (invalid-request). */
 export async function writeRandomPackage(outDir: string, options: RandomPackageOptions): Promise<ExportResult> {
   const { preset, precision, seed } = options;
-  if (!isRandomPreset(preset)) throw new SarashinaError('invalid-request', `Unknown preset ${JSON.stringify(preset)}. Use tiny, 8b or 14b.`, { preset: String(preset) });
-  if (!PRECISIONS.includes(precision)) throw new SarashinaError('invalid-request', `Unknown precision ${JSON.stringify(precision)}. Use one of ${PRECISIONS.join(', ')}.`, { precision: String(precision) });
-  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new SarashinaError('invalid-request', `Seed ${seed} is not an unsigned 32-bit integer. Pass a whole number from 0 to 4294967295.`, { seed });
+  checkOptions(options);
   const preprocessor = preprocessorConfigJson(preset);
-  const maxPixels = options.maxPixels ?? PRESETS[preset].maxPixels;
   const minPixels = Number(preprocessor.min_pixels);
-  if (!Number.isInteger(maxPixels) || maxPixels < minPixels) {
-    throw new SarashinaError('invalid-request', `maxPixels ${maxPixels} is not a whole number ≥ min_pixels ${minPixels}. Pass e.g. ${1344 * 1792} for a 1344×1792 image.`, { maxPixels });
-  }
+  const maxPixels = options.maxPixels ?? PRESETS[preset].maxPixels;
   await checkPackageTarget(outDir, options);
   const spec = parseModelConfig(presetConfigJson(preset));
   const imageProcessor = parseImageProcessorConfig({ ...preprocessor, max_pixels: maxPixels, size: { min_pixels: minPixels, max_pixels: maxPixels } });
@@ -78,6 +73,22 @@ export async function writeRandomPackage(outDir: string, options: RandomPackageO
     outDir,
     { precision, ...(options.maxShardBytes === undefined ? {} : { maxShardBytes: options.maxShardBytes }), ...(options.overwrite === undefined ? {} : { overwrite: options.overwrite }), onWeight: (w) => progress.add(packageBytes(w), w.name) },
   );
+}
+
+/** Rejects an unknown preset or precision, a seed that is not uint32, and max_pixels below min_pixels. */
+function checkOptions(options: RandomPackageOptions): void {
+  const { preset, precision, seed, maxPixels } = options;
+  const minPixels = isRandomPreset(preset) ? Number(preprocessorConfigJson(preset).min_pixels) : 0;
+  const problem: { message: string; details: ErrorDetails } | null = !isRandomPreset(preset)
+    ? { message: `Unknown preset ${JSON.stringify(preset)}. Use tiny, 8b or 14b.`, details: { preset: String(preset) } }
+    : !PRECISIONS.includes(precision)
+      ? { message: `Unknown precision ${JSON.stringify(precision)}. Use one of ${PRECISIONS.join(', ')}.`, details: { precision: String(precision) } }
+      : !(Number.isInteger(seed) && seed >= 0 && seed <= 0xffffffff)
+        ? { message: `Seed ${seed} is not an unsigned 32-bit integer. Pass a whole number from 0 to 4294967295.`, details: { seed } }
+        : maxPixels !== undefined && !(Number.isInteger(maxPixels) && maxPixels >= minPixels)
+          ? { message: `maxPixels ${maxPixels} is not a whole number ≥ min_pixels ${minPixels}. Pass e.g. ${1344 * 1792} for a 1344×1792 image.`, details: { maxPixels } }
+          : null;
+  if (problem) throw new SarashinaError('invalid-request', problem.message, problem.details);
 }
 
 /** Bytes `planned` takes in the package (codes + scales for int4). */
