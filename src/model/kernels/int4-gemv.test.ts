@@ -9,7 +9,9 @@ import {
   chooseGemvVariant,
   type GemvEpilogue,
   type GemvVariant,
+  gemvConstants,
   gemvKernel,
+  gemvVariantName,
   gemvVariantSpace,
   int4GemvReference,
   prepareInt4Gemv,
@@ -37,13 +39,30 @@ const REL_TO_ABS_SUM = 2e-5;
 
 let sharedKernels: KernelCache | undefined;
 
-async function runGemv(variant: GemvVariant, epilogue: GemvEpilogue, n: number, k: number, seed: number, packed = false, yOffset = 0): Promise<void> {
+interface RunOptions {
+  readonly packed?: boolean;
+  readonly yOffset?: number;
+  /** Fuse RMSNorm (random weight, this eps) in front of the GEMV. */
+  readonly normEps?: number;
+}
+
+async function runGemv(variant: GemvVariant, epilogue: GemvEpilogue, n: number, k: number, seed: number, options: RunOptions = {}): Promise<void> {
+  const packed = options.packed ?? false;
+  const yOffset = options.yOffset ?? 0;
   const ctx = await testGpuContext();
   const { device } = ctx;
   sharedKernels ??= new KernelCache(device);
   const kernels = sharedKernels;
   const blocks = k / 32;
-  const x = randomFloats(k, seed);
+  const xRaw = randomFloats(k, seed);
+  const normWeight = Float32Array.from(randomFloats(k, seed + 6), (v) => 0.5 + v);
+  // With the norm fused, the reference multiplies by the normalized x (f64 statistic of the f32 input).
+  let x = xRaw;
+  if (options.normEps !== undefined) {
+    const meanSquare = xRaw.reduce((sum, v) => sum + v * v, 0) / k;
+    const r = 1 / Math.sqrt(meanSquare + options.normEps);
+    x = Float32Array.from(xRaw, (v, i) => v * (normWeight[i] ?? 0) * r);
+  }
   const q = randomBytes(n * blocks * 16, seed + 1);
   const s = randomScales(n * blocks, seed + 2);
   const q2 = randomBytes(n * blocks * 16, seed + 3);
@@ -59,14 +78,16 @@ async function runGemv(variant: GemvVariant, epilogue: GemvEpilogue, n: number, 
   const qBuf = uploadBuffer(device, 'q', packed ? qPacked : q);
   const sBuf = uploadBuffer(device, 's', packed ? sPacked : s);
   const bufs = {
-    x: uploadBuffer(device, 'x', x),
+    x: uploadBuffer(device, 'x', xRaw),
+    normWeight: uploadBuffer(device, 'norm', normWeight),
     qweight: qBuf,
     scales: sBuf,
     y: uploadBuffer(device, 'y', y0),
     qweight2: packed ? qBuf : uploadBuffer(device, 'q2', q2),
     scales2: packed ? sBuf : uploadBuffer(device, 's2', s2),
   };
-  const prepared = prepareInt4Gemv(device, kernels, bufs, { n, k, epilogue, upRowOffset: packed ? n : 0, yOffset }, variant);
+  const norm = options.normEps !== undefined ? { eps: options.normEps } : undefined;
+  const prepared = prepareInt4Gemv(device, kernels, bufs, { n, k, epilogue, upRowOffset: packed ? n : 0, yOffset, ...(norm ? { norm } : {}) }, variant);
   const encoder = device.createCommandEncoder();
   const pass = encoder.beginComputePass();
   prepared.record(pass);
@@ -104,32 +125,43 @@ describe('int4 GEMV on real WebGPU', () => {
     { n: 5, k: 11008 },
     { n: 130, k: 64 },
   ];
-  // Each reduction × epilogue once, rotating through the shapes and variants (SwiftShader compiles are slow).
+  // Each reduction × epilogue × unpacking once, rotating through the shapes, unrolls and the fused norm
+  // (SwiftShader compiles are slow).
   for (const [ri, reduction] of (['subgroup', 'workgroup'] as const).entries()) {
     for (const [ei, epilogue] of (['store', 'add', 'swiglu'] as const).entries()) {
-      {
-        const i = (ri + ei) % shapes.length;
+      for (const [ui, unpack] of (['bias', 'convert'] as const).entries()) {
+        const i = (ri + ei + ui) % shapes.length;
         const shape = shapes[i] ?? { n: 1, k: 32 };
-        const variant: GemvVariant = { reduction, workgroupSize: [64, 128, 32][i] ?? 64, rows: [4, 3, 8][i] ?? 4, unroll: 1 + ((ri + ei) % 2) };
-        it(`${reduction} ${epilogue} n=${shape.n} k=${shape.k} wg=${variant.workgroupSize} rows=${variant.rows} unroll=${variant.unroll}`, async () => {
+        const unroll = [1, 2, 4][(ri + 2 * ei + ui) % 3] ?? 1;
+        const variant: GemvVariant = { reduction, unpack, workgroupSize: [64, 128, 32][i] ?? 64, rows: [4, 3, 8][i] ?? 4, unroll };
+        const normEps = (ri + ei + ui) % 2 === 0 ? 1e-5 : undefined;
+        it(`${gemvVariantName(variant)} ${epilogue}${normEps ? ' + norm' : ''} n=${shape.n} k=${shape.k}`, async () => {
           const ctx = await testGpuContext();
           if (reduction === 'subgroup' && !ctx.capabilities.subgroups) return;
-          await runGemv(variant, epilogue, shape.n, shape.k, 11 + i);
+          await runGemv(variant, epilogue, shape.n, shape.k, 11 + i, normEps === undefined ? {} : { normEps });
         });
       }
     }
   }
 
+  it('fused norm with 16 invocations and SwiGLU (the Σ x² accumulator past every row accumulator)', async () => {
+    for (const reduction of ['subgroup', 'workgroup'] as const) {
+      const ctx = await testGpuContext();
+      if (reduction === 'subgroup' && !ctx.capabilities.subgroups) continue;
+      await runGemv({ reduction, workgroupSize: 16, rows: 8, unroll: 2 }, 'swiglu', 9, 1024, 41, { normEps: 1e-6, packed: true });
+    }
+  });
+
   it('SwiGLU from one packed gate+up buffer bound twice (upRowOffset = n)', async () => {
     const ctx = await testGpuContext();
     const shape = { n: 21, k: 4096, epilogue: 'swiglu' as const };
-    await runGemv(chooseGemvVariant(ctx.capabilities, shape), 'swiglu', shape.n, shape.k, 5, true, 7);
+    await runGemv(chooseGemvVariant(ctx.capabilities, shape), 'swiglu', shape.n, shape.k, 5, { packed: true, yOffset: 7 });
   });
 
   it('the planner’s variant runs on this device (Llama-like K, odd N)', async () => {
     const ctx = await testGpuContext();
     const shape = { n: 19, k: 4096, epilogue: 'add' as const };
-    await runGemv(chooseGemvVariant(ctx.capabilities, shape), 'add', shape.n, shape.k, 99, false, 5);
+    await runGemv(chooseGemvVariant(ctx.capabilities, shape), 'add', shape.n, shape.k, 99, { yOffset: 5 });
   });
 
   it('compiles every variant the planner can choose, with and without subgroups', async () => {
@@ -139,10 +171,12 @@ describe('int4 GEMV on real WebGPU', () => {
     for (const caps of capsList) {
       for (const v of gemvVariantSpace(caps)) {
         for (const epilogue of ['store', 'add', 'swiglu'] as const) {
-          ctx.device.pushErrorScope('validation');
-          kernels.pipeline(gemvKernel(v.reduction, epilogue), { WORKGROUP_SIZE: v.workgroupSize, ROWS: v.rows, UNROLL: v.unroll ?? 1 });
-          const error = await ctx.device.popErrorScope();
-          expect(error?.message ?? null).toBeNull();
+          for (const norm of [false, true]) {
+            ctx.device.pushErrorScope('validation');
+            kernels.pipeline(gemvKernel(v.reduction, epilogue), gemvConstants(v, { norm }));
+            const error = await ctx.device.popErrorScope();
+            expect(error?.message ?? null).toBeNull();
+          }
         }
       }
     }

@@ -1,7 +1,8 @@
 /**
  * int4 GEMV for the decode step (M = 1) over weights in onnxruntime's MatMulNBits layout
- * (shaders/int4-gemv.wgsl). The variant (reduction kind, workgroup size, rows per workgroup) is chosen
- * by `chooseGemvVariant`, a pure function of the adapter's capabilities and the matrix shape.
+ * (shaders/int4-gemv.wgsl), optionally with the Llama RMSNorm of x fused in front. The variant (reduction
+ * kind, nibble unpacking, workgroup size, rows per workgroup, blocks in flight) is chosen by
+ * `chooseGemvVariant`, a pure function of the adapter's capabilities and the matrix shape.
  */
 import bodyWgsl from '../../../shaders/int4-gemv.wgsl?raw';
 import reduceSubgroupWgsl from '../../../shaders/int4-gemv-reduce-subgroup.wgsl?raw';
@@ -9,13 +10,18 @@ import reduceWorkgroupWgsl from '../../../shaders/int4-gemv-reduce-workgroup.wgs
 import type { GpuCapabilities } from '../../gpu/gpu-context';
 import type { KernelCache, KernelSource } from '../../gpu/kernel';
 import { SarashinaError } from '../../protocol/errors';
-import { PreparedKernel, prepareKernel } from './prepared-kernel';
+import { packWords, type PreparedKernel, prepareKernel } from './prepared-kernel';
 
 /** int4 values per quantization block (MatMulNBits block_size). */
 export const INT4_BLOCK = 32;
 
 export type GemvEpilogue = 'store' | 'add' | 'swiglu';
 export type GemvReduction = 'subgroup' | 'workgroup';
+/**
+ * How nibbles become floats: 'bias' ORs the masked nibble into the mantissa of 2^23 and subtracts (no
+ * int→float conversion); 'convert' shifts, masks and converts (the earlier kernel, kept as the bench baseline).
+ */
+export type GemvUnpack = 'bias' | 'convert';
 
 export interface GemvShape {
   /** Output rows (the weight's N). */
@@ -27,6 +33,11 @@ export interface GemvShape {
   readonly upRowOffset?: number;
   /** First element of y written (e.g. q, k and v GEMVs writing one packed qkv buffer). Default 0. */
   readonly yOffset?: number;
+  /**
+   * Fuse the Llama RMSNorm of x (weight in `GemvBuffers.normWeight`): the GEMV multiplies by
+   * x · normWeight · inverseSqrt(mean(x²) + eps) instead of x, so no separate norm dispatch is needed.
+   */
+  readonly norm?: { readonly eps: number };
 }
 
 export interface GemvVariant {
@@ -35,14 +46,16 @@ export interface GemvVariant {
   readonly workgroupSize: number;
   /** Output rows per workgroup (1..8). */
   readonly rows: number;
-  /** Blocks per invocation per step (1 or 2): loads in flight. Default 1. */
+  /** Blocks per invocation per step (1, 2 or 4): loads in flight. Default 1. */
   readonly unroll?: number;
+  /** Default 'bias'. */
+  readonly unpack?: GemvUnpack;
 }
 
 export type GemvCapabilities = Pick<GpuCapabilities, 'subgroups' | 'maxComputeInvocationsPerWorkgroup' | 'maxComputeWorkgroupStorageSize'>;
 
-/** Accumulators per invocation in the shader (MAX_ACC): rows, or 2 · rows for SwiGLU. */
-const MAX_ACC = 16;
+/** Accumulators per invocation in the shader (MAX_ACC): rows, or 2 · rows for SwiGLU, plus the norm's Σ x². */
+const MAX_ACC = 17;
 const MAX_ROWS = 8;
 const PREFERRED_WORKGROUP_SIZE = 64;
 const PREFERRED_ROWS = 8;
@@ -73,10 +86,26 @@ export function gemvVariantSpace(caps: GemvCapabilities): GemvVariant[] {
   for (let k = INT4_BLOCK; k <= 256 * INT4_BLOCK; k *= 2) {
     for (const epilogue of ['store', 'add', 'swiglu'] as const) {
       const v = chooseGemvVariant(caps, { n: 1, k, epilogue });
-      out.set(`${v.reduction}/${v.workgroupSize}/${v.rows}`, v);
+      out.set(gemvVariantName(v), v);
     }
   }
   return [...out.values()];
+}
+
+/** A short stable name of a variant (bench rows, test names). */
+export function gemvVariantName(v: GemvVariant): string {
+  return `${v.reduction}/${v.unpack ?? 'bias'}/wg${v.workgroupSize}/rows${v.rows}/unroll${v.unroll ?? 1}`;
+}
+
+/** The override constants of a variant (with or without the fused norm). */
+export function gemvConstants(v: GemvVariant, options: { norm: boolean }): Record<string, number> {
+  return {
+    WORKGROUP_SIZE: v.workgroupSize,
+    ROWS: v.rows,
+    UNROLL: v.unroll ?? 1,
+    UNPACK_BIAS: (v.unpack ?? 'bias') === 'bias' ? 1 : 0,
+    NORM: options.norm ? 1 : 0,
+  };
 }
 
 export function validateGemvShape(shape: GemvShape): void {
@@ -115,6 +144,8 @@ export interface GemvBuffers {
   readonly scales: GPUBuffer;
   /** f32 [yOffset + n]: written ('store', 'swiglu') or accumulated into ('add') from yOffset. */
   readonly y: GPUBuffer;
+  /** f32 [k]: the RMSNorm weight when the shape has `norm` (never y). */
+  readonly normWeight?: GPUBuffer;
   /** SwiGLU only: the up projection's B and scales (same shape); qweight/scales are the gate's. */
   readonly qweight2?: GPUBuffer;
   readonly scales2?: GPUBuffer;
@@ -133,7 +164,7 @@ export function prepareInt4Gemv(
 ): PreparedKernel {
   validateGemvShape(shape);
   if (variant.rows < 1 || variant.rows > MAX_ROWS) throw new RangeError(`int4 GEMV: rows per workgroup ${variant.rows} outside 1..${MAX_ROWS}`);
-  if (variant.unroll !== undefined && variant.unroll !== 1 && variant.unroll !== 2) throw new RangeError(`int4 GEMV: unroll ${variant.unroll} must be 1 or 2`);
+  if (variant.unroll !== undefined && ![1, 2, 4].includes(variant.unroll)) throw new RangeError(`int4 GEMV: unroll ${variant.unroll} must be 1, 2 or 4`);
   const blocks = shape.k / INT4_BLOCK;
   const need: [string, GPUBuffer | undefined, number][] = [
     ['x', buffers.x, shape.k * 4],
@@ -141,6 +172,7 @@ export function prepareInt4Gemv(
     ['scales', buffers.scales, shape.n * blocks * 4],
     ['y', buffers.y, ((shape.yOffset ?? 0) + shape.n) * 4],
   ];
+  if (shape.norm) need.push(['normWeight', buffers.normWeight, shape.k * 4]);
   const upRows = shape.n + (shape.upRowOffset ?? 0);
   if (shape.epilogue === 'swiglu') need.push(['qweight2', buffers.qweight2, upRows * blocks * 16], ['scales2', buffers.scales2, upRows * blocks * 4]);
   for (const [name, buffer, sizeBytes] of need) {
@@ -152,12 +184,22 @@ export function prepareInt4Gemv(
       });
     }
   }
-  const bound = [buffers.x, buffers.qweight, buffers.scales, buffers.y];
+  // Binding 5 is read by every entry point; without the norm it is bound to x (read-only, never used).
+  const bound = [buffers.x, buffers.qweight, buffers.scales, buffers.y, (shape.norm && buffers.normWeight) || buffers.x];
   if (shape.epilogue === 'swiglu' && buffers.qweight2 && buffers.scales2) bound.push(buffers.qweight2, buffers.scales2);
   return prepareKernel(device, kernels, {
     kernel: gemvKernel(variant.reduction, shape.epilogue),
-    constants: { WORKGROUP_SIZE: variant.workgroupSize, ROWS: variant.rows, UNROLL: variant.unroll ?? 1 },
-    params: new Uint32Array([shape.n, shape.k, blocks, shape.upRowOffset ?? 0, shape.yOffset ?? 0, 0, 0, 0]),
+    constants: gemvConstants(variant, { norm: shape.norm !== undefined }),
+    params: packWords([
+      ['u32', shape.n],
+      ['u32', shape.k],
+      ['u32', blocks],
+      ['u32', shape.upRowOffset ?? 0],
+      ['u32', shape.yOffset ?? 0],
+      ['f32', shape.norm?.eps ?? 0],
+      ['u32', 0],
+      ['u32', 0],
+    ]),
     buffers: bound,
     workgroupCount: Math.ceil(shape.n / variant.rows),
   });
