@@ -41,8 +41,7 @@ export async function createEngine(options: CreateEngineOptions): Promise<LocalE
   checkAborted(signal);
   // The GPU first: a browser without WebGPU, or without what the package needs, should learn it before a download.
   const ownsContext = options.context === undefined;
-  const gpu = options.gpu ?? (platform.gpu ? await platform.gpu() : undefined);
-  const context = options.context ?? (await GpuContext.create(gpu ? { gpu } : {}));
+  const context = options.context ?? (await createContext(options, platform));
   let model: VisionLanguageModel | null = null;
   try {
     const check = (m: PackageManifest): void => void choosePrecision(context.capabilities, [m.precision], options.precision);
@@ -82,6 +81,12 @@ export async function createEngine(options: CreateEngineOptions): Promise<LocalE
     if (ownsContext) context.dispose();
     throw e;
   }
+}
+
+/** A context on `options.gpu`, else the platform's WebGPU (Dawn in Node), else navigator.gpu. */
+async function createContext(options: CreateEngineOptions, platform: EnginePlatform): Promise<GpuContext> {
+  const gpu = options.gpu ?? (platform.gpu ? await platform.gpu() : undefined);
+  return GpuContext.create(gpu ? { gpu } : {});
 }
 
 const loadSarashinaModel: ModelLoader = (context, source, options) => SarashinaModel.load(context, source, options);

@@ -6,6 +6,8 @@
  * package ships, so tests run on real WebGPU everywhere.
  */
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { SarashinaError } from '../protocol/errors';
 
 export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
@@ -15,6 +17,11 @@ export interface NodeWebGpuOptions {
   readonly backend?: 'auto' | 'swiftshader' | 'system';
   /** Dawn toggles, e.g. `enable-dawn-features=allow_unsafe_apis`. */
   readonly dawnFlags?: readonly string[];
+  /**
+   * Directory of a `webgpu` package to load instead of the installed npm dependency (default:
+   * $DAWN_WEBGPU_PACKAGE if set): the GPU machine runs bundled scripts with no node_modules (../shared/gpu).
+   */
+  readonly dawnPackage?: string;
 }
 
 interface DawnModule {
@@ -42,14 +49,15 @@ export function installNodeWebGpu(options: NodeWebGpuOptions = {}): Promise<GPU>
 async function install(options: NodeWebGpuOptions): Promise<GPU> {
   const backend = options.backend ?? 'auto';
   const flags = [...(options.dawnFlags ?? [])];
+  const pkg = options.dawnPackage ?? process.env.DAWN_WEBGPU_PACKAGE;
   let dawn: DawnModule;
   try {
-    dawn = (await import('webgpu')) as unknown as DawnModule;
+    dawn = (pkg ? await import(/* @vite-ignore */ pathToFileURL(join(pkg, 'index.js')).href) : await import('webgpu')) as unknown as DawnModule;
   } catch (cause) {
     throw new SarashinaError(
       'webgpu-unavailable',
-      'The npm package `webgpu` (Dawn for Node) could not be loaded. Run `npm ci` in the project, on linux-x64, darwin or win32.',
-      {},
+      `The npm package \`webgpu\` (Dawn for Node) could not be loaded${pkg ? ` from ${pkg}` : ''}. Run \`npm ci\` in the project, on linux-x64, darwin or win32.`,
+      { dawnPackage: pkg ?? null },
       { cause },
     );
   }

@@ -1,0 +1,287 @@
+/**
+ * The whole model through the engine: package load, GPU memory, image encode, prefill, decode at several
+ * context lengths and the time to first token of an image chat — for our kernels and for the ORT-only paths
+ * (vision tower and decode step), on whatever GPU Dawn finds.
+ *
+ * What is timed (wall clock, performance.now(); GPU work is awaited with onSubmittedWorkDone or a readback):
+ * - load: createNodeEngine on the package directory (manifest, tokenizer, weights read from disk and uploaded,
+ *   ORT sessions created) until it is ready.
+ * - memory: bytes of live GPU buffers (ours and ORT's, counted by wrapping the device) after load and at peak.
+ * - image encode: SarashinaModel.encodeImages on preprocessed pixels of a W×H picture (the preprocessor's pixel
+ *   budget raised to fit), median of the repeats after one warm-up.
+ * - prefill: N random ids from position 0, without images, until the logits are ready.
+ * - decode at context N: after that prefill, the generator's loop (GPU sampling, 4-byte readback, decode step)
+ *   for --decode-tokens tokens; also the same steps recorded back to back without reading tokens back
+ *   ("queued"), which is what the GPU and the recording cost without the per-token round trip.
+ * - TTFT: engine.chat.completions.create with a fresh W×H PNG (a data: URL, decoded by the engine) and a
+ *   32-token question, greedy; the engine's own timings (its decode rate is the end-to-end one at that context).
+ *
+ * Here (SwiftShader, a small package):  npx vite-node bench/model.bench.ts -- --package DIR --quick
+ * GPU machine:  node bench/gpu/bundle.mjs bench/model.bench.ts, then there
+ *               source .gpu/env.sh && "$NODE" bench/out/gpu-bundle/model.mjs --package DIR --out $OUT/model.json
+ */
+import { writeFileSync } from 'node:fs';
+import { createNodeEngine } from '../src/api/node-platform';
+import type { LocalEngine } from '../src/api/local-engine';
+import { GpuSampler } from '../src/generate/sampler';
+import { KernelCache } from '../src/gpu/kernel';
+import { NodeDirSource } from '../src/loader/node-dir-source';
+import { SarashinaModel } from '../src/model/sarashina-model';
+import type { DecodePath } from '../src/model/vision-language-model';
+import type { ChatCompletion, Timings } from '../src/protocol/api';
+import { readManifest } from '../src/protocol/package-source';
+import { planImage, preprocessImages } from '../src/processor/image/preprocess-images';
+import { TextProcessor } from '../src/processor/text/text-processor';
+import { trackGpu } from '../src/testing/gpu-tracker';
+import { encodeRgbPng } from '../export/train/encode-rgb-png';
+import { benchGpuContext } from './gpu/bench-gpu';
+
+interface Args {
+  readonly packageDir: string;
+  readonly out: string | undefined;
+  readonly contexts: number[];
+  readonly decodeTokens: number;
+  readonly paths: DecodePath[];
+  readonly images: { width: number; height: number }[];
+  readonly repeats: number;
+  readonly questionTokens: number;
+}
+
+function parseArgs(argv: readonly string[]): Args {
+  const value = (name: string): string | undefined => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const quick = argv.includes('--quick');
+  const packageDir = value('package');
+  if (!packageDir) throw new Error('usage: model.bench.ts --package DIR [--out FILE] [--quick] [--contexts 300,1000] [--decode-tokens 64] [--paths kernels,ort-baseline] [--images 448x448,...] [--repeats 3]');
+  const list = (name: string, fallback: string): string[] => (value(name) ?? fallback).split(',').filter(Boolean);
+  return {
+    packageDir,
+    out: value('out'),
+    contexts: list('contexts', quick ? '40,100' : '300,1000,2000,3500').map(Number),
+    decodeTokens: Number(value('decode-tokens') ?? (quick ? 8 : 64)),
+    paths: list('paths', 'kernels,ort-baseline') as DecodePath[],
+    images: list('images', quick ? '56x56,112x84' : '448x448,768x1024,1344x1792').map((s) => {
+      const [w, h] = s.split('x').map(Number);
+      return { width: w ?? 0, height: h ?? 0 };
+    }),
+    repeats: Number(value('repeats') ?? (quick ? 1 : 3)),
+    questionTokens: Number(value('question-tokens') ?? 32),
+  };
+}
+
+const args = parseArgs(process.argv.slice(2));
+const now = (): number => performance.now();
+const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+const round = (x: number, digits = 2): number => Number(x.toFixed(digits));
+const log = (s: string): void => console.log(`[${new Date().toISOString().slice(11, 19)}] ${s}`);
+
+/** A deterministic picture: gradients plus noise (the content does not change the work). */
+function picture(width: number, height: number, seed: number): Uint8Array {
+  const rgb = new Uint8Array(width * height * 3);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < width * height; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    const x = i % width;
+    const y = Math.floor(i / width);
+    rgb[i * 3] = (x * 255) / width + (s & 31);
+    rgb[i * 3 + 1] = (y * 255) / height + ((s >>> 8) & 31);
+    rgb[i * 3 + 2] = (s >>> 16) & 255;
+  }
+  return rgb;
+}
+
+function randomIds(n: number, vocab: number, seed: number): Int32Array {
+  const ids = new Int32Array(n);
+  let s = seed >>> 0 || 1;
+  // Ordinary tokens only: stay clear of the special ids at both ends of the vocabulary.
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    ids[i] = 300 + (s % (vocab - 600));
+  }
+  return ids;
+}
+
+const ctx = await benchGpuContext();
+const { device } = ctx;
+const tracker = trackGpu(device);
+const source = new NodeDirSource(args.packageDir);
+const manifest = await readManifest(source);
+const vocab = manifest.model.text.vocabSize;
+const text = TextProcessor.fromFiles({
+  tokenizerJson: JSON.parse(new TextDecoder().decode(await source.readBytes(manifest.tokenizer.tokenizer.path))) as unknown,
+  tokenizerConfig: JSON.parse(new TextDecoder().decode(await source.readBytes(manifest.tokenizer.tokenizerConfig.path))) as unknown,
+  ...(manifest.tokenizer.chatTemplate ? { chatTemplate: JSON.parse(new TextDecoder().decode(await source.readBytes(manifest.tokenizer.chatTemplate.path))) as unknown } : {}),
+  specialTokens: manifest.model.tokens,
+});
+const caps = ctx.capabilities;
+const packageBytes = manifest.shards.reduce((n, s) => n + s.sizeBytes, 0);
+log(`adapter ${caps.vendor} / ${caps.architecture} / ${caps.description}; package ${args.packageDir} (${manifest.precision}, ${(packageBytes / 1e9).toFixed(2)} GB of weights)`);
+
+/** A question of exactly `tokens` tokens after the image (counted by building the prompt). */
+function question(tokens: number): string {
+  const words = ['この', '画像', 'に', '写って', 'いる', '物', 'の', '色', 'と', '形', 'と', '位置', 'を', '詳しく', '説明', 'して', 'ください', '。'];
+  const promptLength = (q: string): number =>
+    text.buildPrompt({ messages: [{ role: 'user', content: [{ type: 'image_url' }, { type: 'text', text: q }] }], imageTokenCounts: [1], maxNewTokens: 1, contextTokens: 1 << 20 }).inputIds.length;
+  const base = promptLength('');
+  let q = '';
+  for (let i = 0; promptLength(q) - base < tokens && i < 10 * tokens; i++) q += words[i % words.length];
+  return q;
+}
+const QUESTION = question(args.questionTokens);
+
+interface PathResult {
+  decodePath: DecodePath;
+  visionPath: DecodePath;
+  loadMs: number;
+  gpuBytesAfterLoad: number;
+  imageEncodeMs: Record<string, { patches: number; ms: number; runs: number[] } | { error: string }>;
+  contexts: {
+    context: number;
+    prefillMs: number;
+    prefillTokensPerSecond: number;
+    decodeTokensPerSecond: number;
+    queuedStepsPerSecond: number;
+  }[];
+  ttft: { promptTokens: number; imageTokens: number; runs: Timings[]; timeToFirstTokenMs: number; decodeTokensPerSecond: number };
+  gpuPeakBytes: number;
+}
+
+async function benchPath(path: DecodePath): Promise<PathResult> {
+  const ttftImage = args.images[0] ?? { width: 448, height: 448 };
+  const ttftPromptTokens = planImage(ttftImage.height, ttftImage.width, manifest.imageProcessor).tokenCount + args.questionTokens + 64;
+  const contextTokens = Math.max(...args.contexts, ttftPromptTokens) + args.decodeTokens + 8;
+  let model: SarashinaModel | null = null;
+  tracker.resetPeak();
+  const baseBytes = tracker.liveBytes();
+  const t0 = now();
+  const engine: LocalEngine = await createNodeEngine({
+    model: args.packageDir,
+    context: ctx,
+    contextTokens,
+    loadModel: async (c, s, o) => (model = await SarashinaModel.load(c, s, { ...o, decodePath: path, visionPath: path })),
+  });
+  await device.queue.onSubmittedWorkDone();
+  const loadMs = now() - t0;
+  if (!model) throw new Error('loadModel was not called');
+  const m: SarashinaModel = model;
+  const gpuBytesAfterLoad = tracker.liveBytes() - baseBytes;
+  log(`${path}: loaded in ${(loadMs / 1000).toFixed(1)} s, ${(gpuBytesAfterLoad / 2 ** 30).toFixed(2)} GiB on the GPU, context ${m.contextTokens}, decode path ${m.decodePath}`);
+
+  const imageEncodeMs: PathResult['imageEncodeMs'] = {};
+  for (const { width, height } of args.images) {
+    const key = `${width}x${height}`;
+    try {
+      const spec = { ...manifest.imageProcessor, maxPixels: Math.max(manifest.imageProcessor.maxPixels, width * height) };
+      const pixels = preprocessImages([{ width, height, channels: 3, bitDepth: 8, data: picture(width, height, width) }], spec);
+      const patches = pixels.grids.reduce((n, g) => n + g.t * g.h * g.w, 0);
+      const runs: number[] = [];
+      for (let r = 0; r <= args.repeats; r++) {
+        const t = now();
+        const features = await m.encodeImages(pixels);
+        await device.queue.onSubmittedWorkDone();
+        const dt = now() - t;
+        features.release();
+        if (r > 0) runs.push(dt);
+      }
+      imageEncodeMs[key] = { patches, ms: round(median(runs)), runs: runs.map((x) => round(x)) };
+      log(`${path}: image ${key} (${patches} patches) ${median(runs).toFixed(1)} ms`);
+    } catch (e) {
+      imageEncodeMs[key] = { error: String(e).slice(0, 300) };
+      log(`${path}: image ${key} failed: ${String(e).slice(0, 200)}`);
+    }
+  }
+
+  const sampler = new GpuSampler(device, new KernelCache(device), { vocab, maxPreviousIds: 16 });
+  const greedy = { temperature: 0 };
+  const contexts: PathResult['contexts'] = [];
+  await m.prefill(randomIds(Math.min(64, m.contextTokens), vocab, 7), 0, []); // warm-up (shader compilation)
+  await device.queue.onSubmittedWorkDone();
+  for (const n of args.contexts) {
+    const ids = randomIds(n, vocab, n);
+    const tp = now();
+    let logits = await m.prefill(ids, 0, []);
+    await device.queue.onSubmittedWorkDone();
+    const prefillMs = now() - tp;
+    // The generator's loop: sample on the GPU, read the id back, run the next step.
+    let first = 0;
+    for (let step = 0; step < args.decodeTokens; step++) {
+      await sampler.sample(logits, greedy, step);
+      if (step === 0) first = now();
+      logits = await m.decode(sampler.tokenBuffer, n + step);
+    }
+    await sampler.sample(logits, greedy, args.decodeTokens);
+    const decodeTokensPerSecond = (args.decodeTokens * 1000) / (now() - first);
+    // The same steps queued back to back (the token buffer keeps the last id): no per-token round trip.
+    const tq = now();
+    for (let step = 0; step < args.decodeTokens; step++) await m.decode(sampler.tokenBuffer, n + step);
+    await device.queue.onSubmittedWorkDone();
+    const queuedStepsPerSecond = (args.decodeTokens * 1000) / (now() - tq);
+    contexts.push({ context: n, prefillMs: round(prefillMs), prefillTokensPerSecond: round((n * 1000) / prefillMs, 1), decodeTokensPerSecond: round(decodeTokensPerSecond, 1), queuedStepsPerSecond: round(queuedStepsPerSecond, 1) });
+    log(`${path}: context ${n}: prefill ${prefillMs.toFixed(1)} ms (${((n * 1000) / prefillMs).toFixed(0)} tok/s), decode ${decodeTokensPerSecond.toFixed(1)} tok/s, queued ${queuedStepsPerSecond.toFixed(1)} steps/s`);
+  }
+  sampler.destroy();
+
+  // Time to first token: a fresh picture each run (no feature-cache or prefix reuse), the engine's own timings.
+  const ttftSize = ttftImage;
+  const runs: Timings[] = [];
+  let promptTokens = 0;
+  let imageTokens = 0;
+  for (let r = 0; r <= args.repeats; r++) {
+    engine.generator.resetPrefix();
+    const png = encodeRgbPng(picture(ttftSize.width, ttftSize.height, 1000 + r), ttftSize.width, ttftSize.height);
+    const completion = (await engine.chat.completions.create({
+      messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: `data:image/png;base64,${png.toString('base64')}` } }, { type: 'text', text: QUESTION }] }],
+      max_tokens: args.decodeTokens,
+      temperature: 0,
+    })) as ChatCompletion & { timings: Timings };
+    promptTokens = completion.usage.prompt_tokens;
+    imageTokens = completion.usage.image_tokens;
+    if (r > 0) runs.push(completion.timings);
+  }
+  const ttftMs = median(runs.map((t) => t.timeToFirstTokenMs));
+  const e2eDecode = median(runs.map((t) => t.decodeTokensPerSecond));
+  log(`${path}: TTFT ${ttftMs.toFixed(1)} ms (${promptTokens} prompt tokens, ${imageTokens} image tokens), engine decode ${e2eDecode.toFixed(1)} tok/s`);
+  const gpuPeakBytes = tracker.peakBytes() - baseBytes;
+  await engine.dispose();
+  return {
+    decodePath: m.decodePath,
+    visionPath: path,
+    loadMs: round(loadMs, 0),
+    gpuBytesAfterLoad,
+    imageEncodeMs,
+    contexts,
+    ttft: { promptTokens, imageTokens, runs, timeToFirstTokenMs: round(ttftMs), decodeTokensPerSecond: round(e2eDecode, 1) },
+    gpuPeakBytes,
+  };
+}
+
+const results: PathResult[] = [];
+for (const path of args.paths) results.push(await benchPath(path));
+
+const report = {
+  bench: 'model',
+  date: new Date().toISOString(),
+  commit: process.env.BENCH_COMMIT ?? 'unknown',
+  runtime: `node ${process.version}, Dawn (webgpu npm package)`,
+  adapter: { vendor: caps.vendor, architecture: caps.architecture, description: caps.description, subgroups: caps.subgroups, subgroupMaxSize: caps.subgroupMaxSize },
+  package: { dir: args.packageDir, precision: manifest.precision, weightBytes: packageBytes, layers: manifest.model.text.numLayers, hidden: manifest.model.text.hiddenSize },
+  settings: { contexts: args.contexts, decodeTokens: args.decodeTokens, repeats: args.repeats, question: QUESTION },
+  results,
+};
+if (args.out) writeFileSync(args.out, `${JSON.stringify(report, null, 1)}\n`);
+
+console.log('\npath          | load s | GPU GiB | ' + args.images.map((i) => `enc ${i.width}x${i.height} ms`).join(' | ') + ' | TTFT ms | ' + args.contexts.map((c) => `dec@${c} (queued) tok/s`).join(' | ') + ' | ' + args.contexts.map((c) => `pre@${c} tok/s`).join(' | '));
+for (const r of results) {
+  const enc = args.images.map((i) => {
+    const e = r.imageEncodeMs[`${i.width}x${i.height}`];
+    return e && 'ms' in e ? e.ms.toFixed(1) : 'failed';
+  });
+  console.log(
+    [r.decodePath.padEnd(13), (r.loadMs / 1000).toFixed(1), (r.gpuPeakBytes / 2 ** 30).toFixed(2), ...enc, r.ttft.timeToFirstTokenMs.toFixed(1), ...r.contexts.map((c) => `${c.decodeTokensPerSecond} (${c.queuedStepsPerSecond})`), ...r.contexts.map((c) => String(c.prefillTokensPerSecond))].join(' | '),
+  );
+}
+process.exit(0);
