@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The whole-model benchmark on the GPU machine (device tool), from the repository root, with
+# carry [".gpu", "bench/out/gpu-model"] (filled by bench/gpu/stage-model-bench.sh): writes the random 8B q4f32
+# package to local disk, runs bench/model.bench.ts once per path (our kernels, then the ORT-only paths) and
+# then ../shared/gpu/reference_baseline.py (Hugging Face, bf16) on the same card, sampling nvidia-smi's memory
+# use throughout. Everything lands in $OUT. Environment: COMMIT (recorded), PRESET (8b), PATHS, BENCH_ARGS.
+set -u
+source .gpu/env.sh
+B=bench/out/gpu-model
+for f in "$B"/*.xz; do xz -dkf "$f"; done
+nvidia-smi --query-gpu=name,driver_version,memory.total,memory.used --format=csv | tee "$OUT/gpu.csv"
+(while true; do echo "$(date +%T.%N | cut -c1-12) $(nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits)"; sleep 0.5; done) > "$OUT/gpu-memory.log" 2>&1 &
+SMI=$!
+PKG=/tmp/pkg-${PRESET:-8b}
+if [ ! -f "$PKG/manifest.json" ]; then
+  start=$(date +%s.%N)
+  "$NODE" "$B/random-package.mjs" --preset "${PRESET:-8b}" --precision q4f32 --seed 1 --max-pixels 2408448 --out "$PKG" > "$OUT/random-package.log" 2>&1
+  echo "random package: $(echo "$(date +%s.%N) - $start" | bc) s"; tail -2 "$OUT/random-package.log"
+fi
+for p in ${PATHS:-kernels ort-baseline}; do
+  echo "== $p $(date +%T)" >> "$OUT/gpu-memory.log"
+  BENCH_COMMIT="${COMMIT:-unknown}" timeout "${BENCH_TIMEOUT:-240}" "$NODE" "$B/model.mjs" --package "$PKG" --paths "$p" --out "$OUT/model-$p.json" ${BENCH_ARGS:-} 2>&1 | grep -v XDG_RUNTIME | tee "$OUT/model-$p.log" | tail -3
+done
+echo "== reference $(date +%T)" >> "$OUT/gpu-memory.log"
+PYTHONUNBUFFERED=1 timeout "${REF_TIMEOUT:-200}" python3 "$B/reference_baseline.py" 2>&1 | tee "$OUT/reference.log" | tail -2
+kill $SMI
