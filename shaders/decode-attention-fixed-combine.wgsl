@@ -1,4 +1,4 @@
-// decode-attention-combine — pass 2 of split-K decode attention: merges the chunks of each head.
+// decode-attention-fixed-combine — pass 2 of the earlier split-K decode attention (the bench baseline).
 //
 // Bindings
 //   0 params    uniform { heads, head_dim, max_len, max_chunks, out_offset, _, _, _ }

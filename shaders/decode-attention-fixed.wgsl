@@ -1,4 +1,4 @@
-// decode-attention — pass 1 of split-K attention for ONE query token over the static KV cache.
+// decode-attention-fixed — pass 1 of the earlier split-K decode attention (fixed 64-position chunks; the bench baseline).
 //
 // Bindings
 //   0 params    uniform { heads, kv_heads, head_dim, max_len, q_offset, max_chunks, scale: f32, _ }

@@ -4,6 +4,8 @@
  * o GEMV (+ residual) → RMSNorm → gate/up GEMV + SwiGLU → down GEMV (+ residual)] → final RMSNorm →
  * lm_head GEMV → logits. Every dispatch is prepared once; a step writes the position uniform and records
  * one command buffer with one compute pass, allocating no GPU objects besides the encoder.
+ * With int4 linears each RMSNorm is fused into the GEMVs that read it (they normalize x themselves), so a
+ * layer is 9 dispatches: q, k, v, rope, attention (2), o, gate/up, down.
  *
  * Covers packages whose decoder linears are f32 matrices (fp32: f32 GEMV) or int4 with f32 scales (q4f32:
  * int4 GEMV) and whose norms and KV cache are f32. `decodeStepSupport` says why another package (q4f16)
@@ -98,26 +100,51 @@ export class KernelDecodeStep {
           );
     const norm = (name: string): PreparedKernel => prepareRmsNorm(device, kernels, { x: hidden, weight: w(name), y: normed }, { rows: 1, dim: H, eps: t.rmsNormEps });
     const add = this.dispatches.push.bind(this.dispatches);
+    /**
+     * GEMVs of RMSNorm(hidden) with the norm weight `normName`: int4 GEMVs fuse the norm (x = hidden); any f32
+     * linear among them gets the separate norm dispatch into `normed` first, and all then read `normed`.
+     */
+    const normedGemvs = (normName: string, list: { name: string; y: GPUBuffer; shape: GemvShape; up?: string }[]): void => {
+      const fused = list.every((g) => linearKind(manifest, g.name) === 'int4');
+      if (!fused) add(norm(normName));
+      for (const g of list) {
+        if (!fused) add(gemv(normed, g.y, g.name, g.shape, g.up));
+        else {
+          const shape: GemvShape = { ...g.shape, norm: { eps: t.rmsNormEps } };
+          const up = g.up;
+          add(
+            prepareInt4Gemv(
+              device,
+              kernels,
+              { x: hidden, y: g.y, normWeight: w(normName), qweight: w(g.name), scales: w(`${g.name}.scales`), ...(up ? { qweight2: w(up), scales2: w(`${up}.scales`) } : {}) },
+              shape,
+              chooseGemvVariant(caps, shape),
+            ),
+          );
+        }
+      }
+    };
 
     add(embedder.prepareTokenGather(hidden));
     for (let l = 0; l < t.numLayers; l++) {
       const p = `llm.model.layers.${l}`;
-      add(norm(`${p}.input_layernorm.weight`));
-      add(gemv(normed, qkv, `${p}.self_attn.q_proj.weight`, { n: qDim, k: H, epilogue: 'store', yOffset: 0 }));
-      add(gemv(normed, qkv, `${p}.self_attn.k_proj.weight`, { n: kvDim, k: H, epilogue: 'store', yOffset: qDim }));
-      add(gemv(normed, qkv, `${p}.self_attn.v_proj.weight`, { n: kvDim, k: H, epilogue: 'store', yOffset: qDim + kvDim }));
+      normedGemvs(`${p}.input_layernorm.weight`, [
+        { name: `${p}.self_attn.q_proj.weight`, y: qkv, shape: { n: qDim, k: H, epilogue: 'store', yOffset: 0 } },
+        { name: `${p}.self_attn.k_proj.weight`, y: qkv, shape: { n: kvDim, k: H, epilogue: 'store', yOffset: qDim } },
+        { name: `${p}.self_attn.v_proj.weight`, y: qkv, shape: { n: kvDim, k: H, epilogue: 'store', yOffset: qDim + kvDim } },
+      ]);
       const kCache = cache.keys[l] as GPUBuffer;
       const vCache = cache.values[l] as GPUBuffer;
       const shape = { heads: t.numHeads, kvHeads: t.numKvHeads, headDim: t.headDim, maxLen: cache.capacityTokens };
       add(prepareRopeAppend(device, kernels, { qkv, step: this.step.buffer, kCache, vCache, cos: rope.cos, sin: rope.sin }, shape));
       add(prepareDecodeAttention(device, kernels, { q: qkv, step: this.step.buffer, kCache, vCache, out: attn }, shape));
       add(gemv(attn, hidden, `${p}.self_attn.o_proj.weight`, { n: H, k: qDim, epilogue: 'add' }));
-      add(norm(`${p}.post_attention_layernorm.weight`));
-      add(gemv(normed, act, `${p}.mlp.gate_proj.weight`, { n: t.intermediateSize, k: H, epilogue: 'swiglu' }, `${p}.mlp.up_proj.weight`));
+      normedGemvs(`${p}.post_attention_layernorm.weight`, [
+        { name: `${p}.mlp.gate_proj.weight`, y: act, shape: { n: t.intermediateSize, k: H, epilogue: 'swiglu' }, up: `${p}.mlp.up_proj.weight` },
+      ]);
       add(gemv(act, hidden, `${p}.mlp.down_proj.weight`, { n: H, k: t.intermediateSize, epilogue: 'add' }));
     }
-    add(norm('llm.model.norm.weight'));
-    add(gemv(normed, logits, 'llm.lm_head.weight', { n: t.vocabSize, k: H, epilogue: 'store' }));
+    normedGemvs('llm.model.norm.weight', [{ name: 'llm.lm_head.weight', y: logits, shape: { n: t.vocabSize, k: H, epilogue: 'store' } }]);
   }
 
   /**

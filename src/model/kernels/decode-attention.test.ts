@@ -3,7 +3,14 @@ import { createStorageBuffer, uploadBuffer } from '../../gpu/gpu-buffers';
 import { KernelCache } from '../../gpu/kernel';
 import { compareArrays, randomFloats } from '../../testing/compare';
 import { testGpuContext } from '../../testing/node-gpu';
-import { decodeAttentionReference, prepareDecodeAttention } from './decode-attention';
+import {
+  chooseAttentionChunks,
+  type DecodeAttentionSplit,
+  decodeAttentionReference,
+  MAX_ATTENTION_CONTEXT,
+  maxAttentionChunks,
+  prepareDecodeAttention,
+} from './decode-attention';
 import { DecodeStepUniform } from './decode-step-uniform';
 import { readF32 } from './gpu-test-helpers';
 
@@ -12,10 +19,13 @@ import { readF32 } from './gpu-test-helpers';
 const MAX_ABS = 2e-5;
 
 describe('decode attention (split-K) on real WebGPU', () => {
-  const cases = [
-    { name: 'first token (p = 0)', heads: 4, kvHeads: 4, headDim: 128, maxLen: 16, positions: [0] },
-    { name: 'MHA 8 × 128, several chunks, p at and around chunk edges', heads: 8, kvHeads: 8, headDim: 128, maxLen: 300, positions: [63, 64, 200, 299] },
-    { name: 'GQA 6 → 2, head 64', heads: 6, kvHeads: 2, headDim: 64, maxLen: 130, positions: [129] },
+  const cases: { name: string; heads: number; kvHeads: number; headDim: number; maxLen: number; positions: number[]; split: DecodeAttentionSplit }[] = [
+    { name: 'first token (p = 0)', heads: 4, kvHeads: 4, headDim: 128, maxLen: 16, positions: [0], split: 'adaptive' },
+    { name: 'MHA 8 × 128, p at and around 16-position chunk edges', heads: 8, kvHeads: 8, headDim: 128, maxLen: 300, positions: [15, 16, 17, 200, 299], split: 'adaptive' },
+    // 2 heads: chunks stay 16 positions long up to 16384, so p = 2047 has 128 chunks (combine unroll and tail).
+    { name: 'MHA 2 × 128, 128 chunks', heads: 2, kvHeads: 2, headDim: 128, maxLen: 2048, positions: [1000, 2047], split: 'adaptive' },
+    { name: 'GQA 6 → 2, head 64', heads: 6, kvHeads: 2, headDim: 64, maxLen: 130, positions: [129], split: 'adaptive' },
+    { name: 'fixed 64-position split (bench baseline), chunk edges', heads: 8, kvHeads: 8, headDim: 128, maxLen: 300, positions: [63, 64, 299], split: 'fixed-64' },
   ];
   for (const c of cases) {
     it(c.name, async () => {
@@ -33,7 +43,7 @@ describe('decode attention (split-K) on real WebGPU', () => {
         vCache: uploadBuffer(device, 'v', vCache),
         out: createStorageBuffer(device, 'out', (5 + c.heads * c.headDim) * 4),
       };
-      const attention = prepareDecodeAttention(device, kernels, { ...bufs, step: step.buffer }, shape);
+      const attention = prepareDecodeAttention(device, kernels, { ...bufs, step: step.buffer }, shape, { split: c.split });
       for (const position of c.positions) {
         step.setPosition(position);
         const encoder = device.createCommandEncoder();
@@ -52,4 +62,30 @@ describe('decode attention (split-K) on real WebGPU', () => {
       for (const b of Object.values(bufs)) b.destroy();
     });
   }
+});
+
+describe('chooseAttentionChunks', () => {
+  it('keeps 16-position chunks while heads × chunks fits the target, then doubles the chunk length', () => {
+    expect(chooseAttentionChunks(1, 32)).toBe(1);
+    expect(chooseAttentionChunks(300, 32)).toBe(19); // 16 positions
+    expect(chooseAttentionChunks(1000, 32)).toBe(63); // 16
+    expect(chooseAttentionChunks(2000, 32)).toBe(63); // 32
+    expect(chooseAttentionChunks(4096, 32)).toBe(64); // 64
+    expect(chooseAttentionChunks(4096, 40)).toBe(32); // 128
+  });
+  it('covers every position within the shader limits (≤ 256 positions per chunk, ≤ 256 chunks)', () => {
+    for (const heads of [1, 8, 32, 40, 64]) {
+      for (const length of [1, 15, 16, 17, 255, 256, 257, 999, 4096, 30000, MAX_ATTENTION_CONTEXT]) {
+        const chunks = chooseAttentionChunks(length, heads);
+        expect(chunks).toBeGreaterThanOrEqual(1);
+        expect(chunks).toBeLessThanOrEqual(256);
+        expect(Math.ceil(length / chunks)).toBeLessThanOrEqual(256);
+      }
+    }
+  });
+  it('sizes the partials for the most chunks any position up to the cache length uses', () => {
+    expect(maxAttentionChunks(4096, 32)).toBe(64);
+    expect(maxAttentionChunks(16, 4)).toBe(1);
+    expect(maxAttentionChunks(300, 8)).toBe(19);
+  });
 });

@@ -1,10 +1,14 @@
 /**
  * Decode attention over the static KV cache, split-K: pass 1 (shaders/decode-attention.wgsl) computes
- * each head's chunks of CHUNK positions in parallel, pass 2 (decode-attention-combine.wgsl) merges them,
- * so a long context spreads over heads × chunks workgroups instead of one per head.
+ * each head's chunks of positions in parallel, pass 2 (decode-attention-combine.wgsl) merges them, so a
+ * context spreads over heads × chunks workgroups instead of one per head. The chunk count follows the
+ * position (`chooseAttentionChunks`): short contexts get short chunks so the GPU is still full.
+ * The earlier fixed 64-position split (decode-attention-fixed*.wgsl) stays selectable as the bench baseline.
  */
 import attentionWgsl from '../../../shaders/decode-attention.wgsl?raw';
 import combineWgsl from '../../../shaders/decode-attention-combine.wgsl?raw';
+import fixedWgsl from '../../../shaders/decode-attention-fixed.wgsl?raw';
+import fixedCombineWgsl from '../../../shaders/decode-attention-fixed-combine.wgsl?raw';
 import { createStorageBuffer } from '../../gpu/gpu-buffers';
 import type { KernelCache, KernelSource } from '../../gpu/kernel';
 import { SarashinaError } from '../../protocol/errors';
@@ -12,11 +16,48 @@ import { linearWorkgroups, packWords, type PreparedKernel, prepareKernel } from 
 
 export const DECODE_ATTENTION: KernelSource = { name: 'decode-attention', code: attentionWgsl };
 export const DECODE_ATTENTION_COMBINE: KernelSource = { name: 'decode-attention-combine', code: combineWgsl };
+const FIXED_ATTENTION: KernelSource = { name: 'decode-attention-fixed', code: fixedWgsl };
+const FIXED_COMBINE: KernelSource = { name: 'decode-attention-fixed-combine', code: fixedCombineWgsl };
 
-/** Positions per pass-1 workgroup. */
-export const ATTENTION_CHUNK = 64;
+/** 'adaptive': chunks from `chooseAttentionChunks` (the default); 'fixed-64': the earlier 64-position chunks. */
+export type DecodeAttentionSplit = 'adaptive' | 'fixed-64';
+
+/** Positions per pass-1 workgroup of the fixed split. */
+export const FIXED_ATTENTION_CHUNK = 64;
 const WORKGROUP_SIZE = 128;
+const COMBINE_WORKGROUP_SIZE = 256;
 const MAX_HEAD_DIM = 256;
+/** Most positions per chunk and most chunks per head (MAX_CHUNK and MAX_CHUNKS in the shaders). */
+const MAX_CHUNK = 256;
+const MAX_CHUNKS = 256;
+/** Chunk lengths tried, shortest first (the shortest is the pass-1 workgroup's positions per step). */
+const CHUNK_LENGTHS = [16, 32, 64, 128, MAX_CHUNK];
+/**
+ * Pass-1 workgroups per layer the chunking aims below: a few per SM on large GPUs (an H200 has 132), while
+ * the combine's per-head work (chunks × head_dim partials) stays small.
+ */
+const TARGET_WORKGROUPS = 2048;
+/** Longest context the adaptive split covers (MAX_CHUNK · MAX_CHUNKS). */
+export const MAX_ATTENTION_CONTEXT = MAX_CHUNK * MAX_CHUNKS;
+
+/**
+ * Chunks per head for `length` attended positions (p + 1): the shortest chunk length (16, 32, …, 256) whose
+ * heads × chunks stays within TARGET_WORKGROUPS and chunks within MAX_CHUNKS, else 256-position chunks. Pure; length ≤ MAX_ATTENTION_CONTEXT.
+ */
+export function chooseAttentionChunks(length: number, heads: number): number {
+  for (const chunkLength of CHUNK_LENGTHS) {
+    const chunks = Math.ceil(length / chunkLength);
+    if ((heads * chunks <= TARGET_WORKGROUPS && chunks <= MAX_CHUNKS) || chunkLength === MAX_CHUNK) return Math.max(1, chunks);
+  }
+  return Math.max(1, Math.ceil(length / MAX_CHUNK));
+}
+
+/** The most chunks `chooseAttentionChunks` returns for any length up to maxLen (the partials' capacity). */
+export function maxAttentionChunks(maxLen: number, heads: number): number {
+  let most = 1;
+  for (let length = 1; length <= maxLen; length++) most = Math.max(most, chooseAttentionChunks(length, heads));
+  return most;
+}
 
 export interface DecodeAttentionShape {
   readonly heads: number;
@@ -48,13 +89,18 @@ export class DecodeAttention {
     private readonly combine: PreparedKernel,
     private readonly partials: GPUBuffer,
     readonly shape: DecodeAttentionShape,
+    readonly split: DecodeAttentionSplit,
   ) {}
 
   /** Records both passes for the token at `position` (the value also written to the step uniform). */
   record(pass: GPUComputePassEncoder, position: number): void {
     const length = Math.min(position, this.shape.maxLen - 1) + 1;
-    const chunks = Math.ceil(length / ATTENTION_CHUNK);
-    this.partial.record(pass, linearWorkgroups(this.device, this.shape.heads * chunks));
+    if (this.split === 'adaptive') {
+      this.partial.record(pass, [chooseAttentionChunks(length, this.shape.heads), this.shape.heads, 1]);
+    } else {
+      const chunks = Math.ceil(length / FIXED_ATTENTION_CHUNK);
+      this.partial.record(pass, linearWorkgroups(this.device, this.shape.heads * chunks));
+    }
     this.combine.record(pass);
   }
 
@@ -70,8 +116,17 @@ export function prepareDecodeAttention(
   kernels: KernelCache,
   buffers: DecodeAttentionBuffers,
   shape: DecodeAttentionShape,
+  options: { split?: DecodeAttentionSplit } = {},
 ): DecodeAttention {
   const { heads, kvHeads, headDim, maxLen } = shape;
+  const split = options.split ?? 'adaptive';
+  if (split === 'adaptive' && maxLen > MAX_ATTENTION_CONTEXT) {
+    throw new SarashinaError(
+      'context-overflow',
+      `decode attention: a KV cache of ${maxLen} positions exceeds the ${MAX_ATTENTION_CONTEXT} the decode kernels cover. Use a shorter context length.`,
+      { maxLen, limit: MAX_ATTENTION_CONTEXT },
+    );
+  }
   if (headDim % 4 !== 0 || headDim > MAX_HEAD_DIM || heads % kvHeads !== 0) {
     throw new SarashinaError(
       'invalid-model',
@@ -80,11 +135,12 @@ export function prepareDecodeAttention(
       { headDim, heads, kvHeads },
     );
   }
-  const maxChunks = Math.ceil(maxLen / ATTENTION_CHUNK);
-  const partials = createStorageBuffer(device, 'decode-attention.partials', heads * maxChunks * (headDim + 2) * 4);
-  const constants = { WORKGROUP_SIZE, CHUNK: ATTENTION_CHUNK };
+  const maxChunks = split === 'adaptive' ? maxAttentionChunks(maxLen, heads) : Math.ceil(maxLen / FIXED_ATTENTION_CHUNK);
+  // + 1: the chunk count pass 1 leaves for the combine (adaptive split).
+  const partials = createStorageBuffer(device, 'decode-attention.partials', (heads * maxChunks * (headDim + 2) + 1) * 4);
+  const constants: Record<string, number> = split === 'adaptive' ? { WORKGROUP_SIZE } : { WORKGROUP_SIZE, CHUNK: FIXED_ATTENTION_CHUNK };
   const partial = prepareKernel(device, kernels, {
-    kernel: DECODE_ATTENTION,
+    kernel: split === 'adaptive' ? DECODE_ATTENTION : FIXED_ATTENTION,
     constants,
     params: packWords([
       ['u32', heads],
@@ -100,13 +156,13 @@ export function prepareDecodeAttention(
     workgroupCount: heads,
   });
   const combine = prepareKernel(device, kernels, {
-    kernel: DECODE_ATTENTION_COMBINE,
-    constants,
+    kernel: split === 'adaptive' ? DECODE_ATTENTION_COMBINE : FIXED_COMBINE,
+    constants: split === 'adaptive' ? { WORKGROUP_SIZE: COMBINE_WORKGROUP_SIZE } : constants,
     params: new Uint32Array([heads, headDim, maxLen, maxChunks, shape.outOffset ?? 0, 0, 0, 0]),
-    buffers: [buffers.step, partials, buffers.out],
+    buffers: split === 'adaptive' ? [partials, buffers.out] : [buffers.step, partials, buffers.out],
     workgroupCount: heads,
   });
-  return new DecodeAttention(device, partial, combine, partials, shape);
+  return new DecodeAttention(device, partial, combine, partials, shape, split);
 }
 
 /** Plain-TS reference (f64): softmax(q·Kᵀ · scale) · V over positions 0..p, per head. */

@@ -1,0 +1,195 @@
+// decode-attention — pass 1 of split-K attention for ONE query token over the static KV cache.
+//
+// Bindings
+//   0 params    uniform { heads, kv_heads, head_dim, max_len, q_offset, max_chunks, scale: f32, _ }
+//   1 step      uniform { position }                    the query's position p; keys 0..p are attended
+//   2 q         storage read f32, q[h] at q_offset + h · head_dim (after RoPE)
+//   3 k_cache   storage read vec4<f32> [kv_heads, max_len, head_dim / 4] (BNSH, keys after RoPE; head_dim % 4 = 0)
+//   4 v_cache   storage read vec4<f32> [kv_heads, max_len, head_dim / 4]
+//   5 partials  storage read_write f32 [heads, max_chunks, head_dim + 2]: o (unnormalized), m, l; then one f32
+//               at heads · max_chunks · (head_dim + 2): the chunk count of this step (read by the combine)
+// Math, per head h (kv head h / (heads / kv_heads)) and chunk c = positions [c·L, min((c+1)·L, p+1)) with
+//   L = ceil((p + 1) / chunks):
+//   s_j = scale · q·k_j;  m = max_j s_j;  l = Σ_j exp(s_j − m);  o = Σ_j exp(s_j − m) · v_j
+// An empty chunk writes m = −3.4e38, l = 0, o = 0 (weight 0 in the combine). decode-attention-combine.wgsl
+// merges the chunks. No causal mask is needed beyond j ≤ p: this is the last row of causal attention.
+// Dispatch: (chunks, heads) workgroups — wid.x the chunk, wid.y the head; chunks · MAX_CHUNK ≥ p + 1 and
+//   chunks ≤ max_chunks (the host's chooseAttentionChunks).
+// Work split: LANES invocations per position for the scores (each over a strided slice of the head, so one
+//   load instruction of LANES invocations reads LANES consecutive vec4s of a key), two positions per
+//   invocation per step so both rows' loads are in flight; for the output, WORKGROUP_SIZE / (head_dim / 4)
+//   groups each sum every groups-th position for one vec4 of the head, then the groups are added. The first
+//   VPRE values rows of each group are loaded at the start, alongside the keys, so a short chunk costs about
+//   one memory round trip.
+// Precision: f32; exp of non-positive arguments only.
+
+struct Params {
+  heads: u32,
+  kv_heads: u32,
+  head_dim: u32,
+  max_len: u32,
+  q_offset: u32,
+  max_chunks: u32,
+  scale: f32,
+  _pad: u32,
+}
+
+struct Step {
+  position: u32,
+}
+
+override WORKGROUP_SIZE: u32 = 128u;
+const LANES: u32 = 8u;
+const MAX_CHUNK: u32 = 256u;
+const MAX_HEAD_DIM: u32 = 256u;
+const VPRE: u32 = 4u;
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<uniform> step: Step;
+@group(0) @binding(2) var<storage, read> q: array<f32>;
+@group(0) @binding(3) var<storage, read> k_cache: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> v_cache: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> partials: array<f32>;
+
+var<workgroup> q_sh: array<vec4<f32>, MAX_HEAD_DIM / 4u>;
+var<workgroup> lane_part: array<f32, MAX_CHUNK * LANES>;
+var<workgroup> scores: array<f32, MAX_CHUNK>;
+var<workgroup> red: array<f32, WORKGROUP_SIZE>;
+var<workgroup> out_sh: array<vec4<f32>, WORKGROUP_SIZE>;
+
+fn key_dot(row: u32, lane: u32, hd4: u32) -> f32 {
+  var s = 0.0;
+  for (var d4 = lane; d4 < hd4; d4 += LANES) {
+    s += dot(q_sh[d4], k_cache[row * hd4 + d4]);
+  }
+  return s;
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let chunks = nwg.x;
+  let c = wid.x;
+  let h = wid.y;
+  let length = min(step.position, params.max_len - 1u) + 1u;
+  let chunk_len = (length + chunks - 1u) / chunks;
+  let start = c * chunk_len;
+  let count = select(0u, min(min(chunk_len, length - start), MAX_CHUNK), start < length);
+  let kvh = h / (params.heads / params.kv_heads);
+  let hd = params.head_dim;
+  let hd4 = hd / 4u;
+  let row0 = kvh * params.max_len + start;
+
+  // Output mapping, needed now for the value prefetch.
+  let groups = max(1u, WORKGROUP_SIZE / hd4);
+  let g = lid / hd4;
+  let d4o = lid % hd4;
+  let in_group = g < groups && lid < groups * hd4;
+  var vpre: array<vec4<f32>, VPRE>;
+  for (var t = 0u; t < VPRE; t++) {
+    let j = g + groups * t;
+    if (in_group && j < count) {
+      vpre[t] = v_cache[(row0 + j) * hd4 + d4o];
+    }
+  }
+
+  for (var d4 = lid; d4 < hd4; d4 += WORKGROUP_SIZE) {
+    let o = params.q_offset + h * hd + d4 * 4u;
+    q_sh[d4] = vec4<f32>(q[o], q[o + 1u], q[o + 2u], q[o + 3u]) * params.scale;
+  }
+  workgroupBarrier();
+
+  // Scores, partial per lane: positions j and j + per_pass per step.
+  let lane = lid % LANES;
+  let per_pass = WORKGROUP_SIZE / LANES;
+  for (var j0 = 0u; j0 < count; j0 += 2u * per_pass) {
+    let j = j0 + lid / LANES;
+    let j2 = j + per_pass;
+    var s = 0.0;
+    var s2 = 0.0;
+    if (j < count) {
+      s = key_dot(row0 + j, lane, hd4);
+    }
+    if (j2 < count) {
+      s2 = key_dot(row0 + j2, lane, hd4);
+    }
+    if (j < count) {
+      lane_part[j * LANES + lane] = s;
+    }
+    if (j2 < count) {
+      lane_part[j2 * LANES + lane] = s2;
+    }
+  }
+  workgroupBarrier();
+
+  var local_max = -3.4e38;
+  for (var j = lid; j < count; j += WORKGROUP_SIZE) {
+    var s = 0.0;
+    for (var l = 0u; l < LANES; l++) {
+      s += lane_part[j * LANES + l];
+    }
+    scores[j] = s;
+    local_max = max(local_max, s);
+  }
+  red[lid] = local_max;
+  workgroupBarrier();
+  for (var stride = WORKGROUP_SIZE / 2u; stride > 0u; stride /= 2u) {
+    if (lid < stride) {
+      red[lid] = max(red[lid], red[lid + stride]);
+    }
+    workgroupBarrier();
+  }
+  let m = red[0];
+  workgroupBarrier();
+
+  var local_sum = 0.0;
+  for (var j = lid; j < count; j += WORKGROUP_SIZE) {
+    let e = exp(scores[j] - m);
+    scores[j] = e;
+    local_sum += e;
+  }
+  red[lid] = local_sum;
+  workgroupBarrier();
+  for (var stride = WORKGROUP_SIZE / 2u; stride > 0u; stride /= 2u) {
+    if (lid < stride) {
+      red[lid] += red[lid + stride];
+    }
+    workgroupBarrier();
+  }
+  let l = red[0];
+
+  // Output: invocation (group g, vec4 d4o) sums positions g, g + groups, …; the prefetched rows first.
+  var o = vec4<f32>(0.0);
+  if (in_group) {
+    for (var t = 0u; t < VPRE; t++) {
+      let j = g + groups * t;
+      if (j < count) {
+        o += scores[j] * vpre[t];
+      }
+    }
+    for (var j = g + groups * VPRE; j < count; j += groups) {
+      o += scores[j] * v_cache[(row0 + j) * hd4 + d4o];
+    }
+  }
+  out_sh[lid] = o;
+  workgroupBarrier();
+  let out = (h * params.max_chunks + c) * (hd + 2u);
+  if (in_group && g == 0u) {
+    var total = vec4<f32>(0.0);
+    for (var gg = 0u; gg < groups; gg++) {
+      total += out_sh[lid + gg * hd4];
+    }
+    let o4 = out + d4o * 4u;
+    partials[o4] = total.x;
+    partials[o4 + 1u] = total.y;
+    partials[o4 + 2u] = total.z;
+    partials[o4 + 3u] = total.w;
+  }
+  if (lid == 0u) {
+    partials[out + hd] = m;
+    partials[out + hd + 1u] = l;
+    if (c == 0u && h == 0u) {
+      partials[params.heads * params.max_chunks * (hd + 2u)] = f32(chunks);
+    }
+  }
+}
