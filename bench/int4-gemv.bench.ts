@@ -1,14 +1,18 @@
 /**
- * int4 GEMV bandwidth on Llama-7B decode shapes (hidden 4096, MLP 11008), weights in MatMulNBits layout.
+ * Decode-step kernels on Llama-7B decode shapes (hidden 4096, MLP 11008), int4 weights in MatMulNBits layout.
  *
- * 1. Sweep: variants (reduction × workgroup size × rows) on a 9-layer chain of the 7 matrices of a layer
- *    (63 dispatches, ≈1.1 GB, like the 64-matrix chain in ../shared/gpu/README.md).
- * 2. The planner's variant on the full 32-layer chain (224 matrices, ≈4.05 GB: one decode step's GEMVs),
- *    as 7 separate GEMVs per layer; fused (q, k, v store; o add; gate+up SwiGLU; down add: 6 dispatches);
- *    and packed + fused (one [3·hidden] qkv matrix; o add; one packed [2·mlp] gate+up SwiGLU; down add: 4).
+ * 1. Sweep: GEMV variants (reduction × unpacking × workgroup size × rows × unroll) on a 9-layer chain of the 7
+ *    matrices of a layer (63 dispatches, ≈1.1 GB, like the 64-matrix chain in ../shared/gpu/README.md).
+ *    'convert' wg64 rows8 unroll1 is the earlier kernel (commit 78039df), the baseline of every comparison.
+ * 2. The full 32-layer chain (≈4.05 GB: one decode step's GEMVs), earlier kernel vs planner vs sweep best:
+ *    the engine's layout (RMSNorm dispatch + q, k, v + o add + RMSNorm + gate/up SwiGLU + down add = 8 per layer
+ *    before; the norms fused into the GEMVs = 6 per layer now) and packed + fused (one [3·hidden] qkv matrix;
+ *    o add; one packed [2·mlp] gate+up SwiGLU; down add: 4 per layer); and the lm_head (102400 × 4096).
  * Each chain is recorded in one compute pass; time = wall clock from submit to onSubmittedWorkDone,
  * median of the repeats. Bytes = int4 weights + f32 scales read (x and y are negligible).
- * 3. Decode attention over a 4096-position cache and the GPU sampler over 102400 logits (wall clock).
+ * 3. Decode attention over a 4096-position cache, 32 layers, at p = 299, 999, 1999, 3499, 4095: the earlier
+ *    fixed 64-position split vs the adaptive one (KV bytes read = 2 · 32 · 32 · (p + 1) · 128 · 4 B);
+ *    and the GPU sampler over 102400 logits (wall clock).
  * Run here:  npx vite-node bench/int4-gemv.bench.ts -- --quick     (SwiftShader: tiny chain)
  * GPU:       node bench/gpu/bundle.mjs bench/int4-gemv.bench.ts, then on the device machine
  *            source .gpu/env.sh && "$NODE" bench/out/gpu-bundle/int4-gemv.mjs --out $OUT/int4-gemv.json
@@ -19,10 +23,11 @@ import { benchGpuContext } from './gpu/bench-gpu';
 import { createStorageBuffer, uploadBuffer } from '../src/gpu/gpu-buffers';
 import { GpuSampler } from '../src/generate/sampler';
 import type { SamplingOptions } from '../src/generate/sampling-options';
-import { type DecodeAttention, prepareDecodeAttention } from '../src/model/kernels/decode-attention';
+import { type DecodeAttention, type DecodeAttentionSplit, prepareDecodeAttention } from '../src/model/kernels/decode-attention';
 import { DecodeStepUniform } from '../src/model/kernels/decode-step-uniform';
 import { KernelCache } from '../src/gpu/kernel';
-import { chooseGemvVariant, type GemvEpilogue, type GemvVariant, prepareInt4Gemv } from '../src/model/kernels/int4-gemv';
+import { chooseGemvVariant, type GemvEpilogue, type GemvShape, type GemvVariant, gemvVariantName, prepareInt4Gemv } from '../src/model/kernels/int4-gemv';
+import { prepareRmsNorm } from '../src/model/kernels/rms-norm';
 import type { PreparedKernel } from '../src/model/kernels/prepared-kernel';
 import { prepareKernel } from '../src/model/kernels/prepared-kernel';
 
@@ -91,6 +96,7 @@ const xHidden = createStorageBuffer(device, 'x-hidden', HIDDEN * 4);
 const xMlp = createStorageBuffer(device, 'x-mlp', MLP * 4);
 const yHidden = createStorageBuffer(device, 'y-hidden', HIDDEN * 4);
 const yMlp = createStorageBuffer(device, 'y-mlp', MLP * 4);
+const yQkv = createStorageBuffer(device, 'y-qkv', 3 * HIDDEN * 4);
 
 interface PackedLayer {
   readonly qkv: Matrix;
@@ -108,7 +114,6 @@ function makePackedLayers(count: number): PackedLayer[] {
   }));
 }
 
-const yQkv = createStorageBuffer(device, 'y-qkv', 3 * HIDDEN * 4);
 
 function packedChain(layers: PackedLayer[], plan: Plan): PreparedKernel[] {
   const out: PreparedKernel[] = [];
@@ -132,30 +137,42 @@ function layerBytes(layer: Layer | PackedLayer): number {
 
 type Plan = (m: Matrix, epilogue: GemvEpilogue) => GemvVariant;
 
-function chain(layers: Layer[], plan: Plan, fused: boolean): PreparedKernel[] {
+/** How a 7-matrix layer is dispatched: 'separate' (7 plain GEMVs), 'engine-old' (RMSNorm dispatch, q/k/v,
+ * o add, RMSNorm, gate/up SwiGLU, down add: 8) or 'engine' (the norms fused into the GEMVs: 6). */
+type ChainLayout = 'separate' | 'engine-old' | 'engine';
+
+const normWeight = createStorageBuffer(device, 'norm-weight', HIDDEN * 4);
+const xNormed = createStorageBuffer(device, 'x-normed', HIDDEN * 4);
+
+function chain(layers: Layer[], plan: Plan, layout: ChainLayout): PreparedKernel[] {
   const out: PreparedKernel[] = [];
-  const gemv = (m: Matrix, x: GPUBuffer, y: GPUBuffer, epilogue: GemvEpilogue, up?: Matrix): void => {
-    out.push(
-      prepareInt4Gemv(
-        device,
-        kernels,
-        { x, y, qweight: m.qweight, scales: m.scales, qweight2: up?.qweight, scales2: up?.scales },
-        { n: m.n, k: m.k, epilogue },
-        plan(m, epilogue),
-      ),
-    );
+  const gemv = (m: Matrix, x: GPUBuffer, y: GPUBuffer, epilogue: GemvEpilogue, options: { up?: Matrix; norm?: boolean } = {}): void => {
+    const shape: GemvShape = { n: m.n, k: m.k, epilogue, ...(options.norm ? { norm: { eps: 1e-5 } } : {}) };
+    const buffers = { x, y, qweight: m.qweight, scales: m.scales, qweight2: options.up?.qweight, scales2: options.up?.scales, normWeight };
+    out.push(prepareInt4Gemv(device, kernels, buffers, shape, plan(m, epilogue)));
+  };
+  const rmsNorm = (): void => {
+    out.push(prepareRmsNorm(device, kernels, { x: xHidden, weight: normWeight, y: xNormed }, { rows: 1, dim: HIDDEN, eps: 1e-5 }));
   };
   for (const l of layers) {
-    for (const m of [l.q, l.k, l.v]) gemv(m, xHidden, yHidden, 'store');
-    gemv(l.o, xHidden, yHidden, fused ? 'add' : 'store');
-    if (fused) gemv(l.gate, xHidden, yMlp, 'swiglu', l.up);
-    else for (const m of [l.gate, l.up]) gemv(m, xHidden, yMlp, 'store');
-    gemv(l.down, xMlp, yHidden, fused ? 'add' : 'store');
+    if (layout === 'separate') {
+      for (const m of [l.q, l.k, l.v, l.o]) gemv(m, xHidden, yHidden, 'store');
+      for (const m of [l.gate, l.up]) gemv(m, xHidden, yMlp, 'store');
+      gemv(l.down, xMlp, yHidden, 'store');
+      continue;
+    }
+    const fuse = layout === 'engine';
+    if (!fuse) rmsNorm();
+    for (const m of [l.q, l.k, l.v]) gemv(m, fuse ? xHidden : xNormed, yQkv, 'store', { norm: fuse });
+    gemv(l.o, xHidden, yHidden, 'add');
+    if (!fuse) rmsNorm();
+    gemv(l.gate, fuse ? xHidden : xNormed, yMlp, 'swiglu', { up: l.up, norm: fuse });
+    gemv(l.down, xMlp, yHidden, 'add');
   }
   return out;
 }
 
-async function timeChain(dispatches: PreparedKernel[], repeats: number): Promise<{ medianMs: number; recordMs: number }> {
+async function timeChain(dispatches: readonly { record(pass: GPUComputePassEncoder): void }[], repeats: number): Promise<{ medianMs: number; recordMs: number }> {
   const times: number[] = [];
   let recordMs = 0;
   for (let r = 0; r < repeats + 2; r++) {
@@ -188,7 +205,7 @@ interface Row {
   readonly recordMs: number;
 }
 const rows: Row[] = [];
-const others: { name: string; medianMs: number }[] = [];
+const others: { name: string; medianMs: number; gbPerS?: number }[] = [];
 function writeResult(): void {
   if (outPath) writeFileSync(outPath, `${JSON.stringify(result(), null, 2)}\n`);
 }
@@ -206,59 +223,69 @@ const result = () => ({
   others,
 });
 
-async function measure(name: string, layers: Layer[] | PackedLayer[], plan: Plan, fused: boolean, repeats: number): Promise<Row> {
-  const dispatches = 'qkv' in (layers[0] ?? {}) ? packedChain(layers as PackedLayer[], plan) : chain(layers as Layer[], plan, fused);
-  const bytes = layers.reduce((s, l) => s + layerBytes(l), 0);
-  const { medianMs, recordMs } = await timeChain(dispatches, repeats);
-  for (const d of dispatches) d.destroy();
+function record(name: string, dispatches: number, bytes: number, medianMs: number, recordMs: number): Row {
   const gbPerS = bytes / (medianMs / 1000) / 1e9;
-  const row = { name, dispatches: dispatches.length, gigabytes: bytes / 1e9, medianMs, gbPerS, ofPeak: (gbPerS * 1e9) / PEAK_BYTES_PER_S, recordMs };
+  const row = { name, dispatches, gigabytes: bytes / 1e9, medianMs, gbPerS, ofPeak: (gbPerS * 1e9) / PEAK_BYTES_PER_S, recordMs };
   rows.push(row);
   writeResult();
-  console.log(`${name.padEnd(44)} ${String(row.dispatches).padStart(4)} disp ${row.gigabytes.toFixed(3)} GB ${medianMs.toFixed(3)} ms ${gbPerS.toFixed(0).padStart(5)} GB/s ${(row.ofPeak * 100).toFixed(1)} % (record ${recordMs.toFixed(2)} ms)`);
+  console.log(`${name.padEnd(60)} ${String(dispatches).padStart(4)} disp ${row.gigabytes.toFixed(3)} GB ${medianMs.toFixed(3)} ms ${gbPerS.toFixed(0).padStart(5)} GB/s ${(row.ofPeak * 100).toFixed(1)} % (record ${recordMs.toFixed(2)} ms)`);
   return row;
 }
 
-/** Decode attention (32 layers × 2 passes, 32 heads × 128, cache 4096) and the sampler over 102400 logits. */
-async function measureOthers(): Promise<void> {
+async function measure(name: string, layers: Layer[] | PackedLayer[], plan: Plan, layout: ChainLayout, repeats: number): Promise<Row> {
+  const dispatches = 'qkv' in (layers[0] ?? {}) ? packedChain(layers as PackedLayer[], plan) : chain(layers as Layer[], plan, layout);
+  const bytes = layers.reduce((s, l) => s + layerBytes(l), 0);
+  const { medianMs, recordMs } = await timeChain(dispatches, repeats);
+  for (const d of dispatches) d.destroy();
+  return record(name, dispatches.length, bytes, medianMs, recordMs);
+}
+
+/** Decode attention (32 layers × 2 passes, 32 heads × 128, cache 4096): fixed vs adaptive split. */
+async function measureAttention(): Promise<void> {
   const heads = 32;
   const headDim = 128;
   const maxLen = quick ? 256 : 4096;
+  const layerCount = quick ? 2 : 32;
   const cacheBytes = heads * maxLen * headDim * 4;
   const step = new DecodeStepUniform(device);
   const q = createStorageBuffer(device, 'q', heads * headDim * 4);
   const out = createStorageBuffer(device, 'attn-out', heads * headDim * 4);
   const caches: GPUBuffer[] = [];
-  const layers: DecodeAttention[] = [];
-  for (let l = 0; l < (quick ? 2 : 32); l++) {
+  for (let l = 0; l < layerCount; l++) {
     const kCache = randomMatrix(8 * heads * headDim, maxLen, 10000 + l).qweight; // random bytes, the right size
     const vCache = randomMatrix(8 * heads * headDim, maxLen, 20000 + l).qweight;
     if (kCache.size < cacheBytes) throw new Error('cache too small');
     caches.push(kCache, vCache);
-    layers.push(prepareDecodeAttention(device, kernels, { q, step: step.buffer, kCache, vCache, out }, { heads, kvHeads: heads, headDim, maxLen }));
   }
-  for (const position of [299, maxLen - 1]) {
+  const splits: DecodeAttentionSplit[] = ['fixed-64', 'adaptive'];
+  const prepared = new Map<DecodeAttentionSplit, DecodeAttention[]>();
+  for (const split of splits) {
+    prepared.set(
+      split,
+      Array.from({ length: layerCount }, (_, l) =>
+        prepareDecodeAttention(device, kernels, { q, step: step.buffer, kCache: caches[2 * l] as GPUBuffer, vCache: caches[2 * l + 1] as GPUBuffer, out }, { heads, kvHeads: heads, headDim, maxLen }, { split }),
+      ),
+    );
+  }
+  const positions = quick ? [99, maxLen - 1] : [299, 999, 1999, 3499, maxLen - 1];
+  for (const position of positions) {
     step.setPosition(position);
-    const times: number[] = [];
-    for (let r = 0; r < 12; r++) {
-      const encoder = device.createCommandEncoder();
-      const pass = encoder.beginComputePass();
-      for (const a of layers) a.record(pass, position);
-      pass.end();
-      const t = performance.now();
-      device.queue.submit([encoder.finish()]);
-      await device.queue.onSubmittedWorkDone();
-      if (r >= 2) times.push(performance.now() - t);
+    for (const split of splits) {
+      const layers = prepared.get(split) ?? [];
+      const { medianMs } = await timeChain([{ record: (pass) => layers.forEach((a) => a.record(pass, position)) }], 10);
+      const kvBytes = 2 * layerCount * heads * (position + 1) * headDim * 4;
+      const gbPerS = kvBytes / (medianMs / 1000) / 1e9;
+      others.push({ name: `decode attention ${split}, ${layerCount} layers, p=${position}`, medianMs, gbPerS });
+      writeResult();
+      console.log(`decode attention ${split.padEnd(8)} ${layerCount} layers p=${String(position).padStart(4)}: ${medianMs.toFixed(3)} ms, KV ${gbPerS.toFixed(0)} GB/s`);
     }
-    times.sort((a, b) => a - b);
-    const medianMs = times[Math.floor(times.length / 2)] ?? NaN;
-    others.push({ name: `decode attention, ${layers.length} layers, p=${position}`, medianMs });
-    console.log(`decode attention ${layers.length} layers p=${position}: ${medianMs.toFixed(3)} ms`);
   }
-  for (const a of layers) a.destroy();
+  for (const layers of prepared.values()) for (const a of layers) a.destroy();
   for (const b of [...caches, q, out]) b.destroy();
   step.destroy();
+}
 
+async function measureSampler(): Promise<void> {
   const vocab = 102400;
   const logits = uploadBuffer(device, 'logits', Float32Array.from({ length: vocab }, (_, i) => Math.sin(i * 12.9898) * 8));
   const sampler = new GpuSampler(device, kernels, { vocab, maxPreviousIds: 4096 });
@@ -285,41 +312,66 @@ async function measureOthers(): Promise<void> {
 }
 
 console.log(`adapter: ${ctx.capabilities.vendor} ${ctx.capabilities.architecture} ${ctx.capabilities.description}; subgroups ${ctx.capabilities.subgroups}`);
-const t0 = performance.now();
+const started = performance.now();
 const sweepLayers = makeLayers(quick ? 2 : 9);
 await device.queue.onSubmittedWorkDone();
-console.log(`filled ${sweepLayers.length} layers in ${(performance.now() - t0).toFixed(0)} ms`);
-const sweep: GemvVariant[] = [];
+console.log(`filled ${sweepLayers.length} layers in ${(performance.now() - started).toFixed(0)} ms`);
+/** The kernel of commit 78039df (its planner's choice): the baseline. */
+const OLD: GemvVariant = { reduction: ctx.capabilities.subgroups ? 'subgroup' : 'workgroup', unpack: 'convert', workgroupSize: 64, rows: 8, unroll: 1 };
+const sweep: GemvVariant[] = [OLD];
 if (ctx.capabilities.subgroups) {
-  // Run 2 (bench/results/int4-gemv-h200-run2.json) showed rows 2 and unroll 2 never ahead; kept out.
-  for (const workgroupSize of quick ? [64] : [32, 64, 128]) {
-    for (const rowsPerWg of quick ? [4] : [4, 8]) sweep.push({ reduction: 'subgroup', workgroupSize, rows: rowsPerWg, unroll: 1 });
-  }
+  const shapes: [number, number, number][] = quick
+    ? [[64, 8, 2]]
+    : [[64, 8, 1], [64, 8, 2], [64, 4, 2], [64, 4, 4], [64, 2, 4], [32, 8, 2], [32, 4, 4], [128, 8, 1], [128, 4, 1], [128, 4, 2], [128, 2, 2], [256, 2, 1], [256, 1, 2]];
+  for (const [workgroupSize, rowsPerWg, unroll] of shapes) sweep.push({ reduction: 'subgroup', unpack: 'bias', workgroupSize, rows: rowsPerWg, unroll });
 }
-sweep.push({ reduction: 'workgroup', workgroupSize: 64, rows: 4, unroll: 1 });
+sweep.push({ reduction: 'workgroup', unpack: 'bias', workgroupSize: 64, rows: 8, unroll: 2 });
 let best: { variant: GemvVariant; gbPerS: number } | undefined;
 for (const v of sweep) {
-  const row = await measure(`sweep ${v.reduction} wg${v.workgroupSize} rows${v.rows} unroll${v.unroll}`, sweepLayers, () => v, false, quick ? 2 : 10);
-  if (!best || row.gbPerS > best.gbPerS) best = { variant: v, gbPerS: row.gbPerS };
+  const row = await measure(`sweep ${gemvVariantName(v)}`, sweepLayers, () => v, 'separate', quick ? 2 : 10);
+  if (v.reduction === 'subgroup' && (!best || row.gbPerS > best.gbPerS)) best = { variant: v, gbPerS: row.gbPerS };
 }
 const planned: Plan = (m, epilogue) => chooseGemvVariant(ctx.capabilities, { n: m.n, k: m.k, epilogue });
 const bestVariant = best?.variant ?? chooseGemvVariant(ctx.capabilities, { n: HIDDEN, k: HIDDEN, epilogue: 'store' });
+console.log(`sweep best ${gemvVariantName(bestVariant)}; planner ${gemvVariantName(chooseGemvVariant(ctx.capabilities, { n: HIDDEN, k: HIDDEN, epilogue: 'store' }))}`);
 const fullLayers = [...sweepLayers, ...makeLayers(quick ? 1 : 32 - sweepLayers.length)];
 await device.queue.onSubmittedWorkDone();
-const separate = await measure(`planner, ${fullLayers.length} layers, 7 GEMVs/layer`, fullLayers, planned, false, quick ? 2 : 10);
-const fused = await measure(`planner, ${fullLayers.length} layers, fused (6/layer)`, fullLayers, planned, true, quick ? 2 : 10);
+const n = fullLayers.length;
+const reps = quick ? 2 : 10;
+const engineOld = await measure(`old kernel, ${n} layers, engine layout (norm dispatches)`, fullLayers, () => OLD, 'engine-old', reps);
+const engineNew = await measure(`planner, ${n} layers, engine layout (norm fused)`, fullLayers, planned, 'engine', reps);
+await measure(`planner, ${n} layers, engine layout (norm dispatches)`, fullLayers, planned, 'engine-old', reps);
+await measure(`sweep best, ${n} layers, engine layout (norm fused)`, fullLayers, () => bestVariant, 'engine', reps);
 for (const l of fullLayers) for (const m of Object.values(l)) for (const b of [m.qweight, m.scales]) b.destroy();
-const packedLayers = makePackedLayers(fullLayers.length);
+const packedLayers = makePackedLayers(n);
 await device.queue.onSubmittedWorkDone();
-const packed = await measure(`planner, ${packedLayers.length} layers, packed+fused (4/layer)`, packedLayers, planned, true, quick ? 2 : 10);
-const packedBest = await measure(`sweep best, ${packedLayers.length} layers, packed+fused`, packedLayers, () => bestVariant, true, quick ? 2 : 10);
+const packedOld = await measure(`old kernel, ${n} layers, packed+fused (4/layer)`, packedLayers, () => OLD, 'engine', reps);
+const packed = await measure(`planner, ${n} layers, packed+fused (4/layer)`, packedLayers, planned, 'engine', reps);
+const packedBest = await measure(`sweep best, ${n} layers, packed+fused`, packedLayers, () => bestVariant, 'engine', reps);
 for (const l of packedLayers) for (const m of Object.values(l)) for (const b of [m.qweight, m.scales]) b.destroy();
-await measureOthers();
 
+// lm_head: vocab 102400 × hidden, store, with the final norm fused (planner) or not (old).
+const lmHead = randomMatrix(quick ? 2048 : 102400, HIDDEN, seed++);
+const logitsOut = createStorageBuffer(device, 'logits-out', lmHead.n * 4);
+await device.queue.onSubmittedWorkDone();
+const lmBytes = (lmHead.n * lmHead.k * 5) / 8;
+for (const [name, variant, norm] of [['old kernel', OLD, false], ['planner (norm fused)', chooseGemvVariant(ctx.capabilities, { n: lmHead.n, k: HIDDEN, epilogue: 'store' }), true]] as const) {
+  const shape: GemvShape = { n: lmHead.n, k: HIDDEN, epilogue: 'store', ...(norm ? { norm: { eps: 1e-5 } } : {}) };
+  const d = prepareInt4Gemv(device, kernels, { x: xHidden, y: logitsOut, qweight: lmHead.qweight, scales: lmHead.scales, normWeight }, shape, variant);
+  const { medianMs, recordMs } = await timeChain([d], reps);
+  record(`lm_head ${lmHead.n}×${HIDDEN}, ${name}`, 1, lmBytes, medianMs, recordMs);
+  d.destroy();
+}
+lmHead.qweight.destroy();
+lmHead.scales.destroy();
+
+await measureAttention();
+await measureSampler();
 writeResult();
-console.log(`\nplanner variant ${JSON.stringify(result().plannerVariant)}`);
-const pct = (r: Row): string => `${r.gbPerS.toFixed(0)} GB/s = ${(r.ofPeak * 100).toFixed(1)} % of 4.3 TB/s, ${r.medianMs.toFixed(2)} ms`;
-console.log(`full decode-step GEMVs: separate ${pct(separate)}; fused ${pct(fused)}; packed+fused ${pct(packed)}; best sweep variant ${JSON.stringify(bestVariant)} packed+fused ${pct(packedBest)}`);
+const pct = (r: Row): string => `${r.medianMs.toFixed(2)} ms = ${r.gbPerS.toFixed(0)} GB/s = ${(r.ofPeak * 100).toFixed(1)} %`;
+console.log(`\nfull-step GEMVs, engine layout: old ${pct(engineOld)} → planner ${pct(engineNew)}`);
+console.log(`full-step GEMVs, packed+fused: old ${pct(packedOld)} → planner ${pct(packed)}; sweep best ${gemvVariantName(bestVariant)} ${pct(packedBest)}`);
+console.log(`total ${((performance.now() - started) / 1000).toFixed(1)} s`);
 ctx.dispose();
 // Dawn for Node keeps the event loop alive after the device is gone.
 process.exit(0);

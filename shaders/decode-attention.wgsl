@@ -167,7 +167,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         o += scores[j] * vpre[t];
       }
     }
-    for (var j = g + groups * VPRE; j < count; j += groups) {
+    // The rest four rows at a time, all four loads issued before their FMAs.
+    var j = g + groups * VPRE;
+    for (; j + 3u * groups < count; j += 4u * groups) {
+      let v0 = v_cache[(row0 + j) * hd4 + d4o];
+      let v1 = v_cache[(row0 + j + groups) * hd4 + d4o];
+      let v2 = v_cache[(row0 + j + 2u * groups) * hd4 + d4o];
+      let v3 = v_cache[(row0 + j + 3u * groups) * hd4 + d4o];
+      o += scores[j] * v0 + scores[j + groups] * v1 + scores[j + 2u * groups] * v2 + scores[j + 3u * groups] * v3;
+    }
+    for (; j < count; j += groups) {
       o += scores[j] * v_cache[(row0 + j) * hd4 + d4o];
     }
   }

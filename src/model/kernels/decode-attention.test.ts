@@ -24,6 +24,9 @@ describe('decode attention (split-K) on real WebGPU', () => {
     { name: 'MHA 8 × 128, p at and around 16-position chunk edges', heads: 8, kvHeads: 8, headDim: 128, maxLen: 300, positions: [15, 16, 17, 200, 299], split: 'adaptive' },
     // 2 heads: chunks stay 16 positions long up to 16384, so p = 2047 has 128 chunks (combine unroll and tail).
     { name: 'MHA 2 × 128, 128 chunks', heads: 2, kvHeads: 2, headDim: 128, maxLen: 2048, positions: [1000, 2047], split: 'adaptive' },
+    // 32 heads past 1024 positions: 32-position chunks, so value rows past the 16 prefetched ones (p = 1099: full
+    // four-row steps; p = 1079: a last chunk of 24, the one-row tail).
+    { name: 'MHA 32 × 128, 32-position chunks', heads: 32, kvHeads: 32, headDim: 128, maxLen: 1100, positions: [1079, 1099], split: 'adaptive' },
     { name: 'GQA 6 → 2, head 64', heads: 6, kvHeads: 2, headDim: 64, maxLen: 130, positions: [129], split: 'adaptive' },
     { name: 'fixed 64-position split (bench baseline), chunk edges', heads: 8, kvHeads: 8, headDim: 128, maxLen: 300, positions: [63, 64, 299], split: 'fixed-64' },
   ];
