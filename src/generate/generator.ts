@@ -216,8 +216,16 @@ export class Generator {
           const vocab = this.model.spec.text.vocabSize;
           request.onFirstLogits(new Float32Array(await readBuffer(this.device, logits, vocab * 4)));
         }
+        // One step ahead: the next decode step is queued before this token is read back (its input id is already in
+        // the sampler's token buffer on the GPU), so the GPU never waits for the CPU's round trip. When the token turns
+        // out to end the request, that step was wasted work: its KV row lies past what `cached` records.
+        let pendingId = this.sampler.sample(logits, sampling, 0);
         for (let step = 0; ; step++) {
-          const id = await this.sampler.sample(logits, sampling, step);
+          const position = promptTokens + step;
+          const ahead = generatedIds.length + 1 < maxNewTokens && !aborted() ? this.model.decode(this.sampler.tokenBuffer, position) : null;
+          // If the request ends before this step is used, its failure (if any) surfaces on the next request.
+          ahead?.catch(() => undefined);
+          const id = await pendingId;
           lastTokenAt = now();
           if (step === 0) firstTokenAt = lastTokenAt;
           generatedIds.push(id);
@@ -233,14 +241,14 @@ export class Generator {
             finishReason = 'length';
             break;
           }
-          if (aborted()) {
+          if (aborted() || !ahead) {
             finishReason = 'abort';
             break;
           }
-          const position = promptTokens + step;
-          logits = await this.model.decode(this.sampler.tokenBuffer, position);
+          logits = await ahead;
           this.cached.ids.push(id);
           this.cached.imageKeys.push(null);
+          pendingId = this.sampler.sample(logits, sampling, step + 1);
         }
       }
     } catch (e) {
