@@ -2,33 +2,38 @@
 // the Llama RMSNorm of x fused in front.
 //
 // Bindings
-//   0 params    uniform { n, k, blocks_per_row, up_row_offset, y_offset, eps: f32 bits, _, _ }
+//   0 params    uniform { n, k, blocks_per_row, up_row_offset, y_offset, eps: f32 bits, norm_offset, n_b }
 //               (k a multiple of 32; blocks_per_row = k / 32; y_offset: first element of y written)
-//   1 x         storage read  vec4<f32> [k / 4]
+//   1 x         storage read  vec4<f32>: x [k / 4] from element 0; with NORM the RMSNorm weight [k / 4] from
+//               element norm_offset (a multiple of 4) of the same buffer
 //   2 qweight   storage read  vec4<u32> [n, k / 32]   one 16-byte block = 32 int4 (byte i: low nibble k = 2i, high k = 2i + 1)
 //   3 scales    storage read  f32 [n, k / 32]
 //   4 y         storage read_write f32 [y_offset + n]
-//   5 norm_w    storage read  vec4<f32> [k / 4]      the RMSNorm weight (NORM); any read-only buffer otherwise
-//   6 qweight2  (main_swiglu only) the "up" rows, same layout, starting at row up_row_offset (so gate and up
-//               may be one packed [2n, k/32, 16] buffer bound twice, with up_row_offset = n)
-//   7 scales2   (main_swiglu only), rows from up_row_offset as well
+//   5 qweight2  (main_swiglu, main_store3) a second matrix, same layout: SwiGLU's "up" rows starting at row
+//               up_row_offset (so gate and up may be one packed [2n, k/32, 16] buffer bound twice, with
+//               up_row_offset = n); main_store3's second matrix
+//   6 scales2   (main_swiglu, main_store3) its scales, rows as above
+//   7 qweight3  (main_store3) the third matrix
+//   8 scales3   (main_store3)
 // Math: W[n, k] = (q[n, k] - 8) · scale[n, k / 32] (implicit zero point 8), dot[n] = Σ_k x'[k] · W[n, k] with
 //   x' = x, or with NORM x' = x · norm_w · r, r = inverseSqrt(Σ x² / k + eps) (HF LlamaRMSNorm), applied as
 //   dot = r · Σ_k (x · norm_w)[k] · W[n, k] (r is one scalar per token, so it factors out of the sum).
 //   main_store:  y[y_offset + n] = dot[n]
+//   main_store3: the same over three matrices stacked along n (rows [0, up_row_offset) from 2/3, the next n_b
+//                from 5/6, the rest from 7/8): q, k and v in one dispatch
 //   main_add:    y[y_offset + n] += dot[n]                      (the residual add of o_proj / down_proj)
-//   main_swiglu: y[y_offset + n] = silu(dot_gate[n]) · dot_up[n] (gate rows from 2/3, up rows from 6/7)
-// Work split: a workgroup owns ROWS consecutive rows; every invocation takes UNROLL blocks per step (b, b + WG, …)
-//   for all ROWS rows, issuing all their weight and scale loads before any math (bytes in flight), and each
+//   main_swiglu: y[y_offset + n] = silu(dot_gate[n]) · dot_up[n] (gate rows from 2/3, up rows from 5/6)
+// Work split: a workgroup owns ROWS consecutive rows; every invocation takes UNROLL (1 or 2) blocks per step
+//   (b, b + WORKGROUP_SIZE) for all ROWS rows, issuing all their weight and scale loads before any math, and each
 //   x block is loaded once per invocation for ROWS rows. A workgroup together reads all of x once, so the
 //   fused norm's Σ x² is one more accumulator of the same reduction. The per-row partial sums are reduced by
 //   reduce_rows(), prepended to this file: int4-gemv-reduce-subgroup.wgsl (subgroupAdd) or
 //   int4-gemv-reduce-workgroup.wgsl (workgroup-memory tree).
 // Unpacking (UNPACK_BIAS): nibble t of a u32 word (bits 4t..4t+3) is masked in place and OR-ed into the mantissa of
 //   2^23: bitcast<f32>(0x4B000000 | q · 16^t) = 2^23 + q · 16^t exactly; subtracting 2^23 + 8 · 16^t gives
-//   (q − 8) · 16^t, and x is pre-scaled by 16^−t (exact powers of two) once per block for all ROWS rows. That is
-//   one AND+OR and one add per nibble instead of shift, mask and int→float conversion (a quarter-rate instruction
-//   on NVIDIA). UNPACK_BIAS = false keeps the conversion path (the baseline the bench compares against).
+//   (q − 8) · 16^t, and x is pre-scaled by 16^−t (exact powers of two) once per block for all ROWS rows: an
+//   AND+OR and an add per nibble instead of shift, mask and int→float conversion. UNPACK_BIAS = false keeps the
+//   conversion path (the earlier kernel; on the H200 both run at the same speed: the kernel is not ALU-bound).
 // Dispatch: ceil(n / ROWS) workgroups; linear id = wid.x + wid.y * num_workgroups.x. Rows past n are
 //   computed on the clamped last row and not written (odd n needs no padding).
 // Precision: f32; per block Σ (q − 8)·x, then times the block's scale, summed over blocks.
@@ -40,17 +45,16 @@ struct Params {
   up_row_offset: u32,
   y_offset: u32,
   eps_bits: u32,
-  _pad0: u32,
-  _pad1: u32,
+  norm_offset: u32,
+  n_b: u32,
 }
 
 override WORKGROUP_SIZE: u32 = 64u;
 override ROWS: u32 = 8u;
-override UNROLL: u32 = 1u; // blocks per invocation per step: 1, 2 or 4
+override UNROLL: u32 = 1u; // blocks per invocation per step: 1 or 2
 override UNPACK_BIAS: bool = true;
 override NORM: bool = false;
 const MAX_ROWS: u32 = 8u;
-const MAX_UNROLL: u32 = 4u;
 // Index of the Σ x² accumulator (NORM) in the accumulator array; rows use 0 .. 2 · ROWS − 1.
 const SUMSQ: u32 = MAX_ACC - 1u;
 
@@ -59,9 +63,10 @@ const SUMSQ: u32 = MAX_ACC - 1u;
 @group(0) @binding(2) var<storage, read> qweight: array<vec4<u32>>;
 @group(0) @binding(3) var<storage, read> scales: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
-@group(0) @binding(5) var<storage, read> norm_w: array<vec4<f32>>;
-@group(0) @binding(6) var<storage, read> qweight2: array<vec4<u32>>;
-@group(0) @binding(7) var<storage, read> scales2: array<f32>;
+@group(0) @binding(5) var<storage, read> qweight2: array<vec4<u32>>;
+@group(0) @binding(6) var<storage, read> scales2: array<f32>;
+@group(0) @binding(7) var<storage, read> qweight3: array<vec4<u32>>;
+@group(0) @binding(8) var<storage, read> scales3: array<f32>;
 
 // One x block (32 elements) prepared once per invocation and shared by its ROWS rows.
 //   UNPACK_BIAS: v[2j], v[2j + 1] = x[8j .. 8j + 3], x[8j + 4 .. 8j + 7] times (1, 1/16, 1/256, 1/4096).
@@ -85,8 +90,9 @@ fn load_x_block(b: u32) -> XBlock {
     var xc = x[o + 2u * j + 1u];
     if (NORM) {
       squares += xa * xa + xc * xc;
-      xa *= norm_w[o + 2u * j];
-      xc *= norm_w[o + 2u * j + 1u];
+      let nw = params.norm_offset / 4u + o + 2u * j;
+      xa *= x[nw];
+      xc *= x[nw + 1u];
     }
     if (UNPACK_BIAS) {
       xb.v[2u * j] = xa * NIBBLE_SCALE;
@@ -131,64 +137,105 @@ fn block_dot(w: vec4<u32>, xb: ptr<function, XBlock>) -> f32 {
   return acc - 8.0 * (*xb).sum;
 }
 
-// Partial dot products of rows row0 .. row0 + ROWS − 1 over this invocation's blocks, into acc[0 .. ROWS), and
-// (NORM) the partial Σ x² into acc[SUMSQ]. A block past the row (UNROLL > 1) is clamped and weighted 0.
-fn dot_rows(row0: u32, lid: u32) -> array<f32, MAX_ACC> {
-  var acc: array<f32, MAX_ACC>;
+// One matrix binding set's partial dot products: rows row0 .. row0 + ROWS − 1 (clamped to `last`, then offset by
+// `row_offset` inside the buffer) over this invocation's blocks, added into acc[acc0 ..]; (NORM, with_sumsq) the
+// partial Σ x² into acc[SUMSQ]. With UNROLL = 2 an invocation takes blocks b and b + WORKGROUP_SIZE per step and
+// issues all their loads before any math; a second block past the row is clamped and weighted 0. WGSL cannot
+// pass a storage buffer to a function, so the body is repeated per binding set (dot_rows, dot_rows2, dot_rows3).
+fn dot_rows(row0: u32, lid: u32, last: u32, row_offset: u32, acc0: u32, with_sumsq: bool, acc_in: array<f32, MAX_ACC>) -> array<f32, MAX_ACC> {
+  var acc = acc_in;
   let bpr = params.blocks_per_row;
-  let last = params.n - 1u;
-  for (var b0 = lid; b0 < bpr; b0 += WORKGROUP_SIZE * UNROLL) {
-    var w: array<vec4<u32>, MAX_ROWS * MAX_UNROLL>;
-    var s: array<f32, MAX_ROWS * MAX_UNROLL>;
-    for (var u = 0u; u < UNROLL; u++) {
-      let bu = b0 + u * WORKGROUP_SIZE;
-      let bc = select(b0, bu, bu < bpr);
-      for (var r = 0u; r < ROWS; r++) {
-        let base = min(row0 + r, last) * bpr;
-        w[u * ROWS + r] = qweight[base + bc];
-        s[u * ROWS + r] = select(0.0, scales[base + bc], bu < bpr);
+  for (var b = lid; b < bpr; b += WORKGROUP_SIZE * UNROLL) {
+    let b2 = b + WORKGROUP_SIZE;
+    let has2 = UNROLL > 1u && b2 < bpr;
+    let b2c = select(b, b2, has2);
+    var w: array<vec4<u32>, MAX_ROWS>;
+    var s: array<f32, MAX_ROWS>;
+    var w2: array<vec4<u32>, MAX_ROWS>;
+    var s2: array<f32, MAX_ROWS>;
+    for (var r = 0u; r < ROWS; r++) {
+      let base = (min(row0 + r, last) + row_offset) * bpr;
+      w[r] = qweight[base + b];
+      s[r] = scales[base + b];
+      if (UNROLL > 1u) {
+        w2[r] = qweight[base + b2c];
+        s2[r] = select(0.0, scales[base + b2c], has2);
       }
     }
-    for (var u = 0u; u < UNROLL; u++) {
-      let bu = b0 + u * WORKGROUP_SIZE;
-      var xb = load_x_block(select(b0, bu, bu < bpr));
-      if (NORM && bu < bpr) {
-        acc[SUMSQ] += xb.sumsq;
-      }
-      for (var r = 0u; r < ROWS; r++) {
-        acc[r] += s[u * ROWS + r] * block_dot(w[u * ROWS + r], &xb);
-      }
+    accumulate_block(&acc, b, true, &w, &s, acc0, with_sumsq);
+    if (UNROLL > 1u) {
+      accumulate_block(&acc, b2c, has2, &w2, &s2, acc0, with_sumsq);
     }
   }
   return acc;
 }
 
-// The same over qweight2/scales2 (rows from up_row_offset), accumulated into acc[ROWS ..].
-fn dot_rows2(row0: u32, lid: u32, acc_in: array<f32, MAX_ACC>) -> array<f32, MAX_ACC> {
+fn dot_rows2(row0: u32, lid: u32, last: u32, row_offset: u32, acc0: u32, with_sumsq: bool, acc_in: array<f32, MAX_ACC>) -> array<f32, MAX_ACC> {
   var acc = acc_in;
   let bpr = params.blocks_per_row;
-  let last = params.n - 1u;
-  for (var b0 = lid; b0 < bpr; b0 += WORKGROUP_SIZE * UNROLL) {
-    var w: array<vec4<u32>, MAX_ROWS * MAX_UNROLL>;
-    var s: array<f32, MAX_ROWS * MAX_UNROLL>;
-    for (var u = 0u; u < UNROLL; u++) {
-      let bu = b0 + u * WORKGROUP_SIZE;
-      let bc = select(b0, bu, bu < bpr);
-      for (var r = 0u; r < ROWS; r++) {
-        let base = (min(row0 + r, last) + params.up_row_offset) * bpr;
-        w[u * ROWS + r] = qweight2[base + bc];
-        s[u * ROWS + r] = select(0.0, scales2[base + bc], bu < bpr);
+  for (var b = lid; b < bpr; b += WORKGROUP_SIZE * UNROLL) {
+    let b2 = b + WORKGROUP_SIZE;
+    let has2 = UNROLL > 1u && b2 < bpr;
+    let b2c = select(b, b2, has2);
+    var w: array<vec4<u32>, MAX_ROWS>;
+    var s: array<f32, MAX_ROWS>;
+    var w2: array<vec4<u32>, MAX_ROWS>;
+    var s2: array<f32, MAX_ROWS>;
+    for (var r = 0u; r < ROWS; r++) {
+      let base = (min(row0 + r, last) + row_offset) * bpr;
+      w[r] = qweight2[base + b];
+      s[r] = scales2[base + b];
+      if (UNROLL > 1u) {
+        w2[r] = qweight2[base + b2c];
+        s2[r] = select(0.0, scales2[base + b2c], has2);
       }
     }
-    for (var u = 0u; u < UNROLL; u++) {
-      let bu = b0 + u * WORKGROUP_SIZE;
-      var xb = load_x_block(select(b0, bu, bu < bpr));
-      for (var r = 0u; r < ROWS; r++) {
-        acc[ROWS + r] += s[u * ROWS + r] * block_dot(w[u * ROWS + r], &xb);
-      }
+    accumulate_block(&acc, b, true, &w, &s, acc0, with_sumsq);
+    if (UNROLL > 1u) {
+      accumulate_block(&acc, b2c, has2, &w2, &s2, acc0, with_sumsq);
     }
   }
   return acc;
+}
+
+fn dot_rows3(row0: u32, lid: u32, last: u32, row_offset: u32, acc0: u32, with_sumsq: bool, acc_in: array<f32, MAX_ACC>) -> array<f32, MAX_ACC> {
+  var acc = acc_in;
+  let bpr = params.blocks_per_row;
+  for (var b = lid; b < bpr; b += WORKGROUP_SIZE * UNROLL) {
+    let b2 = b + WORKGROUP_SIZE;
+    let has2 = UNROLL > 1u && b2 < bpr;
+    let b2c = select(b, b2, has2);
+    var w: array<vec4<u32>, MAX_ROWS>;
+    var s: array<f32, MAX_ROWS>;
+    var w2: array<vec4<u32>, MAX_ROWS>;
+    var s2: array<f32, MAX_ROWS>;
+    for (var r = 0u; r < ROWS; r++) {
+      let base = (min(row0 + r, last) + row_offset) * bpr;
+      w[r] = qweight3[base + b];
+      s[r] = scales3[base + b];
+      if (UNROLL > 1u) {
+        w2[r] = qweight3[base + b2c];
+        s2[r] = select(0.0, scales3[base + b2c], has2);
+      }
+    }
+    accumulate_block(&acc, b, true, &w, &s, acc0, with_sumsq);
+    if (UNROLL > 1u) {
+      accumulate_block(&acc, b2c, has2, &w2, &s2, acc0, with_sumsq);
+    }
+  }
+  return acc;
+}
+
+// acc[acc0 + r] += s[r] · block_dot(w[r], x block b) for the ROWS rows; (NORM, with_sumsq, valid) acc[SUMSQ] += Σ x².
+fn accumulate_block(acc: ptr<function, array<f32, MAX_ACC>>, b: u32, valid: bool, w: ptr<function, array<vec4<u32>, MAX_ROWS>>,
+                    s: ptr<function, array<f32, MAX_ROWS>>, acc0: u32, with_sumsq: bool) {
+  var xb = load_x_block(b);
+  if (NORM && with_sumsq && valid) {
+    (*acc)[SUMSQ] += xb.sumsq;
+  }
+  for (var r = 0u; r < ROWS; r++) {
+    (*acc)[acc0 + r] += (*s)[r] * block_dot((*w)[r], &xb);
+  }
 }
 
 fn first_row(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
@@ -203,11 +250,38 @@ fn norm_factor() -> f32 {
   return 1.0;
 }
 
+fn zeros() -> array<f32, MAX_ACC> {
+  return array<f32, MAX_ACC>();
+}
+
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main_store(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
               @builtin(local_invocation_index) lid: u32) {
   let row0 = first_row(wid, nwg);
-  reduce_rows(dot_rows(row0, lid), ROWS, lid);
+  reduce_rows(dot_rows(row0, lid, params.n - 1u, 0u, 0u, true, zeros()), ROWS, lid);
+  if (lid < ROWS && row0 + lid < params.n) {
+    y[params.y_offset + row0 + lid] = row_totals[lid] * norm_factor();
+  }
+}
+
+// Three matrices stacked along n in one dispatch (q, k and v): rows [0, n_a) from qweight/scales, [n_a, n_a + n_b)
+// from qweight2/scales2, [n_a + n_b, n) from qweight3/scales3; n_a and n_b are multiples of ROWS, so a workgroup's
+// rows lie in one matrix (a uniform branch).
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main_store3(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+               @builtin(local_invocation_index) lid: u32) {
+  let row0 = first_row(wid, nwg);
+  let n_a = params.up_row_offset;
+  let n_ab = n_a + params.n_b;
+  var acc: array<f32, MAX_ACC>;
+  if (row0 < n_a) {
+    acc = dot_rows(row0, lid, n_a - 1u, 0u, 0u, true, zeros());
+  } else if (row0 < n_ab) {
+    acc = dot_rows2(row0 - n_a, lid, params.n_b - 1u, 0u, 0u, true, zeros());
+  } else {
+    acc = dot_rows3(row0 - n_ab, lid, params.n - n_ab - 1u, 0u, 0u, true, zeros());
+  }
+  reduce_rows(acc, ROWS, lid);
   if (lid < ROWS && row0 + lid < params.n) {
     y[params.y_offset + row0 + lid] = row_totals[lid] * norm_factor();
   }
@@ -217,7 +291,7 @@ fn main_store(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
 fn main_add(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
             @builtin(local_invocation_index) lid: u32) {
   let row0 = first_row(wid, nwg);
-  reduce_rows(dot_rows(row0, lid), ROWS, lid);
+  reduce_rows(dot_rows(row0, lid, params.n - 1u, 0u, 0u, true, zeros()), ROWS, lid);
   if (lid < ROWS && row0 + lid < params.n) {
     let o = params.y_offset + row0 + lid;
     y[o] = y[o] + row_totals[lid] * norm_factor();
@@ -228,10 +302,12 @@ fn main_add(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
 fn main_swiglu(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                @builtin(local_invocation_index) lid: u32) {
   let row0 = first_row(wid, nwg);
-  reduce_rows(dot_rows2(row0, lid, dot_rows(row0, lid)), 2u * ROWS, lid);
+  let last = params.n - 1u;
+  let gate = dot_rows(row0, lid, last, 0u, 0u, true, zeros());
+  reduce_rows(dot_rows2(row0, lid, last, params.up_row_offset, ROWS, false, gate), 2u * ROWS, lid);
   if (lid < ROWS && row0 + lid < params.n) {
     let r = norm_factor();
-    let gate = row_totals[lid] * r;
-    y[params.y_offset + row0 + lid] = gate / (1.0 + exp(-gate)) * row_totals[ROWS + lid] * r;
+    let g = row_totals[lid] * r;
+    y[params.y_offset + row0 + lid] = g / (1.0 + exp(-g)) * row_totals[ROWS + lid] * r;
   }
 }

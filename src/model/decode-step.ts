@@ -4,8 +4,9 @@
  * o GEMV (+ residual) → RMSNorm → gate/up GEMV + SwiGLU → down GEMV (+ residual)] → final RMSNorm →
  * lm_head GEMV → logits. Every dispatch is prepared once; a step writes the position uniform and records
  * one command buffer with one compute pass, allocating no GPU objects besides the encoder.
- * With int4 linears each RMSNorm is fused into the GEMVs that read it (they normalize x themselves), so a
- * layer is 9 dispatches: q, k, v, rope, attention (2), o, gate/up, down.
+ * With int4 linears each RMSNorm is fused into the GEMVs that read it (they normalize x themselves; the norm
+ * weights are copied once behind the residual stream in the `hidden` buffer, so x and the weight are one binding)
+ * and q, k, v are one dispatch, so a layer is 7 dispatches: qkv, rope, attention (2), o, gate/up, down.
  *
  * Covers packages whose decoder linears are f32 matrices (fp32: f32 GEMV) or int4 with f32 scales (q4f32:
  * int4 GEMV) and whose norms and KV cache are f32. `decodeStepSupport` says why another package (q4f16)
@@ -18,7 +19,7 @@ import type { PackageManifest } from '../protocol/manifest';
 import { DecodeAttention, prepareDecodeAttention } from './kernels/decode-attention';
 import { DecodeStepUniform } from './kernels/decode-step-uniform';
 import { prepareF32Gemv } from './kernels/f32-gemv';
-import { chooseGemvVariant, type GemvShape, prepareInt4Gemv } from './kernels/int4-gemv';
+import { chooseGemvVariant, type GemvEpilogue, type GemvShape, prepareInt4Gemv } from './kernels/int4-gemv';
 import type { PreparedKernel } from './kernels/prepared-kernel';
 import { prepareRmsNorm } from './kernels/rms-norm';
 import { prepareRopeAppend } from './kernels/rope';
@@ -82,13 +83,23 @@ export class KernelDecodeStep {
       return b;
     };
     this.step = new DecodeStepUniform(device);
-    const hidden = buffer('hidden', H); // the residual stream
+    // The residual stream [H], then every RMSNorm weight [H] (input and post-attention per layer, final), read by
+    // the GEMVs that fuse the norm: copied once here, from weights the ORT graph keeps using.
+    const normNames = [
+      ...Array.from({ length: t.numLayers }, (_, l) => [`llm.model.layers.${l}.input_layernorm.weight`, `llm.model.layers.${l}.post_attention_layernorm.weight`]).flat(),
+      'llm.model.norm.weight',
+    ];
+    const hidden = buffer('hidden', H * (1 + normNames.length));
+    const normOffset = new Map(normNames.map((name, i) => [name, H * (1 + i)]));
+    const copies = device.createCommandEncoder({ label: 'decode-step.norm-weights' });
+    for (const name of normNames) copies.copyBufferToBuffer(weights.get(name).buffer, 0, hidden, (normOffset.get(name) ?? 0) * 4, H * 4);
+    device.queue.submit([copies.finish()]);
     const normed = buffer('normed', H);
     const qkv = buffer('qkv', qDim + 2 * kvDim);
     const attn = buffer('attn', qDim);
     const act = buffer('act', t.intermediateSize);
     const w = (name: string): GPUBuffer => weights.get(name).buffer;
-    const gemv = (x: GPUBuffer, y: GPUBuffer, name: string, shape: GemvShape, up?: string): PreparedKernel =>
+    const gemv = (x: GPUBuffer, y: GPUBuffer, name: string, shape: GemvShape & { epilogue: GemvEpilogue }, up?: string): PreparedKernel =>
       linearKind(manifest, name) === 'f32'
         ? prepareF32Gemv(device, kernels, { x, y, weight: w(name), ...(up ? { weight2: w(up) } : {}) }, shape)
         : prepareInt4Gemv(
@@ -101,27 +112,49 @@ export class KernelDecodeStep {
     const norm = (name: string): PreparedKernel => prepareRmsNorm(device, kernels, { x: hidden, weight: w(name), y: normed }, { rows: 1, dim: H, eps: t.rmsNormEps });
     const add = this.dispatches.push.bind(this.dispatches);
     /**
-     * GEMVs of RMSNorm(hidden) with the norm weight `normName`: int4 GEMVs fuse the norm (x = hidden); any f32
-     * linear among them gets the separate norm dispatch into `normed` first, and all then read `normed`.
+     * GEMVs of RMSNorm(hidden) with the norm weight `normName`: int4 GEMVs fuse the norm (x = hidden; three stores
+     * into one qkv buffer become one 'store3' dispatch when the row counts allow); any f32 linear among them gets
+     * the separate norm dispatch into `normed` first, and all then read `normed`.
      */
-    const normedGemvs = (normName: string, list: { name: string; y: GPUBuffer; shape: GemvShape; up?: string }[]): void => {
+    const normedGemvs = (normName: string, list: { name: string; y: GPUBuffer; shape: GemvShape & { epilogue: GemvEpilogue }; up?: string }[]): void => {
       const fused = list.every((g) => linearKind(manifest, g.name) === 'int4');
-      if (!fused) add(norm(normName));
-      for (const g of list) {
-        if (!fused) add(gemv(normed, g.y, g.name, g.shape, g.up));
-        else {
-          const shape: GemvShape = { ...g.shape, norm: { eps: t.rmsNormEps } };
-          const up = g.up;
-          add(
-            prepareInt4Gemv(
-              device,
-              kernels,
-              { x: hidden, y: g.y, normWeight: w(normName), qweight: w(g.name), scales: w(`${g.name}.scales`), ...(up ? { qweight2: w(up), scales2: w(`${up}.scales`) } : {}) },
-              shape,
-              chooseGemvVariant(caps, shape),
-            ),
-          );
+      if (!fused) {
+        add(norm(normName));
+        for (const g of list) add(gemv(normed, g.y, g.name, g.shape, g.up));
+        return;
+      }
+      const norm_ = { eps: t.rmsNormEps, weightOffset: normOffset.get(normName) ?? 0 };
+      const [a, b, c] = list;
+      if (list.length === 3 && a && b && c) {
+        const shape: GemvShape = { n: a.shape.n + b.shape.n + c.shape.n, k: H, epilogue: 'store3', stacked: [a.shape.n, b.shape.n], yOffset: a.shape.yOffset ?? 0, norm: norm_ };
+        const variant = chooseGemvVariant(caps, shape);
+        if (a.shape.n % variant.rows === 0 && b.shape.n % variant.rows === 0) {
+          const buffers = {
+            x: hidden,
+            y: a.y,
+            qweight: w(a.name),
+            scales: w(`${a.name}.scales`),
+            qweight2: w(b.name),
+            scales2: w(`${b.name}.scales`),
+            qweight3: w(c.name),
+            scales3: w(`${c.name}.scales`),
+          };
+          add(prepareInt4Gemv(device, kernels, buffers, shape, variant));
+          return;
         }
+      }
+      for (const g of list) {
+        const shape: GemvShape = { ...g.shape, norm: norm_ };
+        const up = g.up;
+        add(
+          prepareInt4Gemv(
+            device,
+            kernels,
+            { x: hidden, y: g.y, qweight: w(g.name), scales: w(`${g.name}.scales`), ...(up ? { qweight2: w(up), scales2: w(`${up}.scales`) } : {}) },
+            shape,
+            chooseGemvVariant(caps, shape),
+          ),
+        );
       }
     };
 

@@ -78,15 +78,15 @@ async function runGemv(variant: GemvVariant, epilogue: GemvEpilogue, n: number, 
   const qBuf = uploadBuffer(device, 'q', packed ? qPacked : q);
   const sBuf = uploadBuffer(device, 's', packed ? sPacked : s);
   const bufs = {
-    x: uploadBuffer(device, 'x', xRaw),
-    normWeight: uploadBuffer(device, 'norm', normWeight),
+    // x, then (fused norm) its weight at element k of the same buffer.
+    x: uploadBuffer(device, 'x', options.normEps === undefined ? xRaw : Float32Array.from([...xRaw, ...normWeight])),
     qweight: qBuf,
     scales: sBuf,
     y: uploadBuffer(device, 'y', y0),
     qweight2: packed ? qBuf : uploadBuffer(device, 'q2', q2),
     scales2: packed ? sBuf : uploadBuffer(device, 's2', s2),
   };
-  const norm = options.normEps !== undefined ? { eps: options.normEps } : undefined;
+  const norm = options.normEps !== undefined ? { eps: options.normEps, weightOffset: k } : undefined;
   const prepared = prepareInt4Gemv(device, kernels, bufs, { n, k, epilogue, upRowOffset: packed ? n : 0, yOffset, ...(norm ? { norm } : {}) }, variant);
   const encoder = device.createCommandEncoder();
   const pass = encoder.beginComputePass();
@@ -132,7 +132,7 @@ describe('int4 GEMV on real WebGPU', () => {
       for (const [ui, unpack] of (['bias', 'convert'] as const).entries()) {
         const i = (ri + ei + ui) % shapes.length;
         const shape = shapes[i] ?? { n: 1, k: 32 };
-        const unroll = [1, 2, 4][(ri + 2 * ei + ui) % 3] ?? 1;
+        const unroll = 1 + ((ri + 2 * ei + ui) % 2);
         const variant: GemvVariant = { reduction, unpack, workgroupSize: [64, 128, 32][i] ?? 64, rows: [4, 3, 8][i] ?? 4, unroll };
         const normEps = (ri + ei + ui) % 2 === 0 ? 1e-5 : undefined;
         it(`${gemvVariantName(variant)} ${epilogue}${normEps ? ' + norm' : ''} n=${shape.n} k=${shape.k}`, async () => {
@@ -150,6 +150,70 @@ describe('int4 GEMV on real WebGPU', () => {
       if (reduction === 'subgroup' && !ctx.capabilities.subgroups) continue;
       await runGemv({ reduction, workgroupSize: 16, rows: 8, unroll: 2 }, 'swiglu', 9, 1024, 41, { normEps: 1e-6, packed: true });
     }
+  });
+
+  it('store3: q, k and v stacked along n in one dispatch, with the fused norm (both reductions)', async () => {
+    const ctx = await testGpuContext();
+    sharedKernels ??= new KernelCache(ctx.device);
+    const { device } = ctx;
+    const [a, b, c, k, yOffset] = [24, 8, 13, 4096, 3];
+    const blocks = k / 32;
+    const xRaw = randomFloats(k, 70);
+    const normWeight = Float32Array.from(randomFloats(k, 71), (v) => 0.5 + v);
+    const eps = 1e-5;
+    const r = 1 / Math.sqrt(xRaw.reduce((sum, v) => sum + v * v, 0) / k + eps);
+    const x = Float32Array.from(xRaw, (v, i) => v * (normWeight[i] ?? 0) * r);
+    const mats = [a, b, c].map((rows, i) => ({ rows, q: randomBytes(rows * blocks * 16, 72 + 2 * i), s: randomScales(rows * blocks, 73 + 2 * i) }));
+    const [m1, m2, m3] = mats.map((m) => ({ qweight: uploadBuffer(device, 'q', m.q), scales: uploadBuffer(device, 's', m.s) }));
+    if (!m1 || !m2 || !m3) throw new Error('three matrices');
+    for (const reduction of ['subgroup', 'workgroup'] as const) {
+      if (reduction === 'subgroup' && !ctx.capabilities.subgroups) continue;
+      const y0 = randomFloats(yOffset + a + b + c, 79);
+      const y = uploadBuffer(device, 'y', y0);
+      const xBuf = uploadBuffer(device, 'x', Float32Array.from([...xRaw, ...normWeight]));
+      const variant: GemvVariant = { reduction, workgroupSize: 64, rows: 8, unroll: 2 };
+      const prepared = prepareInt4Gemv(
+        device,
+        sharedKernels,
+        { x: xBuf, y, ...m1, qweight2: m2.qweight, scales2: m2.scales, qweight3: m3.qweight, scales3: m3.scales },
+        { n: a + b + c, k, epilogue: 'store3', stacked: [a, b], yOffset, norm: { eps, weightOffset: k } },
+        variant,
+      );
+      const encoder = device.createCommandEncoder();
+      const pass = encoder.beginComputePass();
+      prepared.record(pass);
+      pass.end();
+      device.queue.submit([encoder.finish()]);
+      const got = new Float32Array(await readBuffer(device, y, (yOffset + a + b + c) * 4));
+      expect(Array.from(got.subarray(0, yOffset))).toEqual(Array.from(y0.subarray(0, yOffset)));
+      let row = yOffset;
+      let worst = 0;
+      for (const m of mats) {
+        const want = int4GemvReference(x, m.q, m.s, { n: m.rows, k });
+        const bound = absSums(x, m.q, m.s, m.rows, k);
+        for (let i = 0; i < m.rows; i++, row++) worst = Math.max(worst, Math.abs((got[row] ?? NaN) - (want[i] ?? 0)) / (REL_TO_ABS_SUM * (bound[i] ?? 0) + 1e-6));
+      }
+      expect(worst).toBeLessThan(1);
+      prepared.destroy();
+      y.destroy();
+      xBuf.destroy();
+    }
+    for (const m of [m1, m2, m3]) for (const buf of Object.values(m)) buf.destroy();
+  });
+
+  it('store3 rejects stacked row counts that are not multiples of the rows per workgroup', async () => {
+    const ctx = await testGpuContext();
+    const buf = uploadBuffer(ctx.device, 'b', new Float32Array(4096 * 8));
+    expect(() =>
+      prepareInt4Gemv(
+        ctx.device,
+        new KernelCache(ctx.device),
+        { x: buf, y: buf, qweight: buf, scales: buf, qweight2: buf, scales2: buf, qweight3: buf, scales3: buf },
+        { n: 30, k: 32, epilogue: 'store3', stacked: [12, 12] },
+        { reduction: 'workgroup', workgroupSize: 64, rows: 8 },
+      ),
+    ).toThrow(/multiples of 8/);
+    buf.destroy();
   });
 
   it('SwiGLU from one packed gate+up buffer bound twice (upRowOffset = n)', async () => {
@@ -170,7 +234,7 @@ describe('int4 GEMV on real WebGPU', () => {
     const capsList = [{ ...ctx.capabilities, subgroups: false }, ...(ctx.capabilities.subgroups ? [ctx.capabilities] : [])];
     for (const caps of capsList) {
       for (const v of gemvVariantSpace(caps)) {
-        for (const epilogue of ['store', 'add', 'swiglu'] as const) {
+        for (const epilogue of ['store', 'add', 'swiglu', 'store3'] as const) {
           for (const norm of [false, true]) {
             ctx.device.pushErrorScope('validation');
             kernels.pipeline(gemvKernel(v.reduction, epilogue), gemvConstants(v, { norm }));

@@ -16,10 +16,13 @@ import { packWords, type PreparedKernel, prepareKernel } from './prepared-kernel
 export const INT4_BLOCK = 32;
 
 export type GemvEpilogue = 'store' | 'add' | 'swiglu';
+/** The int4 GEMV's epilogues: the shared ones plus 'store3' (three matrices stacked along n in one dispatch). */
+export type Int4GemvEpilogue = GemvEpilogue | 'store3';
 export type GemvReduction = 'subgroup' | 'workgroup';
 /**
  * How nibbles become floats: 'bias' ORs the masked nibble into the mantissa of 2^23 and subtracts (no
- * int→float conversion); 'convert' shifts, masks and converts (the earlier kernel, kept as the bench baseline).
+ * int→float conversion); 'convert' shifts, masks and converts (the earlier kernel). Both measure the same on
+ * the H200 (bench/results/int4-gemv-h200-run5.json): the kernel is not bound by unpacking arithmetic.
  */
 export type GemvUnpack = 'bias' | 'convert';
 
@@ -28,16 +31,22 @@ export interface GemvShape {
   readonly n: number;
   /** Input length (the weight's K), a multiple of 32. */
   readonly k: number;
-  readonly epilogue: GemvEpilogue;
+  readonly epilogue: Int4GemvEpilogue;
   /** SwiGLU only: the first up row inside qweight2/scales2 (N when gate and up are one packed [2N, …] buffer). Default 0. */
   readonly upRowOffset?: number;
+  /**
+   * 'store3' only: the row counts of the first two matrices (qweight/scales, then qweight2/scales2); the third
+   * (qweight3/scales3) has the remaining n − a − b rows. a and b must be multiples of the variant's rows.
+   */
+  readonly stacked?: readonly [a: number, b: number];
   /** First element of y written (e.g. q, k and v GEMVs writing one packed qkv buffer). Default 0. */
   readonly yOffset?: number;
   /**
-   * Fuse the Llama RMSNorm of x (weight in `GemvBuffers.normWeight`): the GEMV multiplies by
-   * x · normWeight · inverseSqrt(mean(x²) + eps) instead of x, so no separate norm dispatch is needed.
+   * Fuse the Llama RMSNorm of x: the GEMV multiplies by x · w · inverseSqrt(mean(x²) + eps) instead of x, so no
+   * separate norm dispatch is needed. The weight w [k] is read from the x buffer at f32 element `weightOffset`
+   * (a multiple of 4, at or past k): one binding fewer, so q, k and v fit one dispatch within 8 storage buffers.
    */
-  readonly norm?: { readonly eps: number };
+  readonly norm?: { readonly eps: number; readonly weightOffset: number };
 }
 
 export interface GemvVariant {
@@ -46,7 +55,7 @@ export interface GemvVariant {
   readonly workgroupSize: number;
   /** Output rows per workgroup (1..8). */
   readonly rows: number;
-  /** Blocks per invocation per step (1, 2 or 4): loads in flight. Default 1. */
+  /** Blocks per invocation per step (1 or 2): loads in flight. Default 1. */
   readonly unroll?: number;
   /** Default 'bias'. */
   readonly unpack?: GemvUnpack;
@@ -84,7 +93,7 @@ export function chooseGemvVariant(caps: GemvCapabilities, shape: GemvShape): Gem
 export function gemvVariantSpace(caps: GemvCapabilities): GemvVariant[] {
   const out = new Map<string, GemvVariant>();
   for (let k = INT4_BLOCK; k <= 256 * INT4_BLOCK; k *= 2) {
-    for (const epilogue of ['store', 'add', 'swiglu'] as const) {
+    for (const epilogue of ['store', 'add', 'swiglu', 'store3'] as const) {
       const v = chooseGemvVariant(caps, { n: 1, k, epilogue });
       out.set(gemvVariantName(v), v);
     }
@@ -130,13 +139,13 @@ const sources = new Map<GemvReduction, string>([
 ]);
 
 /** The kernel source for a variant's reduction and epilogue (entry point `main_<epilogue>`). */
-export function gemvKernel(reduction: GemvReduction, epilogue: GemvEpilogue): KernelSource {
+export function gemvKernel(reduction: GemvReduction, epilogue: Int4GemvEpilogue): KernelSource {
   // The entry point is part of the name: KernelCache keys pipelines by name and constants only.
   return { name: `int4-gemv/${reduction}/${epilogue}`, code: sources.get(reduction) ?? '', entryPoint: `main_${epilogue}` };
 }
 
 export interface GemvBuffers {
-  /** f32 [k]. */
+  /** f32 [k] (and the norm weight at the shape's norm.weightOffset). */
   readonly x: GPUBuffer;
   /** u8 [n, k/32, 16] (MatMulNBits B). */
   readonly qweight: GPUBuffer;
@@ -144,11 +153,12 @@ export interface GemvBuffers {
   readonly scales: GPUBuffer;
   /** f32 [yOffset + n]: written ('store', 'swiglu') or accumulated into ('add') from yOffset. */
   readonly y: GPUBuffer;
-  /** f32 [k]: the RMSNorm weight when the shape has `norm` (never y). */
-  readonly normWeight?: GPUBuffer;
-  /** SwiGLU only: the up projection's B and scales (same shape); qweight/scales are the gate's. */
+  /** SwiGLU: the up projection's B and scales (same shape; qweight/scales are the gate's). store3: the second matrix. */
   readonly qweight2?: GPUBuffer;
   readonly scales2?: GPUBuffer;
+  /** store3: the third matrix. */
+  readonly qweight3?: GPUBuffer;
+  readonly scales3?: GPUBuffer;
 }
 
 /**
@@ -164,17 +174,35 @@ export function prepareInt4Gemv(
 ): PreparedKernel {
   validateGemvShape(shape);
   if (variant.rows < 1 || variant.rows > MAX_ROWS) throw new RangeError(`int4 GEMV: rows per workgroup ${variant.rows} outside 1..${MAX_ROWS}`);
-  if (variant.unroll !== undefined && ![1, 2, 4].includes(variant.unroll)) throw new RangeError(`int4 GEMV: unroll ${variant.unroll} must be 1, 2 or 4`);
+  if (variant.unroll !== undefined && variant.unroll !== 1 && variant.unroll !== 2) throw new RangeError(`int4 GEMV: unroll ${variant.unroll} must be 1 or 2`);
   const blocks = shape.k / INT4_BLOCK;
+  const [rowsA, rowsB] = shape.stacked ?? [shape.n, 0];
+  if (shape.epilogue === 'store3') {
+    const rowsC = shape.n - rowsA - rowsB;
+    if (!shape.stacked || rowsA <= 0 || rowsB <= 0 || rowsC <= 0 || rowsA % variant.rows !== 0 || rowsB % variant.rows !== 0) {
+      throw new RangeError(`int4 GEMV store3: stacked rows ${JSON.stringify(shape.stacked)} of n = ${shape.n} must be positive multiples of ${variant.rows} leaving a third matrix`);
+    }
+  }
+  if (shape.norm && (shape.norm.weightOffset % 4 !== 0 || shape.norm.weightOffset < shape.k)) {
+    throw new RangeError(`int4 GEMV: norm weight offset ${shape.norm.weightOffset} must be a multiple of 4 at or past k = ${shape.k}`);
+  }
   const need: [string, GPUBuffer | undefined, number][] = [
-    ['x', buffers.x, shape.k * 4],
-    ['qweight', buffers.qweight, shape.n * blocks * 16],
-    ['scales', buffers.scales, shape.n * blocks * 4],
+    ['x', buffers.x, (shape.norm ? shape.norm.weightOffset + shape.k : shape.k) * 4],
+    ['qweight', buffers.qweight, rowsA * blocks * 16],
+    ['scales', buffers.scales, rowsA * blocks * 4],
     ['y', buffers.y, ((shape.yOffset ?? 0) + shape.n) * 4],
   ];
-  if (shape.norm) need.push(['normWeight', buffers.normWeight, shape.k * 4]);
   const upRows = shape.n + (shape.upRowOffset ?? 0);
   if (shape.epilogue === 'swiglu') need.push(['qweight2', buffers.qweight2, upRows * blocks * 16], ['scales2', buffers.scales2, upRows * blocks * 4]);
+  if (shape.epilogue === 'store3') {
+    const rowsC = shape.n - rowsA - rowsB;
+    need.push(
+      ['qweight2', buffers.qweight2, rowsB * blocks * 16],
+      ['scales2', buffers.scales2, rowsB * blocks * 4],
+      ['qweight3', buffers.qweight3, rowsC * blocks * 16],
+      ['scales3', buffers.scales3, rowsC * blocks * 4],
+    );
+  }
   for (const [name, buffer, sizeBytes] of need) {
     if (!buffer || buffer.size < sizeBytes) {
       throw new SarashinaError('internal', `int4 GEMV (n=${shape.n}, k=${shape.k}): buffer ${name} holds ${buffer?.size ?? 0} bytes, needs ${sizeBytes}.`, {
@@ -184,9 +212,9 @@ export function prepareInt4Gemv(
       });
     }
   }
-  // Binding 5 is read by every entry point; without the norm it is bound to x (read-only, never used).
-  const bound = [buffers.x, buffers.qweight, buffers.scales, buffers.y, (shape.norm && buffers.normWeight) || buffers.x];
-  if (shape.epilogue === 'swiglu' && buffers.qweight2 && buffers.scales2) bound.push(buffers.qweight2, buffers.scales2);
+  const bound = [buffers.x, buffers.qweight, buffers.scales, buffers.y];
+  if ((shape.epilogue === 'swiglu' || shape.epilogue === 'store3') && buffers.qweight2 && buffers.scales2) bound.push(buffers.qweight2, buffers.scales2);
+  if (shape.epilogue === 'store3' && buffers.qweight3 && buffers.scales3) bound.push(buffers.qweight3, buffers.scales3);
   return prepareKernel(device, kernels, {
     kernel: gemvKernel(variant.reduction, shape.epilogue),
     constants: gemvConstants(variant, { norm: shape.norm !== undefined }),
@@ -194,11 +222,11 @@ export function prepareInt4Gemv(
       ['u32', shape.n],
       ['u32', shape.k],
       ['u32', blocks],
-      ['u32', shape.upRowOffset ?? 0],
+      ['u32', shape.epilogue === 'store3' ? rowsA : (shape.upRowOffset ?? 0)],
       ['u32', shape.yOffset ?? 0],
       ['f32', shape.norm?.eps ?? 0],
-      ['u32', 0],
-      ['u32', 0],
+      ['u32', shape.norm?.weightOffset ?? 0],
+      ['u32', rowsB],
     ]),
     buffers: bound,
     workgroupCount: Math.ceil(shape.n / variant.rows),
