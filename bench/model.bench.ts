@@ -9,10 +9,10 @@
  * - memory: bytes of live GPU buffers (ours and ORT's, counted by wrapping the device) after load and at peak.
  * - image encode: SarashinaModel.encodeImages on preprocessed pixels of a W×H picture (the preprocessor's pixel
  *   budget raised to fit), median of the repeats after one warm-up.
- * - prefill: N random ids from position 0, without images, until the logits are ready.
- * - decode at context N: after that prefill, the generator's loop (GPU sampling, 4-byte readback, decode step)
- *   for --decode-tokens tokens; also the same steps recorded back to back without reading tokens back
- *   ("queued"), which is what the GPU and the recording cost without the per-token round trip.
+ * - prefill and decode at context N: engine.chat.completions.create with a text prompt of about N tokens, greedy,
+ *   --decode-tokens new tokens, the engine's own timings; twice per N (the first run of a prompt length also pays
+ *   for ORT's shader compilation of that shape: "cold"). Then the same decode steps recorded back to back on the
+ *   model without reading tokens back ("queued"): what the GPU and the recording cost alone.
  * - TTFT: engine.chat.completions.create with a fresh W×H PNG (a data: URL, decoded by the engine) and a
  *   32-token question, greedy; the engine's own timings (its decode rate is the end-to-end one at that context).
  *
@@ -94,17 +94,6 @@ function picture(width: number, height: number, seed: number): Uint8Array {
   return rgb;
 }
 
-function randomIds(n: number, vocab: number, seed: number): Int32Array {
-  const ids = new Int32Array(n);
-  let s = seed >>> 0 || 1;
-  // Ordinary tokens only: stay clear of the special ids at both ends of the vocabulary.
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    ids[i] = 300 + (s % (vocab - 600));
-  }
-  return ids;
-}
-
 const ctx = await benchGpuContext();
 const { device } = ctx;
 const tracker = trackGpu(device);
@@ -121,15 +110,28 @@ const caps = ctx.capabilities;
 const packageBytes = manifest.shards.reduce((n, s) => n + s.sizeBytes, 0);
 log(`adapter ${caps.vendor} / ${caps.architecture} / ${caps.description}; package ${args.packageDir} (${manifest.precision}, ${(packageBytes / 1e9).toFixed(2)} GB of weights)`);
 
-/** A question of exactly `tokens` tokens after the image (counted by building the prompt). */
+const WORDS = ['この', '画像', 'に', '写って', 'いる', '物', 'の', '色', 'と', '形', 'と', '位置', 'を', '詳しく', '説明', 'して', 'ください', '。'];
+
+/** Prompt length of one user message (with `images` image parts of one token each). */
+function promptLength(content: string, images: number): number {
+  const parts = [...Array.from({ length: images }, () => ({ type: 'image_url' as const })), { type: 'text' as const, text: content }];
+  return text.buildPrompt({ messages: [{ role: 'user', content: parts }], imageTokenCounts: Array.from({ length: images }, () => 1), maxNewTokens: 1, contextTokens: 1 << 20 }).inputIds.length;
+}
+
+/** A question of at least `tokens` tokens after the image (counted by building the prompt). */
 function question(tokens: number): string {
-  const words = ['この', '画像', 'に', '写って', 'いる', '物', 'の', '色', 'と', '形', 'と', '位置', 'を', '詳しく', '説明', 'して', 'ください', '。'];
-  const promptLength = (q: string): number =>
-    text.buildPrompt({ messages: [{ role: 'user', content: [{ type: 'image_url' }, { type: 'text', text: q }] }], imageTokenCounts: [1], maxNewTokens: 1, contextTokens: 1 << 20 }).inputIds.length;
-  const base = promptLength('');
+  const base = promptLength('', 1);
   let q = '';
-  for (let i = 0; promptLength(q) - base < tokens && i < 10 * tokens; i++) q += words[i % words.length];
+  for (let i = 0; promptLength(q, 1) - base < tokens && i < 10 * tokens; i++) q += WORDS[i % WORDS.length];
   return q;
+}
+
+/** Text whose whole prompt is about `tokens` tokens (whole sentences, calibrated on the tokenizer). */
+function promptText(tokens: number): string {
+  const sentence = WORDS.join('');
+  const base = promptLength('', 0);
+  const per = (promptLength(sentence.repeat(20), 0) - base) / 20;
+  return sentence.repeat(Math.max(1, Math.round((tokens - base) / per)));
 }
 const QUESTION = question(args.questionTokens);
 
@@ -139,8 +141,12 @@ interface PathResult {
   loadMs: number;
   gpuBytesAfterLoad: number;
   imageEncodeMs: Record<string, { patches: number; ms: number; runs: number[] } | { error: string }>;
+  loadUploadMs: number;
   contexts: {
     context: number;
+    promptTokens: number;
+    completionTokens: number;
+    prefillColdMs: number;
     prefillMs: number;
     prefillTokensPerSecond: number;
     decodeTokensPerSecond: number;
@@ -158,48 +164,59 @@ async function benchPath(path: DecodePath): Promise<PathResult> {
   tracker.resetPeak();
   const baseBytes = tracker.liveBytes();
   const t0 = now();
+  let uploadDoneAt = 0;
   const engine: LocalEngine = await createNodeEngine({
     model: args.packageDir,
     context: ctx,
     contextTokens,
+    onProgress: (p) => {
+      if (p.phase === 'upload' && p.loadedBytes >= p.totalBytes && uploadDoneAt === 0) uploadDoneAt = now();
+    },
     loadModel: async (c, s, o) => (model = await SarashinaModel.load(c, s, { ...o, decodePath: path, visionPath: path })),
   });
   await device.queue.onSubmittedWorkDone();
   const loadMs = now() - t0;
+  const loadUploadMs = uploadDoneAt - t0;
   if (!model) throw new Error('loadModel was not called');
   const m: SarashinaModel = model;
   const gpuBytesAfterLoad = tracker.liveBytes() - baseBytes;
-  log(`${path}: loaded in ${(loadMs / 1000).toFixed(1)} s, ${(gpuBytesAfterLoad / 2 ** 30).toFixed(2)} GiB on the GPU, context ${m.contextTokens}, decode path ${m.decodePath}`);
+  log(`${path}: loaded in ${(loadMs / 1000).toFixed(1)} s (weights read + uploaded after ${(loadUploadMs / 1000).toFixed(1)} s), ${(gpuBytesAfterLoad / 2 ** 30).toFixed(2)} GiB on the GPU, context ${m.contextTokens}, decode path ${m.decodePath}`);
 
-  const sampler = new GpuSampler(device, new KernelCache(device), { vocab, maxPreviousIds: 16 });
-  const greedy = { temperature: 0 };
   const contexts: PathResult['contexts'] = [];
-  await m.prefill(randomIds(Math.min(64, m.contextTokens), vocab, 7), 0, []); // warm-up (shader compilation)
-  await device.queue.onSubmittedWorkDone();
   for (const n of args.contexts) {
-    const ids = randomIds(n, vocab, n);
-    const tp = now();
-    let logits = await m.prefill(ids, 0, []);
-    await device.queue.onSubmittedWorkDone();
-    const prefillMs = now() - tp;
-    // The generator's loop: sample on the GPU, read the id back, run the next step.
-    let first = 0;
-    for (let step = 0; step < args.decodeTokens; step++) {
-      await sampler.sample(logits, greedy, step);
-      if (step === 0) first = now();
-      logits = await m.decode(sampler.tokenBuffer, n + step);
+    const content = promptText(n);
+    const runs: { timings: Timings; promptTokens: number; completionTokens: number }[] = [];
+    for (let r = 0; r < 2; r++) {
+      engine.generator.resetPrefix();
+      const completion = (await engine.chat.completions.create({ messages: [{ role: 'user', content }], max_tokens: args.decodeTokens, temperature: 0 })) as ChatCompletion & { timings: Timings };
+      runs.push({ timings: completion.timings, promptTokens: completion.usage.prompt_tokens, completionTokens: completion.usage.completion_tokens });
     }
-    await sampler.sample(logits, greedy, args.decodeTokens);
-    const decodeTokensPerSecond = (args.decodeTokens * 1000) / (now() - first);
-    // The same steps queued back to back (the token buffer keeps the last id): no per-token round trip.
+    const [cold, warm] = runs as [(typeof runs)[number], (typeof runs)[number]];
+    // The same decode steps queued back to back on the model (the token buffer keeps one id): no per-token round trip.
+    const sampler = new GpuSampler(device, new KernelCache(device), { vocab, maxPreviousIds: 16 });
+    await sampler.sample(await m.prefill(new Int32Array([1]), warm.promptTokens - 1, []), { temperature: 0 }, 0);
     const tq = now();
-    for (let step = 0; step < args.decodeTokens; step++) await m.decode(sampler.tokenBuffer, n + step);
+    for (let step = 0; step < args.decodeTokens; step++) await m.decode(sampler.tokenBuffer, warm.promptTokens + step);
     await device.queue.onSubmittedWorkDone();
     const queuedStepsPerSecond = (args.decodeTokens * 1000) / (now() - tq);
-    contexts.push({ context: n, prefillMs: round(prefillMs), prefillTokensPerSecond: round((n * 1000) / prefillMs, 1), decodeTokensPerSecond: round(decodeTokensPerSecond, 1), queuedStepsPerSecond: round(queuedStepsPerSecond, 1) });
-    log(`${path}: context ${n}: prefill ${prefillMs.toFixed(1)} ms (${((n * 1000) / prefillMs).toFixed(0)} tok/s), decode ${decodeTokensPerSecond.toFixed(1)} tok/s, queued ${queuedStepsPerSecond.toFixed(1)} steps/s`);
+    sampler.destroy();
+    engine.generator.resetPrefix();
+    const t = warm.timings;
+    contexts.push({
+      context: n,
+      promptTokens: warm.promptTokens,
+      completionTokens: warm.completionTokens,
+      prefillColdMs: round(cold.timings.prefillMs),
+      prefillMs: round(t.prefillMs),
+      prefillTokensPerSecond: round((warm.promptTokens * 1000) / t.prefillMs, 1),
+      decodeTokensPerSecond: round(t.decodeTokensPerSecond, 1),
+      queuedStepsPerSecond: round(queuedStepsPerSecond, 1),
+    });
+    log(
+      `${path}: context ${warm.promptTokens}: prefill ${t.prefillMs.toFixed(1)} ms (cold ${cold.timings.prefillMs.toFixed(1)} ms; ${((warm.promptTokens * 1000) / t.prefillMs).toFixed(0)} tok/s), ` +
+        `decode ${t.decodeTokensPerSecond.toFixed(1)} tok/s over ${warm.completionTokens} tokens (cold run ${cold.timings.decodeTokensPerSecond.toFixed(1)}), queued ${queuedStepsPerSecond.toFixed(1)} steps/s`,
+    );
   }
-  sampler.destroy();
 
   // Time to first token: a fresh picture each run (no feature-cache or prefix reuse), the engine's own timings.
   const ttftSize = ttftImage;
@@ -252,6 +269,7 @@ async function benchPath(path: DecodePath): Promise<PathResult> {
     decodePath: m.decodePath,
     visionPath: path,
     loadMs: round(loadMs, 0),
+    loadUploadMs: round(loadUploadMs, 0),
     gpuBytesAfterLoad,
     imageEncodeMs,
     contexts,
