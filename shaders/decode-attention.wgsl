@@ -16,8 +16,9 @@
 // Dispatch: (chunks, heads) workgroups — wid.x the chunk, wid.y the head; chunks · MAX_CHUNK ≥ p + 1 and
 //   chunks ≤ max_chunks (the host's chooseAttentionChunks).
 // Work split: LANES invocations per position for the scores (each over a strided slice of the head, so one
-//   load instruction of LANES invocations reads LANES consecutive vec4s of a key), two positions per
-//   invocation per step so both rows' loads are in flight; for the output, WORKGROUP_SIZE / (head_dim / 4)
+//   load instruction of LANES invocations reads LANES consecutive vec4s of a key), four positions per
+//   invocation per step so all their loads are in flight (HEAD_DIM_4 = head_dim / 4 is an override, so these
+//   loops have constant trip counts); for the output, WORKGROUP_SIZE / (head_dim / 4)
 //   groups each sum every groups-th position for one vec4 of the head, then the groups are added. The first
 //   VPRE values rows of each group are loaded at the start, alongside the keys, so a short chunk costs about
 //   one memory round trip.
@@ -39,6 +40,7 @@ struct Step {
 }
 
 override WORKGROUP_SIZE: u32 = 128u;
+override HEAD_DIM_4: u32 = 32u; // head_dim / 4 (≤ 64)
 const LANES: u32 = 8u;
 const MAX_CHUNK: u32 = 256u;
 const MAX_HEAD_DIM: u32 = 256u;
@@ -57,10 +59,13 @@ var<workgroup> scores: array<f32, MAX_CHUNK>;
 var<workgroup> red: array<f32, WORKGROUP_SIZE>;
 var<workgroup> out_sh: array<vec4<f32>, WORKGROUP_SIZE>;
 
-fn key_dot(row: u32, lane: u32, hd4: u32) -> f32 {
+fn key_dot(row: u32, lane: u32) -> f32 {
   var s = 0.0;
-  for (var d4 = lane; d4 < hd4; d4 += LANES) {
-    s += dot(q_sh[d4], k_cache[row * hd4 + d4]);
+  for (var i = 0u; i < (HEAD_DIM_4 + LANES - 1u) / LANES; i++) {
+    let d4 = lane + i * LANES;
+    if (d4 < HEAD_DIM_4) {
+      s += dot(q_sh[d4], k_cache[row * HEAD_DIM_4 + d4]);
+    }
   }
   return s;
 }
@@ -76,8 +81,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let start = c * chunk_len;
   let count = select(0u, min(min(chunk_len, length - start), MAX_CHUNK), start < length);
   let kvh = h / (params.heads / params.kv_heads);
-  let hd = params.head_dim;
-  let hd4 = hd / 4u;
+  let hd = HEAD_DIM_4 * 4u;
+  let hd4 = HEAD_DIM_4;
   let row0 = kvh * params.max_len + start;
 
   // Output mapping, needed now for the value prefetch.
@@ -99,25 +104,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
   workgroupBarrier();
 
-  // Scores, partial per lane: positions j and j + per_pass per step.
+  // Scores, partial per lane: positions j + t · per_pass, t < 4, per step.
   let lane = lid % LANES;
   let per_pass = WORKGROUP_SIZE / LANES;
-  for (var j0 = 0u; j0 < count; j0 += 2u * per_pass) {
+  for (var j0 = 0u; j0 < count; j0 += 4u * per_pass) {
     let j = j0 + lid / LANES;
-    let j2 = j + per_pass;
-    var s = 0.0;
-    var s2 = 0.0;
-    if (j < count) {
-      s = key_dot(row0 + j, lane, hd4);
+    var sv = vec4<f32>(0.0);
+    for (var t = 0u; t < 4u; t++) {
+      if (j + t * per_pass < count) {
+        sv[t] = key_dot(row0 + j + t * per_pass, lane);
+      }
     }
-    if (j2 < count) {
-      s2 = key_dot(row0 + j2, lane, hd4);
-    }
-    if (j < count) {
-      lane_part[j * LANES + lane] = s;
-    }
-    if (j2 < count) {
-      lane_part[j2 * LANES + lane] = s2;
+    for (var t = 0u; t < 4u; t++) {
+      if (j + t * per_pass < count) {
+        lane_part[(j + t * per_pass) * LANES + lane] = sv[t];
+      }
     }
   }
   workgroupBarrier();

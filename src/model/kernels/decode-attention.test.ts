@@ -19,14 +19,24 @@ import { readF32 } from './gpu-test-helpers';
 const MAX_ABS = 2e-5;
 
 describe('decode attention (split-K) on real WebGPU', () => {
-  const cases: { name: string; heads: number; kvHeads: number; headDim: number; maxLen: number; positions: number[]; split: DecodeAttentionSplit }[] = [
+  const cases: {
+    name: string;
+    heads: number;
+    kvHeads: number;
+    headDim: number;
+    maxLen: number;
+    positions: number[];
+    split: DecodeAttentionSplit;
+    /** Forced chunk counts (each run at every position) instead of the chooser's. */
+    chunks?: number[];
+  }[] = [
     { name: 'first token (p = 0)', heads: 4, kvHeads: 4, headDim: 128, maxLen: 16, positions: [0], split: 'adaptive' },
     { name: 'MHA 8 × 128, p at and around 16-position chunk edges', heads: 8, kvHeads: 8, headDim: 128, maxLen: 300, positions: [15, 16, 17, 200, 299], split: 'adaptive' },
     // 2 heads: chunks stay 16 positions long up to 16384, so p = 2047 has 128 chunks (combine unroll and tail).
     { name: 'MHA 2 × 128, 128 chunks', heads: 2, kvHeads: 2, headDim: 128, maxLen: 2048, positions: [1000, 2047], split: 'adaptive' },
-    // 32 heads past 1024 positions: 32-position chunks, so value rows past the 16 prefetched ones (p = 1099: full
-    // four-row steps; p = 1079: a last chunk of 24, the one-row tail).
-    { name: 'MHA 32 × 128, 32-position chunks', heads: 32, kvHeads: 32, headDim: 128, maxLen: 1100, positions: [1079, 1099], split: 'adaptive' },
+    // Chunks of 16 … 256 positions (at p = 599: 3 → 200, 7 → 86, 19 → 32, 38 → 16): key steps of 4 × 16 positions,
+    // value rows past the 16 prefetched ones in four-row steps and a one-row tail, short last chunks.
+    { name: 'MHA 4 × 128, forced chunkings', heads: 4, kvHeads: 4, headDim: 128, maxLen: 600, positions: [437, 599], split: 'adaptive', chunks: [3, 7, 19, 38] },
     { name: 'GQA 6 → 2, head 64', heads: 6, kvHeads: 2, headDim: 64, maxLen: 130, positions: [129], split: 'adaptive' },
     { name: 'fixed 64-position split (bench baseline), chunk edges', heads: 8, kvHeads: 8, headDim: 128, maxLen: 300, positions: [63, 64, 299], split: 'fixed-64' },
   ];
@@ -46,19 +56,21 @@ describe('decode attention (split-K) on real WebGPU', () => {
         vCache: uploadBuffer(device, 'v', vCache),
         out: createStorageBuffer(device, 'out', (5 + c.heads * c.headDim) * 4),
       };
-      const attention = prepareDecodeAttention(device, kernels, { ...bufs, step: step.buffer }, shape, { split: c.split });
+      const attention = prepareDecodeAttention(device, kernels, { ...bufs, step: step.buffer }, shape, { split: c.split, maxChunks: Math.max(...(c.chunks ?? [0])) });
       for (const position of c.positions) {
-        step.setPosition(position);
-        const encoder = device.createCommandEncoder();
-        const pass = encoder.beginComputePass();
-        attention.record(pass, position);
-        pass.end();
-        device.queue.submit([encoder.finish()]);
-        const got = (await readF32(device, bufs.out, 5 + c.heads * c.headDim)).subarray(5);
         const want = decodeAttentionReference(q, kCache, vCache, shape, position);
-        const stats = compareArrays(got, want);
-        expect(stats.maxAbs, `p=${position}`).toBeLessThan(MAX_ABS);
-        expect(stats.nmse).toBeLessThan(1e-10);
+        for (const chunks of c.chunks ?? [undefined]) {
+          step.setPosition(position);
+          const encoder = device.createCommandEncoder();
+          const pass = encoder.beginComputePass();
+          attention.record(pass, position, chunks === undefined ? {} : { chunks });
+          pass.end();
+          device.queue.submit([encoder.finish()]);
+          const got = (await readF32(device, bufs.out, 5 + c.heads * c.headDim)).subarray(5);
+          const stats = compareArrays(got, want);
+          expect(stats.maxAbs, `p=${position} chunks=${chunks}`).toBeLessThan(MAX_ABS);
+          expect(stats.nmse).toBeLessThan(1e-10);
+        }
       }
       attention.destroy();
       step.destroy();

@@ -25,7 +25,7 @@ export type DecodeAttentionSplit = 'adaptive' | 'fixed-64';
 /** Positions per pass-1 workgroup of the fixed split. */
 export const FIXED_ATTENTION_CHUNK = 64;
 const WORKGROUP_SIZE = 128;
-const COMBINE_WORKGROUP_SIZE = 256;
+const COMBINE_WORKGROUP_SIZE = 256; // the WebGPU default limit of invocations per workgroup
 const MAX_HEAD_DIM = 256;
 /** Most positions per chunk and most chunks per head (MAX_CHUNK and MAX_CHUNKS in the shaders). */
 const MAX_CHUNK = 256;
@@ -90,13 +90,20 @@ export class DecodeAttention {
     private readonly partials: GPUBuffer,
     readonly shape: DecodeAttentionShape,
     readonly split: DecodeAttentionSplit,
+    private readonly maxChunks: number,
   ) {}
 
-  /** Records both passes for the token at `position` (the value also written to the step uniform). */
-  record(pass: GPUComputePassEncoder, position: number): void {
+  /**
+   * Records both passes for the token at `position` (the value also written to the step uniform). `chunks`
+   * overrides `chooseAttentionChunks` (adaptive split; the bench compares chunkings), clamped to what the
+   * partials hold and to ≥ ceil(length / 256).
+   */
+  record(pass: GPUComputePassEncoder, position: number, options: { chunks?: number } = {}): void {
     const length = Math.min(position, this.shape.maxLen - 1) + 1;
     if (this.split === 'adaptive') {
-      this.partial.record(pass, [chooseAttentionChunks(length, this.shape.heads), this.shape.heads, 1]);
+      const wanted = options.chunks ?? chooseAttentionChunks(length, this.shape.heads);
+      const chunks = Math.max(Math.ceil(length / MAX_CHUNK), Math.min(wanted, this.maxChunks, length));
+      this.partial.record(pass, [chunks, this.shape.heads, 1]);
     } else {
       const chunks = Math.ceil(length / FIXED_ATTENTION_CHUNK);
       this.partial.record(pass, linearWorkgroups(this.device, this.shape.heads * chunks));
@@ -116,7 +123,8 @@ export function prepareDecodeAttention(
   kernels: KernelCache,
   buffers: DecodeAttentionBuffers,
   shape: DecodeAttentionShape,
-  options: { split?: DecodeAttentionSplit } = {},
+  /** maxChunks: the partials' capacity in chunks per head (adaptive; default the most the chooser uses, ≤ 256). */
+  options: { split?: DecodeAttentionSplit; maxChunks?: number } = {},
 ): DecodeAttention {
   const { heads, kvHeads, headDim, maxLen } = shape;
   const split = options.split ?? 'adaptive';
@@ -135,10 +143,11 @@ export function prepareDecodeAttention(
       { headDim, heads, kvHeads },
     );
   }
-  const maxChunks = split === 'adaptive' ? maxAttentionChunks(maxLen, heads) : Math.ceil(maxLen / FIXED_ATTENTION_CHUNK);
+  const maxChunks =
+    split === 'adaptive' ? Math.min(MAX_CHUNKS, Math.max(options.maxChunks ?? 0, maxAttentionChunks(maxLen, heads))) : Math.ceil(maxLen / FIXED_ATTENTION_CHUNK);
   // + 1: the chunk count pass 1 leaves for the combine (adaptive split).
   const partials = createStorageBuffer(device, 'decode-attention.partials', (heads * maxChunks * (headDim + 2) + 1) * 4);
-  const constants: Record<string, number> = split === 'adaptive' ? { WORKGROUP_SIZE } : { WORKGROUP_SIZE, CHUNK: FIXED_ATTENTION_CHUNK };
+  const constants: Record<string, number> = split === 'adaptive' ? { WORKGROUP_SIZE, HEAD_DIM_4: headDim / 4 } : { WORKGROUP_SIZE, CHUNK: FIXED_ATTENTION_CHUNK };
   const partial = prepareKernel(device, kernels, {
     kernel: split === 'adaptive' ? DECODE_ATTENTION : FIXED_ATTENTION,
     constants,
@@ -162,7 +171,7 @@ export function prepareDecodeAttention(
     buffers: split === 'adaptive' ? [partials, buffers.out] : [buffers.step, partials, buffers.out],
     workgroupCount: heads,
   });
-  return new DecodeAttention(device, partial, combine, partials, shape, split);
+  return new DecodeAttention(device, partial, combine, partials, shape, split, maxChunks);
 }
 
 /** Plain-TS reference (f64): softmax(q·Kᵀ · scale) · V over positions 0..p, per head. */
