@@ -76,11 +76,19 @@ export class ModelWeights {
         }
       }
       let loaded = 0;
+      let flushedAt = 0;
       for (const shard of manifest.shards) {
         const pieces = (byShard.get(shard.path) ?? []).sort((a, b) => a.shardOffset - b.shardOffset);
-        await streamShard(device, await source.stream(shard.path), pieces, shard.path, (n) => {
+        await streamShard(device, await source.stream(shard.path), pieces, shard.path, async (n) => {
           loaded += n;
           options.onProgress?.({ loadedBytes: loaded, totalBytes });
+          // Let the GPU drain the writes so far: the implementation's staging copies of un-flushed writes otherwise
+          // pile up in host memory (a whole model's worth), which is slow to allocate and may not fit.
+          if (loaded - flushedAt >= FLUSH_BYTES) {
+            flushedAt = loaded;
+            device.queue.submit([]);
+            await device.queue.onSubmittedWorkDone();
+          }
         }, options.signal);
       }
       await device.queue.onSubmittedWorkDone();
@@ -112,6 +120,9 @@ export class ModelWeights {
   }
 }
 
+/** Bytes written between waits for the GPU queue (see ModelWeights.upload). */
+const FLUSH_BYTES = 256 * 1024 * 1024;
+
 /**
  * Copies the shard's bytes into the pieces that cover them. Chunks are re-cut at 4-byte boundaries of the
  * shard (pieces start 4-aligned), and a piece's unaligned tail is padded with zeros.
@@ -121,7 +132,7 @@ async function streamShard(
   stream: ReadableStream<Uint8Array>,
   pieces: readonly Piece[],
   shardPath: string,
-  onBytes: (n: number) => void,
+  onBytes: (n: number) => Promise<void>,
   signal: AbortSignal | undefined,
 ): Promise<void> {
   const reader = stream.getReader();
@@ -145,7 +156,7 @@ async function streamShard(
         if (to > from) writeAligned(device, p.weight.buffer, p.weightOffset + (from - p.shardOffset), data.subarray(from - chunkStart, to - chunkStart));
       }
       while (next < pieces.length && (pieces[next] as Piece).shardOffset + (pieces[next] as Piece).sizeBytes <= chunkEnd) next++;
-      onBytes(Math.max(0, Math.min(chunkEnd, end) - Math.min(chunkStart, end)));
+      await onBytes(Math.max(0, Math.min(chunkEnd, end) - Math.min(chunkStart, end)));
       carry = data.slice(usable);
       shardPos = chunkEnd;
       if (done) break;
