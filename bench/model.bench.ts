@@ -35,6 +35,7 @@ import { TextProcessor } from '../src/processor/text/text-processor';
 import { trackGpu } from '../src/testing/gpu-tracker';
 import { encodeRgbPng } from '../export/train/encode-rgb-png';
 import { benchGpuContext } from './gpu/bench-gpu';
+import { measureReadBandwidth } from './gpu/read-bandwidth';
 
 interface Args {
   readonly packageDir: string;
@@ -45,6 +46,7 @@ interface Args {
   readonly images: { width: number; height: number }[];
   readonly repeats: number;
   readonly questionTokens: number;
+  readonly quick: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -68,6 +70,7 @@ function parseArgs(argv: readonly string[]): Args {
     }),
     repeats: Number(value('repeats') ?? (quick ? 1 : 3)),
     questionTokens: Number(value('question-tokens') ?? 32),
+    quick,
   };
 }
 
@@ -108,6 +111,15 @@ const text = TextProcessor.fromFiles({
 });
 const caps = ctx.capabilities;
 const packageBytes = manifest.shards.reduce((n, s) => n + s.sizeBytes, 0);
+// The roofline: bytes one decode step must read (every decoder and lm_head weight once, one embedding row, the
+// KV cache up to the position) ÷ the read bandwidth a WGSL kernel reaches on this card, measured here.
+const stepWeightBytes = Object.entries(manifest.weights)
+  .filter(([name]) => name.startsWith('llm.') && !name.includes('embed_tokens'))
+  .reduce((n, [, w]) => n + w.sizeBytes, 0);
+const kvBytesPerPosition = manifest.model.text.numLayers * 2 * manifest.model.text.numKvHeads * manifest.model.text.headDim * 4;
+const readBytesPerSecond = await measureReadBandwidth(device, Math.floor(Math.min(args.quick ? 2 ** 26 : 2 ** 30, caps.maxStorageBufferBindingSize, caps.maxBufferSize) / 16) * 16);
+const rooflineTokensPerSecond = (context: number): number => readBytesPerSecond / (stepWeightBytes + context * kvBytesPerPosition);
+log(`read bandwidth ${(readBytesPerSecond / 1e9).toFixed(0)} GB/s; a decode step reads ${(stepWeightBytes / 1e9).toFixed(2)} GB of weights + ${(kvBytesPerPosition / 2 ** 20).toFixed(2)} MiB of KV per position`);
 log(`adapter ${caps.vendor} / ${caps.architecture} / ${caps.description}; package ${args.packageDir} (${manifest.precision}, ${(packageBytes / 1e9).toFixed(2)} GB of weights)`);
 
 const WORDS = ['この', '画像', 'に', '写って', 'いる', '物', 'の', '色', 'と', '形', 'と', '位置', 'を', '詳しく', '説明', 'して', 'ください', '。'];
@@ -151,6 +163,7 @@ interface PathResult {
     prefillTokensPerSecond: number;
     decodeTokensPerSecond: number;
     queuedStepsPerSecond: number;
+    rooflineTokensPerSecond: number;
   }[];
   ttft: { promptTokens: number; imageTokens: number; runs: Timings[]; timeToFirstTokenMs: number; decodeTokensPerSecond: number };
   gpuPeakBytes: number;
@@ -211,6 +224,7 @@ async function benchPath(path: DecodePath): Promise<PathResult> {
       prefillTokensPerSecond: round((warm.promptTokens * 1000) / t.prefillMs, 1),
       decodeTokensPerSecond: round(t.decodeTokensPerSecond, 1),
       queuedStepsPerSecond: round(queuedStepsPerSecond, 1),
+      rooflineTokensPerSecond: round(rooflineTokensPerSecond(warm.promptTokens), 0),
     });
     log(
       `${path}: context ${warm.promptTokens}: prefill ${t.prefillMs.toFixed(1)} ms (cold ${cold.timings.prefillMs.toFixed(1)} ms; ${((warm.promptTokens * 1000) / t.prefillMs).toFixed(0)} tok/s), ` +
@@ -288,6 +302,7 @@ const report = {
   runtime: `node ${process.version}, Dawn (webgpu npm package)`,
   adapter: { vendor: caps.vendor, architecture: caps.architecture, description: caps.description, subgroups: caps.subgroups, subgroupMaxSize: caps.subgroupMaxSize },
   package: { dir: args.packageDir, precision: manifest.precision, weightBytes: packageBytes, layers: manifest.model.text.numLayers, hidden: manifest.model.text.hiddenSize },
+  roofline: { readBytesPerSecond: Math.round(readBytesPerSecond), stepWeightBytes, kvBytesPerPosition },
   settings: { contexts: args.contexts, decodeTokens: args.decodeTokens, repeats: args.repeats, question: QUESTION },
   results,
 };
