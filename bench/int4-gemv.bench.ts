@@ -3,16 +3,17 @@
  *
  * 1. Sweep: GEMV variants (reduction × unpacking × workgroup size × rows × unroll) on a 9-layer chain of the 7
  *    matrices of a layer (63 dispatches, ≈1.1 GB, like the 64-matrix chain in ../shared/gpu/README.md).
- *    'convert' wg64 rows8 unroll1 is the earlier kernel (commit 78039df), the baseline of every comparison.
- * 2. The full 32-layer chain (≈4.05 GB: one decode step's GEMVs), earlier kernel vs planner vs sweep best:
- *    the engine's layout (RMSNorm dispatch + q, k, v + o add + RMSNorm + gate/up SwiGLU + down add = 8 per layer
- *    before; the norms fused into the GEMVs = 6 per layer now) and packed + fused (one [3·hidden] qkv matrix;
- *    o add; one packed [2·mlp] gate+up SwiGLU; down add: 4 per layer); and the lm_head (102400 × 4096).
+ *    'convert' wg64 rows8 unroll1 with subgroups is the kernel of commit 78039df, the baseline of every comparison.
+ * 2. The full 32-layer chain (≈4.05 GB: one decode step's GEMVs) for the old kernel and for the planner's variant
+ *    plus the sweep's best three: the decode step's layout before (RMSNorm dispatch, q, k, v, o add, RMSNorm,
+ *    gate/up SwiGLU, down add: 8 per layer) and now (norms fused, q/k/v one 'store3' dispatch, o add, gate/up
+ *    SwiGLU, down add: 4 per layer); packed + fused weights (4 per layer, the earlier 3.48 ms figure); the lm_head
+ *    (102400 × 4096) without and with the final norm fused.
  * Each chain is recorded in one compute pass; time = wall clock from submit to onSubmittedWorkDone,
  * median of the repeats. Bytes = int4 weights + f32 scales read (x and y are negligible).
  * 3. Decode attention over a 4096-position cache, 32 layers, at p = 299, 999, 1999, 3499, 4095: the earlier
- *    fixed 64-position split vs the adaptive one (KV bytes read = 2 · 32 · 32 · (p + 1) · 128 · 4 B);
- *    and the GPU sampler over 102400 logits (wall clock).
+ *    fixed 64-position split, the adaptive kernel at its chooser's chunking and at chunks of 16 … 256 positions
+ *    (KV bytes read = 2 · 32 · 32 · (p + 1) · 128 · 4 B); the GPU sampler over 102400 logits (wall clock).
  * Run here:  npx vite-node bench/int4-gemv.bench.ts -- --quick     (SwiftShader: tiny chain)
  * GPU:       node bench/gpu/bundle.mjs bench/int4-gemv.bench.ts, then on the device machine
  *            source .gpu/env.sh && "$NODE" bench/out/gpu-bundle/int4-gemv.mjs --out $OUT/int4-gemv.json
@@ -92,7 +93,9 @@ function makeLayers(count: number): Layer[] {
   }));
 }
 
-const xHidden = createStorageBuffer(device, 'x-hidden', HIDDEN * 4);
+// x, then the RMSNorm weight behind it (the fused-norm GEMVs read both from one binding, like the decode step).
+const xHidden = createStorageBuffer(device, 'x-hidden', 2 * HIDDEN * 4);
+const NORM = { eps: 1e-5, weightOffset: HIDDEN };
 const xMlp = createStorageBuffer(device, 'x-mlp', MLP * 4);
 const yHidden = createStorageBuffer(device, 'y-hidden', HIDDEN * 4);
 const yMlp = createStorageBuffer(device, 'y-mlp', MLP * 4);
@@ -137,18 +140,20 @@ function layerBytes(layer: Layer | PackedLayer): number {
 
 type Plan = (m: Matrix, epilogue: GemvEpilogue) => GemvVariant;
 
-/** How a 7-matrix layer is dispatched: 'separate' (7 plain GEMVs), 'engine-old' (RMSNorm dispatch, q/k/v,
- * o add, RMSNorm, gate/up SwiGLU, down add: 8) or 'engine' (the norms fused into the GEMVs: 6). */
+/** How a 7-matrix layer is dispatched: 'separate' (7 plain GEMVs), 'engine-old' (the decode step of 78039df:
+ * RMSNorm dispatch, q, k, v, o add, RMSNorm, gate/up SwiGLU, down add: 8) or 'engine' (now: the norms fused into
+ * the GEMVs and q, k, v one 'store3' dispatch: 4). */
 type ChainLayout = 'separate' | 'engine-old' | 'engine';
 
 const normWeight = createStorageBuffer(device, 'norm-weight', HIDDEN * 4);
 const xNormed = createStorageBuffer(device, 'x-normed', HIDDEN * 4);
+const yQkv3 = createStorageBuffer(device, 'y-qkv3', 3 * HIDDEN * 4);
 
 function chain(layers: Layer[], plan: Plan, layout: ChainLayout): PreparedKernel[] {
   const out: PreparedKernel[] = [];
   const gemv = (m: Matrix, x: GPUBuffer, y: GPUBuffer, epilogue: GemvEpilogue, options: { up?: Matrix; norm?: boolean } = {}): void => {
-    const shape: GemvShape = { n: m.n, k: m.k, epilogue, ...(options.norm ? { norm: { eps: 1e-5 } } : {}) };
-    const buffers = { x, y, qweight: m.qweight, scales: m.scales, qweight2: options.up?.qweight, scales2: options.up?.scales, normWeight };
+    const shape: GemvShape = { n: m.n, k: m.k, epilogue, ...(options.norm ? { norm: NORM } : {}) };
+    const buffers = { x, y, qweight: m.qweight, scales: m.scales, qweight2: options.up?.qweight, scales2: options.up?.scales };
     out.push(prepareInt4Gemv(device, kernels, buffers, shape, plan(m, epilogue)));
   };
   const rmsNorm = (): void => {
@@ -163,7 +168,11 @@ function chain(layers: Layer[], plan: Plan, layout: ChainLayout): PreparedKernel
     }
     const fuse = layout === 'engine';
     if (!fuse) rmsNorm();
-    for (const m of [l.q, l.k, l.v]) gemv(m, fuse ? xHidden : xNormed, yQkv, 'store', { norm: fuse });
+    if (fuse) {
+      const shape: GemvShape = { n: l.q.n + l.k.n + l.v.n, k: HIDDEN, epilogue: 'store3', stacked: [l.q.n, l.k.n], norm: NORM };
+      const buffers = { x: xHidden, y: yQkv3, qweight: l.q.qweight, scales: l.q.scales, qweight2: l.k.qweight, scales2: l.k.scales, qweight3: l.v.qweight, scales3: l.v.scales };
+      out.push(prepareInt4Gemv(device, kernels, buffers, shape, plan(l.q, 'store')));
+    } else for (const m of [l.q, l.k, l.v]) gemv(m, xNormed, yQkv, 'store');
     gemv(l.o, xHidden, yHidden, 'add');
     if (!fuse) rmsNorm();
     gemv(l.gate, fuse ? xHidden : xNormed, yMlp, 'swiglu', { up: l.up, norm: fuse });
@@ -263,21 +272,34 @@ async function measureAttention(): Promise<void> {
     prepared.set(
       split,
       Array.from({ length: layerCount }, (_, l) =>
-        prepareDecodeAttention(device, kernels, { q, step: step.buffer, kCache: caches[2 * l] as GPUBuffer, vCache: caches[2 * l + 1] as GPUBuffer, out }, { heads, kvHeads: heads, headDim, maxLen }, { split }),
+        prepareDecodeAttention(
+          device,
+          kernels,
+          { q, step: step.buffer, kCache: caches[2 * l] as GPUBuffer, vCache: caches[2 * l + 1] as GPUBuffer, out },
+          { heads, kvHeads: heads, headDim, maxLen },
+          { split, maxChunks: 256 },
+        ),
       ),
     );
   }
   const positions = quick ? [99, maxLen - 1] : [299, 999, 1999, 3499, maxLen - 1];
+  // Fixed split; adaptive kernel at the chooser's chunking and at forced chunk lengths.
+  const runs: { label: string; split: DecodeAttentionSplit; chunkLength?: number }[] = [
+    { label: 'fixed-64', split: 'fixed-64' },
+    { label: 'adaptive (chooser)', split: 'adaptive' },
+    ...[16, 32, 64, 128, 256].map((chunkLength) => ({ label: `adaptive, chunks of ${chunkLength}`, split: 'adaptive' as const, chunkLength })),
+  ];
   for (const position of positions) {
     step.setPosition(position);
-    for (const split of splits) {
-      const layers = prepared.get(split) ?? [];
-      const { medianMs } = await timeChain([{ record: (pass) => layers.forEach((a) => a.record(pass, position)) }], 10);
+    for (const run of runs) {
+      const layers = prepared.get(run.split) ?? [];
+      const options = run.chunkLength ? { chunks: Math.ceil((position + 1) / run.chunkLength) } : {};
+      const { medianMs } = await timeChain([{ record: (pass) => layers.forEach((a) => a.record(pass, position, options)) }], 10);
       const kvBytes = 2 * layerCount * heads * (position + 1) * headDim * 4;
       const gbPerS = kvBytes / (medianMs / 1000) / 1e9;
-      others.push({ name: `decode attention ${split}, ${layerCount} layers, p=${position}`, medianMs, gbPerS });
+      others.push({ name: `decode attention ${run.label}, ${layerCount} layers, p=${position}`, medianMs, gbPerS });
       writeResult();
-      console.log(`decode attention ${split.padEnd(8)} ${layerCount} layers p=${String(position).padStart(4)}: ${medianMs.toFixed(3)} ms, KV ${gbPerS.toFixed(0)} GB/s`);
+      console.log(`decode attention ${run.label.padEnd(26)} ${layerCount} layers p=${String(position).padStart(4)}: ${medianMs.toFixed(3)} ms, KV ${gbPerS.toFixed(0)} GB/s`);
     }
   }
   for (const layers of prepared.values()) for (const a of layers) a.destroy();
@@ -319,45 +341,45 @@ console.log(`filled ${sweepLayers.length} layers in ${(performance.now() - start
 /** The kernel of commit 78039df (its planner's choice): the baseline. */
 const OLD: GemvVariant = { reduction: ctx.capabilities.subgroups ? 'subgroup' : 'workgroup', unpack: 'convert', workgroupSize: 64, rows: 8, unroll: 1 };
 const sweep: GemvVariant[] = [OLD];
-if (ctx.capabilities.subgroups) {
-  const shapes: [number, number, number][] = quick
-    ? [[64, 8, 2]]
-    : [[64, 8, 1], [64, 8, 2], [64, 4, 2], [64, 4, 4], [64, 2, 4], [32, 8, 2], [32, 4, 4], [128, 8, 1], [128, 4, 1], [128, 4, 2], [128, 2, 2], [256, 2, 1], [256, 1, 2]];
-  for (const [workgroupSize, rowsPerWg, unroll] of shapes) sweep.push({ reduction: 'subgroup', unpack: 'bias', workgroupSize, rows: rowsPerWg, unroll });
+const shapes: [number, number, number][] = quick ? [[64, 8, 2]] : [[64, 8, 1], [64, 8, 2], [64, 4, 2], [32, 8, 2], [128, 8, 1], [128, 8, 2]];
+for (const reduction of ctx.capabilities.subgroups ? (['subgroup', 'workgroup'] as const) : (['workgroup'] as const)) {
+  for (const [workgroupSize, rowsPerWg, unroll] of shapes) sweep.push({ reduction, unpack: 'bias', workgroupSize, rows: rowsPerWg, unroll });
 }
-sweep.push({ reduction: 'workgroup', unpack: 'bias', workgroupSize: 64, rows: 8, unroll: 2 });
-let best: { variant: GemvVariant; gbPerS: number } | undefined;
+sweep.push({ reduction: 'workgroup', unpack: 'convert', workgroupSize: 64, rows: 8, unroll: 2 });
+const swept: { variant: GemvVariant; gbPerS: number }[] = [];
 for (const v of sweep) {
   const row = await measure(`sweep ${gemvVariantName(v)}`, sweepLayers, () => v, 'separate', quick ? 2 : 10);
-  if (v.reduction === 'subgroup' && (!best || row.gbPerS > best.gbPerS)) best = { variant: v, gbPerS: row.gbPerS };
+  swept.push({ variant: v, gbPerS: row.gbPerS });
 }
-const planned: Plan = (m, epilogue) => chooseGemvVariant(ctx.capabilities, { n: m.n, k: m.k, epilogue });
-const bestVariant = best?.variant ?? chooseGemvVariant(ctx.capabilities, { n: HIDDEN, k: HIDDEN, epilogue: 'store' });
-console.log(`sweep best ${gemvVariantName(bestVariant)}; planner ${gemvVariantName(chooseGemvVariant(ctx.capabilities, { n: HIDDEN, k: HIDDEN, epilogue: 'store' }))}`);
+const plannerVariant = chooseGemvVariant(ctx.capabilities, { n: HIDDEN, k: HIDDEN, epilogue: 'store' });
+const ranked = swept.filter((s) => s.variant !== OLD).sort((a, b) => b.gbPerS - a.gbPerS);
+// The planner's variant and the sweep's best three (deduplicated by name) on the full chains.
+const candidates = new Map<string, GemvVariant>([[gemvVariantName(plannerVariant), plannerVariant]]);
+for (const s of ranked.slice(0, 3)) candidates.set(gemvVariantName(s.variant), s.variant);
+console.log(`chain candidates: ${[...candidates.keys()].join(', ')}`);
 const fullLayers = [...sweepLayers, ...makeLayers(quick ? 1 : 32 - sweepLayers.length)];
 await device.queue.onSubmittedWorkDone();
 const n = fullLayers.length;
 const reps = quick ? 2 : 10;
-const engineOld = await measure(`old kernel, ${n} layers, engine layout (norm dispatches)`, fullLayers, () => OLD, 'engine-old', reps);
-const engineNew = await measure(`planner, ${n} layers, engine layout (norm fused)`, fullLayers, planned, 'engine', reps);
-await measure(`planner, ${n} layers, engine layout (norm dispatches)`, fullLayers, planned, 'engine-old', reps);
-await measure(`sweep best, ${n} layers, engine layout (norm fused)`, fullLayers, () => bestVariant, 'engine', reps);
+const engineOld = await measure(`old kernel, ${n} layers, engine layout of 78039df (norm dispatches, 8/layer)`, fullLayers, () => OLD, 'engine-old', reps);
+const engineRows: Row[] = [];
+for (const [name, v] of candidates) engineRows.push(await measure(`${name}, ${n} layers, engine layout (norms fused, qkv store3: 4/layer)`, fullLayers, () => v, 'engine', reps));
+await measure(`old kernel, ${n} layers, engine layout (norms fused, qkv store3: 4/layer)`, fullLayers, () => OLD, 'engine', reps);
 for (const l of fullLayers) for (const m of Object.values(l)) for (const b of [m.qweight, m.scales]) b.destroy();
 const packedLayers = makePackedLayers(n);
 await device.queue.onSubmittedWorkDone();
 const packedOld = await measure(`old kernel, ${n} layers, packed+fused (4/layer)`, packedLayers, () => OLD, 'engine', reps);
-const packed = await measure(`planner, ${n} layers, packed+fused (4/layer)`, packedLayers, planned, 'engine', reps);
-const packedBest = await measure(`sweep best, ${n} layers, packed+fused`, packedLayers, () => bestVariant, 'engine', reps);
+for (const [name, v] of candidates) await measure(`${name}, ${n} layers, packed+fused (4/layer)`, packedLayers, () => v, 'engine', reps);
 for (const l of packedLayers) for (const m of Object.values(l)) for (const b of [m.qweight, m.scales]) b.destroy();
 
-// lm_head: vocab 102400 × hidden, store, with the final norm fused (planner) or not (old).
+// lm_head: vocab 102400 × hidden, store, with the final norm fused (new) or not (old).
 const lmHead = randomMatrix(quick ? 2048 : 102400, HIDDEN, seed++);
 const logitsOut = createStorageBuffer(device, 'logits-out', lmHead.n * 4);
 await device.queue.onSubmittedWorkDone();
 const lmBytes = (lmHead.n * lmHead.k * 5) / 8;
-for (const [name, variant, norm] of [['old kernel', OLD, false], ['planner (norm fused)', chooseGemvVariant(ctx.capabilities, { n: lmHead.n, k: HIDDEN, epilogue: 'store' }), true]] as const) {
-  const shape: GemvShape = { n: lmHead.n, k: HIDDEN, epilogue: 'store', ...(norm ? { norm: { eps: 1e-5 } } : {}) };
-  const d = prepareInt4Gemv(device, kernels, { x: xHidden, y: logitsOut, qweight: lmHead.qweight, scales: lmHead.scales, normWeight }, shape, variant);
+for (const [name, variant, norm] of [['old kernel', OLD, false] as const, ...[...candidates].map(([name, v]) => [`${name}, norm fused`, v, true] as const)]) {
+  const shape: GemvShape = { n: lmHead.n, k: HIDDEN, epilogue: 'store', ...(norm ? { norm: NORM } : {}) };
+  const d = prepareInt4Gemv(device, kernels, { x: xHidden, y: logitsOut, qweight: lmHead.qweight, scales: lmHead.scales }, shape, variant);
   const { medianMs, recordMs } = await timeChain([d], reps);
   record(`lm_head ${lmHead.n}×${HIDDEN}, ${name}`, 1, lmBytes, medianMs, recordMs);
   d.destroy();
@@ -369,8 +391,8 @@ await measureAttention();
 await measureSampler();
 writeResult();
 const pct = (r: Row): string => `${r.medianMs.toFixed(2)} ms = ${r.gbPerS.toFixed(0)} GB/s = ${(r.ofPeak * 100).toFixed(1)} %`;
-console.log(`\nfull-step GEMVs, engine layout: old ${pct(engineOld)} → planner ${pct(engineNew)}`);
-console.log(`full-step GEMVs, packed+fused: old ${pct(packedOld)} → planner ${pct(packed)}; sweep best ${gemvVariantName(bestVariant)} ${pct(packedBest)}`);
+console.log(`\nfull-step GEMVs: old engine layout ${pct(engineOld)}; old kernel packed ${pct(packedOld)}`);
+for (const r of engineRows) console.log(`  ${r.name}: ${pct(r)}`);
 console.log(`total ${((performance.now() - started) / 1000).toFixed(1)} s`);
 ctx.dispose();
 // Dawn for Node keeps the event loop alive after the device is gone.
