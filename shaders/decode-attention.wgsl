@@ -1,13 +1,19 @@
 // decode-attention — pass 1 of split-K attention for ONE query token over the static KV cache.
 //
 // Bindings
-//   0 params    uniform { heads, kv_heads, head_dim, max_len, q_offset, max_chunks, scale: f32, _ }
+//   0 params    uniform { heads, kv_heads, head_dim, max_len, q_offset, max_chunks, scale: f32, k_offset, v_offset, _, _, _ }
 //   1 step      uniform { position }                    the query's position p; keys 0..p are attended
-//   2 q         storage read f32, q[h] at q_offset + h · head_dim (after RoPE)
-//   3 k_cache   storage read vec4<f32> [kv_heads, max_len, head_dim / 4] (BNSH, keys after RoPE; head_dim % 4 = 0)
-//   4 v_cache   storage read vec4<f32> [kv_heads, max_len, head_dim / 4]
+//   2 q         storage read f32, q[h] at q_offset + h · head_dim (after RoPE, or before it with ROPE_APPEND, when
+//               this is the packed qkv buffer: k[g] at k_offset + g · head_dim and v[g] at v_offset + g · head_dim)
+//   3 k_cache   storage read_write vec4<f32> [kv_heads, max_len, head_dim / 4] (BNSH, keys after RoPE; head_dim % 4 = 0)
+//   4 v_cache   storage read_write vec4<f32> [kv_heads, max_len, head_dim / 4]
 //   5 partials  storage read_write f32 [heads, max_chunks, head_dim + 2]: o (unnormalized), m, l; then one f32
 //               at heads · max_chunks · (head_dim + 2): the chunk count of this step (read by the combine)
+//   6 cos_tab   storage read f32 [max_len, head_dim / 2] (ROPE_APPEND; any read-only buffer otherwise)
+//   7 sin_tab   storage read f32 [max_len, head_dim / 2]
+// ROPE_APPEND (rope.wgsl fused in, p < max_len): q is rotated while it is loaded; the workgroups whose chunk holds
+//   p rotate k[kv head] and use it and v[kv head] from the qkv buffer for row p, and the first query head of each
+//   kv head writes them to row p of the caches (no workgroup of this dispatch reads row p from the caches).
 // Math, per head h (kv head h / (heads / kv_heads)) and chunk c = positions [c·L, min((c+1)·L, p+1)) with
 //   L = ceil((p + 1) / chunks):
 //   s_j = scale · q·k_j;  m = max_j s_j;  l = Σ_j exp(s_j − m);  o = Σ_j exp(s_j − m) · v_j
@@ -32,7 +38,11 @@ struct Params {
   q_offset: u32,
   max_chunks: u32,
   scale: f32,
-  _pad: u32,
+  k_offset: u32,
+  v_offset: u32,
+  _pad0: u32,
+  _pad1: u32,
+  _pad2: u32,
 }
 
 struct Step {
@@ -41,6 +51,7 @@ struct Step {
 
 override WORKGROUP_SIZE: u32 = 128u;
 override HEAD_DIM_4: u32 = 32u; // head_dim / 4 (≤ 64)
+override ROPE_APPEND: bool = false;
 const LANES: u32 = 8u;
 const MAX_CHUNK: u32 = 256u;
 const MAX_HEAD_DIM: u32 = 256u;
@@ -49,25 +60,63 @@ const VPRE: u32 = 4u;
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<uniform> step: Step;
 @group(0) @binding(2) var<storage, read> q: array<f32>;
-@group(0) @binding(3) var<storage, read> k_cache: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read> v_cache: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> k_cache: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> v_cache: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read_write> partials: array<f32>;
+@group(0) @binding(6) var<storage, read> cos_tab: array<f32>;
+@group(0) @binding(7) var<storage, read> sin_tab: array<f32>;
 
 var<workgroup> q_sh: array<vec4<f32>, MAX_HEAD_DIM / 4u>;
 var<workgroup> lane_part: array<f32, MAX_CHUNK * LANES>;
 var<workgroup> scores: array<f32, MAX_CHUNK>;
 var<workgroup> red: array<f32, WORKGROUP_SIZE>;
 var<workgroup> out_sh: array<vec4<f32>, WORKGROUP_SIZE>;
+// ROPE_APPEND: row p's key (rotated) and value, from the qkv buffer.
+var<workgroup> kp_sh: array<vec4<f32>, MAX_HEAD_DIM / 4u>;
+var<workgroup> vp_sh: array<vec4<f32>, MAX_HEAD_DIM / 4u>;
 
-fn key_dot(row: u32, lane: u32) -> f32 {
+// q·k for one cache row (or, `local`, row p's key from kp_sh), this lane's slice.
+fn key_dot(row: u32, lane: u32, local: bool) -> f32 {
   var s = 0.0;
   for (var i = 0u; i < (HEAD_DIM_4 + LANES - 1u) / LANES; i++) {
     let d4 = lane + i * LANES;
     if (d4 < HEAD_DIM_4) {
-      s += dot(q_sh[d4], k_cache[row * HEAD_DIM_4 + d4]);
+      if (local) {
+        s += dot(q_sh[d4], kp_sh[d4]);
+      } else {
+        s += dot(q_sh[d4], k_cache[row * HEAD_DIM_4 + d4]);
+      }
     }
   }
   return s;
+}
+
+// Elements 4·d4 .. 4·d4 + 3 of rope(x) at position p, x the head_dim values at q[base ..] (rotate-half, as rope.wgsl).
+fn rope_vec4(base: u32, d4: u32, p: u32) -> vec4<f32> {
+  let half = HEAD_DIM_4 * 2u;
+  var r = vec4<f32>(0.0);
+  for (var e = 0u; e < 4u; e++) {
+    let d = d4 * 4u + e;
+    let i = select(d - half, d, d < half);
+    let c = cos_tab[p * half + i];
+    let s = sin_tab[p * half + i];
+    let a = q[base + i];
+    let b = q[base + i + half];
+    r[e] = select(b * c + a * s, a * c - b * s, d < half);
+  }
+  return r;
+}
+
+// Value vec4 d4 of chunk row j (row p from vp_sh under ROPE_APPEND).
+fn value_row(row0: u32, j: u32, d4: u32, has_p: bool, jp: u32) -> vec4<f32> {
+  if (has_p && j == jp) {
+    return vp_sh[d4];
+  }
+  return v_cache[(row0 + j) * HEAD_DIM_4 + d4];
+}
+
+fn qkv_vec4(base: u32) -> vec4<f32> {
+  return vec4<f32>(q[base], q[base + 1u], q[base + 2u], q[base + 3u]);
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -84,6 +133,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let hd = HEAD_DIM_4 * 4u;
   let hd4 = HEAD_DIM_4;
   let row0 = kvh * params.max_len + start;
+  let p = step.position;
+  // ROPE_APPEND: this chunk holds p (then at local index p − start) and takes row p from the qkv buffer.
+  let has_p = ROPE_APPEND && p < params.max_len && p >= start && p < start + count;
+  let jp = p - start;
 
   // Output mapping, needed now for the value prefetch.
   let groups = max(1u, WORKGROUP_SIZE / hd4);
@@ -94,13 +147,32 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   for (var t = 0u; t < VPRE; t++) {
     let j = g + groups * t;
     if (in_group && j < count) {
-      vpre[t] = v_cache[(row0 + j) * hd4 + d4o];
+      if (has_p && j == jp) {
+        vpre[t] = qkv_vec4(params.v_offset + kvh * hd + d4o * 4u);
+      } else {
+        vpre[t] = v_cache[(row0 + j) * hd4 + d4o];
+      }
     }
   }
 
+  let rope_q = ROPE_APPEND && p < params.max_len;
   for (var d4 = lid; d4 < hd4; d4 += WORKGROUP_SIZE) {
-    let o = params.q_offset + h * hd + d4 * 4u;
-    q_sh[d4] = vec4<f32>(q[o], q[o + 1u], q[o + 2u], q[o + 3u]) * params.scale;
+    let o = params.q_offset + h * hd;
+    if (rope_q) {
+      q_sh[d4] = rope_vec4(o, d4, p) * params.scale;
+    } else {
+      q_sh[d4] = qkv_vec4(o + d4 * 4u) * params.scale;
+    }
+    if (has_p) {
+      let kp = rope_vec4(params.k_offset + kvh * hd, d4, p);
+      let vp = qkv_vec4(params.v_offset + kvh * hd + d4 * 4u);
+      kp_sh[d4] = kp;
+      vp_sh[d4] = vp;
+      if (h % (params.heads / params.kv_heads) == 0u) {
+        k_cache[(kvh * params.max_len + p) * hd4 + d4] = kp;
+        v_cache[(kvh * params.max_len + p) * hd4 + d4] = vp;
+      }
+    }
   }
   workgroupBarrier();
 
@@ -112,7 +184,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     var sv = vec4<f32>(0.0);
     for (var t = 0u; t < 4u; t++) {
       if (j + t * per_pass < count) {
-        sv[t] = key_dot(row0 + j + t * per_pass, lane);
+        sv[t] = key_dot(row0 + j + t * per_pass, lane, has_p && j + t * per_pass == jp);
       }
     }
     for (var t = 0u; t < 4u; t++) {
@@ -171,14 +243,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     // The rest four rows at a time, all four loads issued before their FMAs.
     var j = g + groups * VPRE;
     for (; j + 3u * groups < count; j += 4u * groups) {
-      let v0 = v_cache[(row0 + j) * hd4 + d4o];
-      let v1 = v_cache[(row0 + j + groups) * hd4 + d4o];
-      let v2 = v_cache[(row0 + j + 2u * groups) * hd4 + d4o];
-      let v3 = v_cache[(row0 + j + 3u * groups) * hd4 + d4o];
+      let v0 = value_row(row0, j, d4o, has_p, jp);
+      let v1 = value_row(row0, j + groups, d4o, has_p, jp);
+      let v2 = value_row(row0, j + 2u * groups, d4o, has_p, jp);
+      let v3 = value_row(row0, j + 3u * groups, d4o, has_p, jp);
       o += scores[j] * v0 + scores[j + groups] * v1 + scores[j + 2u * groups] * v2 + scores[j + 3u * groups] * v3;
     }
     for (; j < count; j += groups) {
-      o += scores[j] * v_cache[(row0 + j) * hd4 + d4o];
+      o += scores[j] * value_row(row0, j, d4o, has_p, jp);
     }
   }
   out_sh[lid] = o;

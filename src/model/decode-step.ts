@@ -6,7 +6,8 @@
  * one command buffer with one compute pass, allocating no GPU objects besides the encoder.
  * With int4 linears each RMSNorm is fused into the GEMVs that read it (they normalize x themselves; the norm
  * weights are copied once behind the residual stream in the `hidden` buffer, so x and the weight are one binding)
- * and q, k, v are one dispatch, so a layer is 7 dispatches: qkv, rope, attention (2), o, gate/up, down.
+ * and q, k, v are one dispatch; RoPE and the KV-cache append run inside decode attention's first pass, so a
+ * layer is 6 dispatches: qkv, attention (2), o, gate/up, down.
  *
  * Covers packages whose decoder linears are f32 matrices (fp32: f32 GEMV) or int4 with f32 scales (q4f32:
  * int4 GEMV) and whose norms and KV cache are f32. `decodeStepSupport` says why another package (q4f16)
@@ -22,7 +23,6 @@ import { prepareF32Gemv } from './kernels/f32-gemv';
 import { chooseGemvVariant, type GemvEpilogue, type GemvShape, prepareInt4Gemv } from './kernels/int4-gemv';
 import type { PreparedKernel } from './kernels/prepared-kernel';
 import { prepareRmsNorm } from './kernels/rms-norm';
-import { prepareRopeAppend } from './kernels/rope';
 import type { RopeTables } from './decoder';
 import type { KvCache } from './kv-cache';
 import type { ModelWeights } from './model-weights';
@@ -169,8 +169,9 @@ export class KernelDecodeStep {
       const kCache = cache.keys[l] as GPUBuffer;
       const vCache = cache.values[l] as GPUBuffer;
       const shape = { heads: t.numHeads, kvHeads: t.numKvHeads, headDim: t.headDim, maxLen: cache.capacityTokens };
-      add(prepareRopeAppend(device, kernels, { qkv, step: this.step.buffer, kCache, vCache, cos: rope.cos, sin: rope.sin }, shape));
-      add(prepareDecodeAttention(device, kernels, { q: qkv, step: this.step.buffer, kCache, vCache, out: attn }, shape));
+      // RoPE and the cache append run inside the attention kernel (no separate rope dispatch).
+      const fusedRope = { cos: rope.cos, sin: rope.sin, kOffset: qDim, vOffset: qDim + kvDim };
+      add(prepareDecodeAttention(device, kernels, { q: qkv, step: this.step.buffer, kCache, vCache, out: attn }, shape, { rope: fusedRope }));
       add(gemv(attn, hidden, `${p}.self_attn.o_proj.weight`, { n: H, k: qDim, epilogue: 'add' }));
       normedGemvs(`${p}.post_attention_layernorm.weight`, [
         { name: `${p}.mlp.gate_proj.weight`, y: act, shape: { n: t.intermediateSize, k: H, epilogue: 'swiglu' }, up: `${p}.mlp.up_proj.weight` },

@@ -13,6 +13,8 @@ import {
 } from './decode-attention';
 import { DecodeStepUniform } from './decode-step-uniform';
 import { readF32 } from './gpu-test-helpers';
+import { llamaRopeTable } from './llama-rope-table';
+import { ropeAppendReference } from './rope';
 
 // Tolerance: f32 dot products of 128 terms, exp and a weighted sum over ≤ 300 positions (values in
 // [-1, 1]): max-abs 2e-5, NMSE 1e-10.
@@ -75,6 +77,63 @@ describe('decode attention (split-K) on real WebGPU', () => {
       attention.destroy();
       step.destroy();
       for (const b of Object.values(bufs)) b.destroy();
+    });
+  }
+});
+
+describe('decode attention with the RoPE + cache append fused in', () => {
+  const cases = [
+    { name: 'GQA 6 → 2, head 64, default chunking', heads: 6, kvHeads: 2, headDim: 64, maxLen: 70, positions: [0, 17, 69], chunks: [undefined] },
+    { name: 'MHA 4 × 128, chooser and forced chunkings', heads: 4, kvHeads: 4, headDim: 128, maxLen: 300, positions: [40, 299], chunks: [undefined, 3, 7] },
+  ];
+  for (const c of cases) {
+    it(c.name, async () => {
+      const { device } = await testGpuContext();
+      const kernels = new KernelCache(device);
+      const { heads, kvHeads, headDim, maxLen } = c;
+      const qDim = heads * headDim;
+      const kvDim = kvHeads * headDim;
+      const shape = { heads, kvHeads, headDim, maxLen, qOffset: 0, outOffset: 0 };
+      const table = llamaRopeTable({ theta: 10000, headDim, maxLen });
+      const kInit = Float32Array.from(randomFloats(kvHeads * maxLen * headDim, 12), (v) => v * 3);
+      const vInit = randomFloats(kvHeads * maxLen * headDim, 13);
+      const step = new DecodeStepUniform(device);
+      for (const position of c.positions) {
+        for (const chunks of c.chunks) {
+          const qkv = randomFloats(qDim + 2 * kvDim, 14 + position);
+          const bufs = {
+            q: uploadBuffer(device, 'qkv', qkv),
+            kCache: uploadBuffer(device, 'k', kInit),
+            vCache: uploadBuffer(device, 'v', vInit),
+            out: createStorageBuffer(device, 'out', qDim * 4),
+            cos: uploadBuffer(device, 'cos', table.cos),
+            sin: uploadBuffer(device, 'sin', table.sin),
+          };
+          const attention = prepareDecodeAttention(device, kernels, { ...bufs, step: step.buffer }, shape, {
+            maxChunks: 8,
+            rope: { cos: bufs.cos, sin: bufs.sin, kOffset: qDim, vOffset: qDim + kvDim },
+          });
+          step.setPosition(position);
+          const encoder = device.createCommandEncoder();
+          const pass = encoder.beginComputePass();
+          attention.record(pass, position, chunks === undefined ? {} : { chunks });
+          pass.end();
+          device.queue.submit([encoder.finish()]);
+          // Reference: rope + append (f64), then attention over the updated caches.
+          const kWant = Float32Array.from(kInit);
+          const vWant = Float32Array.from(vInit);
+          const rotated = Float32Array.from(ropeAppendReference(qkv, kWant, vWant, table, { heads, kvHeads, headDim, maxLen }, position));
+          const want = decodeAttentionReference(rotated, kWant, vWant, shape, position);
+          const got = await readF32(device, bufs.out, qDim);
+          const stats = compareArrays(got, want);
+          expect(stats.maxAbs, `p=${position} chunks=${chunks}`).toBeLessThan(MAX_ABS);
+          expect(compareArrays(await readF32(device, bufs.kCache, kWant.length), kWant).maxAbs).toBeLessThan(1e-6);
+          expect(compareArrays(await readF32(device, bufs.vCache, vWant.length), vWant).maxAbs).toBe(0);
+          attention.destroy();
+          for (const b of Object.values(bufs)) b.destroy();
+        }
+      }
+      step.destroy();
     });
   }
 });

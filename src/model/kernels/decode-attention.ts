@@ -82,6 +82,14 @@ export interface DecodeAttentionBuffers {
   readonly out: GPUBuffer;
 }
 
+export interface DecodeAttentionRope {
+  /** llamaRopeTable() cos / sin [≥ maxLen, headDim / 2] f32. */
+  readonly cos: GPUBuffer;
+  readonly sin: GPUBuffer;
+  readonly kOffset: number;
+  readonly vOffset: number;
+}
+
 export class DecodeAttention {
   constructor(
     private readonly device: GPUDevice,
@@ -123,11 +131,18 @@ export function prepareDecodeAttention(
   kernels: KernelCache,
   buffers: DecodeAttentionBuffers,
   shape: DecodeAttentionShape,
-  /** maxChunks: the partials' capacity in chunks per head (adaptive; default the most the chooser uses, ≤ 256). */
-  options: { split?: DecodeAttentionSplit; maxChunks?: number } = {},
+  /**
+   * maxChunks: the partials' capacity in chunks per head (adaptive; default the most the chooser uses, ≤ 256).
+   * rope: fuse the RoPE + cache append of rope.wgsl (adaptive only): `q` is then the packed qkv buffer before
+   * RoPE, with k and v at kOffset / vOffset (f32 elements); the kernel rotates q and k[p] itself and writes row p
+   * of both caches, so no rope dispatch runs before it. Positions p ≥ maxLen are not rotated or written (as rope.wgsl).
+   */
+  options: { split?: DecodeAttentionSplit; maxChunks?: number; rope?: DecodeAttentionRope } = {},
 ): DecodeAttention {
   const { heads, kvHeads, headDim, maxLen } = shape;
   const split = options.split ?? 'adaptive';
+  const rope = options.rope;
+  if (rope && split !== 'adaptive') throw new RangeError('decode attention: the fused RoPE + append needs the adaptive split');
   if (split === 'adaptive' && maxLen > MAX_ATTENTION_CONTEXT) {
     throw new SarashinaError(
       'context-overflow',
@@ -147,7 +162,8 @@ export function prepareDecodeAttention(
     split === 'adaptive' ? Math.min(MAX_CHUNKS, Math.max(options.maxChunks ?? 0, maxAttentionChunks(maxLen, heads))) : Math.ceil(maxLen / FIXED_ATTENTION_CHUNK);
   // + 1: the chunk count pass 1 leaves for the combine (adaptive split).
   const partials = createStorageBuffer(device, 'decode-attention.partials', (heads * maxChunks * (headDim + 2) + 1) * 4);
-  const constants: Record<string, number> = split === 'adaptive' ? { WORKGROUP_SIZE, HEAD_DIM_4: headDim / 4 } : { WORKGROUP_SIZE, CHUNK: FIXED_ATTENTION_CHUNK };
+  const constants: Record<string, number> =
+    split === 'adaptive' ? { WORKGROUP_SIZE, HEAD_DIM_4: headDim / 4, ROPE_APPEND: rope ? 1 : 0 } : { WORKGROUP_SIZE, CHUNK: FIXED_ATTENTION_CHUNK };
   const partial = prepareKernel(device, kernels, {
     kernel: split === 'adaptive' ? DECODE_ATTENTION : FIXED_ATTENTION,
     constants,
@@ -159,9 +175,18 @@ export function prepareDecodeAttention(
       ['u32', shape.qOffset ?? 0],
       ['u32', maxChunks],
       ['f32', shape.scale ?? 1 / Math.sqrt(headDim)],
-      ['u32', 0],
+      ['u32', rope?.kOffset ?? 0],
+      ['u32', rope?.vOffset ?? 0],
     ]),
-    buffers: [buffers.step, buffers.q, buffers.kCache, buffers.vCache, partials],
+    // Without the fused rope the table bindings are read by no live code: bound to q (read-only).
+    buffers: [
+      buffers.step,
+      buffers.q,
+      buffers.kCache,
+      buffers.vCache,
+      partials,
+      ...(split === 'adaptive' ? [rope?.cos ?? buffers.q, rope?.sin ?? buffers.q] : []),
+    ],
     workgroupCount: heads,
   });
   const combine = prepareKernel(device, kernels, {
