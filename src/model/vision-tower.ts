@@ -1,0 +1,155 @@
+/**
+ * The vision tower as our own kernels (the 'kernels' vision path of packages that name these pipeline kernels):
+ *   'vision-patch-embed'  pixel_values [N, C·T·P·P] → hidden [N, E]           (Linear, no bias)
+ *   'vision-block'        hidden → hidden, block {block}: LN1 → qkv → attention (2-D RoPE) → proj + residual →
+ *                         LN2 → fc1 + QuickGELU → fc2 + residual                (7 dispatches)
+ *   'vision-merger'       hidden → image_features [N/4, H]: ln_q → (4 rows as one) mlp.0 + GELU → mlp.2 → norm
+ * Weights are read by their checkpoint names (visual.blocks.{block}.attn.qkv.weight, …) straight from the
+ * model's GPU buffers, in Hugging Face's [out, in] layout. Every function records into a compute pass and returns
+ * the uniform buffers it created, which the caller destroys after submitting.
+ */
+import type { KernelCache } from '../gpu/kernel';
+import { SarashinaError } from '../protocol/errors';
+import type { ModelSpec } from '../protocol/model-spec';
+import { encodeVisionAttention } from './vision-attention';
+import { encodeVisionLayerNorm } from './vision-layer-norm';
+import { encodeVisionLinear, type VisionLinearEpilogue, type VisionLinearTiling, type VisionStorage } from './vision-linear';
+
+/** Where the tower finds its weights (ModelWeights satisfies this). */
+export interface VisionWeightSource {
+  get(name: string): { readonly buffer: GPUBuffer; readonly dtype: string; readonly shape: readonly number[] };
+}
+
+/** The pipeline kernels this file implements. */
+export const VISION_TOWER_KERNELS = ['vision-patch-embed', 'vision-block', 'vision-merger'] as const;
+export type VisionTowerKernel = (typeof VISION_TOWER_KERNELS)[number];
+
+export function isVisionTowerKernel(name: string): name is VisionTowerKernel {
+  return (VISION_TOWER_KERNELS as readonly string[]).includes(name);
+}
+
+/** Everything a recording needs besides its activations. */
+export interface VisionTowerContext {
+  readonly device: GPUDevice;
+  readonly kernels: KernelCache;
+  readonly weights: VisionWeightSource;
+  readonly vision: ModelSpec['vision'];
+  readonly storage: VisionStorage;
+  /** Forced tilings of the dense layers (bench); default: chosen per shape. */
+  readonly tiling?: VisionLinearTiling;
+}
+
+/** Activations of one block: `hidden` is updated in place; the others are scratch. */
+export interface VisionBlockBuffers {
+  /** [N, E] */
+  readonly hidden: GPUBuffer;
+  /** [N, E] */
+  readonly normed: GPUBuffer;
+  /** [N, 3E] */
+  readonly qkv: GPUBuffer;
+  /** [N, E] */
+  readonly attn: GPUBuffer;
+  /** [N, mlpDim] */
+  readonly mlp: GPUBuffer;
+  /** Attention tables (see encodeVisionAttention). */
+  readonly cos: GPUBuffer;
+  readonly sin: GPUBuffer;
+  readonly cuSeqlens: GPUBuffer;
+}
+
+function weight(c: VisionTowerContext, name: string, elements: number): GPUBuffer {
+  const w = c.weights.get(name);
+  const want = c.storage === 'f16' ? 'float16' : 'float32';
+  const count = w.shape.reduce((a, b) => a * b, 1);
+  if (w.dtype !== want || count !== elements) {
+    throw new SarashinaError('invalid-model', `Vision weight ${name} is ${w.dtype} [${w.shape.join(', ')}]; the vision kernels need ${want} with ${elements} elements. Re-export the package.`, {
+      weight: name,
+      dtype: w.dtype,
+    });
+  }
+  return w.buffer;
+}
+
+function linear(
+  c: VisionTowerContext,
+  pass: GPUComputePassEncoder,
+  name: string,
+  io: { x: GPUBuffer; y: GPUBuffer },
+  shape: { rows: number; inDim: number; outDim: number },
+  options: { bias: boolean; epilogue: VisionLinearEpilogue },
+): GPUBuffer {
+  const buffers = {
+    x: io.x,
+    y: io.y,
+    weight: weight(c, `${name}.weight`, shape.inDim * shape.outDim),
+    ...(options.bias ? { bias: weight(c, `${name}.bias`, shape.outDim) } : {}),
+  };
+  return encodeVisionLinear(c.device, c.kernels, pass, buffers, shape, { epilogue: options.epilogue, storage: c.storage, ...(c.tiling ? { tiling: c.tiling } : {}) });
+}
+
+function layerNorm(c: VisionTowerContext, pass: GPUComputePassEncoder, name: string, io: { x: GPUBuffer; y: GPUBuffer }, shape: { rows: number; dim: number; eps: number }): GPUBuffer {
+  const buffers = { ...io, gamma: weight(c, `${name}.weight`, shape.dim), beta: weight(c, `${name}.bias`, shape.dim) };
+  return encodeVisionLayerNorm(c.device, c.kernels, pass, buffers, shape, { storage: c.storage });
+}
+
+/** Patch values per patch: C · T · P · P. */
+export function visionPatchDim(v: ModelSpec['vision']): number {
+  return v.inChannels * v.temporalPatchSize * v.patchSize * v.patchSize;
+}
+
+/** 'vision-patch-embed': pixels [rows, C·T·P·P] → hidden [rows, E] (the stride = kernel Conv3d as a Linear). */
+export function encodeVisionPatchEmbed(c: VisionTowerContext, pass: GPUComputePassEncoder, io: { pixels: GPUBuffer; hidden: GPUBuffer }, rows: number): GPUBuffer[] {
+  const shape = { rows, inDim: visionPatchDim(c.vision), outDim: c.vision.embedDim };
+  return [linear(c, pass, 'visual.patch_embed.proj', { x: io.pixels, y: io.hidden }, shape, { bias: false, epilogue: 'none' })];
+}
+
+/** 'vision-block' {block}: one pre-norm transformer block, updating `buffers.hidden` in place. */
+export function encodeVisionBlock(c: VisionTowerContext, pass: GPUComputePassEncoder, block: number, buffers: VisionBlockBuffers, cuSeqlens: readonly number[]): GPUBuffer[] {
+  const { embedDim: E, mlpDim: M, numHeads, layerNormEps: eps } = c.vision;
+  const rows = cuSeqlens[cuSeqlens.length - 1] ?? 0;
+  const name = `visual.blocks.${block}`;
+  const { hidden, normed, qkv, attn, mlp } = buffers;
+  return [
+    layerNorm(c, pass, `${name}.norm1`, { x: hidden, y: normed }, { rows, dim: E, eps }),
+    linear(c, pass, `${name}.attn.qkv`, { x: normed, y: qkv }, { rows, inDim: E, outDim: 3 * E }, { bias: true, epilogue: 'none' }),
+    encodeVisionAttention(
+      c.device,
+      c.kernels,
+      pass,
+      { qkv, cos: buffers.cos, sin: buffers.sin, cuSeqlens: buffers.cuSeqlens, out: attn },
+      { heads: numHeads, headDim: E / numHeads, cuSeqlens },
+      { storage: c.storage },
+    ),
+    linear(c, pass, `${name}.attn.proj`, { x: attn, y: hidden }, { rows, inDim: E, outDim: E }, { bias: true, epilogue: 'residual' }),
+    layerNorm(c, pass, `${name}.norm2`, { x: hidden, y: normed }, { rows, dim: E, eps }),
+    linear(c, pass, `${name}.mlp.fc1`, { x: normed, y: mlp }, { rows, inDim: E, outDim: M }, { bias: true, epilogue: 'quick-gelu' }),
+    linear(c, pass, `${name}.mlp.fc2`, { x: mlp, y: hidden }, { rows, inDim: M, outDim: E }, { bias: true, epilogue: 'residual' }),
+  ];
+}
+
+/** Scratch and output of the merger. */
+export interface VisionMergerBuffers {
+  /** [N, E], read only. */
+  readonly hidden: GPUBuffer;
+  /** [N, E] scratch (ln_q output, read as [N/4, 4E]). */
+  readonly normed: GPUBuffer;
+  /** [N/4, 4E] scratch. */
+  readonly merged: GPUBuffer;
+  /** [N/4, H] scratch. */
+  readonly projected: GPUBuffer;
+  /** [N/4, H] output. */
+  readonly features: GPUBuffer;
+}
+
+/** 'vision-merger': PatchMerger (rows already in 2×2 window order) + Sarashina's extra LayerNorm. */
+export function encodeVisionMerger(c: VisionTowerContext, pass: GPUComputePassEncoder, buffers: VisionMergerBuffers, rows: number): GPUBuffer[] {
+  const { embedDim: E, spatialMergeSize, outHiddenSize: H, layerNormEps, projectorNormEps } = c.vision;
+  const group = E * spatialMergeSize ** 2;
+  const merged = rows / spatialMergeSize ** 2;
+  return [
+    layerNorm(c, pass, 'visual.merger.ln_q', { x: buffers.hidden, y: buffers.normed }, { rows, dim: E, eps: layerNormEps }),
+    linear(c, pass, 'visual.merger.mlp.0', { x: buffers.normed, y: buffers.merged }, { rows: merged, inDim: group, outDim: group }, { bias: true, epilogue: 'gelu' }),
+    linear(c, pass, 'visual.merger.mlp.2', { x: buffers.merged, y: buffers.projected }, { rows: merged, inDim: group, outDim: H }, { bias: true, epilogue: 'none' }),
+    layerNorm(c, pass, 'norm', { x: buffers.projected, y: buffers.features }, { rows: merged, dim: H, eps: projectorNormEps }),
+  ];
+}
