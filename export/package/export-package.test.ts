@@ -139,7 +139,7 @@ describe('exportPackage on the tiny random checkpoint', () => {
     check(mutate(['weights', 'norm.weight', 'parts', 0, 'byteOffset'], 10 ** 9), /weights\["norm\.weight"\]\.parts\[0\]\.byteOffset must be a range inside weights-/);
     check(mutate(['weights', 'norm.weight', 'shape'], [3]), /weights\["norm\.weight"\]\.sizeBytes must be 12/);
     check(mutate(['graphs', 0, 'weights', 'x'], 'visual.blocks.{block}.nope'), /graphs\[0\]\.weights\.x must be a weight listed in weights/);
-    check(mutate(['pipelines', 'vision', 0, 'graph'], 'missing'), /pipelines\.vision\[0\]\.graph must be one of the listed graphs/);
+    check(mutate(['pipelines', 'visionBaseline', 0, 'graph'], 'missing'), /pipelines\.visionBaseline\[0\]\.graph must be one of the listed graphs/);
     check(mutate(['tokenizer', 'tokenizer', 'path'], '../x'), /tokenizer\.tokenizer\.path must be a relative path inside the package/);
   });
 });

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportPackage } from '../../export/package/export-package';
+import { segmentedVisionPipeline } from '../../export/package/package-graphs';
 import { readBuffer } from '../gpu/gpu-buffers';
 import type { GpuContext } from '../gpu/gpu-context';
 import { KernelCache } from '../gpu/kernel';
@@ -26,6 +27,16 @@ const FIXTURES = 'export/reference/fixtures/tiny';
 const VISION_GRAPHS = ['vision-pre', 'vision-block', 'vision-block-last', 'vision-whole'];
 // fp32 throughout; the H200 run of the same graphs stayed within 1.4e-6 (export/package/exported-parity.test.ts).
 const MAX_REL = 1e-4;
+// q4f16: f16 weights and activations between layers (each rounding ≤ 2^-11 ≈ 4.9e-4 relative) through 6 blocks
+// and the merger; measured 8.9e-4 on SwiftShader.
+const MAX_REL_F16 = 5e-3;
+
+function f16Value(h: number): number {
+  const e = (h >> 10) & 0x1f;
+  const m = h & 0x3ff;
+  const v = e === 0 ? m * 2 ** -24 : e === 31 ? (m ? NaN : Infinity) : (1 + m / 1024) * 2 ** (e - 15);
+  return h & 0x8000 ? -v : v;
+}
 
 interface Loaded {
   readonly manifest: PackageManifest;
@@ -59,13 +70,14 @@ describe('VisionEncoder (tiny packages vs Hugging Face image features)', () => {
     const ctx = await testGpuContext();
     kernels = new KernelCache(ctx.device);
     dir = await mkdtemp(join(tmpdir(), 'vision-encoder-'));
-    for (const precision of ['fp32', 'q4f32'] as const) {
+    for (const precision of ['fp32', 'q4f32', 'q4f16'] as const) {
       const out = join(dir, precision);
       await exportPackage(join(FIXTURES, 'checkpoint'), out, { precision });
       const source = new NodeDirSource(out);
       const manifest = await readManifest(source);
       const weights = await ModelWeights.upload(ctx, manifest, source);
-      packages[precision] = { manifest, weights, graphs: await OrtGraphSet.create(ctx, manifest, source, weights, VISION_GRAPHS) };
+      // q4f16's ORT graphs need shader-f16; its kernel path does not (f16 storage, f32 arithmetic).
+      packages[precision] = { manifest, weights, graphs: await OrtGraphSet.create(ctx, manifest, source, weights, precision === 'q4f16' ? [] : VISION_GRAPHS) };
     }
   });
   afterAll(async () => {
@@ -78,14 +90,20 @@ describe('VisionEncoder (tiny packages vs Hugging Face image features)', () => {
 
   const encoder = async (precision: string, path: 'kernels' | 'ort-baseline', maxBaselinePatches?: number): Promise<VisionEncoder> => {
     const p = packages[precision]!;
-    return new VisionEncoder(await testGpuContext(), kernels, p.graphs, p.manifest, { path, ...(maxBaselinePatches ? { maxBaselinePatches } : {}) });
+    return new VisionEncoder(await testGpuContext(), kernels, p.graphs, p.manifest, { path, weights: p.weights, ...(maxBaselinePatches ? { maxBaselinePatches } : {}) });
+  };
+  /** The earlier path (ORT segments around the attention kernel), still shipped in every package. */
+  const segmented = async (precision: string): Promise<VisionEncoder> => {
+    const p = packages[precision]!;
+    const manifest = { ...p.manifest, pipelines: { ...p.manifest.pipelines, vision: segmentedVisionPipeline(p.manifest.model) } };
+    return new VisionEncoder(await testGpuContext(), kernels, p.graphs, manifest, { weights: p.weights });
   };
 
   it.each([
     ['fp32', 'image-ja'],
     ['fp32', 'two-images-en'],
     ['q4f32', 'two-images-en'],
-  ])('%s %s: kernels path and ORT baseline within 1e-4 of HF, and of each other', async (precision, name) => {
+  ])('%s %s: kernels path, ORT segments and ORT baseline within 1e-4 of HF, and of each other', async (precision, name) => {
     const { images, features } = await caseImages(name);
     const hidden = packages[precision]!.manifest.model.text.hiddenSize;
     const t0 = performance.now();
@@ -93,12 +111,29 @@ describe('VisionEncoder (tiny packages vs Hugging Face image features)', () => {
     const t1 = performance.now();
     const baselineOut = await readFeatures(await encoder(precision, 'ort-baseline'), images, hidden);
     const t2 = performance.now();
+    const segmentsOut = await readFeatures(await segmented(precision), images, hidden);
+    expect(compareArrays(segmentsOut, features).maxRel, 'ORT segments').toBeLessThan(MAX_REL);
     const k = compareArrays(kernelsOut, features);
     const b = compareArrays(baselineOut, features);
     console.log(`${precision} ${name}: kernels ${(t1 - t0).toFixed(0)} ms (maxRel ${k.maxRel.toExponential(1)}), baseline ${(t2 - t1).toFixed(0)} ms (maxRel ${b.maxRel.toExponential(1)})`);
     expect(k.maxRel, `kernels ${JSON.stringify(k)}`).toBeLessThan(MAX_REL);
     expect(b.maxRel, `baseline ${JSON.stringify(b)}`).toBeLessThan(MAX_REL);
     expect(compareArrays(kernelsOut, baselineOut).maxRel).toBeLessThan(MAX_REL);
+  });
+
+  it('q4f16 two-images-en: the kernel path stores f16 activations and stays near HF without shader-f16', async () => {
+    const { images, features } = await caseImages('two-images-en');
+    const hidden = packages.q4f16!.manifest.model.text.hiddenSize;
+    const out = await (await encoder('q4f16', 'kernels')).encode(images);
+    try {
+      expect(out.dtype).toBe('float16');
+      const bytes = await readBuffer((await testGpuContext()).device, out.buffer, out.rows * hidden * 2);
+      const stats = compareArrays(Float32Array.from(new Uint16Array(bytes), f16Value), features);
+      console.log(`q4f16 two-images-en: kernels maxRel ${stats.maxRel.toExponential(1)}, nmse ${stats.nmse.toExponential(1)}`);
+      expect(stats.maxRel, JSON.stringify(stats)).toBeLessThan(MAX_REL_F16);
+    } finally {
+      out.release();
+    }
   });
 
   // 1008 patches in one image (several attention tiles per block); the baseline's N² attention would take ~6 s
@@ -161,7 +196,7 @@ describe('VisionEncoder (tiny packages vs Hugging Face image features)', () => {
     const p = packages.fp32!;
     // The same device, reporting a 64 KiB binding limit: qkv [24, 192] f32 needs 18 KiB, pixels [24, 1176] 110 KiB.
     const limited: GpuContext = Object.create(ctx, { capabilities: { value: { ...ctx.capabilities, maxStorageBufferBindingSize: 65536 } } });
-    const enc = new VisionEncoder(limited, kernels, p.graphs, p.manifest);
+    const enc = new VisionEncoder(limited, kernels, p.graphs, p.manifest, { weights: p.weights });
     const { images } = await caseImages('image-ja');
     await expect(enc.encode(images)).rejects.toMatchObject({ code: 'image-too-large', details: { patches: 24, limitBytes: 65536 } });
   });
@@ -172,6 +207,8 @@ describe('VisionEncoder (tiny packages vs Hugging Face image features)', () => {
     const bad = (vision: PackageManifest['pipelines']['vision']): PackageManifest => ({ ...p.manifest, pipelines: { ...p.manifest.pipelines, vision } });
     expect(() => new VisionEncoder(ctx, kernels, p.graphs, bad([{ run: 'kernel', kernel: 'vision-mystery' }]))).toThrow(/vision-mystery/);
     expect(() => new VisionEncoder(ctx, kernels, p.graphs, bad([{ run: 'graph', graph: 'projector' }]))).toThrow(/projector/);
+    // The tower kernels read the weights directly: an encoder without them is a wiring error.
+    expect(() => new VisionEncoder(ctx, kernels, p.graphs, p.manifest)).toThrow(/need the model weights/);
   });
 });
 

@@ -6,6 +6,9 @@
  * inputs from the activation of that name and stores each output under its name (`next_hidden` → `hidden`,
  * `next_qkv` → `qkv`); the `vision-attention` kernel step reads `qkv` and writes `attn`. Inputs nobody
  * produced (pixel_values, rotary_cos/sin, attention_bias) are built from the images on first use.
+ * The tower kernels (src/model/vision-tower.ts: `vision-patch-embed`, `vision-block`, `vision-merger`) read
+ * `pixel_values` / `hidden`, write `hidden` / `image_features`, and record into one compute pass that is
+ * submitted before the next graph step or at the end (one submit for a whole kernel-only tower).
  *
  * ORT writes every output into a buffer we own (pre-allocated fetches), so no ORT-owned buffer outlives a
  * run. Everything that depends on the patch count N is allocated per call and destroyed at its end,
@@ -22,6 +25,7 @@ import type { ModelSpec } from '../protocol/model-spec';
 import type { Feeds, OrtGraphSet } from './ort-graph-set';
 import { float16Bits } from './float16-bits';
 import { encodeVisionAttention, visionCuSeqlens } from './vision-attention';
+import { encodeVisionBlock, encodeVisionMerger, encodeVisionPatchEmbed, isVisionTowerKernel, type VisionTowerContext, type VisionWeightSource, visionPatchDim } from './vision-tower';
 import type { ImageFeatures, ImagePixels, VisionPath } from './vision-language-model';
 
 /** Element type of the vision activations: the graphs' float type (float16 in q4f16 packages). */
@@ -40,6 +44,8 @@ export interface VisionEncoderOptions {
    * [heads, N, N] f32 score tensor fits in min(maxStorageBufferBindingSize, 1 GiB).
    */
   readonly maxBaselinePatches?: number;
+  /** The model's weights (ModelWeights); needed when the pipeline names the tower kernels. */
+  readonly weights?: VisionWeightSource;
 }
 
 /** A pipeline step with its loop variables filled in. */
@@ -81,6 +87,7 @@ export class VisionEncoder {
   private readonly steps: readonly FlatStep[];
   private readonly spec: ModelSpec;
   private readonly maxBaselinePatches: number;
+  private readonly tower: VisionTowerContext | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private live = 0;
 
@@ -98,8 +105,14 @@ export class VisionEncoder {
     this.spec = manifest.model;
     const path = options.path ?? 'kernels';
     this.steps = flattenPipeline(path === 'kernels' ? manifest.pipelines.vision : manifest.pipelines.visionBaseline);
+    const dtype: VisionDtype = manifest.precision === 'q4f16' ? 'float16' : 'float32';
+    const towerSteps = this.steps.some((s) => s.run === 'kernel' && isVisionTowerKernel(s.name));
+    if (towerSteps && !options.weights) {
+      throw new SarashinaError('internal', `The vision pipeline (${path}) runs the vision tower kernels, which need the model weights: pass options.weights to VisionEncoder.`);
+    }
+    this.tower = options.weights ? { device: ctx.device, kernels, weights: options.weights, vision: this.spec.vision, storage: dtype === 'float16' ? 'f16' : 'f32' } : undefined;
     for (const step of this.steps) {
-      if (step.run === 'kernel' && step.name !== ATTENTION_KERNEL) {
+      if (step.run === 'kernel' && step.name !== ATTENTION_KERNEL && !isVisionTowerKernel(step.name)) {
         throw new SarashinaError('invalid-model', `The vision pipeline names kernel "${step.name}", which this engine does not have. Use an engine version that matches the exporter.`, { kernel: step.name });
       }
       if (step.run === 'graph' && !graphs.has(step.name)) {
@@ -131,9 +144,14 @@ export class VisionEncoder {
     let features: Activation | undefined;
     try {
       for (const step of this.steps) {
-        if (step.run === 'kernel') this.runAttention(call);
-        else await this.runGraph(call, step);
+        if (step.run === 'kernel' && step.name === ATTENTION_KERNEL) this.runAttention(call);
+        else if (step.run === 'kernel') this.recordTower(call, step);
+        else {
+          call.flush();
+          await this.runGraph(call, step);
+        }
       }
+      call.flush();
       features = call.values.get(FEATURES);
       if (!features) throw new SarashinaError('invalid-model', `The vision pipeline produced no ${FEATURES}. Re-export the package.`);
       call.handOver(features.buffer);
@@ -238,11 +256,60 @@ export class VisionEncoder {
     }
   }
 
+  /** A tower kernel step (src/model/vision-tower.ts), recorded into the call's open compute pass. */
+  private recordTower(call: CallState, step: FlatStep): void {
+    const tower = this.tower;
+    if (!tower) throw new SarashinaError('internal', `Vision kernel ${step.name} needs the model weights.`);
+    const v = this.spec.vision;
+    const dtype: VisionDtype = tower.storage === 'f16' ? 'float16' : 'float32';
+    const act = (name: string, shape: (number | string)[]): Activation => call.scratch({ name, dtype, shape });
+    const hidden = call.values.get('hidden');
+    if (step.name === 'vision-patch-embed') {
+      const pixels = call.values.get('pixel_values') ?? call.provide({ name: 'pixel_values', dtype, shape: ['patches', visionPatchDim(v)] });
+      const out = act('hidden', ['patches', v.embedDim]);
+      call.own(encodeVisionPatchEmbed(tower, call.pass(), { pixels: pixels.buffer, hidden: out.buffer }, call.patches));
+      // Later dispatches of the same pass may reuse the pixels' buffer: dispatches run in order.
+      call.drop('pixel_values');
+      return;
+    }
+    if (!hidden) throw new SarashinaError('invalid-model', `The vision pipeline runs ${step.name} before vision-patch-embed produced hidden. Re-export the package.`);
+    if (step.name === 'vision-block') {
+      const block = step.vars.block;
+      if (block === undefined || block >= v.depth) throw new SarashinaError('invalid-model', `The vision pipeline runs vision-block for block ${block}; the tower has ${v.depth}. Re-export the package.`, { block: block ?? -1 });
+      const t = call.attentionTables();
+      const buffers = {
+        hidden: hidden.buffer,
+        normed: act('normed', ['patches', v.embedDim]).buffer,
+        qkv: act('qkv', ['patches', 3 * v.embedDim]).buffer,
+        attn: act('attn', ['patches', v.embedDim]).buffer,
+        mlp: act('mlp', ['patches', v.mlpDim]).buffer,
+        cos: t.cos,
+        sin: t.sin,
+        cuSeqlens: t.cuSeqlens,
+      };
+      call.own(encodeVisionBlock(tower, call.pass(), block, buffers, t.cuSeqlensHost));
+      return;
+    }
+    // vision-merger
+    const group = v.embedDim * v.spatialMergeSize ** 2;
+    const features = call.allocate({ name: FEATURES, dtype, shape: ['merged', v.outHiddenSize] }, 'owned');
+    const buffers = {
+      hidden: hidden.buffer,
+      normed: act('normed', ['patches', v.embedDim]).buffer,
+      merged: act('merged', ['merged', group]).buffer,
+      projected: act('projected', ['merged', v.outHiddenSize]).buffer,
+      features: features.buffer,
+    };
+    call.own(encodeVisionMerger(tower, call.pass(), buffers, call.patches));
+    call.values.set(FEATURES, features);
+  }
+
   /** Our kernel: qkv → attn, cos/sin and cu_seqlens built once per call. */
   private runAttention(call: CallState): void {
     const qkv = call.values.get('qkv');
     if (!qkv) throw new SarashinaError('invalid-model', 'The vision pipeline runs the attention kernel before any graph produced qkv. Re-export the package.');
     const { embedDim, numHeads } = this.spec.vision;
+    call.flush();
     call.drop('attn');
     const attn = call.allocate({ name: 'attn', dtype: qkv.dtype, shape: ['patches', embedDim] }, 'pooled');
     const tables = call.attentionTables();
@@ -282,6 +349,11 @@ export class VisionEncoder {
     buffer.destroy();
   }
 
+  /** For CallState: the device. */
+  get device(): GPUDevice {
+    return this.ctx.device;
+  }
+
   /** For CallState: the model's vision spec. */
   get vision(): ModelSpec['vision'] {
     return this.spec.vision;
@@ -301,12 +373,52 @@ class CallState {
   /** Buffers meant to outlive the call (the features); freed by destroy() unless handed over. */
   private readonly owned = new Set<GPUBuffer>();
   private tables: { cos: GPUBuffer; sin: GPUBuffer; cuSeqlens: GPUBuffer; cuSeqlensHost: number[] } | undefined;
+  /** The open command encoder and compute pass of the tower kernels, and the uniforms to free after submitting. */
+  private pending: { encoder: GPUCommandEncoder; pass: GPUComputePassEncoder; uniforms: GPUBuffer[] } | undefined;
 
   constructor(
     private readonly encoder: VisionEncoder,
     private readonly images: ImagePixels,
-    private readonly patches: number,
+    readonly patches: number,
   ) {}
+
+  /** The call's open compute pass (opened on first use). */
+  pass(): GPUComputePassEncoder {
+    this.pending ??= (() => {
+      const encoder = this.encoder.device.createCommandEncoder({ label: 'vision-tower' });
+      return { encoder, pass: encoder.beginComputePass({ label: 'vision-tower' }), uniforms: [] };
+    })();
+    return this.pending.pass;
+  }
+
+  /** Uniform buffers of recorded dispatches, destroyed once the pass is submitted. */
+  own(uniforms: readonly GPUBuffer[]): void {
+    if (!this.pending) {
+      for (const b of uniforms) b.destroy();
+      return;
+    }
+    this.pending.uniforms.push(...uniforms);
+  }
+
+  /** Ends and submits the open pass, if any. */
+  flush(): void {
+    const p = this.pending;
+    if (!p) return;
+    this.pending = undefined;
+    p.pass.end();
+    this.encoder.device.queue.submit([p.encoder.finish()]);
+    // Destroying after submit is safe: WebGPU frees the memory once the submitted work is done.
+    for (const b of p.uniforms) b.destroy();
+  }
+
+  /** Activation `signature.name`, allocated on first use and kept for the call (scratch and `hidden`). */
+  scratch(signature: TensorSignature): Activation {
+    const have = this.values.get(signature.name);
+    if (have) return have;
+    const value = this.allocate(signature, 'pooled');
+    this.values.set(signature.name, value);
+    return value;
+  }
 
   /** A buffer for an output of `signature`'s shape: from this call's spares, or new ('owned' ones outlive the call). */
   allocate(signature: TensorSignature, kind: 'pooled' | 'owned'): Activation {
@@ -388,6 +500,12 @@ class CallState {
 
   /** Frees every buffer of this call except those handed over. */
   destroy(): void {
+    if (this.pending) {
+      // An error mid-recording: drop the unsubmitted pass.
+      this.pending.pass.end();
+      for (const b of this.pending.uniforms) b.destroy();
+      this.pending = undefined;
+    }
     for (const b of this.owned) this.encoder.free(b);
     for (const b of this.pooled) this.encoder.free(b);
     if (this.tables) for (const b of [this.tables.cos, this.tables.sin, this.tables.cuSeqlens]) this.encoder.free(b);

@@ -1,0 +1,367 @@
+/**
+ * The 8B vision tower (Qwen2-VL-7B shapes: 32 blocks, width 1280, 16 heads × 80, MLP 5120, merger 5120 → 4096),
+ * f32, random weights made on the GPU, on the WebGPU adapter Node finds. Three parts:
+ * - micro: each dense layer shape of a block (qkv, proj, fc1, fc2) plus patch embed and merger.mlp.0 at every N:
+ *   onnxruntime-web Gemm(transB = 1) on the HF [out, in] weight, ORT MatMul + Add on a pre-transposed [in, out]
+ *   weight, and our vision-linear kernel per tiling of VISION_LINEAR_TILINGS (and the one chosen per shape).
+ * - tower: the whole tower through the old path (ORT segments vision-pre / vision-block × 31 / vision-block-last
+ *   around our attention kernel, as in packages before the kernel pipeline) and the new one (src/model/vision-tower.ts,
+ *   one command buffer), same weights and pixels, with the max |difference| of their features; plus the new
+ *   path's parts alone (all dense layers, all attentions, all LayerNorms) and one ORT vision-block run alone.
+ * Times are wall clock (performance.now() around submit … onSubmittedWorkDone), median of --reps after a warm-up.
+ *
+ *   npx vite-node bench/vision-tower.bench.ts -- [--cases 1024,3996,12288] [--reps 3] [--parts micro,tower] [--preset 8b|tiny] [--out f.json]
+ * GPU machine: node bench/gpu/bundle.mjs bench/vision-tower.bench.ts, ORT's wasm next to the bundle (see
+ * bench/gpu/stage-model-bench.sh), then `source .gpu/env.sh && "$NODE" <dir>/vision-tower.mjs --out $OUT/x.json`.
+ */
+import { writeFileSync } from 'node:fs';
+import { substituteTemplate, GraphBuilder, type ModelGraph } from '../export/graphs/graph-builder';
+import { buildVisionBlockGraph, buildVisionPreGraph } from '../export/graphs/vision-graphs';
+import { parseModelConfig } from '../export/hf-config';
+import { presetConfigJson } from '../export/random/random-presets';
+import { createStorageBuffer, readBuffer } from '../src/gpu/gpu-buffers';
+import { KernelCache } from '../src/gpu/kernel';
+import { encodeOnnxModel } from '../src/ort/onnx/onnx-model';
+import { createSession, gpuTensor, loadOrt, type OrtSession, type OrtTensor } from '../src/ort/ort-runtime';
+import { type PatchGrid, visionRotaryTables } from '../src/processor/vision-rotary';
+import { encodeVisionAttention, visionCuSeqlens } from '../src/model/vision-attention';
+import { encodeVisionLayerNorm } from '../src/model/vision-layer-norm';
+import { chooseVisionLinearTiling, encodeVisionLinear, VISION_LINEAR_TILINGS, type VisionLinearTiling, visionLinearTilingFits } from '../src/model/vision-linear';
+import { encodeVisionBlock, encodeVisionMerger, encodeVisionPatchEmbed, type VisionTowerContext, type VisionWeightSource, visionPatchDim } from '../src/model/vision-tower';
+import { randomFloats } from '../src/testing/compare';
+import { benchGpuContext } from './gpu/bench-gpu';
+
+const argv = process.argv.slice(2);
+const value = (name: string): string | undefined => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const cases = (value('cases') ?? '1024,3996,12288').split(',').map(Number);
+const reps = Number(value('reps') ?? 3);
+const parts = (value('parts') ?? 'micro,tower').split(',');
+const out = value('out');
+const now = (): number => performance.now();
+const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+const r2 = (x: number): number => Number(x.toFixed(3));
+const log = (s: string): void => console.log(`[${new Date().toISOString().slice(11, 19)}] ${s}`);
+
+/** The measured image sizes' grids (448×448, 768×1024, 1344×1792 after Qwen2-VL resizing); others near-square. */
+function gridOf(patches: number): PatchGrid {
+  const known: Record<number, PatchGrid> = { 1024: { t: 1, h: 32, w: 32 }, 3996: { t: 1, h: 54, w: 74 }, 12288: { t: 1, h: 96, w: 128 } };
+  const g = known[patches];
+  if (g) return g;
+  const windows = patches / 4;
+  let bh = Math.floor(Math.sqrt(windows));
+  while (windows % bh !== 0) bh--;
+  return { t: 1, h: 2 * bh, w: (2 * windows) / bh };
+}
+
+const ctx = await benchGpuContext();
+const { device } = ctx;
+const kernels = new KernelCache(device);
+const ort = await loadOrt();
+const spec = parseModelConfig(presetConfigJson((value('preset') ?? '8b') as '8b' | 'tiny'));
+const v = spec.vision;
+const E = v.embedDim;
+const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+const subgroups = info as (GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number }) | undefined;
+log(`adapter ${info?.vendor} ${info?.architecture} ${info?.description}; subgroup size ${subgroups?.subgroupMinSize}..${subgroups?.subgroupMaxSize}; workgroup storage ${device.limits.maxComputeWorkgroupStorageSize}`);
+
+/** Random vision weights, one GPU buffer each, filled from one pool (LayerNorm scales near 1). */
+class RandomWeights implements VisionWeightSource {
+  private readonly buffers = new Map<string, { buffer: GPUBuffer; dtype: string; shape: number[] }>();
+  private readonly pool = randomFloats(v.embedDim * 4 * v.embedDim * 4 + 1024, 7).map((x) => 0.03 * x);
+  get(name: string): { buffer: GPUBuffer; dtype: string; shape: number[] } {
+    let w = this.buffers.get(name);
+    if (!w) {
+      const shape = weightShape(name);
+      const count = shape.reduce((a, b) => a * b, 1);
+      const data = /(norm\d?|ln_q|^norm)\.weight$/.test(name) ? this.pool.subarray(0, count).map((x) => 1 + 3 * x) : this.pool.subarray(name.length % 512, (name.length % 512) + count);
+      const buffer = createStorageBuffer(device, name, count * 4);
+      device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+      w = { buffer, dtype: 'float32', shape };
+      this.buffers.set(name, w);
+    }
+    return w;
+  }
+}
+
+function weightShape(name: string): number[] {
+  const group = E * v.spatialMergeSize ** 2;
+  const table: [RegExp, number[]][] = [
+    [/patch_embed\.proj\.weight$/, [E, visionPatchDim(v)]],
+    [/norm[12]\.(weight|bias)$/, [E]],
+    [/attn\.qkv\.weight$/, [3 * E, E]],
+    [/attn\.qkv\.bias$/, [3 * E]],
+    [/attn\.proj\.weight$/, [E, E]],
+    [/attn\.proj\.bias$/, [E]],
+    [/mlp\.fc1\.weight$/, [v.mlpDim, E]],
+    [/mlp\.fc1\.bias$/, [v.mlpDim]],
+    [/mlp\.fc2\.weight$/, [E, v.mlpDim]],
+    [/mlp\.fc2\.bias$/, [E]],
+    [/ln_q\.(weight|bias)$/, [E]],
+    [/merger\.mlp\.0\.weight$/, [group, group]],
+    [/merger\.mlp\.0\.bias$/, [group]],
+    [/merger\.mlp\.2\.weight$/, [v.outHiddenSize, group]],
+    [/merger\.mlp\.2\.bias$/, [v.outHiddenSize]],
+    [/^norm\.(weight|bias)$/, [v.outHiddenSize]],
+  ];
+  const hit = table.find(([re]) => re.test(name));
+  if (!hit) throw new Error(`no shape for ${name}`);
+  return hit[1];
+}
+
+const weights = new RandomWeights();
+const results: Record<string, unknown> = { adapter: { vendor: info?.vendor, architecture: info?.architecture, description: info?.description, subgroupMinSize: subgroups?.subgroupMinSize, subgroupMaxSize: subgroups?.subgroupMaxSize }, commit: process.env.BENCH_COMMIT ?? 'unknown', reps };
+
+/** Median wall time of `work` (GPU work awaited) over reps after one warm-up, in ms. */
+async function timeIt(work: () => Promise<void> | void, repeats = reps): Promise<number> {
+  await work();
+  await device.queue.onSubmittedWorkDone();
+  const times: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const t0 = now();
+    await work();
+    await device.queue.onSubmittedWorkDone();
+    times.push(now() - t0);
+  }
+  return median(times);
+}
+
+/** Records `record` into one pass and submits it; destroys the uniform buffers it returns after submitting. */
+function submitPass(record: (pass: GPUComputePassEncoder) => GPUBuffer[]): void {
+  const encoder = device.createCommandEncoder();
+  const pass = encoder.beginComputePass();
+  const owned = record(pass);
+  pass.end();
+  device.queue.submit([encoder.finish()]);
+  for (const b of owned) b.destroy();
+}
+
+const tensor = (buffer: GPUBuffer, dims: number[]): OrtTensor => gpuTensor(ort, buffer, 'float32', dims);
+
+/** A one-node graph: Gemm(x, W[out, in], b, transB = 1) or Add(MatMul(x, Wt[in, out]), b). */
+async function linearSession(kind: 'gemm' | 'matmul', inDim: number, outDim: number): Promise<OrtSession> {
+  const b = new GraphBuilder(`linear-${kind}`, 'float32');
+  const x = b.input('x', 'float32', ['rows', inDim]);
+  const bias = b.weight('b', 'float32', [outDim], 'b');
+  const y =
+    kind === 'gemm'
+      ? b.op('Gemm', [x, b.weight('w', 'float32', [outDim, inDim], 'w'), bias], { attributes: { transB: 1 } })
+      : b.op('Add', [b.op('MatMul', [x, b.weight('w', 'float32', [inDim, outDim], 'w')]), bias]);
+  b.op('Identity', [y], { outputs: ['y'] });
+  b.output('y', 'float32', ['rows', outDim]);
+  return createSession(ctx, encodeOnnxModel(b.build().graph));
+}
+
+const shapesOf = (n: number): { name: string; rows: number; inDim: number; outDim: number; weight: string }[] => [
+  { name: 'patch', rows: n, inDim: visionPatchDim(v), outDim: E, weight: 'visual.patch_embed.proj' },
+  { name: 'qkv', rows: n, inDim: E, outDim: 3 * E, weight: 'visual.blocks.0.attn.qkv' },
+  { name: 'proj', rows: n, inDim: E, outDim: E, weight: 'visual.blocks.0.attn.proj' },
+  { name: 'fc1', rows: n, inDim: E, outDim: v.mlpDim, weight: 'visual.blocks.0.mlp.fc1' },
+  { name: 'fc2', rows: n, inDim: v.mlpDim, outDim: E, weight: 'visual.blocks.0.mlp.fc2' },
+  { name: 'merger0', rows: n / 4, inDim: 4 * E, outDim: 4 * E, weight: 'visual.merger.mlp.0' },
+];
+
+async function micro(): Promise<void> {
+  const rows: Record<string, unknown>[] = [];
+  const tilings = VISION_LINEAR_TILINGS.filter((t) => visionLinearTilingFits(t, device.limits));
+  const inner = 5;
+  for (const n of cases) {
+    for (const s of shapesOf(n)) {
+      const flop = 2 * s.rows * s.inDim * s.outDim;
+      const x = createStorageBuffer(device, 'x', s.rows * s.inDim * 4);
+      const y = createStorageBuffer(device, 'y', s.rows * s.outDim * 4);
+      const w = weights.get(`${s.weight}.weight`).buffer;
+      const bias = s.name === 'patch' ? weights.get('visual.blocks.0.attn.proj.bias').buffer : weights.get(`${s.weight}.bias`).buffer;
+      const row: Record<string, unknown> = { patches: n, shape: s.name, rows: s.rows, inDim: s.inDim, outDim: s.outDim, gflop: r2(flop / 1e9) };
+      const tflops = (ms: number): number => r2(flop / (ms * 1e9));
+      for (const kind of ['gemm', 'matmul'] as const) {
+        const session = await linearSession(kind, s.inDim, s.outDim);
+        const feeds = { x: tensor(x, [s.rows, s.inDim]), w: tensor(w, kind === 'gemm' ? [s.outDim, s.inDim] : [s.inDim, s.outDim]), b: tensor(bias, [s.outDim]) };
+        const ms =
+          (await timeIt(async () => {
+            for (let i = 0; i < inner; i++) await session.run(feeds, { y: tensor(y, [s.rows, s.outDim]) });
+          })) / inner;
+        row[`ort-${kind}-ms`] = r2(ms);
+        row[`ort-${kind}-tflops`] = tflops(ms);
+        await session.release();
+      }
+      const run = async (tiling: VisionLinearTiling): Promise<number> =>
+        (await timeIt(() => submitPass((pass) => Array.from({ length: inner }, () => encodeVisionLinear(device, kernels, pass, { x, weight: w, bias, y }, s, { tiling }))))) / inner;
+      for (const t of tilings) {
+        const ms = await run(t);
+        const key = `ours-${t.rowsPerThread}x${t.colsPerThread}-${t.threadsM}x${t.threadsN}-k${t.tileK}`;
+        row[`${key}-ms`] = r2(ms);
+        row[`${key}-tflops`] = tflops(ms);
+      }
+      const chosen = chooseVisionLinearTiling(s, device.limits);
+      row.chosen = `${chosen.rowsPerThread}x${chosen.colsPerThread}-${chosen.threadsM}x${chosen.threadsN}-k${chosen.tileK}`;
+      x.destroy();
+      y.destroy();
+      log(JSON.stringify(row));
+      rows.push(row);
+    }
+  }
+  results.micro = rows;
+}
+
+interface TowerBuffers {
+  pixels: GPUBuffer;
+  hidden: GPUBuffer;
+  hidden2: GPUBuffer;
+  normed: GPUBuffer;
+  qkv: GPUBuffer;
+  attn: GPUBuffer;
+  mlp: GPUBuffer;
+  merged: GPUBuffer;
+  projected: GPUBuffer;
+  features: GPUBuffer;
+  cos: GPUBuffer;
+  sin: GPUBuffer;
+  cuSeqlens: GPUBuffer;
+}
+
+function towerBuffers(n: number, grid: PatchGrid): TowerBuffers {
+  const f = (label: string, floats: number): GPUBuffer => createStorageBuffer(device, label, floats * 4);
+  const tables = visionRotaryTables([grid], E / v.numHeads, v.ropeTheta, v.spatialMergeSize);
+  const upload = (label: string, data: Float32Array | Uint32Array): GPUBuffer => {
+    const b = createStorageBuffer(device, label, data.byteLength);
+    device.queue.writeBuffer(b, 0, data.buffer, data.byteOffset, data.byteLength);
+    return b;
+  };
+  return {
+    pixels: upload('pixels', randomFloats(n * visionPatchDim(v), 3)),
+    hidden: f('hidden', n * E),
+    hidden2: f('hidden2', n * E),
+    normed: f('normed', n * E),
+    qkv: f('qkv', n * 3 * E),
+    attn: f('attn', n * E),
+    mlp: f('mlp', n * v.mlpDim),
+    merged: f('merged', n * E),
+    projected: f('projected', (n / 4) * v.outHiddenSize),
+    features: f('features', (n / 4) * v.outHiddenSize),
+    cos: upload('cos', tables.cos),
+    sin: upload('sin', tables.sin),
+    cuSeqlens: upload('cu', new Uint32Array(visionCuSeqlens([grid]))),
+  };
+}
+
+async function tower(): Promise<void> {
+  const graphs: Record<string, ModelGraph> = {
+    pre: buildVisionPreGraph(spec, { floatType: 'float32' }),
+    block: buildVisionBlockGraph(spec, { floatType: 'float32', last: false }),
+    last: buildVisionBlockGraph(spec, { floatType: 'float32', last: true }),
+  };
+  const sessions: Record<string, OrtSession> = {};
+  for (const [k, g] of Object.entries(graphs)) sessions[k] = await createSession(ctx, encodeOnnxModel(g.graph));
+  const feedCache = new Map<string, Record<string, OrtTensor>>();
+  const weightFeeds = (graph: string, vars: Record<string, number>): Record<string, OrtTensor> => {
+    const key = `${graph}|${JSON.stringify(vars)}`;
+    let feeds = feedCache.get(key);
+    if (!feeds) {
+      feeds = {};
+      for (const [input, template] of Object.entries(graphs[graph]!.weights)) {
+        const w = weights.get(substituteTemplate(template, vars));
+        feeds[input] = tensor(w.buffer, w.shape);
+      }
+      feedCache.set(key, feeds);
+    }
+    return feeds;
+  };
+  const rows: Record<string, unknown>[] = [];
+  for (const n of cases) {
+    const grid = gridOf(n);
+    const cu = visionCuSeqlens([grid]);
+    const b = towerBuffers(n, grid);
+    const heads = { heads: v.numHeads, headDim: E / v.numHeads, cuSeqlens: cu };
+    const attention = (pass: GPUComputePassEncoder): GPUBuffer => encodeVisionAttention(device, kernels, pass, { qkv: b.qkv, cos: b.cos, sin: b.sin, cuSeqlens: b.cuSeqlens, out: b.attn }, heads);
+    const T = (buffer: GPUBuffer, width: number, rows = n): OrtTensor => tensor(buffer, [rows, width]);
+    const oldPath = async (): Promise<void> => {
+      await sessions.pre!.run({ ...weightFeeds('pre', {}), pixel_values: T(b.pixels, visionPatchDim(v)) }, { hidden: T(b.hidden, E), qkv: T(b.qkv, 3 * E) });
+      let [h, o] = [b.hidden, b.hidden2];
+      for (let block = 0; block < v.depth - 1; block++) {
+        submitPass((pass) => [attention(pass)]);
+        await sessions.block!.run({ ...weightFeeds('block', { block }), hidden: T(h, E), attn: T(b.attn, E) }, { next_hidden: T(o, E), next_qkv: T(b.qkv, 3 * E) });
+        [h, o] = [o, h];
+      }
+      submitPass((pass) => [attention(pass)]);
+      await sessions.last!.run({ ...weightFeeds('last', { block: v.depth - 1 }), hidden: T(h, E), attn: T(b.attn, E) }, { image_features: T(b.features, v.outHiddenSize, n / 4) });
+    };
+    const c: VisionTowerContext = { device, kernels, weights, vision: v, storage: 'f32' };
+    const newPath = (): void =>
+      submitPass((pass) => [
+        ...encodeVisionPatchEmbed(c, pass, { pixels: b.pixels, hidden: b.hidden }, n),
+        ...Array.from({ length: v.depth }, (_, block) => encodeVisionBlock(c, pass, block, b, cu)).flat(),
+        ...encodeVisionMerger(c, pass, b, n),
+      ]);
+    const row: Record<string, unknown> = { patches: n, grid };
+    // Same weights and pixels: the features of both paths should agree.
+    await oldPath();
+    const oldFeatures = new Float32Array(await readBuffer(device, b.features, (n / 4) * v.outHiddenSize * 4));
+    newPath();
+    const newFeatures = new Float32Array(await readBuffer(device, b.features, (n / 4) * v.outHiddenSize * 4));
+    let maxDiff = 0;
+    let maxAbs = 0;
+    for (let i = 0; i < oldFeatures.length; i++) {
+      maxDiff = Math.max(maxDiff, Math.abs((oldFeatures[i] ?? 0) - (newFeatures[i] ?? 0)));
+      maxAbs = Math.max(maxAbs, Math.abs(oldFeatures[i] ?? 0));
+    }
+    row.maxAbsDiff = maxDiff;
+    row.maxAbsFeature = maxAbs;
+    row.newMs = r2(await timeIt(newPath));
+    row.oldMs = r2(await timeIt(oldPath, n > 8192 ? 1 : reps));
+    // The new path's parts alone (same dispatches, grouped).
+    const lin = (pass: GPUComputePassEncoder, name: string, x: GPUBuffer, y: GPUBuffer, inDim: number, outDim: number, epilogue: 'none' | 'quick-gelu' | 'gelu' | 'residual', rowsN = n): GPUBuffer =>
+      encodeVisionLinear(device, kernels, pass, { x, y, weight: weights.get(`${name}.weight`).buffer, bias: weights.get(`${name}.bias`).buffer }, { rows: rowsN, inDim, outDim }, { epilogue });
+    row.denseMs = r2(
+      await timeIt(() =>
+        submitPass((pass) => [
+          ...encodeVisionPatchEmbed(c, pass, { pixels: b.pixels, hidden: b.hidden }, n),
+          ...Array.from({ length: v.depth }, (_, k) => [
+            lin(pass, `visual.blocks.${k}.attn.qkv`, b.normed, b.qkv, E, 3 * E, 'none'),
+            lin(pass, `visual.blocks.${k}.attn.proj`, b.attn, b.hidden, E, E, 'residual'),
+            lin(pass, `visual.blocks.${k}.mlp.fc1`, b.normed, b.mlp, E, v.mlpDim, 'quick-gelu'),
+            lin(pass, `visual.blocks.${k}.mlp.fc2`, b.mlp, b.hidden, v.mlpDim, E, 'residual'),
+          ]).flat(),
+          lin(pass, 'visual.merger.mlp.0', b.normed, b.merged, 4 * E, 4 * E, 'gelu', n / 4),
+          lin(pass, 'visual.merger.mlp.2', b.merged, b.projected, 4 * E, v.outHiddenSize, 'none', n / 4),
+        ]),
+      ),
+    );
+    row.attentionMs = r2(await timeIt(() => submitPass((pass) => Array.from({ length: v.depth }, () => attention(pass)))));
+    const ln = (pass: GPUComputePassEncoder, name: string): GPUBuffer =>
+      encodeVisionLayerNorm(device, kernels, pass, { x: b.hidden, y: b.normed, gamma: weights.get(`${name}.weight`).buffer, beta: weights.get(`${name}.bias`).buffer }, { rows: n, dim: E, eps: v.layerNormEps });
+    row.layerNormMs = r2(await timeIt(() => submitPass((pass) => Array.from({ length: v.depth }, (_, k) => [ln(pass, `visual.blocks.${k}.norm1`), ln(pass, `visual.blocks.${k}.norm2`)]).flat())));
+    row.ortBlockRunMs = r2(
+      (await timeIt(async () => {
+        for (let i = 0; i < 5; i++) await sessions.block!.run({ ...weightFeeds('block', { block: 0 }), hidden: T(b.hidden, E), attn: T(b.attn, E) }, { next_hidden: T(b.hidden2, E), next_qkv: T(b.qkv, 3 * E) });
+      })) / 5,
+    );
+    const flop = towerFlop(n);
+    row.gflop = r2(flop / 1e9);
+    row.newTflops = r2(flop / ((row.newMs as number) * 1e9));
+    log(JSON.stringify(row));
+    rows.push(row);
+    for (const buffer of Object.values(b)) buffer.destroy();
+  }
+  results.tower = rows;
+}
+
+/** Dense FLOPs of the tower for one image of n patches (attention excluded: 4·n²·E per block on top). */
+function towerFlop(n: number): number {
+  const perBlock = 2 * n * E * (3 * E + E + 2 * v.mlpDim);
+  const group = 4 * E;
+  return 2 * n * visionPatchDim(v) * E + v.depth * perBlock + 2 * (n / 4) * group * (group + v.outHiddenSize);
+}
+
+const save = (): void => {
+  if (out) writeFileSync(out, `${JSON.stringify(results, null, 1)}\n`);
+};
+// The tower first: it is the number that matters; each part is saved as soon as it is done.
+if (parts.includes('tower')) await tower();
+save();
+if (parts.includes('micro')) await micro();
+save();
+log('done');
+process.exit(0);
