@@ -1,16 +1,32 @@
 /**
- * Writes the training inputs for train_shapes.py (git-ignored export/train/data/ by default):
+ * Writes the training inputs for train_shapes.py.
+ *
+ * PNG mode (git-ignored export/train/data/ by default; small local runs):
  *   skeleton/            the checkpoint's non-weight files (trained-model-files.ts)
  *   <split>/NNNNNN.png   pictures; <split>.jsonl.gz one line per picture: {file, seed, width, height, objects, qa}
  *
  *   npx vite-node export/train/write-shapes-dataset.ts -- [--out DIR] [--train N] [--eval N]
+ *
+ * Shard mode (large runs, generated on the GPU machine by several processes at once; bundled with
+ * `node bench/gpu/bundle.mjs export/train/write-shapes-dataset.ts`): items from..from+count−1 of one split as
+ *   <out>/<split>-<from>.rgb     the pictures' RGB8 rows, back to back
+ *   <out>/<split>-<from>.jsonl   one line per picture: {seed, width, height, offset (bytes into .rgb), objects, qa}
+ *   <out>/<split>-<from>.done    written last, so a reader knows the shard is complete
+ *
+ *   node write-shapes-dataset.mjs --shard --split train --from 0 --count 5000 --out DIR
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { encodeRgbPng } from './encode-rgb-png';
-import { datasetItem, type DatasetSplit } from './shapes-dataset';
+import { datasetItem, type DatasetItem, type DatasetSplit } from './shapes-dataset';
 import { trainedModelFiles } from './trained-model-files';
+
+/** Object geometry (pixels) for the training script's auxiliary per-token targets, rounded to 0.01 px. */
+function objectsJson(item: DatasetItem): object[] {
+  const round = (v: number): number => Math.round(v * 100) / 100;
+  return item.scene.objects.map(({ shape, colour, position, centreX, centreY, radius }) => ({ shape, colour, position, centreX: round(centreX), centreY: round(centreY), radius: round(radius) }));
+}
 
 async function writeSplit(out: string, split: DatasetSplit, count: number): Promise<number> {
   await mkdir(join(out, split), { recursive: true });
@@ -22,20 +38,44 @@ async function writeSplit(out: string, split: DatasetSplit, count: number): Prom
     const png = encodeRgbPng(item.rgb, item.scene.width, item.scene.height);
     bytes += png.byteLength;
     await writeFile(join(out, file), png);
-    // Geometry (pixels) feeds the training script's auxiliary per-token targets.
-    const round = (v: number): number => Math.round(v * 100) / 100;
-    const objects = item.scene.objects.map(({ shape, colour, position, centreX, centreY, radius }) => ({ shape, colour, position, centreX: round(centreX), centreY: round(centreY), radius: round(radius) }));
-    lines.push(JSON.stringify({ file, seed: item.seed, width: item.scene.width, height: item.scene.height, objects, qa: item.questions }));
+    lines.push(JSON.stringify({ file, seed: item.seed, width: item.scene.width, height: item.scene.height, objects: objectsJson(item), qa: item.questions }));
   }
   await writeFile(join(out, `${split}.jsonl.gz`), gzipSync(`${lines.join('\n')}\n`, { level: 9 }));
   return bytes;
 }
+
+async function writeShard(out: string, split: DatasetSplit, from: number, count: number): Promise<void> {
+  await mkdir(out, { recursive: true });
+  const lines: string[] = [];
+  const pictures: Uint8Array[] = [];
+  let offset = 0;
+  for (let i = from; i < from + count; i++) {
+    const item = datasetItem(split, i);
+    lines.push(JSON.stringify({ seed: item.seed, width: item.scene.width, height: item.scene.height, offset, objects: objectsJson(item), qa: item.questions }));
+    pictures.push(item.rgb);
+    offset += item.rgb.byteLength;
+  }
+  const base = join(out, `${split}-${from}`);
+  await writeFile(`${base}.rgb`, Buffer.concat(pictures));
+  await writeFile(`${base}.jsonl`, `${lines.join('\n')}\n`);
+  await writeFile(`${base}.done`, `${count}\n`);
+}
+
+const SPLITS: readonly DatasetSplit[] = ['train', 'eval', 'test'];
 
 async function main(argv: readonly string[]): Promise<void> {
   const arg = (name: string, fallback: string): string => {
     const i = argv.indexOf(name);
     return i >= 0 ? (argv[i + 1] ?? fallback) : fallback;
   };
+  if (argv.includes('--shard')) {
+    const split = arg('--split', 'train') as DatasetSplit;
+    if (!SPLITS.includes(split)) throw new Error(`--split ${split}: use one of ${SPLITS.join(', ')}`);
+    const from = Number(arg('--from', '0'));
+    const count = Number(arg('--count', '1000'));
+    await writeShard(arg('--out', 'export/train/data/shards'), split, from, count);
+    return;
+  }
   const out = arg('--out', 'export/train/data');
   const trainCount = Number(arg('--train', '12000'));
   const evalCount = Number(arg('--eval', '500'));
