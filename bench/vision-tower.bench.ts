@@ -26,7 +26,7 @@ import { createSession, gpuTensor, loadOrt, type OrtSession, type OrtTensor } fr
 import { type PatchGrid, visionRotaryTables } from '../src/processor/vision-rotary';
 import { encodeVisionAttention, visionCuSeqlens } from '../src/model/vision-attention';
 import { encodeVisionLayerNorm } from '../src/model/vision-layer-norm';
-import { chooseVisionLinearTiling, encodeVisionLinear, VISION_LINEAR_TILINGS, type VisionLinearTiling, visionLinearTilingFits } from '../src/model/vision-linear';
+import { chooseVisionLinearTiling, encodeVisionLinear, VISION_LINEAR_LARGE, VISION_LINEAR_TILINGS, type VisionLinearTiling, visionLinearTilingFits } from '../src/model/vision-linear';
 import { encodeVisionBlock, encodeVisionMerger, encodeVisionPatchEmbed, type VisionTowerContext, type VisionWeightSource, visionPatchDim } from '../src/model/vision-tower';
 import { randomFloats } from '../src/testing/compare';
 import { benchGpuContext } from './gpu/bench-gpu';
@@ -289,11 +289,11 @@ async function tower(): Promise<void> {
       await sessions.last!.run({ ...weightFeeds('last', { block: v.depth - 1 }), hidden: T(h, E), attn: T(b.attn, E) }, { image_features: T(b.features, v.outHiddenSize, n / 4) });
     };
     const c: VisionTowerContext = { device, kernels, weights, vision: v, storage: 'f32' };
-    const newPath = (): void =>
+    const newPath = (tower: VisionTowerContext = c): void =>
       submitPass((pass) => [
-        ...encodeVisionPatchEmbed(c, pass, { pixels: b.pixels, hidden: b.hidden }, n),
-        ...Array.from({ length: v.depth }, (_, block) => encodeVisionBlock(c, pass, block, b, cu)).flat(),
-        ...encodeVisionMerger(c, pass, b, n),
+        ...encodeVisionPatchEmbed(tower, pass, { pixels: b.pixels, hidden: b.hidden }, n),
+        ...Array.from({ length: v.depth }, (_, block) => encodeVisionBlock(tower, pass, block, b, cu)).flat(),
+        ...encodeVisionMerger(tower, pass, b, n),
       ]);
     const row: Record<string, unknown> = { patches: n, grid };
     // Same weights and pixels: the features of both paths should agree.
@@ -309,7 +309,9 @@ async function tower(): Promise<void> {
     }
     row.maxAbsDiff = maxDiff;
     row.maxAbsFeature = maxAbs;
-    row.newMs = r2(await timeIt(newPath));
+    row.newMs = r2(await timeIt(() => newPath()));
+    // Every dense layer with the large tiling instead of the chosen one.
+    row.newLargeTilingMs = r2(await timeIt(() => newPath({ ...c, tiling: VISION_LINEAR_LARGE })));
     row.oldMs = r2(await timeIt(oldPath, n > 8192 ? 1 : reps));
     // The new path's parts alone (same dispatches, grouped).
     const lin = (pass: GPUComputePassEncoder, name: string, x: GPUBuffer, y: GPUBuffer, inDim: number, outDim: number, epilogue: 'none' | 'quick-gelu' | 'gelu' | 'residual', rowsN = n): GPUBuffer =>

@@ -7,6 +7,9 @@ import { float16Bits } from './float16-bits';
 import {
   chooseVisionLinearTiling,
   encodeVisionLinear,
+  VISION_LINEAR_LARGE,
+  VISION_LINEAR_MEDIUM,
+  VISION_LINEAR_SMALL,
   VISION_LINEAR_TILINGS,
   type VisionLinearEpilogue,
   type VisionLinearTiling,
@@ -18,7 +21,7 @@ const MAX_ABS = 2e-5;
 // f16 output rounding (2^-11 relative) on values up to ~10.
 const MAX_ABS_F16 = 1e-2;
 
-const SMALL: VisionLinearTiling = { rowsPerThread: 4, colsPerThread: 4, threadsM: 8, threadsN: 8, tileK: 8 };
+const SMALL = VISION_LINEAR_SMALL;
 const WIDE: VisionLinearTiling = { rowsPerThread: 8, colsPerThread: 4, threadsM: 4, threadsN: 8, tileK: 16 };
 
 function f16Value(h: number): number {
@@ -107,8 +110,9 @@ describe('vision-linear (y = epilogue(x·Wᵀ + b), SwiftShader vs plain TS)', (
       { rows: 9, inDim: 100, outDim: 12, epilogue: 'gelu', tiling: SMALL, scale: 3 },
       { rows: 33, inDim: 36, outDim: 68, epilogue: 'residual', tiling: WIDE },
       { rows: 1, inDim: 4, outDim: 4, epilogue: 'residual', tiling: SMALL },
-      // The largest block (128 × 128, 8 × 8 per invocation), partly filled.
-      { rows: 130, inDim: 20, outDim: 132, epilogue: 'none', tiling: VISION_LINEAR_TILINGS[0]! },
+      // The chooser's large and medium blocks (64 × 128 of 8 × 8, 64 × 64 of 4 × 4), partly filled.
+      { rows: 130, inDim: 20, outDim: 132, epilogue: 'none', tiling: VISION_LINEAR_LARGE },
+      { rows: 67, inDim: 36, outDim: 68, epilogue: 'gelu', tiling: VISION_LINEAR_MEDIUM },
     ];
     for (const c of cases) {
       const { got, want } = await run(c);
@@ -125,10 +129,10 @@ describe('vision-linear (y = epilogue(x·Wᵀ + b), SwiftShader vs plain TS)', (
     const big = { maxComputeWorkgroupStorageSize: 49152, maxComputeInvocationsPerWorkgroup: 1024, maxComputeWorkgroupSizeX: 1024, maxComputeWorkgroupSizeY: 1024, maxComputeWorkgroupsPerDimension: 65535 };
     const small = { ...big, maxComputeWorkgroupStorageSize: 4096, maxComputeInvocationsPerWorkgroup: 64, maxComputeWorkgroupSizeX: 64, maxComputeWorkgroupSizeY: 64 };
     expect(VISION_LINEAR_TILINGS.every((t) => visionLinearTilingFits(t, big))).toBe(true);
-    const many = chooseVisionLinearTiling({ rows: 12288, inDim: 1280, outDim: 5120 }, big);
-    const few = chooseVisionLinearTiling({ rows: 1024, inDim: 1280, outDim: 1280 }, big);
-    expect(many.rowsPerThread * many.threadsM * many.colsPerThread * many.threadsN).toBeGreaterThan(few.rowsPerThread * few.threadsM * few.colsPerThread * few.threadsN);
-    expect(visionLinearTilingFits(chooseVisionLinearTiling({ rows: 64, inDim: 64, outDim: 64 }, small), small)).toBe(true);
+    expect(chooseVisionLinearTiling({ rows: 12288, inDim: 1280, outDim: 5120 }, big)).toBe(VISION_LINEAR_LARGE);
+    expect(chooseVisionLinearTiling({ rows: 1024, inDim: 1280, outDim: 1280 }, big)).toBe(VISION_LINEAR_MEDIUM);
+    expect(chooseVisionLinearTiling({ rows: 12288, inDim: 1280, outDim: 5120 }, small)).toBe(VISION_LINEAR_SMALL);
+    expect(visionLinearTilingFits(VISION_LINEAR_SMALL, small)).toBe(true);
     expect(() => chooseVisionLinearTiling({ rows: 64, inDim: 64, outDim: 64 }, { ...small, maxComputeWorkgroupStorageSize: 256 })).toThrow(/No vision-linear tiling fits/);
   });
 

@@ -89,30 +89,50 @@ export function visionLinearTilingFits(t: VisionLinearTiling, limits: VisionLine
   );
 }
 
-/** Candidate tilings, largest block first (128×128 with 8×8 outputs per invocation, then smaller blocks). */
+/**
+ * The tilings the chooser uses. H200 (Dawn/Vulkan, f32), every dense shape of the 8B tower at 1024 / 3996 / 12288
+ * patches (bench/vision-tower.bench.ts, bench/results/vision-tower-h200-run1.json): 64 × 128 blocks of 8 × 8
+ * outputs per invocation (128 invocations) were fastest or within 5 % once a shape gives ≥ 512 workgroups
+ * (25–30 TFLOP/s); below that, 64 × 64 blocks of 4 × 4 (256 invocations) won (up to 20 % faster at 1024 patches).
+ * 128 × 128 blocks of 8 × 8 (16 KiB of workgroup memory) were never better and sometimes 1.8× slower.
+ */
+export const VISION_LINEAR_LARGE: VisionLinearTiling = { rowsPerThread: 8, colsPerThread: 8, threadsM: 8, threadsN: 16, tileK: 16 };
+export const VISION_LINEAR_MEDIUM: VisionLinearTiling = { rowsPerThread: 4, colsPerThread: 4, threadsM: 16, threadsN: 16, tileK: 16 };
+/** Within any WebGPU device's limits (64 invocations, 2 KiB of workgroup memory). */
+export const VISION_LINEAR_SMALL: VisionLinearTiling = { rowsPerThread: 4, colsPerThread: 4, threadsM: 8, threadsN: 8, tileK: 8 };
+
+/** Candidates the bench times (the chooser's three and variants). */
 export const VISION_LINEAR_TILINGS: readonly VisionLinearTiling[] = [
+  VISION_LINEAR_LARGE,
+  VISION_LINEAR_MEDIUM,
+  VISION_LINEAR_SMALL,
   { rowsPerThread: 8, colsPerThread: 8, threadsM: 16, threadsN: 16, tileK: 16 },
-  { rowsPerThread: 8, colsPerThread: 8, threadsM: 8, threadsN: 16, tileK: 16 },
   { rowsPerThread: 4, colsPerThread: 8, threadsM: 16, threadsN: 16, tileK: 16 },
-  { rowsPerThread: 4, colsPerThread: 4, threadsM: 16, threadsN: 16, tileK: 16 },
-  { rowsPerThread: 4, colsPerThread: 4, threadsM: 8, threadsN: 8, tileK: 8 },
+  { rowsPerThread: 8, colsPerThread: 8, threadsM: 8, threadsN: 16, tileK: 32 },
+  { rowsPerThread: 4, colsPerThread: 4, threadsM: 16, threadsN: 16, tileK: 32 },
+  { rowsPerThread: 8, colsPerThread: 8, threadsM: 8, threadsN: 8, tileK: 16 },
+  { rowsPerThread: 8, colsPerThread: 4, threadsM: 8, threadsN: 16, tileK: 16 },
 ];
 
+/** Workgroups a shape needs before the large block pays (measured, see VISION_LINEAR_LARGE). */
+const LARGE_MIN_WORKGROUPS = 512;
+
 /**
- * The largest block of VISION_LINEAR_TILINGS that fits `limits` and still gives at least `minWorkgroups`
- * workgroups for this shape (a block the GPU cannot spread over its cores leaves them idle); the smallest that fits
- * when none does. Throws `gpu-limits-too-low` when no tiling fits.
+ * VISION_LINEAR_LARGE when it fits `limits` and this shape gives it ≥ 512 workgroups, else VISION_LINEAR_MEDIUM
+ * when it fits, else the large one, else VISION_LINEAR_SMALL. Throws `gpu-limits-too-low` when none fits.
  */
-export function chooseVisionLinearTiling(shape: VisionLinearShape, limits: VisionLinearLimits, minWorkgroups = 256): VisionLinearTiling {
-  const fitting = VISION_LINEAR_TILINGS.filter((t) => visionLinearTilingFits(t, limits));
-  const last = fitting[fitting.length - 1];
-  if (!last) {
+export function chooseVisionLinearTiling(shape: VisionLinearShape, limits: VisionLinearLimits): VisionLinearTiling {
+  const fits = (t: VisionLinearTiling): boolean => visionLinearTilingFits(t, limits);
+  const workgroups = (t: VisionLinearTiling): number => visionLinearWorkgroups(shape, t).reduce((a, b) => a * b, 1);
+  if (fits(VISION_LINEAR_LARGE) && workgroups(VISION_LINEAR_LARGE) >= LARGE_MIN_WORKGROUPS) return VISION_LINEAR_LARGE;
+  const choice = [VISION_LINEAR_MEDIUM, VISION_LINEAR_LARGE, VISION_LINEAR_SMALL].find(fits);
+  if (!choice) {
     throw new SarashinaError('gpu-limits-too-low', `No vision-linear tiling fits this GPU's workgroup limits (${limits.maxComputeInvocationsPerWorkgroup} invocations, ${limits.maxComputeWorkgroupStorageSize} bytes). Use a GPU/browser with WebGPU's default limits.`, {
       invocations: limits.maxComputeInvocationsPerWorkgroup,
       storageBytes: limits.maxComputeWorkgroupStorageSize,
     });
   }
-  return fitting.find((t) => visionLinearWorkgroups(shape, t).reduce((a, b) => a * b, 1) >= minWorkgroups) ?? last;
+  return choice;
 }
 
 /** Workgroup counts (x over columns, y over rows). */
