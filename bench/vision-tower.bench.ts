@@ -26,7 +26,7 @@ import { createSession, gpuTensor, loadOrt, type OrtSession, type OrtTensor } fr
 import { type PatchGrid, visionRotaryTables } from '../src/processor/vision-rotary';
 import { encodeVisionAttention, visionCuSeqlens } from '../src/model/vision-attention';
 import { encodeVisionLayerNorm } from '../src/model/vision-layer-norm';
-import { chooseVisionLinearTiling, encodeVisionLinear, VISION_LINEAR_LARGE, VISION_LINEAR_TILINGS, type VisionLinearTiling, visionLinearTilingFits } from '../src/model/vision-linear';
+import { chooseVisionLinearTiling, encodeVisionLinear, VISION_LINEAR_LARGE, VISION_LINEAR_TILINGS, type VisionLinearTiling, visionLinearTilingFits, visionLinearTilingName } from '../src/model/vision-linear';
 import { encodeVisionBlock, encodeVisionMerger, encodeVisionPatchEmbed, type VisionTowerContext, type VisionWeightSource, visionPatchDim } from '../src/model/vision-tower';
 import { randomFloats } from '../src/testing/compare';
 import { benchGpuContext } from './gpu/bench-gpu';
@@ -191,12 +191,12 @@ async function micro(): Promise<void> {
         (await timeIt(() => submitPass((pass) => Array.from({ length: inner }, () => encodeVisionLinear(device, kernels, pass, { x, weight: w, bias, y }, s, { tiling }))))) / inner;
       for (const t of tilings) {
         const ms = await run(t);
-        const key = `ours-${t.rowsPerThread}x${t.colsPerThread}-${t.threadsM}x${t.threadsN}-k${t.tileK}`;
+        const key = `ours-${visionLinearTilingName(t)}`;
         row[`${key}-ms`] = r2(ms);
         row[`${key}-tflops`] = tflops(ms);
       }
       const chosen = chooseVisionLinearTiling(s, device.limits);
-      row.chosen = `${chosen.rowsPerThread}x${chosen.colsPerThread}-${chosen.threadsM}x${chosen.threadsN}-k${chosen.tileK}`;
+      row.chosen = visionLinearTilingName(chosen);
       x.destroy();
       y.destroy();
       log(JSON.stringify(row));
@@ -310,8 +310,10 @@ async function tower(): Promise<void> {
     row.maxAbsDiff = maxDiff;
     row.maxAbsFeature = maxAbs;
     row.newMs = r2(await timeIt(() => newPath()));
-    // Every dense layer with the large tiling instead of the chosen one.
-    row.newLargeTilingMs = r2(await timeIt(() => newPath({ ...c, tiling: VISION_LINEAR_LARGE })));
+    // Every dense layer with one tiling instead of the chosen ones.
+    for (const tiling of [VISION_LINEAR_LARGE, { ...VISION_LINEAR_LARGE, stages: 2 }, { ...VISION_LINEAR_LARGE, tileK: 32, stages: 2 }]) {
+      if (visionLinearTilingFits(tiling, device.limits)) row[`new-${visionLinearTilingName(tiling)}-ms`] = r2(await timeIt(() => newPath({ ...c, tiling })));
+    }
     row.oldMs = r2(await timeIt(oldPath, n > 8192 ? 1 : reps));
     // The new path's parts alone (same dispatches, grouped).
     const lin = (pass: GPUComputePassEncoder, name: string, x: GPUBuffer, y: GPUBuffer, inDim: number, outDim: number, epilogue: 'none' | 'quick-gelu' | 'gelu' | 'residual', rowsN = n): GPUBuffer =>

@@ -5,7 +5,7 @@
 //   a storage prelude (vision-storage-f32.wgsl or vision-storage-f16.wgsl): `alias Vec4Storage`, unpack4, pack4;
 //   a tiling prelude written by src/model/vision-linear.ts: consts TM, TN (outputs per invocation along rows and
 //   columns, multiples of 4), TK (k per workgroup-memory tile, a multiple of 4), WG_M, WG_N (invocations along
-//   rows and columns).
+//   rows and columns), STAGES (1 or 2 workgroup-memory buffers per tile).
 // Bindings (indices in vec4s; in_dim and out_dim are multiples of 4)
 //   0 params  uniform { rows, in_dim, out_dim, _ }
 //   1 x       storage read   [rows, in_dim]
@@ -18,7 +18,8 @@
 // memory transposed to [TK][BM] / [TK][BN], so that the inner loop reads TM/4 + TN/4 vec4s per k and does TM·TN
 // FMAs. Invocation (ly, lx) owns rows 4·(i·WG_M + ly) + 0..3 and columns 4·(j·WG_N + lx) + 0..3 (i < TM/4,
 // j < TN/4): neighbouring invocations read neighbouring vec4s (no bank conflicts) and store coalesced rows.
-// The next k tile is fetched into registers while the current one is multiplied. Rows past `rows`, columns past
+// The next k tile is fetched into registers while the current one is multiplied. With STAGES = 2 it is stored into the
+// other workgroup buffer right after, so one barrier per k tile suffices (two with STAGES = 1). Rows past `rows`, columns past
 // out_dim and k past in_dim are loaded as zeros and never stored.
 // Dispatch: (ceil(out_dim / BN), ceil(rows / BM)) workgroups.
 
@@ -47,8 +48,10 @@ const B_LOADS = BN * KQ / THREADS;
 const TM4 = TM / 4u;
 const TN4 = TN / 4u;
 
-var<workgroup> tile_a: array<vec4<f32>, TK * BM / 4u>;
-var<workgroup> tile_b: array<vec4<f32>, TK * BN / 4u>;
+const A_STAGE = TK * BM / 4u;
+const B_STAGE = TK * BN / 4u;
+var<workgroup> tile_a: array<vec4<f32>, STAGES * A_STAGE>;
+var<workgroup> tile_b: array<vec4<f32>, STAGES * B_STAGE>;
 
 // erf by Abramowitz & Stegun 7.1.26 (|error| ≤ 1.5e-7).
 fn erf4(v: vec4<f32>) -> vec4<f32> {
@@ -66,6 +69,26 @@ fn activate(v: vec4<f32>) -> vec4<f32> {
     return 0.5 * v * (1.0 + erf4(v * 0.70710678118654752));
   }
   return v;
+}
+
+// Registers → workgroup buffer `stage`, transposed to [k][rows] / [k][cols].
+fn store_tiles(stage: u32, tid: u32, ra: ptr<function, array<vec4<f32>, A_LOADS>>, rb: ptr<function, array<vec4<f32>, B_LOADS>>) {
+  for (var i = 0u; i < A_LOADS; i++) {
+    let s = tid + i * THREADS;
+    let r = s / KQ;
+    let kk = (s % KQ) * 4u;
+    for (var c = 0u; c < 4u; c++) {
+      tile_a[stage * A_STAGE + (kk + c) * (BM / 4u) + r / 4u][r % 4u] = (*ra)[i][c];
+    }
+  }
+  for (var i = 0u; i < B_LOADS; i++) {
+    let s = tid + i * THREADS;
+    let r = s / KQ;
+    let kk = (s % KQ) * 4u;
+    for (var c = 0u; c < 4u; c++) {
+      tile_b[stage * B_STAGE + (kk + c) * (BN / 4u) + r / 4u][r % 4u] = (*rb)[i][c];
+    }
+  }
 }
 
 @compute @workgroup_size(WG_N, WG_M)
@@ -106,26 +129,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     }
   }
 
+  store_tiles(0u, tid, &ra, &rb);
+  workgroupBarrier();
   for (var t = 0u; t < tiles; t++) {
-    workgroupBarrier();
-    for (var i = 0u; i < A_LOADS; i++) {
-      let s = tid + i * THREADS;
-      let r = s / KQ;
-      let kk = (s % KQ) * 4u;
-      for (var c = 0u; c < 4u; c++) {
-        tile_a[(kk + c) * (BM / 4u) + r / 4u][r % 4u] = ra[i][c];
-      }
-    }
-    for (var i = 0u; i < B_LOADS; i++) {
-      let s = tid + i * THREADS;
-      let r = s / KQ;
-      let kk = (s % KQ) * 4u;
-      for (var c = 0u; c < 4u; c++) {
-        tile_b[(kk + c) * (BN / 4u) + r / 4u][r % 4u] = rb[i][c];
-      }
-    }
-    workgroupBarrier();
-    if (t + 1u < tiles) {
+    let cur = t % STAGES;
+    let more = t + 1u < tiles;
+    if (more) {
       let next = (t + 1u) * KQ;
       for (var i = 0u; i < A_LOADS; i++) {
         let s = tid + i * THREADS;
@@ -150,10 +159,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       var a: array<vec4<f32>, TM4>;
       var b: array<vec4<f32>, TN4>;
       for (var i = 0u; i < TM4; i++) {
-        a[i] = tile_a[k * (BM / 4u) + i * WG_M + ly];
+        a[i] = tile_a[cur * A_STAGE + k * (BM / 4u) + i * WG_M + ly];
       }
       for (var j = 0u; j < TN4; j++) {
-        b[j] = tile_b[k * (BN / 4u) + j * WG_N + lx];
+        b[j] = tile_b[cur * B_STAGE + k * (BN / 4u) + j * WG_N + lx];
       }
       for (var i = 0u; i < TM4; i++) {
         for (var c = 0u; c < 4u; c++) {
@@ -165,6 +174,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         }
       }
     }
+    if (more) {
+      if (STAGES == 1u) {
+        // Everyone is done reading the only buffer before it is overwritten.
+        workgroupBarrier();
+      }
+      store_tiles((t + 1u) % STAGES, tid, &ra, &rb);
+    }
+    workgroupBarrier();
   }
 
   for (var i = 0u; i < TM4; i++) {

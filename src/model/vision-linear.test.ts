@@ -113,6 +113,8 @@ describe('vision-linear (y = epilogue(x·Wᵀ + b), SwiftShader vs plain TS)', (
       // The chooser's large and medium blocks (64 × 128 of 8 × 8, 64 × 64 of 4 × 4), partly filled.
       { rows: 130, inDim: 20, outDim: 132, epilogue: 'none', tiling: VISION_LINEAR_LARGE },
       { rows: 67, inDim: 36, outDim: 68, epilogue: 'gelu', tiling: VISION_LINEAR_MEDIUM },
+      // Two workgroup buffers (one barrier per k tile), k not a multiple of the tile.
+      { rows: 37, inDim: 44, outDim: 52, epilogue: 'residual', tiling: { ...SMALL, stages: 2 } },
     ];
     for (const c of cases) {
       const { got, want } = await run(c);

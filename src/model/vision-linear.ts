@@ -25,6 +25,8 @@ export interface VisionLinearTiling {
   readonly threadsN: number;
   /** k per workgroup-memory tile (a multiple of 4). */
   readonly tileK: number;
+  /** Workgroup-memory buffers per tile: 2 overlaps storing the next tile with no extra barrier (default 1). */
+  readonly stages?: number;
 }
 
 export interface VisionLinearShape {
@@ -69,14 +71,14 @@ export function visionLinearBlock(t: VisionLinearTiling): { rows: number; cols: 
 /** Workgroup memory the kernel declares for `t`, in bytes. */
 export function visionLinearStorageBytes(t: VisionLinearTiling): number {
   const { rows, cols } = visionLinearBlock(t);
-  return 4 * t.tileK * (rows + cols);
+  return 4 * t.tileK * (rows + cols) * (t.stages ?? 1);
 }
 
 /** Whether `t` is well formed and fits `limits`. */
 export function visionLinearTilingFits(t: VisionLinearTiling, limits: VisionLinearLimits): boolean {
   const threads = t.threadsM * t.threadsN;
   const { rows, cols } = visionLinearBlock(t);
-  const whole = [t.rowsPerThread, t.colsPerThread, t.tileK].every((v) => Number.isInteger(v) && v >= 4 && v % 4 === 0);
+  const whole = [t.rowsPerThread, t.colsPerThread, t.tileK].every((v) => Number.isInteger(v) && v >= 4 && v % 4 === 0) && [1, 2].includes(t.stages ?? 1);
   // Every invocation loads the same number of vec4s of each tile.
   const even = ((rows * t.tileK) / 4) % threads === 0 && ((cols * t.tileK) / 4) % threads === 0;
   return (
@@ -112,6 +114,9 @@ export const VISION_LINEAR_TILINGS: readonly VisionLinearTiling[] = [
   { rowsPerThread: 4, colsPerThread: 4, threadsM: 16, threadsN: 16, tileK: 32 },
   { rowsPerThread: 8, colsPerThread: 8, threadsM: 8, threadsN: 8, tileK: 16 },
   { rowsPerThread: 8, colsPerThread: 4, threadsM: 8, threadsN: 16, tileK: 16 },
+  { rowsPerThread: 8, colsPerThread: 8, threadsM: 8, threadsN: 16, tileK: 16, stages: 2 },
+  { rowsPerThread: 4, colsPerThread: 4, threadsM: 16, threadsN: 16, tileK: 16, stages: 2 },
+  { rowsPerThread: 8, colsPerThread: 8, threadsM: 8, threadsN: 16, tileK: 32, stages: 2 },
 ];
 
 /** Workgroups a shape needs before the large block pays (measured, see VISION_LINEAR_LARGE). */
@@ -141,10 +146,16 @@ export function visionLinearWorkgroups(shape: VisionLinearShape, t: VisionLinear
   return [Math.ceil(shape.outDim / cols), Math.ceil(shape.rows / rows)];
 }
 
+/** `8x8-8x16-k16` (outputs per invocation, invocations, k tile; `-s2` with two stages). */
+export function visionLinearTilingName(t: VisionLinearTiling): string {
+  return `${t.rowsPerThread}x${t.colsPerThread}-${t.threadsM}x${t.threadsN}-k${t.tileK}${(t.stages ?? 1) === 2 ? '-s2' : ''}`;
+}
+
 /** The kernel source for a storage type and tiling (storage prelude, tiling consts, body). */
 export function visionLinearKernel(storage: VisionStorage, t: VisionLinearTiling): KernelSource {
-  const consts = `const TM = ${t.rowsPerThread}u;\nconst TN = ${t.colsPerThread}u;\nconst TK = ${t.tileK}u;\nconst WG_M = ${t.threadsM}u;\nconst WG_N = ${t.threadsN}u;\n`;
-  const name = `vision-linear-${storage}-${t.rowsPerThread}x${t.colsPerThread}-${t.threadsM}x${t.threadsN}-k${t.tileK}`;
+  const stages = t.stages ?? 1;
+  const consts = `const TM = ${t.rowsPerThread}u;\nconst TN = ${t.colsPerThread}u;\nconst TK = ${t.tileK}u;\nconst WG_M = ${t.threadsM}u;\nconst WG_N = ${t.threadsN}u;\nconst STAGES = ${stages}u;\n`;
+  const name = `vision-linear-${storage}-${visionLinearTilingName(t)}`;
   return { name, code: `${VISION_STORAGE_PRELUDE[storage]}\n${consts}\n${visionLinearWgsl}` };
 }
 
