@@ -11,9 +11,12 @@
  *    (102400 × 4096) without and with the final norm fused.
  * Each chain is recorded in one compute pass; time = wall clock from submit to onSubmittedWorkDone,
  * median of the repeats. Bytes = int4 weights + f32 scales read (x and y are negligible).
- * 3. Decode attention over a 4096-position cache, 32 layers, at p = 299, 999, 1999, 3499, 4095: the earlier
- *    fixed 64-position split, the adaptive kernel at its chooser's chunking and at chunks of 16 … 256 positions
- *    (KV bytes read = 2 · 32 · 32 · (p + 1) · 128 · 4 B); the GPU sampler over 102400 logits (wall clock).
+ * 3. Decode attention over a 4096-position cache, 32 layers, at p = 299, 999, 1999, 3499, 4095: the decode step's
+ *    path before (rope dispatch + fixed 64-position split) and now (rope fused, adaptive split at its chooser's
+ *    chunking), and the new kernel at chunks of 16 … 256 positions (KV bytes read = 2 · 32 · 32 · (p + 1) · 128 · 4 B);
+ *    the GPU sampler over 102400 logits (wall clock).
+ * 4. The decode step's kernels in order (32 layers + lm_head, no gather or sampler) at p = 299 and 1999: the path
+ *    of 78039df (11 dispatches per layer, old GEMV kernel) vs now (6 per layer) for the chain candidates.
  * Run here:  npx vite-node bench/int4-gemv.bench.ts -- --quick     (SwiftShader: tiny chain)
  * GPU:       node bench/gpu/bundle.mjs bench/int4-gemv.bench.ts, then on the device machine
  *            source .gpu/env.sh && "$NODE" bench/out/gpu-bundle/int4-gemv.mjs --out $OUT/int4-gemv.json
@@ -27,8 +30,10 @@ import type { SamplingOptions } from '../src/generate/sampling-options';
 import { type DecodeAttention, type DecodeAttentionSplit, prepareDecodeAttention } from '../src/model/kernels/decode-attention';
 import { DecodeStepUniform } from '../src/model/kernels/decode-step-uniform';
 import { KernelCache } from '../src/gpu/kernel';
-import { chooseGemvVariant, type GemvEpilogue, type GemvShape, type GemvVariant, gemvVariantName, prepareInt4Gemv } from '../src/model/kernels/int4-gemv';
+import { chooseGemvVariant, type GemvBuffers, type GemvEpilogue, type GemvShape, type GemvVariant, gemvVariantName, prepareInt4Gemv } from '../src/model/kernels/int4-gemv';
+import { llamaRopeTable } from '../src/model/kernels/llama-rope-table';
 import { prepareRmsNorm } from '../src/model/kernels/rms-norm';
+import { prepareRopeAppend } from '../src/model/kernels/rope';
 import type { PreparedKernel } from '../src/model/kernels/prepared-kernel';
 import { prepareKernel } from '../src/model/kernels/prepared-kernel';
 
@@ -257,7 +262,11 @@ async function measureAttention(): Promise<void> {
   const layerCount = quick ? 2 : 32;
   const cacheBytes = heads * maxLen * headDim * 4;
   const step = new DecodeStepUniform(device);
-  const q = createStorageBuffer(device, 'q', heads * headDim * 4);
+  // The packed qkv buffer (q | k | v before RoPE) and the rope tables, as in the decode step.
+  const q = createStorageBuffer(device, 'qkv', 3 * heads * headDim * 4);
+  const table = llamaRopeTable({ theta: 10000, headDim, maxLen });
+  const cos = uploadBuffer(device, 'cos', table.cos);
+  const sin = uploadBuffer(device, 'sin', table.sin);
   const out = createStorageBuffer(device, 'attn-out', heads * headDim * 4);
   const caches: GPUBuffer[] = [];
   for (let l = 0; l < layerCount; l++) {
@@ -266,35 +275,35 @@ async function measureAttention(): Promise<void> {
     if (kCache.size < cacheBytes) throw new Error('cache too small');
     caches.push(kCache, vCache);
   }
-  const splits: DecodeAttentionSplit[] = ['fixed-64', 'adaptive'];
-  const prepared = new Map<DecodeAttentionSplit, DecodeAttention[]>();
-  for (const split of splits) {
-    prepared.set(
-      split,
-      Array.from({ length: layerCount }, (_, l) =>
-        prepareDecodeAttention(
-          device,
-          kernels,
-          { q, step: step.buffer, kCache: caches[2 * l] as GPUBuffer, vCache: caches[2 * l + 1] as GPUBuffer, out },
-          { heads, kvHeads: heads, headDim, maxLen },
-          { split, maxChunks: 256 },
-        ),
-      ),
+  const shape = { heads, kvHeads: heads, headDim, maxLen };
+  const kvOf = (l: number) => ({ kCache: caches[2 * l] as GPUBuffer, vCache: caches[2 * l + 1] as GPUBuffer });
+  const layersOf = (options: { split: DecodeAttentionSplit; rope?: boolean }): DecodeAttention[] =>
+    Array.from({ length: layerCount }, (_, l) =>
+      prepareDecodeAttention(device, kernels, { q, step: step.buffer, ...kvOf(l), out }, shape, {
+        split: options.split,
+        maxChunks: 256,
+        ...(options.rope ? { rope: { cos, sin, kOffset: heads * headDim, vOffset: 2 * heads * headDim } } : {}),
+      }),
     );
-  }
+  const fixed = layersOf({ split: 'fixed-64' });
+  const fused = layersOf({ split: 'adaptive', rope: true });
+  const ropes = Array.from({ length: layerCount }, (_, l) => prepareRopeAppend(device, kernels, { qkv: q, step: step.buffer, ...kvOf(l), cos, sin }, shape));
   const positions = quick ? [99, maxLen - 1] : [299, 999, 1999, 3499, maxLen - 1];
-  // Fixed split; adaptive kernel at the chooser's chunking and at forced chunk lengths.
-  const runs: { label: string; split: DecodeAttentionSplit; chunkLength?: number }[] = [
-    { label: 'fixed-64', split: 'fixed-64' },
-    { label: 'adaptive (chooser)', split: 'adaptive' },
-    ...[16, 32, 64, 128, 256].map((chunkLength) => ({ label: `adaptive, chunks of ${chunkLength}`, split: 'adaptive' as const, chunkLength })),
+  // The decode step's attention before (rope dispatch + fixed split: 3 dispatches per layer) and now (rope fused,
+  // adaptive split: 2), the fixed split alone, and the new kernel at forced chunk lengths.
+  const runs: { label: string; record: (pass: GPUComputePassEncoder, position: number) => void }[] = [
+    { label: 'old: rope + fixed-64', record: (pass, p) => fixed.forEach((a, l) => (ropes[l]?.record(pass), a.record(pass, p))) },
+    { label: 'fixed-64 alone', record: (pass, p) => fixed.forEach((a) => a.record(pass, p)) },
+    { label: 'new: rope fused, chooser', record: (pass, p) => fused.forEach((a) => a.record(pass, p)) },
+    ...[16, 32, 64, 128, 256].map((chunkLength) => ({
+      label: `new, chunks of ${chunkLength}`,
+      record: (pass: GPUComputePassEncoder, p: number) => fused.forEach((a) => a.record(pass, p, { chunks: Math.ceil((p + 1) / chunkLength) })),
+    })),
   ];
   for (const position of positions) {
     step.setPosition(position);
     for (const run of runs) {
-      const layers = prepared.get(run.split) ?? [];
-      const options = run.chunkLength ? { chunks: Math.ceil((position + 1) / run.chunkLength) } : {};
-      const { medianMs } = await timeChain([{ record: (pass) => layers.forEach((a) => a.record(pass, position, options)) }], 10);
+      const { medianMs } = await timeChain([{ record: (pass) => run.record(pass, position) }], 10);
       const kvBytes = 2 * layerCount * heads * (position + 1) * headDim * 4;
       const gbPerS = kvBytes / (medianMs / 1000) / 1e9;
       others.push({ name: `decode attention ${run.label}, ${layerCount} layers, p=${position}`, medianMs, gbPerS });
@@ -302,8 +311,76 @@ async function measureAttention(): Promise<void> {
       console.log(`decode attention ${run.label.padEnd(26)} ${layerCount} layers p=${String(position).padStart(4)}: ${medianMs.toFixed(3)} ms, KV ${gbPerS.toFixed(0)} GB/s`);
     }
   }
-  for (const layers of prepared.values()) for (const a of layers) a.destroy();
-  for (const b of [...caches, q, out]) b.destroy();
+  for (const d of [...fixed, ...fused, ...ropes]) d.destroy();
+  for (const b of [...caches, q, out, cos, sin]) b.destroy();
+  step.destroy();
+}
+
+/**
+ * The decode step's kernels without the embedding gather and sampler, 32 layers + lm_head, in the step's order and
+ * buffers: before (78039df: RMSNorm dispatches, q/k/v GEMVs, rope dispatch, fixed-split attention, old GEMV kernel:
+ * 11 dispatches per layer) and now (norms fused, qkv store3, rope fused into the adaptive attention: 6 per layer).
+ */
+async function measureStep(layers: Layer[], lm: Matrix, variants: Map<string, GemvVariant>, positions: number[]): Promise<void> {
+  const heads = HIDDEN / 128;
+  const headDim = 128;
+  const maxLen = quick ? 256 : 4096;
+  const shape = { heads, kvHeads: heads, headDim, maxLen };
+  const step = new DecodeStepUniform(device);
+  const attnOut = createStorageBuffer(device, 'step-attn', HIDDEN * 4);
+  const logits = createStorageBuffer(device, 'step-logits', lm.n * 4);
+  const table = llamaRopeTable({ theta: 10000, headDim, maxLen });
+  const cos = uploadBuffer(device, 'cos', table.cos);
+  const sin = uploadBuffer(device, 'sin', table.sin);
+  const caches = layers.map((_, l) => [randomMatrix(8 * heads * headDim, maxLen, 30000 + l).qweight, randomMatrix(8 * heads * headDim, maxLen, 40000 + l).qweight] as const);
+  await device.queue.onSubmittedWorkDone();
+  const rope = { cos, sin, kOffset: HIDDEN, vOffset: 2 * HIDDEN };
+  const gemv = (m: Matrix, x: GPUBuffer, y: GPUBuffer, shape: GemvShape, v: GemvVariant, extra: Partial<GemvBuffers> = {}): PreparedKernel =>
+    prepareInt4Gemv(device, kernels, { x, y, qweight: m.qweight, scales: m.scales, ...extra }, shape, v);
+  const rmsNorm = (): PreparedKernel => prepareRmsNorm(device, kernels, { x: xHidden, weight: normWeight, y: xNormed }, { rows: 1, dim: HIDDEN, eps: 1e-5 });
+  type Recordable = { record(pass: GPUComputePassEncoder, position: number): void; destroy(): void };
+  const wrap = (d: PreparedKernel): Recordable => ({ record: (pass) => d.record(pass), destroy: () => d.destroy() });
+  const build = (kind: 'old' | 'new', v: GemvVariant): Recordable[] => {
+    const out: Recordable[] = [];
+    layers.forEach((l, i) => {
+      const [kCache, vCache] = caches[i] ?? [];
+      if (!kCache || !vCache) return;
+      if (kind === 'old') {
+        out.push(wrap(rmsNorm()));
+        [l.q, l.k, l.v].forEach((m, j) => out.push(wrap(gemv(m, xNormed, yQkv3, { n: HIDDEN, k: HIDDEN, epilogue: 'store', yOffset: j * HIDDEN }, v))));
+        out.push(wrap(prepareRopeAppend(device, kernels, { qkv: yQkv3, step: step.buffer, kCache, vCache, cos, sin }, shape)));
+        out.push(prepareDecodeAttention(device, kernels, { q: yQkv3, step: step.buffer, kCache, vCache, out: attnOut }, shape, { split: 'fixed-64' }));
+        out.push(wrap(gemv(l.o, attnOut, xHidden, { n: HIDDEN, k: HIDDEN, epilogue: 'add' }, v)));
+        out.push(wrap(rmsNorm()));
+        out.push(wrap(gemv(l.gate, xNormed, yMlp, { n: MLP, k: HIDDEN, epilogue: 'swiglu' }, v, { qweight2: l.up.qweight, scales2: l.up.scales })));
+      } else {
+        const qkvShape: GemvShape = { n: 3 * HIDDEN, k: HIDDEN, epilogue: 'store3', stacked: [HIDDEN, HIDDEN], norm: NORM };
+        out.push(wrap(gemv(l.q, xHidden, yQkv3, qkvShape, v, { qweight2: l.k.qweight, scales2: l.k.scales, qweight3: l.v.qweight, scales3: l.v.scales })));
+        out.push(prepareDecodeAttention(device, kernels, { q: yQkv3, step: step.buffer, kCache, vCache, out: attnOut }, shape, { rope }));
+        out.push(wrap(gemv(l.o, attnOut, xHidden, { n: HIDDEN, k: HIDDEN, epilogue: 'add' }, v)));
+        out.push(wrap(gemv(l.gate, xHidden, yMlp, { n: MLP, k: HIDDEN, epilogue: 'swiglu', norm: NORM }, v, { qweight2: l.up.qweight, scales2: l.up.scales })));
+      }
+      out.push(wrap(gemv(l.down, yMlp, xHidden, { n: HIDDEN, k: MLP, epilogue: 'add' }, v)));
+    });
+    if (kind === 'old') out.push(wrap(rmsNorm()), wrap(gemv(lm, xNormed, logits, { n: lm.n, k: HIDDEN, epilogue: 'store' }, v)));
+    else out.push(wrap(gemv(lm, xHidden, logits, { n: lm.n, k: HIDDEN, epilogue: 'store', norm: NORM }, v)));
+    return out;
+  };
+  // Dispatches = entries + one per layer (an attention entry records two passes).
+  const paths: [string, Recordable[]][] = [['old (78039df) path, old kernel', build('old', OLD)]];
+  for (const [name, v] of variants) paths.push([`new path, ${name}`, build('new', v)]);
+  for (const position of positions) {
+    step.setPosition(position);
+    for (const [name, list] of paths) {
+      const { medianMs } = await timeChain([{ record: (pass) => list.forEach((d) => d.record(pass, position)) }], 10);
+      others.push({ name: `decode step kernels (${layers.length} layers + lm_head, ${list.length + layers.length} dispatches), ${name}, p=${position}`, medianMs });
+      writeResult();
+      console.log(`step ${name.padEnd(48)} ${String(list.length + layers.length).padStart(4)} disp p=${String(position).padStart(4)}: ${medianMs.toFixed(3)} ms = ${(1000 / medianMs).toFixed(0)} tok/s (kernels only)`);
+    }
+  }
+  for (const [, list] of paths) for (const d of list) d.destroy();
+  for (const [k, v] of caches) (k.destroy(), v.destroy());
+  for (const b of [attnOut, logits, cos, sin]) b.destroy();
   step.destroy();
 }
 
@@ -365,6 +442,8 @@ const engineOld = await measure(`old kernel, ${n} layers, engine layout of 78039
 const engineRows: Row[] = [];
 for (const [name, v] of candidates) engineRows.push(await measure(`${name}, ${n} layers, engine layout (norms fused, qkv store3: 4/layer)`, fullLayers, () => v, 'engine', reps));
 await measure(`old kernel, ${n} layers, engine layout (norms fused, qkv store3: 4/layer)`, fullLayers, () => OLD, 'engine', reps);
+const lmHead = randomMatrix(quick ? 2048 : 102400, HIDDEN, seed++);
+await measureStep(fullLayers, lmHead, candidates, quick ? [99] : [299, 1999]);
 for (const l of fullLayers) for (const m of Object.values(l)) for (const b of [m.qweight, m.scales]) b.destroy();
 const packedLayers = makePackedLayers(n);
 await device.queue.onSubmittedWorkDone();
@@ -373,7 +452,6 @@ for (const [name, v] of candidates) await measure(`${name}, ${n} layers, packed+
 for (const l of packedLayers) for (const m of Object.values(l)) for (const b of [m.qweight, m.scales]) b.destroy();
 
 // lm_head: vocab 102400 × hidden, store, with the final norm fused (new) or not (old).
-const lmHead = randomMatrix(quick ? 2048 : 102400, HIDDEN, seed++);
 const logitsOut = createStorageBuffer(device, 'logits-out', lmHead.n * 4);
 await device.queue.onSubmittedWorkDone();
 const lmBytes = (lmHead.n * lmHead.k * 5) / 8;
