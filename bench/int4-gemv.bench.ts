@@ -139,8 +139,12 @@ function packedChain(layers: PackedLayer[], plan: Plan): PreparedKernel[] {
   return out;
 }
 
+function matrixBytes(...ms: Matrix[]): number {
+  return ms.reduce((sum, m) => sum + (m.n * m.k) / 2 + (m.n * m.k) / 8, 0);
+}
+
 function layerBytes(layer: Layer | PackedLayer): number {
-  return Object.values(layer).reduce((sum, m: Matrix) => sum + (m.n * m.k) / 2 + (m.n * m.k) / 8, 0);
+  return matrixBytes(...Object.values(layer));
 }
 
 type Plan = (m: Matrix, epilogue: GemvEpilogue) => GemvVariant;
@@ -438,6 +442,46 @@ const fullLayers = [...sweepLayers, ...makeLayers(quick ? 1 : 32 - sweepLayers.l
 await device.queue.onSubmittedWorkDone();
 const n = fullLayers.length;
 const reps = quick ? 2 : 10;
+// Per-shape sweep: each variant on 32 of one of the step's four GEMVs (the planner may choose per shape).
+const perShape: { label: string; build: (l: Layer, v: GemvVariant) => PreparedKernel; bytes: (l: Layer) => number }[] = [
+  {
+    label: 'qkv store3 + norm (12288×4096)',
+    build: (l, v) =>
+      prepareInt4Gemv(
+        device,
+        kernels,
+        { x: xHidden, y: yQkv3, qweight: l.q.qweight, scales: l.q.scales, qweight2: l.k.qweight, scales2: l.k.scales, qweight3: l.v.qweight, scales3: l.v.scales },
+        { n: 3 * HIDDEN, k: HIDDEN, epilogue: 'store3', stacked: [HIDDEN, HIDDEN], norm: NORM },
+        v,
+      ),
+    bytes: (l) => matrixBytes(l.q, l.k, l.v),
+  },
+  {
+    label: 'o add (4096×4096)',
+    build: (l, v) => prepareInt4Gemv(device, kernels, { x: xHidden, y: yHidden, qweight: l.o.qweight, scales: l.o.scales }, { n: HIDDEN, k: HIDDEN, epilogue: 'add' }, v),
+    bytes: (l) => matrixBytes(l.o),
+  },
+  {
+    label: 'gate/up SwiGLU + norm (2×11008×4096)',
+    build: (l, v) =>
+      prepareInt4Gemv(device, kernels, { x: xHidden, y: yMlp, qweight: l.gate.qweight, scales: l.gate.scales, qweight2: l.up.qweight, scales2: l.up.scales }, { n: MLP, k: HIDDEN, epilogue: 'swiglu', norm: NORM }, v),
+    bytes: (l) => matrixBytes(l.gate, l.up),
+  },
+  {
+    label: 'down add (4096×11008)',
+    build: (l, v) => prepareInt4Gemv(device, kernels, { x: xMlp, y: yHidden, qweight: l.down.qweight, scales: l.down.scales }, { n: HIDDEN, k: MLP, epilogue: 'add' }, v),
+    bytes: (l) => matrixBytes(l.down),
+  },
+];
+for (const shapeCase of perShape) {
+  for (const v of sweep) {
+    const dispatches = fullLayers.map((l) => shapeCase.build(l, v));
+    const bytes = fullLayers.reduce((sum, l) => sum + shapeCase.bytes(l), 0);
+    const { medianMs, recordMs } = await timeChain(dispatches, reps);
+    for (const d of dispatches) d.destroy();
+    record(`per-shape ${shapeCase.label}, ${n}×, ${gemvVariantName(v)}`, dispatches.length, bytes, medianMs, recordMs);
+  }
+}
 const engineOld = await measure(`old kernel, ${n} layers, engine layout of 78039df (norm dispatches, 8/layer)`, fullLayers, () => OLD, 'engine-old', reps);
 const engineRows: Row[] = [];
 for (const [name, v] of candidates) engineRows.push(await measure(`${name}, ${n} layers, engine layout (norms fused, qkv store3: 4/layer)`, fullLayers, () => v, 'engine', reps));
