@@ -47,6 +47,8 @@ interface Args {
   readonly repeats: number;
   readonly questionTokens: number;
   readonly quick: boolean;
+  /** Load the first path and exit (for a CPU profile of loading). */
+  readonly loadOnly: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -71,6 +73,7 @@ function parseArgs(argv: readonly string[]): Args {
     repeats: Number(value('repeats') ?? (quick ? 1 : 3)),
     questionTokens: Number(value('question-tokens') ?? 32),
     quick,
+    loadOnly: argv.includes('--load-only'),
   };
 }
 
@@ -154,6 +157,7 @@ interface PathResult {
   gpuBytesAfterLoad: number;
   imageEncodeMs: Record<string, { patches: number; ms: number; runs: number[] } | { error: string }>;
   loadUploadMs: number;
+  loadSessionsMs: number;
   contexts: {
     context: number;
     promptTokens: number;
@@ -178,22 +182,29 @@ async function benchPath(path: DecodePath): Promise<PathResult> {
   const baseBytes = tracker.liveBytes();
   const t0 = now();
   let uploadDoneAt = 0;
+  let sessionsDoneAt = 0;
   const engine: LocalEngine = await createNodeEngine({
     model: args.packageDir,
     context: ctx,
     contextTokens,
     onProgress: (p) => {
       if (p.phase === 'upload' && p.loadedBytes >= p.totalBytes && uploadDoneAt === 0) uploadDoneAt = now();
+      if (p.phase === 'compile' && sessionsDoneAt === 0) sessionsDoneAt = now();
     },
     loadModel: async (c, s, o) => (model = await SarashinaModel.load(c, s, { ...o, decodePath: path, visionPath: path })),
   });
   await device.queue.onSubmittedWorkDone();
   const loadMs = now() - t0;
   const loadUploadMs = uploadDoneAt - t0;
+  const loadSessionsMs = sessionsDoneAt - uploadDoneAt;
   if (!model) throw new Error('loadModel was not called');
   const m: SarashinaModel = model;
   const gpuBytesAfterLoad = tracker.liveBytes() - baseBytes;
-  log(`${path}: loaded in ${(loadMs / 1000).toFixed(1)} s (weights read + uploaded after ${(loadUploadMs / 1000).toFixed(1)} s), ${(gpuBytesAfterLoad / 2 ** 30).toFixed(2)} GiB on the GPU, context ${m.contextTokens}, decode path ${m.decodePath}`);
+  if (args.loadOnly) {
+    log(`${path}: loaded in ${(loadMs / 1000).toFixed(1)} s (upload ${(loadUploadMs / 1000).toFixed(1)} s, ORT sessions ${(loadSessionsMs / 1000).toFixed(1)} s)`);
+    process.exit(0);
+  }
+  log(`${path}: loaded in ${(loadMs / 1000).toFixed(1)} s (weights read + uploaded after ${(loadUploadMs / 1000).toFixed(1)} s, ORT sessions ${(loadSessionsMs / 1000).toFixed(1)} s), ${(gpuBytesAfterLoad / 2 ** 30).toFixed(2)} GiB on the GPU, context ${m.contextTokens}, decode path ${m.decodePath}`);
 
   const contexts: PathResult['contexts'] = [];
   for (const n of args.contexts) {
@@ -284,6 +295,7 @@ async function benchPath(path: DecodePath): Promise<PathResult> {
     visionPath: path,
     loadMs: round(loadMs, 0),
     loadUploadMs: round(loadUploadMs, 0),
+    loadSessionsMs: round(loadSessionsMs, 0),
     gpuBytesAfterLoad,
     imageEncodeMs,
     contexts,

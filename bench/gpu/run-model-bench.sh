@@ -3,7 +3,10 @@
 # carry [".gpu", "bench/out/gpu-model"] (filled by bench/gpu/stage-model-bench.sh): writes the random 8B q4f32
 # package to local disk, runs bench/model.bench.ts once per path (our kernels, then the ORT-only paths) and
 # then ../shared/gpu/reference_baseline.py (Hugging Face, bf16) on the same card, sampling nvidia-smi's memory
-# use throughout. Everything lands in $OUT. Environment: COMMIT (recorded), PRESET (8b), PATHS, BENCH_ARGS.
+# use throughout. Everything lands in $OUT. Environment: COMMIT (recorded), PRESET (8b), PATHS, BENCH_ARGS,
+# PROFILE_LOAD (a CPU profile of loading). Node runs with --liftoff-only as the CLI does: without it V8 spends tens
+# of seconds optimizing onnxruntime-web's 27 MB wasm before the first session exists (Chrome tiers up in the
+# background and caches the code, so the browser does not pay this).
 set -u
 source .gpu/env.sh
 B=bench/out/gpu-model
@@ -13,13 +16,17 @@ nvidia-smi --query-gpu=name,driver_version,memory.total,memory.used --format=csv
 SMI=$!
 PKG=/tmp/pkg-${PRESET:-8b}
 if [ ! -f "$PKG/manifest.json" ]; then
-  start=$(date +%s.%N)
   "$NODE" "$B/random-package.mjs" --preset "${PRESET:-8b}" --precision q4f32 --seed 1 --max-pixels 2408448 --out "$PKG" > "$OUT/random-package.log" 2>&1
-  echo "random package: $(echo "$(date +%s.%N) - $start" | bc) s"; tail -2 "$OUT/random-package.log"
+  tail -1 "$OUT/random-package.log"
+fi
+if [ -n "${PROFILE_LOAD:-}" ]; then
+  "$NODE" --liftoff-only --cpu-prof --cpu-prof-dir="$OUT/prof" "$B/model.mjs" --package "$PKG" --paths kernels --load-only 2>&1 | grep -v XDG_RUNTIME | tail -2
+  "$NODE" bench/gpu/summarize-cpuprofile.mjs "$OUT"/prof/*.cpuprofile 40 > "$OUT/load-profile.txt" && rm -rf "$OUT/prof"
+  head -25 "$OUT/load-profile.txt"
 fi
 for p in ${PATHS:-kernels ort-baseline}; do
   echo "== $p $(date +%T)" >> "$OUT/gpu-memory.log"
-  BENCH_COMMIT="${COMMIT:-unknown}" timeout "${BENCH_TIMEOUT:-240}" "$NODE" "$B/model.mjs" --package "$PKG" --paths "$p" --out "$OUT/model-$p.json" ${BENCH_ARGS:-} 2>&1 | grep -v XDG_RUNTIME | tee "$OUT/model-$p.log" | tail -3
+  BENCH_COMMIT="${COMMIT:-unknown}" timeout "${BENCH_TIMEOUT:-240}" "$NODE" --liftoff-only "$B/model.mjs" --package "$PKG" --paths "$p" --out "$OUT/model-$p.json" ${BENCH_ARGS:-} 2>&1 | grep -v XDG_RUNTIME | tee "$OUT/model-$p.log" | tail -3
 done
 echo "== reference $(date +%T)" >> "$OUT/gpu-memory.log"
 PYTHONUNBUFFERED=1 timeout "${REF_TIMEOUT:-200}" python3 "$B/reference_baseline.py" 2>&1 | tee "$OUT/reference.log" | tail -2

@@ -164,6 +164,8 @@ export class Generator {
           preprocessMs += now() - tp;
           const te = now();
           const encoded = await this.model.encodeImages({ pixelValues: pixels.pixelValues, grids: pixels.grids });
+          // The model's promises resolve once the work is queued; wait for the GPU so the timing is the encode's own.
+          await this.device.queue.onSubmittedWorkDone();
           imageEncodeMs += now() - te;
           checkFeatureRows(encoded, span.length, i);
           features = this.features.put(key, encoded);
@@ -209,6 +211,7 @@ export class Generator {
       } else {
         const tp = now();
         let logits = await this.model.prefill(prompt.inputIds.subarray(start), start, spans);
+        await this.device.queue.onSubmittedWorkDone();
         prefillMs = now() - tp;
         prefilled = true;
         this.cached = { ids: Array.from(prompt.inputIds), imageKeys: keys };

@@ -2,6 +2,9 @@
  * The contract between the generation loop (src/generate) and the model runtime (src/model): what one
  * loaded Sarashina2-Vision package can do on the GPU. Implemented by `SarashinaModel`.
  *
+ * The returned promises resolve once the GPU work is queued, not when it is done: buffers they hand back are valid
+ * for later GPU work in queue order; timing a call needs `device.queue.onSubmittedWorkDone()` (or a readback).
+ *
  * Positions are plain 1-D (image tokens included). The KV cache holds `contextTokens` positions; the
  * caller (the generator) decides what is already cached and asks to prefill only the rest.
  */
