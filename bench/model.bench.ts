@@ -35,6 +35,7 @@ import { TextProcessor } from '../src/processor/text/text-processor';
 import { trackGpu } from '../src/testing/gpu-tracker';
 import { encodeRgbPng } from '../export/train/encode-rgb-png';
 import { benchGpuContext } from './gpu/bench-gpu';
+import { DispatchProfiler, type DispatchTime } from './gpu/dispatch-profiler';
 import { measureReadBandwidth } from './gpu/read-bandwidth';
 
 interface Args {
@@ -171,6 +172,8 @@ interface PathResult {
   }[];
   ttft: { promptTokens: number; imageTokens: number; runs: Timings[]; timeToFirstTokenMs: number; decodeTokensPerSecond: number };
   gpuPeakBytes: number;
+  /** GPU time per kernel (timestamp queries, one pass per dispatch): one decode step at the first and last context, one 448² encode. */
+  profiles: Record<string, { dispatches: number; untimed: number; totalMs: number; byLabel: DispatchTime[] } | { error: string }>;
 }
 
 async function benchPath(path: DecodePath): Promise<PathResult> {
@@ -243,6 +246,49 @@ async function benchPath(path: DecodePath): Promise<PathResult> {
     );
   }
 
+  const profiles: PathResult['profiles'] = {};
+  if (caps.timestampQuery) {
+    const profiler = new DispatchProfiler(device);
+    const sampler = new GpuSampler(device, new KernelCache(device), { vocab, maxPreviousIds: 16 });
+    for (const c of [contexts[0], contexts.at(-1)]) {
+      if (!c) continue;
+      const key = `decode@${c.promptTokens}`;
+      try {
+        const steps = 4;
+        await m.decode(sampler.tokenBuffer, c.promptTokens);
+        await device.queue.onSubmittedWorkDone();
+        profiler.install();
+        for (let i = 0; i < steps; i++) await m.decode(sampler.tokenBuffer, c.promptTokens + i);
+        const r = await profiler.collect();
+        profiles[key] = { dispatches: r.dispatches / steps, untimed: r.untimed, totalMs: r.totalMs / steps, byLabel: r.byLabel.map((b) => ({ label: b.label, count: b.count / steps, totalMs: b.totalMs / steps })) };
+        log(`${path}: ${key} profile: ${(r.dispatches / steps).toFixed(0)} dispatches, ${(r.totalMs / steps).toFixed(2)} ms of kernels per step: ${r.byLabel.slice(0, 8).map((b) => `${b.label} ${(b.totalMs / steps).toFixed(2)}`).join(', ')}`);
+      } catch (e) {
+        await profiler.collect().catch(() => undefined);
+        profiles[key] = { error: String(e).slice(0, 300) };
+      }
+    }
+    sampler.destroy();
+    const size = args.images[0];
+    if (size) {
+      try {
+        const spec = { ...manifest.imageProcessor, maxPixels: Math.max(manifest.imageProcessor.maxPixels, size.width * size.height) };
+        const pixels = preprocessImages([{ width: size.width, height: size.height, channels: 3, bitDepth: 8, data: picture(size.width, size.height, 5) }], spec);
+        (await m.encodeImages(pixels)).release();
+        await device.queue.onSubmittedWorkDone();
+        profiler.install();
+        const features = await m.encodeImages(pixels);
+        const r = await profiler.collect();
+        features.release();
+        profiles[`encode@${size.width}x${size.height}`] = r;
+        log(`${path}: encode ${size.width}x${size.height} profile: ${r.dispatches} dispatches (${r.untimed} untimed), ${r.totalMs.toFixed(2)} ms of kernels: ${r.byLabel.slice(0, 8).map((b) => `${b.label}×${b.count} ${b.totalMs.toFixed(2)}`).join(', ')}`);
+      } catch (e) {
+        await profiler.collect().catch(() => undefined);
+        profiles[`encode@${size.width}x${size.height}`] = { error: String(e).slice(0, 300) };
+      }
+    }
+    profiler.destroy();
+  }
+
   // Time to first token: a fresh picture each run (no feature-cache or prefix reuse), the engine's own timings.
   const ttftSize = ttftImage;
   const runs: Timings[] = [];
@@ -301,6 +347,7 @@ async function benchPath(path: DecodePath): Promise<PathResult> {
     contexts,
     ttft: { promptTokens, imageTokens, runs, timeToFirstTokenMs: round(ttftMs), decodeTokensPerSecond: round(e2eDecode, 1) },
     gpuPeakBytes,
+    profiles,
   };
 }
 
