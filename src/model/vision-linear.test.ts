@@ -127,12 +127,12 @@ describe('vision-linear (y = epilogue(x·Wᵀ + b), SwiftShader vs plain TS)', (
     expect(compareArrays(got, want).maxAbs).toBeLessThan(MAX_ABS_F16);
   });
 
-  it('chooses a fitting tiling, smaller blocks for few rows, and respects small workgroup limits', () => {
+  it('chooses the largest block that fits the workgroup limits', () => {
     const big = { maxComputeWorkgroupStorageSize: 49152, maxComputeInvocationsPerWorkgroup: 1024, maxComputeWorkgroupSizeX: 1024, maxComputeWorkgroupSizeY: 1024, maxComputeWorkgroupsPerDimension: 65535 };
     const small = { ...big, maxComputeWorkgroupStorageSize: 4096, maxComputeInvocationsPerWorkgroup: 64, maxComputeWorkgroupSizeX: 64, maxComputeWorkgroupSizeY: 64 };
     expect(VISION_LINEAR_TILINGS.every((t) => visionLinearTilingFits(t, big))).toBe(true);
     expect(chooseVisionLinearTiling({ rows: 12288, inDim: 1280, outDim: 5120 }, big)).toBe(VISION_LINEAR_LARGE);
-    expect(chooseVisionLinearTiling({ rows: 1024, inDim: 1280, outDim: 1280 }, big)).toBe(VISION_LINEAR_MEDIUM);
+    expect(chooseVisionLinearTiling({ rows: 1024, inDim: 1280, outDim: 1280 }, { ...big, maxComputeWorkgroupStorageSize: 8192 })).toBe(VISION_LINEAR_MEDIUM);
     expect(chooseVisionLinearTiling({ rows: 12288, inDim: 1280, outDim: 5120 }, small)).toBe(VISION_LINEAR_SMALL);
     expect(visionLinearTilingFits(VISION_LINEAR_SMALL, small)).toBe(true);
     expect(() => chooseVisionLinearTiling({ rows: 64, inDim: 64, outDim: 64 }, { ...small, maxComputeWorkgroupStorageSize: 256 })).toThrow(/No vision-linear tiling fits/);

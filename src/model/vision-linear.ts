@@ -93,10 +93,12 @@ export function visionLinearTilingFits(t: VisionLinearTiling, limits: VisionLine
 
 /**
  * The tilings the chooser uses. H200 (Dawn/Vulkan, f32), every dense shape of the 8B tower at 1024 / 3996 / 12288
- * patches (bench/vision-tower.bench.ts, bench/results/vision-tower-h200-run1.json): 64 × 128 blocks of 8 × 8
- * outputs per invocation (128 invocations) were fastest or within 5 % once a shape gives ≥ 512 workgroups
- * (25–30 TFLOP/s); below that, 64 × 64 blocks of 4 × 4 (256 invocations) won (up to 20 % faster at 1024 patches).
- * 128 × 128 blocks of 8 × 8 (16 KiB of workgroup memory) were never better and sometimes 1.8× slower.
+ * patches (bench/vision-tower.bench.ts, bench/results/vision-tower-h200-run{1,2}.json): 64 × 128 blocks of 8 × 8
+ * outputs per invocation (128 invocations, 12 KiB of workgroup memory) were fastest or within ~5 % of the fastest
+ * on every shape from 3996 patches (30–33 TFLOP/s); at 1024 patches, single shapes ran up to 15 % faster with other
+ * blocks, but the whole tower with this block everywhere was as fast or faster than a per-shape choice (94.5 vs
+ * 103.6 ms at 1024 patches, 437 vs 439 at 3996, 2733 vs 2735 at 12288). 128 × 128 blocks (16 KiB) were sometimes
+ * 1.8× slower; two workgroup stages or k tiles of 32 were 5–25 % slower.
  */
 export const VISION_LINEAR_LARGE: VisionLinearTiling = { rowsPerThread: 8, colsPerThread: 8, threadsM: 8, threadsN: 16, tileK: 16 };
 export const VISION_LINEAR_MEDIUM: VisionLinearTiling = { rowsPerThread: 4, colsPerThread: 4, threadsM: 16, threadsN: 16, tileK: 16 };
@@ -119,18 +121,12 @@ export const VISION_LINEAR_TILINGS: readonly VisionLinearTiling[] = [
   { rowsPerThread: 8, colsPerThread: 8, threadsM: 8, threadsN: 16, tileK: 32, stages: 2 },
 ];
 
-/** Workgroups a shape needs before the large block pays (measured, see VISION_LINEAR_LARGE). */
-const LARGE_MIN_WORKGROUPS = 512;
-
 /**
- * VISION_LINEAR_LARGE when it fits `limits` and this shape gives it ≥ 512 workgroups, else VISION_LINEAR_MEDIUM
- * when it fits, else the large one, else VISION_LINEAR_SMALL. Throws `gpu-limits-too-low` when none fits.
+ * The first of VISION_LINEAR_LARGE, VISION_LINEAR_MEDIUM, VISION_LINEAR_SMALL that fits `limits` (the shape does not
+ * change the choice today; see VISION_LINEAR_LARGE). Throws `gpu-limits-too-low` when none fits.
  */
-export function chooseVisionLinearTiling(shape: VisionLinearShape, limits: VisionLinearLimits): VisionLinearTiling {
-  const fits = (t: VisionLinearTiling): boolean => visionLinearTilingFits(t, limits);
-  const workgroups = (t: VisionLinearTiling): number => visionLinearWorkgroups(shape, t).reduce((a, b) => a * b, 1);
-  if (fits(VISION_LINEAR_LARGE) && workgroups(VISION_LINEAR_LARGE) >= LARGE_MIN_WORKGROUPS) return VISION_LINEAR_LARGE;
-  const choice = [VISION_LINEAR_MEDIUM, VISION_LINEAR_LARGE, VISION_LINEAR_SMALL].find(fits);
+export function chooseVisionLinearTiling(_shape: VisionLinearShape, limits: VisionLinearLimits): VisionLinearTiling {
+  const choice = [VISION_LINEAR_LARGE, VISION_LINEAR_MEDIUM, VISION_LINEAR_SMALL].find((t) => visionLinearTilingFits(t, limits));
   if (!choice) {
     throw new SarashinaError('gpu-limits-too-low', `No vision-linear tiling fits this GPU's workgroup limits (${limits.maxComputeInvocationsPerWorkgroup} invocations, ${limits.maxComputeWorkgroupStorageSize} bytes). Use a GPU/browser with WebGPU's default limits.`, {
       invocations: limits.maxComputeInvocationsPerWorkgroup,
