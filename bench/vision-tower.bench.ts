@@ -25,8 +25,9 @@ import { encodeOnnxModel } from '../src/ort/onnx/onnx-model';
 import { createSession, gpuTensor, loadOrt, type OrtSession, type OrtTensor } from '../src/ort/ort-runtime';
 import { type PatchGrid, visionRotaryTables } from '../src/processor/vision-rotary';
 import { encodeVisionAttention, visionCuSeqlens } from '../src/model/vision-attention';
+import { visionAttentionStorageBytes } from '../src/model/vision-attention-tiling';
 import { encodeVisionLayerNorm } from '../src/model/vision-layer-norm';
-import { chooseVisionLinearTiling, encodeVisionLinear, VISION_LINEAR_LARGE, VISION_LINEAR_TILINGS, type VisionLinearTiling, visionLinearTilingFits, visionLinearTilingName } from '../src/model/vision-linear';
+import { chooseVisionLinearTiling, encodeVisionLinear, VISION_LINEAR_MEDIUM, VISION_LINEAR_TILINGS, type VisionLinearTiling, visionLinearTilingFits, visionLinearTilingName } from '../src/model/vision-linear';
 import { encodeVisionBlock, encodeVisionMerger, encodeVisionPatchEmbed, type VisionTowerContext, type VisionWeightSource, visionPatchDim } from '../src/model/vision-tower';
 import { randomFloats } from '../src/testing/compare';
 import { benchGpuContext } from './gpu/bench-gpu';
@@ -310,8 +311,18 @@ async function tower(): Promise<void> {
     row.maxAbsDiff = maxDiff;
     row.maxAbsFeature = maxAbs;
     row.newMs = r2(await timeIt(() => newPath()));
+    // Attention with fewer query rows per workgroup (more workgroups for small images).
+    for (const rowGroups of n <= 4096 ? [4, 8] : []) {
+      const headVec4s = E / v.numHeads / 4;
+      const keys = 20;
+      const attentionTiling = { rowGroups, rows: 4 * rowGroups, keys, headVec4s, workgroupSize: rowGroups * headVec4s, workgroupStorageBytes: visionAttentionStorageBytes(rowGroups, keys, headVec4s) };
+      row[`new-attention-${rowGroups}x${keys}-ms`] = r2(await timeIt(() => newPath({ ...c, attentionTiling })));
+      row[`attention-${rowGroups}x${keys}-ms`] = r2(
+        await timeIt(() => submitPass((pass) => Array.from({ length: v.depth }, () => encodeVisionAttention(device, kernels, pass, { qkv: b.qkv, cos: b.cos, sin: b.sin, cuSeqlens: b.cuSeqlens, out: b.attn }, heads, { tiling: attentionTiling })))),
+      );
+    }
     // Every dense layer with one tiling instead of the chosen ones.
-    for (const tiling of [VISION_LINEAR_LARGE, { ...VISION_LINEAR_LARGE, stages: 2 }, { ...VISION_LINEAR_LARGE, tileK: 32, stages: 2 }]) {
+    for (const tiling of [VISION_LINEAR_MEDIUM]) {
       if (visionLinearTilingFits(tiling, device.limits)) row[`new-${visionLinearTilingName(tiling)}-ms`] = r2(await timeIt(() => newPath({ ...c, tiling })));
     }
     row.oldMs = r2(await timeIt(oldPath, n > 8192 ? 1 : reps));

@@ -12,6 +12,7 @@ import type { KernelCache } from '../gpu/kernel';
 import { SarashinaError } from '../protocol/errors';
 import type { ModelSpec } from '../protocol/model-spec';
 import { encodeVisionAttention } from './vision-attention';
+import type { VisionAttentionTiling } from './vision-attention-tiling';
 import { encodeVisionLayerNorm } from './vision-layer-norm';
 import { encodeVisionLinear, type VisionLinearEpilogue, type VisionLinearTiling, type VisionStorage } from './vision-linear';
 
@@ -37,6 +38,8 @@ export interface VisionTowerContext {
   readonly storage: VisionStorage;
   /** Forced tilings of the dense layers (bench); default: chosen per shape. */
   readonly tiling?: VisionLinearTiling;
+  /** Forced attention tiling (bench); default: chooseVisionAttentionTiling. */
+  readonly attentionTiling?: VisionAttentionTiling;
 }
 
 /** Activations of one block: `hidden` is updated in place; the others are scratch. */
@@ -118,7 +121,7 @@ export function encodeVisionBlock(c: VisionTowerContext, pass: GPUComputePassEnc
       pass,
       { qkv, cos: buffers.cos, sin: buffers.sin, cuSeqlens: buffers.cuSeqlens, out: attn },
       { heads: numHeads, headDim: E / numHeads, cuSeqlens },
-      { storage: c.storage },
+      { storage: c.storage, ...(c.attentionTiling ? { tiling: c.attentionTiling } : {}) },
     ),
     linear(c, pass, `${name}.attn.proj`, { x: attn, y: hidden }, { rows, inDim: E, outDim: E }, { bias: true, epilogue: 'residual' }),
     layerNorm(c, pass, `${name}.norm2`, { x: hidden, y: normed }, { rows, dim: E, eps }),
