@@ -33,9 +33,9 @@ describe('decode attention (split-K) on real WebGPU', () => {
     chunks?: number[];
   }[] = [
     { name: 'first token (p = 0)', heads: 4, kvHeads: 4, headDim: 128, maxLen: 16, positions: [0], split: 'adaptive' },
-    { name: 'MHA 8 × 128, p at and around 16-position chunk edges', heads: 8, kvHeads: 8, headDim: 128, maxLen: 300, positions: [15, 16, 17, 200, 299], split: 'adaptive' },
-    // 2 heads: chunks stay 16 positions long up to 16384, so p = 2047 has 128 chunks (combine unroll and tail).
-    { name: 'MHA 2 × 128, 128 chunks', heads: 2, kvHeads: 2, headDim: 128, maxLen: 2048, positions: [1000, 2047], split: 'adaptive' },
+    { name: 'MHA 8 × 128, p at and around 32-position chunk edges', heads: 8, kvHeads: 8, headDim: 128, maxLen: 300, positions: [31, 32, 33, 200, 299], split: 'adaptive' },
+    // 2 heads: chunks stay 32 positions long, so p = 2047 has 64 chunks and p = 2000 63 (combine unroll and tail).
+    { name: 'MHA 2 × 128, 63 and 64 chunks', heads: 2, kvHeads: 2, headDim: 128, maxLen: 2048, positions: [2000, 2047], split: 'adaptive' },
     // Chunks of 16 … 256 positions (at p = 599: 3 → 200, 7 → 86, 19 → 32, 38 → 16): key steps of 4 × 16 positions,
     // value rows past the 16 prefetched ones in four-row steps and a one-row tail, short last chunks.
     { name: 'MHA 4 × 128, forced chunkings', heads: 4, kvHeads: 4, headDim: 128, maxLen: 600, positions: [437, 599], split: 'adaptive', chunks: [3, 7, 19, 38] },
@@ -139,12 +139,13 @@ describe('decode attention with the RoPE + cache append fused in', () => {
 });
 
 describe('chooseAttentionChunks', () => {
-  it('keeps 16-position chunks while heads × chunks fits the target, then doubles the chunk length', () => {
+  it('keeps 32-position chunks while heads × chunks fits the target, then doubles the chunk length', () => {
     expect(chooseAttentionChunks(1, 32)).toBe(1);
-    expect(chooseAttentionChunks(300, 32)).toBe(19); // 16 positions
-    expect(chooseAttentionChunks(1000, 32)).toBe(63); // 16
-    expect(chooseAttentionChunks(2000, 32)).toBe(63); // 32
-    expect(chooseAttentionChunks(4096, 32)).toBe(64); // 64
+    expect(chooseAttentionChunks(300, 32)).toBe(10); // 32 positions
+    expect(chooseAttentionChunks(1000, 32)).toBe(32); // 32
+    expect(chooseAttentionChunks(2000, 32)).toBe(32); // 64
+    expect(chooseAttentionChunks(3500, 32)).toBe(55); // 64
+    expect(chooseAttentionChunks(4096, 32)).toBe(32); // 128
     expect(chooseAttentionChunks(4096, 40)).toBe(32); // 128
   });
   it('covers every position within the shader limits (≤ 256 positions per chunk, ≤ 256 chunks)', () => {
@@ -158,8 +159,8 @@ describe('chooseAttentionChunks', () => {
     }
   });
   it('sizes the partials for the most chunks any position up to the cache length uses', () => {
-    expect(maxAttentionChunks(4096, 32)).toBe(64);
+    expect(maxAttentionChunks(4096, 32)).toBe(56);
     expect(maxAttentionChunks(16, 4)).toBe(1);
-    expect(maxAttentionChunks(300, 8)).toBe(19);
+    expect(maxAttentionChunks(300, 8)).toBe(10);
   });
 });

@@ -30,18 +30,20 @@ const MAX_HEAD_DIM = 256;
 /** Most positions per chunk and most chunks per head (MAX_CHUNK and MAX_CHUNKS in the shaders). */
 const MAX_CHUNK = 256;
 const MAX_CHUNKS = 256;
-/** Chunk lengths tried, shortest first (the shortest is the pass-1 workgroup's positions per step). */
-const CHUNK_LENGTHS = [16, 32, 64, 128, MAX_CHUNK];
+/** Chunk lengths tried, shortest first. */
+const CHUNK_LENGTHS = [32, 64, 128, MAX_CHUNK];
 /**
- * Pass-1 workgroups per layer the chunking aims below: a few per SM on large GPUs (an H200 has 132), while
- * the combine's per-head work (chunks × head_dim partials) stays small.
+ * Pass-1 workgroups per layer the chunking stays within. Measured on the H200 (bench/results/int4-gemv-h200-run6.json,
+ * 32 heads, forced chunk lengths 16…256 at p = 299, 999, 1999, 3499, 4095): this rule picks the fastest length at
+ * all five (32, 32, 64, 64, 128); 16-position chunks lost everywhere (per-workgroup overhead), and fewer, longer
+ * chunks lose parallelism at short context.
  */
-const TARGET_WORKGROUPS = 2048;
+const TARGET_WORKGROUPS = 1792;
 /** Longest context the adaptive split covers (MAX_CHUNK · MAX_CHUNKS). */
 export const MAX_ATTENTION_CONTEXT = MAX_CHUNK * MAX_CHUNKS;
 
 /**
- * Chunks per head for `length` attended positions (p + 1): the shortest chunk length (16, 32, …, 256) whose
+ * Chunks per head for `length` attended positions (p + 1): the shortest chunk length (32, 64, 128, 256) whose
  * heads × chunks stays within TARGET_WORKGROUPS and chunks within MAX_CHUNKS, else 256-position chunks. Pure; length ≤ MAX_ATTENTION_CONTEXT.
  */
 export function chooseAttentionChunks(length: number, heads: number): number {

@@ -70,23 +70,23 @@ const PREFERRED_WORKGROUP_SIZE = 64;
 const PREFERRED_ROWS = 8;
 
 /**
- * Picks the GEMV variant. Subgroup reduction whenever the device has `subgroups` (any subgroup size);
- * otherwise a workgroup-memory tree. 64 invocations and 8 rows per workgroup for every shape: the best
- * variant of the H200 sweeps (bench/results/int4-gemv-h200-run3.json and -run4.json, the latter on this
- * code: 1004 GB/s on a 63-GEMV chain, 1163 GB/s = 27 % of 4.3 TB/s on the 32-layer packed decode chain);
- * fewer invocations only where the device's limits require it.
+ * Picks the GEMV variant: the workgroup-memory tree reduction, mantissa-trick unpacking, 64 invocations, 8 rows per
+ * workgroup, one block per invocation per step, for every shape and device (fewer invocations only where the
+ * device's limits require it). On the H200 this was the fastest in every mixed chain of bench/results/
+ * int4-gemv-h200-run6.json: 1091 GB/s on the 63-GEMV sweep, 3.22 ms = 1256 GB/s on the packed 32-layer chain,
+ * and the fastest decode-step kernel chain; the subgroupAdd reduction (any subgroup size) measured 15–20 % slower
+ * there, unroll 2 and 128-invocation workgroups were no better, 32 invocations and unroll 4 were worse. The
+ * subgroup reduction and the other shapes stay selectable variants (tested) for other GPUs and the bench.
  * One size for all shapes keeps the variant space (compiled in CI) small.
  */
 export function chooseGemvVariant(caps: GemvCapabilities, shape: GemvShape): GemvVariant {
   validateGemvShape(shape);
-  const reduction: GemvReduction = caps.subgroups ? 'subgroup' : 'workgroup';
+  const reduction: GemvReduction = 'workgroup';
   let workgroupSize = PREFERRED_WORKGROUP_SIZE;
   while (workgroupSize > 16 && workgroupSize > caps.maxComputeInvocationsPerWorkgroup) workgroupSize /= 2;
-  if (reduction === 'workgroup') {
-    // The tree keeps MAX_ACC floats per invocation in workgroup memory.
-    while (workgroupSize > 16 && MAX_ACC * 4 * workgroupSize + 64 > caps.maxComputeWorkgroupStorageSize) workgroupSize /= 2;
-  }
-  return { reduction, workgroupSize, rows: PREFERRED_ROWS };
+  // The tree keeps MAX_ACC floats per invocation in workgroup memory.
+  while (workgroupSize > 16 && MAX_ACC * 4 * workgroupSize + 64 > caps.maxComputeWorkgroupStorageSize) workgroupSize /= 2;
+  return { reduction, unpack: 'bias', workgroupSize, rows: PREFERRED_ROWS, unroll: 1 };
 }
 
 /** Every variant `chooseGemvVariant` can return for these capabilities (compiled in a test). */
