@@ -167,6 +167,7 @@ interface PathResult {
     prefillMs: number;
     prefillTokensPerSecond: number;
     decodeTokensPerSecond: number;
+    decodeRuns: number[];
     queuedStepsPerSecond: number;
     rooflineTokensPerSecond: number;
   }[];
@@ -213,22 +214,28 @@ async function benchPath(path: DecodePath): Promise<PathResult> {
   for (const n of args.contexts) {
     const content = promptText(n);
     const runs: { timings: Timings; promptTokens: number; completionTokens: number }[] = [];
-    for (let r = 0; r < 2; r++) {
+    // One cold run, then three warm ones whose medians are reported (single runs showed rare stalls of ~1 s).
+    for (let r = 0; r < 4; r++) {
       engine.generator.resetPrefix();
       const completion = (await engine.chat.completions.create({ messages: [{ role: 'user', content }], max_tokens: args.decodeTokens, temperature: 0 })) as ChatCompletion & { timings: Timings };
       runs.push({ timings: completion.timings, promptTokens: completion.usage.prompt_tokens, completionTokens: completion.usage.completion_tokens });
     }
-    const [cold, warm] = runs as [(typeof runs)[number], (typeof runs)[number]];
+    const [cold, ...warmRuns] = runs as [(typeof runs)[number], ...(typeof runs)[number][]];
+    const warm = warmRuns[0] ?? cold;
     // The same decode steps queued back to back on the model (the token buffer keeps one id): no per-token round trip.
     const sampler = new GpuSampler(device, new KernelCache(device), { vocab, maxPreviousIds: 16 });
     await sampler.sample(await m.prefill(new Int32Array([1]), warm.promptTokens - 1, []), { temperature: 0 }, 0);
-    const tq = now();
-    for (let step = 0; step < args.decodeTokens; step++) await m.decode(sampler.tokenBuffer, warm.promptTokens + step);
-    await device.queue.onSubmittedWorkDone();
-    const queuedStepsPerSecond = (args.decodeTokens * 1000) / (now() - tq);
+    const queued: number[] = [];
+    for (let r = 0; r < 3; r++) {
+      const tq = now();
+      for (let step = 0; step < args.decodeTokens; step++) await m.decode(sampler.tokenBuffer, warm.promptTokens + step);
+      await device.queue.onSubmittedWorkDone();
+      queued.push((args.decodeTokens * 1000) / (now() - tq));
+    }
+    const queuedStepsPerSecond = median(queued);
     sampler.destroy();
     engine.generator.resetPrefix();
-    const t = warm.timings;
+    const t = { prefillMs: median(warmRuns.map((w) => w.timings.prefillMs)), decodeTokensPerSecond: median(warmRuns.map((w) => w.timings.decodeTokensPerSecond)) };
     contexts.push({
       context: n,
       promptTokens: warm.promptTokens,
@@ -237,12 +244,13 @@ async function benchPath(path: DecodePath): Promise<PathResult> {
       prefillMs: round(t.prefillMs),
       prefillTokensPerSecond: round((warm.promptTokens * 1000) / t.prefillMs, 1),
       decodeTokensPerSecond: round(t.decodeTokensPerSecond, 1),
+      decodeRuns: warmRuns.map((w) => round(w.timings.decodeTokensPerSecond, 1)),
       queuedStepsPerSecond: round(queuedStepsPerSecond, 1),
       rooflineTokensPerSecond: round(rooflineTokensPerSecond(warm.promptTokens), 0),
     });
     log(
       `${path}: context ${warm.promptTokens}: prefill ${t.prefillMs.toFixed(1)} ms (cold ${cold.timings.prefillMs.toFixed(1)} ms; ${((warm.promptTokens * 1000) / t.prefillMs).toFixed(0)} tok/s), ` +
-        `decode ${t.decodeTokensPerSecond.toFixed(1)} tok/s over ${warm.completionTokens} tokens (cold run ${cold.timings.decodeTokensPerSecond.toFixed(1)}), queued ${queuedStepsPerSecond.toFixed(1)} steps/s`,
+        `decode ${t.decodeTokensPerSecond.toFixed(1)} tok/s over ${warm.completionTokens} tokens (runs ${warmRuns.map((w) => w.timings.decodeTokensPerSecond.toFixed(0)).join(' ')}; cold run ${cold.timings.decodeTokensPerSecond.toFixed(1)}), queued ${queuedStepsPerSecond.toFixed(1)} steps/s`,
     );
   }
 

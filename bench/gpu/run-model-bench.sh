@@ -11,8 +11,10 @@ set -u
 source .gpu/env.sh
 B=bench/out/gpu-model
 for f in "$B"/*.xz; do xz -dkf "$f"; done
-nvidia-smi --query-gpu=name,driver_version,memory.total,memory.used --format=csv | tee "$OUT/gpu.csv"
-(while true; do echo "$(date +%T.%N | cut -c1-12) $(nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits)"; sleep 0.5; done) > "$OUT/gpu-memory.log" 2>&1 &
+# (At most 8 files come back from the device: keep the card's description in the memory log.)
+nvidia-smi --query-gpu=name,driver_version,memory.total,memory.used --format=csv | tee "$OUT/gpu-memory.log"
+# Sampled every 2 s: querying nvidia-smi more often was suspected of stalling decode steps.
+(while true; do echo "$(date +%T.%N | cut -c1-12) $(nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits)"; sleep 2; done) >> "$OUT/gpu-memory.log" 2>&1 &
 SMI=$!
 PKG=/tmp/pkg-${PRESET:-8b}
 if [ ! -f "$PKG/manifest.json" ]; then
