@@ -4,9 +4,11 @@
 # package to local disk, runs bench/model.bench.ts once per path (our kernels, then the ORT-only paths) and
 # then ../shared/gpu/reference_baseline.py (Hugging Face, bf16) on the same card, sampling nvidia-smi's memory
 # use throughout. Everything lands in $OUT. Environment: COMMIT (recorded), PRESET (8b), PATHS, BENCH_ARGS,
-# PROFILE_LOAD (a CPU profile of loading). Node runs with --liftoff-only as the CLI does: without it V8 spends tens
-# of seconds optimizing onnxruntime-web's 27 MB wasm before the first session exists (Chrome tiers up in the
-# background and caches the code, so the browser does not pay this).
+# PROFILE_LOAD (a CPU profile of loading). Loading is timed in a process of its own with --liftoff-only (as the CLI
+# runs): with V8's defaults Node spends tens of seconds optimizing onnxruntime-web's 27 MB wasm before the first
+# session exists, which a browser does not (Chrome starts on baseline code, tiers up in the background and caches
+# it). The speed runs use V8's defaults, i.e. optimized ORT code as a browser has once warm; their load time
+# includes that compile.
 set -u
 source .gpu/env.sh
 B=bench/out/gpu-model
@@ -22,13 +24,15 @@ if [ ! -f "$PKG/manifest.json" ]; then
   tail -1 "$OUT/random-package.log"
 fi
 if [ -n "${PROFILE_LOAD:-}" ]; then
-  "$NODE" --liftoff-only --cpu-prof --cpu-prof-dir="$OUT/prof" "$B/model.mjs" --package "$PKG" --paths kernels --load-only 2>&1 | grep -v XDG_RUNTIME | tail -2
-  "$NODE" bench/gpu/summarize-cpuprofile.mjs "$OUT"/prof/*.cpuprofile 40 > "$OUT/load-profile.txt" && rm -rf "$OUT/prof"
-  head -25 "$OUT/load-profile.txt"
+  "$NODE" --liftoff-only --cpu-prof --cpu-prof-dir="$OUT/prof" "$B/model.mjs" --package "$PKG" --paths kernels --load-only 2>&1 | grep -v XDG_RUNTIME | tail -1 | tee "$OUT/load-profile.txt"
+  "$NODE" bench/gpu/summarize-cpuprofile.mjs "$OUT"/prof/*.cpuprofile 40 >> "$OUT/load-profile.txt" && rm -rf "$OUT/prof"
+  head -12 "$OUT/load-profile.txt"
+else
+  "$NODE" --liftoff-only "$B/model.mjs" --package "$PKG" --paths kernels --load-only 2>&1 | grep -v XDG_RUNTIME | tail -1 | tee "$OUT/load-profile.txt"
 fi
 for p in ${PATHS:-kernels ort-baseline}; do
   echo "== $p $(date +%T)" >> "$OUT/gpu-memory.log"
-  BENCH_COMMIT="${COMMIT:-unknown}" timeout "${BENCH_TIMEOUT:-240}" "$NODE" --liftoff-only "$B/model.mjs" --package "$PKG" --paths "$p" --out "$OUT/model-$p.json" ${BENCH_ARGS:-} 2>&1 | grep -v XDG_RUNTIME | tee "$OUT/model-$p.log" | tail -3
+  BENCH_COMMIT="${COMMIT:-unknown}" timeout "${BENCH_TIMEOUT:-240}" "$NODE" "$B/model.mjs" --package "$PKG" --paths "$p" --out "$OUT/model-$p.json" ${BENCH_ARGS:-} 2>&1 | grep -v XDG_RUNTIME | tee "$OUT/model-$p.log" | tail -3
 done
 echo "== reference $(date +%T)" >> "$OUT/gpu-memory.log"
 PYTHONUNBUFFERED=1 timeout "${REF_TIMEOUT:-200}" python3 "$B/reference_baseline.py" 2>&1 | tee "$OUT/reference.log" | tail -2
