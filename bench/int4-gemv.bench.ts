@@ -8,13 +8,14 @@
  *    plus the sweep's best three: the decode step's layout before (RMSNorm dispatch, q, k, v, o add, RMSNorm,
  *    gate/up SwiGLU, down add: 8 per layer) and now (norms fused, q/k/v one 'store3' dispatch, o add, gate/up
  *    SwiGLU, down add: 4 per layer); packed + fused weights (4 per layer, the earlier 3.48 ms figure); the lm_head
- *    (102400 × 4096) without and with the final norm fused.
+ *    (102400 × 4096) without and with the final norm fused. (Run 6 also timed 32 identical GEMVs per shape; those
+ *    chains were inconsistent with the mixed ones and the sweep was dropped: bench/BENCH.md.)
  * Each chain is recorded in one compute pass; time = wall clock from submit to onSubmittedWorkDone,
  * median of the repeats. Bytes = int4 weights + f32 scales read (x and y are negligible).
  * 3. Decode attention over a 4096-position cache, 32 layers, at p = 299, 999, 1999, 3499, 4095: the decode step's
  *    path before (rope dispatch + fixed 64-position split) and now (rope fused, adaptive split at its chooser's
  *    chunking), and the new kernel at chunks of 16 … 256 positions (KV bytes read = 2 · 32 · 32 · (p + 1) · 128 · 4 B);
- *    the GPU sampler over 102400 logits (wall clock).
+ *    the GPU sampler over 102400 logits (wall clock). Parts 3 live in ./decode-kernel-timing.ts.
  * 4. The decode step's kernels in order (32 layers + lm_head, no gather or sampler) at p = 299 and 1999: the path
  *    of 78039df (11 dispatches per layer, old GEMV kernel) vs now (6 per layer) for the chain candidates.
  * Run here:  npx vite-node bench/int4-gemv.bench.ts -- --quick     (SwiftShader: tiny chain)
@@ -25,15 +26,14 @@ import { writeFileSync } from 'node:fs';
 import fillRandomWgsl from './gpu/fill-random.wgsl?raw';
 import { benchGpuContext } from './gpu/bench-gpu';
 import { createStorageBuffer, uploadBuffer } from '../src/gpu/gpu-buffers';
-import { GpuSampler } from '../src/generate/sampler';
-import type { SamplingOptions } from '../src/generate/sampling-options';
-import { type DecodeAttention, type DecodeAttentionSplit, prepareDecodeAttention } from '../src/model/kernels/decode-attention';
+import { prepareDecodeAttention } from '../src/model/kernels/decode-attention';
 import { DecodeStepUniform } from '../src/model/kernels/decode-step-uniform';
 import { KernelCache } from '../src/gpu/kernel';
 import { chooseGemvVariant, type GemvBuffers, type GemvEpilogue, type GemvShape, type GemvVariant, gemvVariantName, prepareInt4Gemv } from '../src/model/kernels/int4-gemv';
 import { llamaRopeTable } from '../src/model/kernels/llama-rope-table';
 import { prepareRmsNorm } from '../src/model/kernels/rms-norm';
 import { prepareRopeAppend } from '../src/model/kernels/rope';
+import { measureAttention, measureSampler, type TimingEnv } from './decode-kernel-timing';
 import type { PreparedKernel } from '../src/model/kernels/prepared-kernel';
 import { prepareKernel } from '../src/model/kernels/prepared-kernel';
 
@@ -258,68 +258,6 @@ async function measure(name: string, layers: Layer[] | PackedLayer[], plan: Plan
   return record(name, dispatches.length, bytes, medianMs, recordMs);
 }
 
-/** Decode attention (32 layers × 2 passes, 32 heads × 128, cache 4096): fixed vs adaptive split. */
-async function measureAttention(): Promise<void> {
-  const heads = 32;
-  const headDim = 128;
-  const maxLen = quick ? 256 : 4096;
-  const layerCount = quick ? 2 : 32;
-  const cacheBytes = heads * maxLen * headDim * 4;
-  const step = new DecodeStepUniform(device);
-  // The packed qkv buffer (q | k | v before RoPE) and the rope tables, as in the decode step.
-  const q = createStorageBuffer(device, 'qkv', 3 * heads * headDim * 4);
-  const table = llamaRopeTable({ theta: 10000, headDim, maxLen });
-  const cos = uploadBuffer(device, 'cos', table.cos);
-  const sin = uploadBuffer(device, 'sin', table.sin);
-  const out = createStorageBuffer(device, 'attn-out', heads * headDim * 4);
-  const caches: GPUBuffer[] = [];
-  for (let l = 0; l < layerCount; l++) {
-    const kCache = randomMatrix(8 * heads * headDim, maxLen, 10000 + l).qweight; // random bytes, the right size
-    const vCache = randomMatrix(8 * heads * headDim, maxLen, 20000 + l).qweight;
-    if (kCache.size < cacheBytes) throw new Error('cache too small');
-    caches.push(kCache, vCache);
-  }
-  const shape = { heads, kvHeads: heads, headDim, maxLen };
-  const kvOf = (l: number) => ({ kCache: caches[2 * l] as GPUBuffer, vCache: caches[2 * l + 1] as GPUBuffer });
-  const layersOf = (options: { split: DecodeAttentionSplit; rope?: boolean }): DecodeAttention[] =>
-    Array.from({ length: layerCount }, (_, l) =>
-      prepareDecodeAttention(device, kernels, { q, step: step.buffer, ...kvOf(l), out }, shape, {
-        split: options.split,
-        maxChunks: 256,
-        ...(options.rope ? { rope: { cos, sin, kOffset: heads * headDim, vOffset: 2 * heads * headDim } } : {}),
-      }),
-    );
-  const fixed = layersOf({ split: 'fixed-64' });
-  const fused = layersOf({ split: 'adaptive', rope: true });
-  const ropes = Array.from({ length: layerCount }, (_, l) => prepareRopeAppend(device, kernels, { qkv: q, step: step.buffer, ...kvOf(l), cos, sin }, shape));
-  const positions = quick ? [99, maxLen - 1] : [299, 999, 1999, 3499, maxLen - 1];
-  // The decode step's attention before (rope dispatch + fixed split: 3 dispatches per layer) and now (rope fused,
-  // adaptive split: 2), the fixed split alone, and the new kernel at forced chunk lengths.
-  const runs: { label: string; record: (pass: GPUComputePassEncoder, position: number) => void }[] = [
-    { label: 'old: rope + fixed-64', record: (pass, p) => fixed.forEach((a, l) => (ropes[l]?.record(pass), a.record(pass, p))) },
-    { label: 'fixed-64 alone', record: (pass, p) => fixed.forEach((a) => a.record(pass, p)) },
-    { label: 'new: rope fused, chooser', record: (pass, p) => fused.forEach((a) => a.record(pass, p)) },
-    ...[16, 32, 64, 128, 256].map((chunkLength) => ({
-      label: `new, chunks of ${chunkLength}`,
-      record: (pass: GPUComputePassEncoder, p: number) => fused.forEach((a) => a.record(pass, p, { chunks: Math.ceil((p + 1) / chunkLength) })),
-    })),
-  ];
-  for (const position of positions) {
-    step.setPosition(position);
-    for (const run of runs) {
-      const { medianMs } = await timeChain([{ record: (pass) => run.record(pass, position) }], 10);
-      const kvBytes = 2 * layerCount * heads * (position + 1) * headDim * 4;
-      const gbPerS = kvBytes / (medianMs / 1000) / 1e9;
-      others.push({ name: `decode attention ${run.label}, ${layerCount} layers, p=${position}`, medianMs, gbPerS });
-      writeResult();
-      console.log(`decode attention ${run.label.padEnd(26)} ${layerCount} layers p=${String(position).padStart(4)}: ${medianMs.toFixed(3)} ms, KV ${gbPerS.toFixed(0)} GB/s`);
-    }
-  }
-  for (const d of [...fixed, ...fused, ...ropes]) d.destroy();
-  for (const b of [...caches, q, out, cos, sin]) b.destroy();
-  step.destroy();
-}
-
 /**
  * The decode step's kernels without the embedding gather and sampler, 32 layers + lm_head, in the step's order and
  * buffers: before (78039df: RMSNorm dispatches, q/k/v GEMVs, rope dispatch, fixed-split attention, old GEMV kernel:
@@ -383,36 +321,26 @@ async function measureStep(layers: Layer[], lm: Matrix, variants: Map<string, Ge
     }
   }
   for (const [, list] of paths) for (const d of list) d.destroy();
-  for (const [k, v] of caches) (k.destroy(), v.destroy());
+  for (const b of caches.flat()) b.destroy();
   for (const b of [attnOut, logits, cos, sin]) b.destroy();
   step.destroy();
 }
 
-async function measureSampler(): Promise<void> {
-  const vocab = 102400;
-  const logits = uploadBuffer(device, 'logits', Float32Array.from({ length: vocab }, (_, i) => Math.sin(i * 12.9898) * 8));
-  const sampler = new GpuSampler(device, kernels, { vocab, maxPreviousIds: 4096 });
-  sampler.addPreviousIds(Array.from({ length: 300 }, (_, i) => i * 17));
-  const samplingCases: [string, SamplingOptions][] = [
-    ['greedy', { temperature: 0 }],
-    ['temperature 0.7, top-p 0.9, penalty 1.1', { temperature: 0.7, topP: 0.9, repetitionPenalty: 1.1, seed: 1 }],
-    ['temperature 1, top-k 50, top-p 0.95', { temperature: 1, topK: 50, topP: 0.95, seed: 2 }],
-  ];
-  for (const [name, options] of samplingCases) {
-    const times: number[] = [];
-    for (let r = 0; r < 12; r++) {
-      const t = performance.now();
-      await sampler.sample(logits, options, r);
-      if (r >= 2) times.push(performance.now() - t);
-    }
-    times.sort((a, b) => a - b);
-    const medianMs = times[Math.floor(times.length / 2)] ?? NaN;
-    others.push({ name: `sampler (vocab 102400, incl. 4-byte readback): ${name}`, medianMs });
-    console.log(`sampler ${name}: ${medianMs.toFixed(3)} ms`);
-  }
-  sampler.destroy();
-  logits.destroy();
-}
+const timingEnv: TimingEnv = {
+  device,
+  kernels,
+  quick,
+  randomBytes: (sizeBytes, bytesSeed) => {
+    const m = randomMatrix(sizeBytes / 16, 32, bytesSeed);
+    m.scales.destroy();
+    return m.qweight;
+  },
+  timeChain,
+  report: (entry) => {
+    others.push(entry);
+    writeResult();
+  },
+};
 
 console.log(`adapter: ${ctx.capabilities.vendor} ${ctx.capabilities.architecture} ${ctx.capabilities.description}; subgroups ${ctx.capabilities.subgroups}`);
 const started = performance.now();
@@ -442,46 +370,6 @@ const fullLayers = [...sweepLayers, ...makeLayers(quick ? 1 : 32 - sweepLayers.l
 await device.queue.onSubmittedWorkDone();
 const n = fullLayers.length;
 const reps = quick ? 2 : 10;
-// Per-shape sweep: each variant on 32 of one of the step's four GEMVs (the planner may choose per shape).
-const perShape: { label: string; build: (l: Layer, v: GemvVariant) => PreparedKernel; bytes: (l: Layer) => number }[] = [
-  {
-    label: 'qkv store3 + norm (12288×4096)',
-    build: (l, v) =>
-      prepareInt4Gemv(
-        device,
-        kernels,
-        { x: xHidden, y: yQkv3, qweight: l.q.qweight, scales: l.q.scales, qweight2: l.k.qweight, scales2: l.k.scales, qweight3: l.v.qweight, scales3: l.v.scales },
-        { n: 3 * HIDDEN, k: HIDDEN, epilogue: 'store3', stacked: [HIDDEN, HIDDEN], norm: NORM },
-        v,
-      ),
-    bytes: (l) => matrixBytes(l.q, l.k, l.v),
-  },
-  {
-    label: 'o add (4096×4096)',
-    build: (l, v) => prepareInt4Gemv(device, kernels, { x: xHidden, y: yHidden, qweight: l.o.qweight, scales: l.o.scales }, { n: HIDDEN, k: HIDDEN, epilogue: 'add' }, v),
-    bytes: (l) => matrixBytes(l.o),
-  },
-  {
-    label: 'gate/up SwiGLU + norm (2×11008×4096)',
-    build: (l, v) =>
-      prepareInt4Gemv(device, kernels, { x: xHidden, y: yMlp, qweight: l.gate.qweight, scales: l.gate.scales, qweight2: l.up.qweight, scales2: l.up.scales }, { n: MLP, k: HIDDEN, epilogue: 'swiglu', norm: NORM }, v),
-    bytes: (l) => matrixBytes(l.gate, l.up),
-  },
-  {
-    label: 'down add (4096×11008)',
-    build: (l, v) => prepareInt4Gemv(device, kernels, { x: xMlp, y: yHidden, qweight: l.down.qweight, scales: l.down.scales }, { n: HIDDEN, k: MLP, epilogue: 'add' }, v),
-    bytes: (l) => matrixBytes(l.down),
-  },
-];
-for (const shapeCase of perShape) {
-  for (const v of sweep) {
-    const dispatches = fullLayers.map((l) => shapeCase.build(l, v));
-    const bytes = fullLayers.reduce((sum, l) => sum + shapeCase.bytes(l), 0);
-    const { medianMs, recordMs } = await timeChain(dispatches, reps);
-    for (const d of dispatches) d.destroy();
-    record(`per-shape ${shapeCase.label}, ${n}×, ${gemvVariantName(v)}`, dispatches.length, bytes, medianMs, recordMs);
-  }
-}
 const engineOld = await measure(`old kernel, ${n} layers, engine layout of 78039df (norm dispatches, 8/layer)`, fullLayers, () => OLD, 'engine-old', reps);
 const engineRows: Row[] = [];
 for (const [name, v] of candidates) engineRows.push(await measure(`${name}, ${n} layers, engine layout (norms fused, qkv store3: 4/layer)`, fullLayers, () => v, 'engine', reps));
@@ -509,8 +397,8 @@ for (const [name, variant, norm] of [['old kernel', OLD, false] as const, ...[..
 lmHead.qweight.destroy();
 lmHead.scales.destroy();
 
-await measureAttention();
-await measureSampler();
+await measureAttention(timingEnv);
+await measureSampler(timingEnv);
 writeResult();
 const pct = (r: Row): string => `${r.medianMs.toFixed(2)} ms = ${r.gbPerS.toFixed(0)} GB/s = ${(r.ofPeak * 100).toFixed(1)} %`;
 console.log(`\nfull-step GEMVs: old engine layout ${pct(engineOld)}; old kernel packed ${pct(packedOld)}`);
