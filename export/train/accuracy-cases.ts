@@ -1,49 +1,60 @@
 /**
- * The questions the accuracy tests ask the trained default model (Node engine and Chromium): fresh pictures of
- * the dataset's test split (never trained on), the kinds the model answers reliably (bench/BENCH.md, "Trained
- * default model"): the colour, place and shape of a lone shape and how many shapes a picture holds. Questions
- * about one of several shapes are left out: the model gets only about 60 % of those right.
+ * The questions the accuracy tests ask the trained default model (Node CLI and the Chromium component): fresh
+ * pictures of the dataset's test split (never trained on), lone shapes and — mostly — several shapes, every
+ * question kind of the dataset (colour, count, place, shape, description) in Japanese and English, the
+ * questions about one of several shapes included. Each case is a short conversation about one picture: the
+ * first turn carries the picture, later turns are follow-ups; every answer is scored by exact match.
  */
 import { encodeRgbPng } from './encode-rgb-png';
 import { datasetItem } from './shapes-dataset';
-import type { ShapeQuestion } from './shapes-questions';
+import type { QuestionKind, QuestionLanguage, ShapeQuestion } from './shapes-questions';
 
 export interface AccuracyCase {
   /** Index of the picture in the test split. */
   readonly index: number;
   readonly png: Uint8Array;
-  readonly qa: ShapeQuestion;
+  /** Shapes in the picture. */
+  readonly objects: number;
+  /** One question per turn, in order. */
+  readonly turns: readonly ShapeQuestion[];
 }
 
 export interface AccuracyCaseOptions {
-  /** Pictures with one shape, and with two or three. */
-  readonly picturesPerKind: number;
+  readonly pictures: number;
+  readonly turnsPerPicture: number;
   /** Only pictures up to this many pixels (SwiftShader runs WebGPU on the CPU: small pictures are fast). */
   readonly maxPicturePixels: number;
+  /** Where in the test split to start looking (separate batches for separate tests). */
+  readonly firstIndex?: number;
 }
 
+/** Kinds in the order the batch cycles through them; the referring kinds come up most. */
+const KIND_CYCLE: readonly QuestionKind[] = ['colour', 'position', 'count', 'shape', 'colour', 'position', 'describe', 'shape'];
+
 /**
- * The first small test-split pictures: per lone-shape picture its colour, place and shape in Japanese and its
- * colour in English; per multi-shape picture how many, in Japanese. Deterministic.
+ * `pictures` test-split pictures from `firstIndex` on (at most one lone-shape picture in three), each with
+ * `turnsPerPicture` distinct questions whose kinds cycle through KIND_CYCLE and whose language is English for
+ * every third question (Japanese when the picture has no such English question). Deterministic.
  */
 export function accuracyCases(options: AccuracyCaseOptions): AccuracyCase[] {
   const cases: AccuracyCase[] = [];
-  let single = 0;
-  let several = 0;
-  for (let index = 0; single + several < 2 * options.picturesPerKind; index++) {
+  let slot = 0;
+  for (let index = options.firstIndex ?? 0; cases.length < options.pictures; index++) {
     const item = datasetItem('test', index);
+    const objects = item.scene.objects.length;
     if (item.scene.width * item.scene.height > options.maxPicturePixels) continue;
-    const isSingle = item.scene.objects.length === 1;
-    if (isSingle ? single >= options.picturesPerKind : several >= options.picturesPerKind) continue;
-    if (isSingle) single++;
-    else several++;
-    const png = new Uint8Array(encodeRgbPng(item.rgb, item.scene.width, item.scene.height));
-    for (const qa of item.questions) {
-      const wanted = isSingle
-        ? (qa.language === 'ja' && (qa.kind === 'colour' || qa.kind === 'position' || qa.kind === 'shape')) || (qa.language === 'en' && qa.kind === 'colour')
-        : qa.language === 'ja' && qa.kind === 'count';
-      if (wanted) cases.push({ index, png, qa });
+    if (objects === 1 && cases.length % 3 !== 0) continue;
+    const turns: ShapeQuestion[] = [];
+    for (let t = 0; t < options.turnsPerPicture; t++, slot++) {
+      const kind = KIND_CYCLE[slot % KIND_CYCLE.length] ?? 'colour';
+      const language: QuestionLanguage = slot % 3 === 2 ? 'en' : 'ja';
+      const unused = item.questions.filter((q) => q.kind === kind && !turns.includes(q));
+      const candidates = unused.filter((q) => q.language === language);
+      const pool = candidates.length > 0 ? candidates : unused;
+      const pick = pool[slot % Math.max(1, pool.length)];
+      if (pick) turns.push(pick);
     }
+    cases.push({ index, png: new Uint8Array(encodeRgbPng(item.rgb, item.scene.width, item.scene.height)), objects, turns });
   }
   return cases;
 }

@@ -1,0 +1,96 @@
+/**
+ * The trained default model in Chromium (WebGPU on SwiftShader) through <sarashina-chat>, as a user chats: the
+ * element loads the fp32 or q4f32 package (exported by the project's exporter into e2e/output, git-ignored), a
+ * fresh test-split picture is picked in its file input, the question typed and sent with Enter, then a follow-up
+ * question typed about the same picture (multi-turn: the history and the picture stay in the prompt); the answers
+ * are read from the element's DOM. Pictures: export/train/accuracy-cases.ts (several shapes mostly, every question
+ * kind, Japanese and English). ≥ 90 % of the answers must be exactly right: a numerical bug in any browser-side
+ * kernel, the browser image decoder, the processor, the tokenizer or the chat template turns them wrong.
+ */
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { accuracyCases } from '../export/train/accuracy-cases';
+import { exportPackage } from '../export/package/export-package';
+import { type E2eSession, REPO_ROOT, startE2e } from './harness';
+
+const OUTPUT = join(REPO_ROOT, 'e2e/output/trained-model-component');
+const REQUIRED_ACCURACY = 0.9;
+/** A batch apart from the CLI test's pictures; two turns per picture. */
+const CASES = accuracyCases({ pictures: 4, turnsPerPicture: 2, maxPicturePixels: 130 * 130, firstIndex: 200 });
+const PRECISIONS = ['fp32', 'q4f32'] as const;
+
+async function answerCount(page: Page): Promise<number> {
+  return page.evaluate(() => window.componentEvents().messages.length);
+}
+
+/** Types `text` into the element's text box, sends it with Enter and returns the answer shown in the DOM. */
+async function ask(page: Page, text: string): Promise<string> {
+  const before = await answerCount(page);
+  await page.locator('sarashina-chat textarea').fill(text);
+  await page.locator('sarashina-chat textarea').press('Enter');
+  await page.waitForFunction((n) => window.componentEvents().messages.length > n || window.componentEvents().errors.length > 0, before, { timeout: 120_000 });
+  expect((await page.evaluate(() => window.componentEvents())).errors).toEqual([]);
+  const bubble = page.locator('sarashina-chat .msg.assistant').last();
+  expect(await bubble.getAttribute('aria-busy')).toBeNull();
+  return ((await bubble.locator('.body').textContent()) ?? '').trim();
+}
+
+describe('trained default model in <sarashina-chat> (Chromium, fresh pictures, follow-up questions)', () => {
+  let session: E2eSession;
+  let page: Page;
+  let errors: string[];
+
+  beforeAll(async () => {
+    await rm(OUTPUT, { recursive: true, force: true });
+    for (const precision of PRECISIONS) await exportPackage(join(REPO_ROOT, 'export/train/checkpoint'), join(OUTPUT, precision), { precision });
+    await mkdir(join(OUTPUT, 'pictures'), { recursive: true });
+    for (const c of CASES) await writeFile(join(OUTPUT, 'pictures', `${c.index}.png`), c.png);
+    session = await startE2e();
+    ({ page, errors } = await session.open('/e2e/pages/component.html'));
+    await page.waitForFunction(() => typeof window.componentMount === 'function');
+  });
+
+  afterAll(async () => {
+    await session?.close();
+    await rm(OUTPUT, { recursive: true, force: true });
+  });
+
+  it('asks a general batch: several shapes mostly, every kind, Japanese and English, follow-ups', () => {
+    const questions = CASES.flatMap((c) => c.turns.map((q) => ({ ...q, objects: c.objects })));
+    expect(questions).toHaveLength(8);
+    expect(questions.filter((q) => q.objects > 1).length).toBeGreaterThanOrEqual(6);
+    expect(new Set(questions.map((q) => q.kind))).toEqual(new Set(['colour', 'count', 'position', 'shape', 'describe']));
+    expect(new Set(questions.map((q) => q.language))).toEqual(new Set(['ja', 'en']));
+  });
+
+  for (const precision of PRECISIONS) {
+    it(`answers ≥ ${REQUIRED_ACCURACY * 100} % right with the ${precision} package`, async () => {
+      const model = `${session.baseUrl}/e2e/output/trained-model-component/${precision}/`;
+      await page.evaluate((m) => window.componentMount({ model: m, 'context-tokens': '512', 'max-tokens': '40' }), model);
+      await page.waitForFunction((p) => document.querySelector('sarashina-chat')?.engineInfo?.precision === p || window.componentEvents().errors.length > 0, precision, {
+        timeout: 120_000,
+      });
+      expect((await page.evaluate(() => window.componentEvents())).errors).toEqual([]);
+      const wrong: string[] = [];
+      let asked = 0;
+      for (const c of CASES) {
+        await page.locator('sarashina-chat input[type=file]').setInputFiles(join(OUTPUT, 'pictures', `${c.index}.png`));
+        expect(await page.locator('sarashina-chat .thumb img').count()).toBe(1);
+        for (const qa of c.turns) {
+          const answer = await ask(page, qa.question);
+          asked++;
+          if (answer !== qa.answer) wrong.push(`picture ${c.index}: ${qa.question} → ${JSON.stringify(answer)} (expected ${JSON.stringify(qa.answer)})`);
+        }
+        // Both turns are in the chat, the picture in the first.
+        expect(await page.locator('sarashina-chat .msg.user').count()).toBe(c.turns.length);
+        expect(await page.locator('sarashina-chat .msg.user img').count()).toBe(1);
+        await page.locator('sarashina-chat button.clear').click();
+      }
+      console.log(`component ${precision}: ${asked - wrong.length}/${asked} right${wrong.length ? `; wrong: ${wrong.join('; ')}` : ''}`);
+      expect(1 - wrong.length / asked, wrong.join('\n')).toBeGreaterThanOrEqual(REQUIRED_ACCURACY);
+      expect(errors).toEqual([]);
+    }, 300_000);
+  }
+});
