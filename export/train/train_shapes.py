@@ -22,8 +22,12 @@ image block, earlier answers rendered in the history, half of them with the lead
 questions drawn with weights that favour questions about one of several shapes. The loss is on the answers (the
 last one with </s>; earlier answers only in the one-space form, which is what the model itself produces), plus an
 auxiliary per-token probe on the image features (shape and colour under the token and its (x, y); training only,
-the heads are not saved). Mixed precision (bf16 autocast, f32 master weights), AdamW, warm-up then cosine decay
-over a wall-clock budget.
+the heads are not saved), plus attention supervision (`--attn-sup`): every shape word after the picture ("星",
+"▁star", …) names one object, and one head of one decoder layer (layer 1, head 0) is taught to look from that word
+at the object's image tokens (−log of the attention mass there; the head's weights are recomputed from the layer's
+input exactly as the layer computes them). Without it the model found objects by place but not by shape: colour
+and place of "the star" among several shapes stayed at ~50 % (runs/eval-multiturn.json); with it, ~99.5 %.
+Mixed precision (bf16 autocast, f32 master weights), AdamW, warm-up then cosine decay over a wall-clock budget.
 
 Outputs under OUT_DIR: model.safetensors (bf16; with the skeleton files it is the checkpoint), train-log.txt,
 eval.json: held-out exact-match accuracy by question kind and language on all questions of every eval picture
