@@ -22,7 +22,11 @@
  * without shader-f16). `llm.lm_head.weight` always exists (written from the table when tied).
  *
  * Kernel contracts used in pipelines:
- *   'vision-attention'  qkv [N, 3E] (q | k | v, heads × D each, as vision-pre / vision-block emit)
+ *   'vision-patch-embed', 'vision-block' ({block}), 'vision-merger'
+ *                       the whole tower in our kernels (src/model/vision-tower.ts): pixel_values → hidden,
+ *                       hidden updated in place by block {block}'s weights, hidden → image_features.
+ *   'vision-attention'  (the ORT-segmented pipeline) qkv [N, 3E] (q | k | v, heads × D each, as vision-pre /
+ *                       vision-block emit)
  *                       + rotary cos/sin [N, D/2] + per-image row ranges → attn [N, E] (2-D RoPE on q, k;
  *                       softmax(q kᵀ / √D) v within each image).
  *   'embed-tokens'      ids → rows of the embedding table, image features written into `<|file|>` rows
