@@ -9,7 +9,9 @@ import type { SamplingOptions } from '../src/generate/sampling-options';
 import { type DecodeAttention, type DecodeAttentionSplit, prepareDecodeAttention } from '../src/model/kernels/decode-attention';
 import { DecodeStepUniform } from '../src/model/kernels/decode-step-uniform';
 import { llamaRopeTable } from '../src/model/kernels/llama-rope-table';
+import { readF32 } from '../src/model/kernels/gpu-test-helpers';
 import { prepareRopeAppend } from '../src/model/kernels/rope';
+import { randomFloats } from '../src/testing/compare';
 
 export interface TimingEnv {
   readonly device: GPUDevice;
@@ -25,8 +27,9 @@ export interface TimingEnv {
 
 /**
  * Decode attention, 32 layers of 32 heads × 128 over a 4096-position cache (2 layers of 256 with `quick`), at
- * p = 299, 999, 1999, 3499, 4095: the decode step's path before (rope dispatch + fixed split) and now (rope
- * fused, adaptive split), the fixed split alone, and the new kernel at forced chunk lengths 16 … 256.
+ * p = 299, 999, 1999, 3499, 4095: the decode step's path of 78039df (rope dispatch + fixed split), of run 6 (rope
+ * fused, adaptive split, combine dispatch) and now (the merge fused into the same dispatch), the fused kernel
+ * at forced chunk lengths 32 … 256, and with 256-invocation workgroups.
  */
 export async function measureAttention(env: TimingEnv): Promise<void> {
   const { device, kernels, quick } = env;
@@ -48,16 +51,19 @@ export async function measureAttention(env: TimingEnv): Promise<void> {
   }
   const shape = { heads, kvHeads: heads, headDim, maxLen };
   const kvOf = (l: number) => ({ kCache: caches[2 * l] as GPUBuffer, vCache: caches[2 * l + 1] as GPUBuffer });
-  const layersOf = (options: { split: DecodeAttentionSplit; rope?: boolean }): DecodeAttention[] =>
+  const layersOf = (options: { split: DecodeAttentionSplit; rope?: boolean; workgroupSize?: 128 | 256 }): DecodeAttention[] =>
     Array.from({ length: layerCount }, (_, l) =>
       prepareDecodeAttention(device, kernels, { q, step: step.buffer, ...kvOf(l), out }, shape, {
         split: options.split,
         maxChunks: 256,
+        ...(options.workgroupSize ? { workgroupSize: options.workgroupSize } : {}),
         ...(options.rope ? { rope: { cos, sin, kOffset: heads * headDim, vOffset: 2 * heads * headDim } } : {}),
       }),
     );
   const fixed = layersOf({ split: 'fixed-64' });
-  const fused = layersOf({ split: 'adaptive', rope: true });
+  const twoPass = layersOf({ split: 'adaptive', rope: true });
+  const fused = layersOf({ split: 'fused', rope: true });
+  const fused256 = layersOf({ split: 'fused', rope: true, workgroupSize: 256 });
   const ropes = Array.from({ length: layerCount }, (_, l) => prepareRopeAppend(device, kernels, { qkv: q, step: step.buffer, ...kvOf(l), cos, sin }, shape));
   const positions = quick ? [99, maxLen - 1] : [299, 999, 1999, 3499, maxLen - 1];
   // The decode step's attention before (rope dispatch + fixed split: 3 dispatches per layer) and now (rope fused,
@@ -71,12 +77,21 @@ export async function measureAttention(env: TimingEnv): Promise<void> {
           a.record(pass, p);
         }),
     },
-    { label: 'fixed-64 alone', record: (pass, p) => fixed.forEach((a) => a.record(pass, p)) },
-    { label: 'new: rope fused, chooser', record: (pass, p) => fused.forEach((a) => a.record(pass, p)) },
-    ...[16, 32, 64, 128, 256].map((chunkLength) => ({
-      label: `new, chunks of ${chunkLength}`,
-      record: (pass: GPUComputePassEncoder, p: number) => fused.forEach((a) => a.record(pass, p, { chunks: Math.ceil((p + 1) / chunkLength) })),
-    })),
+    { label: 'run 6: two-pass, chooser', record: (pass, p) => twoPass.forEach((a) => a.record(pass, p)) },
+    { label: 'now: fused merge, chooser', record: (pass, p) => fused.forEach((a) => a.record(pass, p)) },
+    { label: 'fused wg256, chooser', record: (pass, p) => fused256.forEach((a) => a.record(pass, p)) },
+    ...[32, 64, 128, 256].flatMap((chunkLength) =>
+      (
+        [
+          ['two-pass', twoPass],
+          ['fused', fused],
+          ['fused wg256', fused256],
+        ] as const
+      ).map(([name, list]) => ({
+        label: `${name}, chunks of ${chunkLength}`,
+        record: (pass: GPUComputePassEncoder, p: number) => list.forEach((a) => a.record(pass, p, { chunks: Math.ceil((p + 1) / chunkLength) })),
+      })),
+    ),
   ];
   for (const position of positions) {
     step.setPosition(position);
@@ -88,7 +103,7 @@ export async function measureAttention(env: TimingEnv): Promise<void> {
       console.log(`decode attention ${run.label.padEnd(26)} ${layerCount} layers p=${String(position).padStart(4)}: ${medianMs.toFixed(3)} ms, KV ${gbPerS.toFixed(0)} GB/s`);
     }
   }
-  for (const d of [...fixed, ...fused, ...ropes]) d.destroy();
+  for (const d of [...fixed, ...twoPass, ...fused, ...fused256, ...ropes]) d.destroy();
   for (const b of [...caches, q, out, cos, sin]) b.destroy();
   step.destroy();
 }
@@ -121,3 +136,61 @@ export async function measureSampler(env: TimingEnv): Promise<void> {
   logits.destroy();
 }
 
+
+/**
+ * Run 7: the fused merge's cross-workgroup hand-off on this device. One layer of 32 heads × 128 over 4096 positions
+ * (random f32 in [-1, 1], keys × 3), at p = 0, 299, 999, 1999, 3499, 4095 with the chooser's chunks and with the
+ * most chunks (256): the two-pass kernel's output once, then `repeats` fused dispatches, each output copied aside,
+ * compared with it (same chunk partials; only the merge order differs, so a stale or missing partial shows as a
+ * large difference). Reports the largest difference and the count of outputs off by more than 1e-4.
+ */
+export async function checkFusedAttention(env: TimingEnv, repeats: number): Promise<void> {
+  const { device, kernels, quick } = env;
+  const heads = 32;
+  const headDim = 128;
+  const maxLen = quick ? 256 : 4096;
+  const shape = { heads, kvHeads: heads, headDim, maxLen };
+  const width = heads * headDim;
+  const step = new DecodeStepUniform(device);
+  const q = uploadBuffer(device, 'check-q', randomFloats(width, 71));
+  const kCache = uploadBuffer(device, 'check-k', Float32Array.from(randomFloats(heads * maxLen * headDim, 72), (v) => v * 3));
+  const vCache = uploadBuffer(device, 'check-v', randomFloats(heads * maxLen * headDim, 73));
+  const refOut = createStorageBuffer(device, 'check-ref', width * 4);
+  const fusedOut = createStorageBuffer(device, 'check-fused', width * 4);
+  const copies = createStorageBuffer(device, 'check-copies', repeats * width * 4);
+  const twoPass = prepareDecodeAttention(device, kernels, { q, step: step.buffer, kCache, vCache, out: refOut }, shape, { split: 'adaptive', maxChunks: 256 });
+  const fused = prepareDecodeAttention(device, kernels, { q, step: step.buffer, kCache, vCache, out: fusedOut }, shape, { split: 'fused', maxChunks: 256 });
+  const positions = quick ? [0, 99, maxLen - 1] : [0, 299, 999, 1999, 3499, maxLen - 1];
+  for (const position of positions) {
+    for (const chunks of [undefined, 256]) {
+      step.setPosition(position);
+      const encoder = device.createCommandEncoder();
+      let pass = encoder.beginComputePass();
+      twoPass.record(pass, position, chunks === undefined ? {} : { chunks });
+      pass.end();
+      for (let r = 0; r < repeats; r++) {
+        pass = encoder.beginComputePass();
+        fused.record(pass, position, chunks === undefined ? {} : { chunks });
+        pass.end();
+        encoder.copyBufferToBuffer(fusedOut, 0, copies, r * width * 4, width * 4);
+      }
+      device.queue.submit([encoder.finish()]);
+      const want = await readF32(device, refOut, width);
+      const got = await readF32(device, copies, repeats * width);
+      let maxDiff = 0;
+      let bad = 0;
+      for (let i = 0; i < got.length; i++) {
+        const d = Math.abs((got[i] ?? NaN) - (want[i % width] ?? NaN));
+        if (!(d <= 1e-4)) bad++;
+        if (!(d <= maxDiff)) maxDiff = Number.isNaN(d) ? Infinity : d;
+      }
+      const label = `fused merge check p=${position} chunks=${chunks ?? 'chooser'}: ${repeats} dispatches`;
+      env.report({ name: `${label}, max |fused − two-pass| ${maxDiff.toExponential(2)}, outputs off > 1e-4: ${bad}`, medianMs: 0 });
+      console.log(`${label}: max diff ${maxDiff.toExponential(2)}, ${bad} of ${got.length} off > 1e-4`);
+    }
+  }
+  twoPass.destroy();
+  fused.destroy();
+  for (const b of [q, kCache, vCache, refOut, fusedOut, copies]) b.destroy();
+  step.destroy();
+}

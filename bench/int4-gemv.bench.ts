@@ -18,6 +18,8 @@
  *    the GPU sampler over 102400 logits (wall clock). Parts 3 live in ./decode-kernel-timing.ts.
  * 4. The decode step's kernels in order (32 layers + lm_head, no gather or sampler) at p = 299 and 1999: the path
  *    of 78039df (11 dispatches per layer, old GEMV kernel) vs now (6 per layer) for the chain candidates.
+ * --attention-only (run 7): skips the sweep, the GEMV chains and the lm_head; runs part 4 with the planner's
+ * variant only (attention two-pass vs fused side by side) and part 3.
  * Run here:  npx vite-node bench/int4-gemv.bench.ts -- --quick     (SwiftShader: tiny chain)
  * GPU:       node bench/gpu/bundle.mjs bench/int4-gemv.bench.ts, then on the device machine
  *            source .gpu/env.sh && "$NODE" bench/out/gpu-bundle/int4-gemv.mjs --out $OUT/int4-gemv.json
@@ -33,12 +35,13 @@ import { chooseGemvVariant, type GemvBuffers, type GemvEpilogue, type GemvShape,
 import { llamaRopeTable } from '../src/model/kernels/llama-rope-table';
 import { prepareRmsNorm } from '../src/model/kernels/rms-norm';
 import { prepareRopeAppend } from '../src/model/kernels/rope';
-import { measureAttention, measureSampler, type TimingEnv } from './decode-kernel-timing';
+import { checkFusedAttention, measureAttention, measureSampler, type TimingEnv } from './decode-kernel-timing';
 import type { PreparedKernel } from '../src/model/kernels/prepared-kernel';
 import { prepareKernel } from '../src/model/kernels/prepared-kernel';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
+const attentionOnly = args.includes('--attention-only');
 const outPath = args[args.indexOf('--out') + 1] && args.includes('--out') ? args[args.indexOf('--out') + 1] : undefined;
 const HIDDEN = quick ? 256 : 4096;
 const MLP = quick ? 704 : 11008;
@@ -282,7 +285,7 @@ async function measureStep(layers: Layer[], lm: Matrix, variants: Map<string, Ge
   const rmsNorm = (): PreparedKernel => prepareRmsNorm(device, kernels, { x: xHidden, weight: normWeight, y: xNormed }, { rows: 1, dim: HIDDEN, eps: 1e-5 });
   type Recordable = { record(pass: GPUComputePassEncoder, position: number): void; destroy(): void };
   const wrap = (d: PreparedKernel): Recordable => ({ record: (pass) => d.record(pass), destroy: () => d.destroy() });
-  const build = (kind: 'old' | 'new', v: GemvVariant): Recordable[] => {
+  const build = (kind: 'old' | 'new', v: GemvVariant, split: 'fused' | 'adaptive' = 'fused'): Recordable[] => {
     const out: Recordable[] = [];
     layers.forEach((l, i) => {
       const [kCache, vCache] = caches[i] ?? [];
@@ -298,7 +301,7 @@ async function measureStep(layers: Layer[], lm: Matrix, variants: Map<string, Ge
       } else {
         const qkvShape: GemvShape = { n: 3 * HIDDEN, k: HIDDEN, epilogue: 'store3', stacked: [HIDDEN, HIDDEN], norm: NORM };
         out.push(wrap(gemv(l.q, xHidden, yQkv3, qkvShape, v, { qweight2: l.k.qweight, scales2: l.k.scales, qweight3: l.v.qweight, scales3: l.v.scales })));
-        out.push(prepareDecodeAttention(device, kernels, { q: yQkv3, step: step.buffer, kCache, vCache, out: attnOut }, shape, { rope }));
+        out.push(prepareDecodeAttention(device, kernels, { q: yQkv3, step: step.buffer, kCache, vCache, out: attnOut }, shape, { rope, split }));
         out.push(wrap(gemv(l.o, attnOut, xHidden, { n: HIDDEN, k: HIDDEN, epilogue: 'add' }, v)));
         out.push(wrap(gemv(l.gate, xHidden, yMlp, { n: MLP, k: HIDDEN, epilogue: 'swiglu', norm: NORM }, v, { qweight2: l.up.qweight, scales2: l.up.scales })));
       }
@@ -308,16 +311,19 @@ async function measureStep(layers: Layer[], lm: Matrix, variants: Map<string, Ge
     else out.push(wrap(gemv(lm, xHidden, logits, { n: lm.n, k: HIDDEN, epilogue: 'store', norm: NORM }, v)));
     return out;
   };
-  // Dispatches = entries + one per layer (an attention entry records two passes).
-  const paths: [string, Recordable[]][] = [['old (78039df) path, old kernel', build('old', OLD)]];
-  for (const [name, v] of variants) paths.push([`new path, ${name}`, build('new', v)]);
+  // Dispatches = entries + one per layer where the attention entry records two passes (old, two-pass).
+  const paths: [string, Recordable[], number][] = [['old (78039df) path, old kernel', build('old', OLD), layers.length]];
+  for (const [name, v] of variants) {
+    paths.push([`new path, ${name}, attention two-pass`, build('new', v, 'adaptive'), layers.length]);
+    paths.push([`new path, ${name}, attention fused`, build('new', v, 'fused'), 0]);
+  }
   for (const position of positions) {
     step.setPosition(position);
-    for (const [name, list] of paths) {
+    for (const [name, list, extra] of paths) {
       const { medianMs } = await timeChain([{ record: (pass) => list.forEach((d) => d.record(pass, position)) }], 10);
-      others.push({ name: `decode step kernels (${layers.length} layers + lm_head, ${list.length + layers.length} dispatches), ${name}, p=${position}`, medianMs });
+      others.push({ name: `decode step kernels (${layers.length} layers + lm_head, ${list.length + extra} dispatches), ${name}, p=${position}`, medianMs });
       writeResult();
-      console.log(`step ${name.padEnd(48)} ${String(list.length + layers.length).padStart(4)} disp p=${String(position).padStart(4)}: ${medianMs.toFixed(3)} ms = ${(1000 / medianMs).toFixed(0)} tok/s (kernels only)`);
+      console.log(`step ${name.padEnd(60)} ${String(list.length + extra).padStart(4)} disp p=${String(position).padStart(4)}: ${medianMs.toFixed(3)} ms = ${(1000 / medianMs).toFixed(0)} tok/s (kernels only)`);
     }
   }
   for (const [, list] of paths) for (const d of list) d.destroy();
@@ -344,6 +350,20 @@ const timingEnv: TimingEnv = {
 
 console.log(`adapter: ${ctx.capabilities.vendor} ${ctx.capabilities.architecture} ${ctx.capabilities.description}; subgroups ${ctx.capabilities.subgroups}`);
 const started = performance.now();
+if (attentionOnly) {
+  // Run 7: the attention kernels alone, then the whole step's kernels with the planner's GEMV variant.
+  await checkFusedAttention(timingEnv, quick ? 3 : 50);
+  await measureAttention(timingEnv);
+  const planner = chooseGemvVariant(ctx.capabilities, { n: HIDDEN, k: HIDDEN, epilogue: 'store' });
+  const stepLayers = makeLayers(quick ? 2 : 32);
+  const lm = randomMatrix(quick ? 2048 : 102400, HIDDEN, seed++);
+  await device.queue.onSubmittedWorkDone();
+  await measureStep(stepLayers, lm, new Map([[gemvVariantName(planner), planner]]), quick ? [99] : [299, 999, 1999, 3499]);
+  writeResult();
+  console.log(`total ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  ctx.dispose();
+  process.exit(0);
+}
 const sweepLayers = makeLayers(quick ? 2 : 9);
 await device.queue.onSubmittedWorkDone();
 console.log(`filled ${sweepLayers.length} layers in ${(performance.now() - started).toFixed(0)} ms`);

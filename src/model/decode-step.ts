@@ -6,8 +6,8 @@
  * one command buffer with one compute pass, allocating no GPU objects besides the encoder.
  * With int4 linears each RMSNorm is fused into the GEMVs that read it (they normalize x themselves; the norm
  * weights are copied once behind the residual stream in the `hidden` buffer, so x and the weight are one binding)
- * and q, k, v are one dispatch; RoPE and the KV-cache append run inside decode attention's first pass, so a
- * layer is 6 dispatches: qkv, attention (2), o, gate/up, down.
+ * and q, k, v are one dispatch; RoPE, the KV-cache append and the merge of the attention chunks run inside
+ * the one decode-attention dispatch (split 'fused'), so a layer is 5 dispatches: qkv, attention, o, gate/up, down.
  *
  * Covers packages whose decoder linears are f32 matrices (fp32: f32 GEMV) or int4 with f32 scales (q4f32:
  * int4 GEMV) and whose norms and KV cache are f32. `decodeStepSupport` says why another package (q4f16)
@@ -169,7 +169,8 @@ export class KernelDecodeStep {
       const kCache = cache.keys[l] as GPUBuffer;
       const vCache = cache.values[l] as GPUBuffer;
       const shape = { heads: t.numHeads, kvHeads: t.numKvHeads, headDim: t.headDim, maxLen: cache.capacityTokens };
-      // RoPE and the cache append run inside the attention kernel (no separate rope dispatch).
+      // RoPE, the cache append and the chunk merge run inside the attention kernel (one dispatch; the default
+      // 'fused' split).
       const fusedRope = { cos: rope.cos, sin: rope.sin, kOffset: qDim, vOffset: qDim + kvDim };
       add(prepareDecodeAttention(device, kernels, { q: qkv, step: this.step.buffer, kCache, vCache, out: attn }, shape, { rope: fusedRope }));
       add(gemv(attn, hidden, `${p}.self_attn.o_proj.weight`, { n: H, k: qDim, epilogue: 'add' }));

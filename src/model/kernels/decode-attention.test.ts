@@ -31,15 +31,23 @@ describe('decode attention (split-K) on real WebGPU', () => {
     split: DecodeAttentionSplit;
     /** Forced chunk counts (each run at every position) instead of the chooser's. */
     chunks?: number[];
+    workgroupSize?: 128 | 256;
   }[] = [
-    { name: 'first token (p = 0)', heads: 4, kvHeads: 4, headDim: 128, maxLen: 16, positions: [0], split: 'adaptive' },
-    { name: 'MHA 8 × 128, p at and around 32-position chunk edges', heads: 8, kvHeads: 8, headDim: 128, maxLen: 300, positions: [31, 32, 33, 200, 299], split: 'adaptive' },
+    { name: 'first token (p = 0)', heads: 4, kvHeads: 4, headDim: 128, maxLen: 16, positions: [0], split: 'fused' },
+    { name: 'MHA 8 × 128, p at and around 32-position chunk edges', heads: 8, kvHeads: 8, headDim: 128, maxLen: 300, positions: [31, 32, 33, 200, 299], split: 'fused' },
     // 2 heads: chunks stay 32 positions long, so p = 2047 has 64 chunks and p = 2000 63 (combine unroll and tail).
-    { name: 'MHA 2 × 128, 63 and 64 chunks', heads: 2, kvHeads: 2, headDim: 128, maxLen: 2048, positions: [2000, 2047], split: 'adaptive' },
+    { name: 'MHA 2 × 128, 63 and 64 chunks', heads: 2, kvHeads: 2, headDim: 128, maxLen: 2048, positions: [2000, 2047], split: 'fused' },
     // Chunks of 16 … 256 positions (at p = 599: 3 → 200, 7 → 86, 19 → 32, 38 → 16): key steps of 4 × 16 positions,
     // value rows past the 16 prefetched ones in four-row steps and a one-row tail, short last chunks.
-    { name: 'MHA 4 × 128, forced chunkings', heads: 4, kvHeads: 4, headDim: 128, maxLen: 600, positions: [437, 599], split: 'adaptive', chunks: [3, 7, 19, 38] },
-    { name: 'GQA 6 → 2, head 64', heads: 6, kvHeads: 2, headDim: 64, maxLen: 130, positions: [129], split: 'adaptive' },
+    { name: 'MHA 4 × 128, forced chunkings', heads: 4, kvHeads: 4, headDim: 128, maxLen: 600, positions: [437, 599], split: 'fused', chunks: [3, 7, 19, 38] },
+    { name: 'GQA 6 → 2, head 64', heads: 6, kvHeads: 2, headDim: 64, maxLen: 130, positions: [129], split: 'fused' },
+    // The two-pass baseline (separate combine dispatch), same chunking.
+    { name: 'two-pass (adaptive) MHA 8 × 128, chunk edges', heads: 8, kvHeads: 8, headDim: 128, maxLen: 300, positions: [31, 32, 299], split: 'adaptive' },
+    { name: 'two-pass (adaptive) forced chunkings', heads: 4, kvHeads: 4, headDim: 128, maxLen: 600, positions: [599], split: 'adaptive', chunks: [3, 38] },
+    // Fused: 1 chunk (direct output), 2 chunks, 256 chunks (merge over the most chunks, 4-step unroll + tail);
+    // records repeat on one prepared kernel, so a counter not reset by the merging workgroup shows as a wrong p.
+    { name: 'fused, 1, 2, 5 and 256 chunks', heads: 2, kvHeads: 2, headDim: 128, maxLen: 600, positions: [255, 599], split: 'fused', chunks: [1, 2, 5, 256, 1] },
+    { name: 'fused, 256-invocation workgroups (bench variant)', heads: 4, kvHeads: 4, headDim: 128, maxLen: 600, positions: [599], split: 'fused', chunks: [3, 38], workgroupSize: 256 },
     { name: 'fixed 64-position split (bench baseline), chunk edges', heads: 8, kvHeads: 8, headDim: 128, maxLen: 300, positions: [63, 64, 299], split: 'fixed-64' },
   ];
   for (const c of cases) {
@@ -58,7 +66,11 @@ describe('decode attention (split-K) on real WebGPU', () => {
         vCache: uploadBuffer(device, 'v', vCache),
         out: createStorageBuffer(device, 'out', (5 + c.heads * c.headDim) * 4),
       };
-      const attention = prepareDecodeAttention(device, kernels, { ...bufs, step: step.buffer }, shape, { split: c.split, maxChunks: Math.max(...(c.chunks ?? [0])) });
+      const attention = prepareDecodeAttention(device, kernels, { ...bufs, step: step.buffer }, shape, {
+        split: c.split,
+        maxChunks: Math.max(...(c.chunks ?? [0])),
+        ...(c.workgroupSize ? { workgroupSize: c.workgroupSize } : {}),
+      });
       for (const position of c.positions) {
         const want = decodeAttentionReference(q, kCache, vCache, shape, position);
         for (const chunks of c.chunks ?? [undefined]) {

@@ -1,12 +1,15 @@
 /**
- * Decode attention over the static KV cache, split-K: pass 1 (shaders/decode-attention.wgsl) computes
- * each head's chunks of positions in parallel, pass 2 (decode-attention-combine.wgsl) merges them, so a
- * context spreads over heads × chunks workgroups instead of one per head. The chunk count follows the
- * position (`chooseAttentionChunks`): short contexts get short chunks so the GPU is still full.
- * The earlier fixed 64-position split (decode-attention-fixed*.wgsl) stays selectable as the bench baseline.
+ * Decode attention over the static KV cache, split-K: each head's chunks of positions run in parallel, so a
+ * context spreads over heads × chunks workgroups instead of one per head, and the chunks are merged. The
+ * default ('fused', shaders/decode-attention-fused.wgsl) merges inside the same dispatch: the last workgroup of
+ * a head to finish does it (one dispatch per layer). The chunk count follows the position
+ * (`chooseAttentionChunks`): short contexts get short chunks so the GPU is still full.
+ * The bench baselines stay selectable: 'adaptive' = the same chunking with a second combine dispatch
+ * (decode-attention.wgsl + decode-attention-combine.wgsl), 'fixed-64' = the earlier fixed 64-position split.
  */
 import attentionWgsl from '../../../shaders/decode-attention.wgsl?raw';
 import combineWgsl from '../../../shaders/decode-attention-combine.wgsl?raw';
+import fusedWgsl from '../../../shaders/decode-attention-fused.wgsl?raw';
 import fixedWgsl from '../../../shaders/decode-attention-fixed.wgsl?raw';
 import fixedCombineWgsl from '../../../shaders/decode-attention-fixed-combine.wgsl?raw';
 import { createStorageBuffer } from '../../gpu/gpu-buffers';
@@ -16,11 +19,15 @@ import { linearWorkgroups, packWords, type PreparedKernel, prepareKernel } from 
 
 export const DECODE_ATTENTION: KernelSource = { name: 'decode-attention', code: attentionWgsl };
 export const DECODE_ATTENTION_COMBINE: KernelSource = { name: 'decode-attention-combine', code: combineWgsl };
+export const DECODE_ATTENTION_FUSED: KernelSource = { name: 'decode-attention-fused', code: fusedWgsl };
 const FIXED_ATTENTION: KernelSource = { name: 'decode-attention-fixed', code: fixedWgsl };
 const FIXED_COMBINE: KernelSource = { name: 'decode-attention-fixed-combine', code: fixedCombineWgsl };
 
-/** 'adaptive': chunks from `chooseAttentionChunks` (the default); 'fixed-64': the earlier 64-position chunks. */
-export type DecodeAttentionSplit = 'adaptive' | 'fixed-64';
+/**
+ * 'fused' (the default): chunks from `chooseAttentionChunks`, merged in the same dispatch. 'adaptive': the same
+ * chunks merged by a second (combine) dispatch. 'fixed-64': the earlier 64-position chunks, two dispatches.
+ */
+export type DecodeAttentionSplit = 'fused' | 'adaptive' | 'fixed-64';
 
 /** Positions per pass-1 workgroup of the fixed split. */
 export const FIXED_ATTENTION_CHUNK = 64;
@@ -96,7 +103,8 @@ export class DecodeAttention {
   constructor(
     private readonly device: GPUDevice,
     private readonly partial: PreparedKernel,
-    private readonly combine: PreparedKernel,
+    /** The merge dispatch; undefined for 'fused' (merged inside the partial dispatch). */
+    private readonly combine: PreparedKernel | undefined,
     private readonly partials: GPUBuffer,
     readonly shape: DecodeAttentionShape,
     readonly split: DecodeAttentionSplit,
@@ -104,13 +112,13 @@ export class DecodeAttention {
   ) {}
 
   /**
-   * Records both passes for the token at `position` (the value also written to the step uniform). `chunks`
-   * overrides `chooseAttentionChunks` (adaptive split; the bench compares chunkings), clamped to what the
-   * partials hold and to ≥ ceil(length / 256).
+   * Records the dispatch(es) for the token at `position` (the value also written to the step uniform). `chunks`
+   * overrides `chooseAttentionChunks` (fused and adaptive splits; the bench compares chunkings), clamped to what
+   * the partials hold and to ≥ ceil(length / 256).
    */
   record(pass: GPUComputePassEncoder, position: number, options: { chunks?: number } = {}): void {
     const length = Math.min(position, this.shape.maxLen - 1) + 1;
-    if (this.split === 'adaptive') {
+    if (this.split !== 'fixed-64') {
       const wanted = options.chunks ?? chooseAttentionChunks(length, this.shape.heads);
       const chunks = Math.max(Math.ceil(length / MAX_CHUNK), Math.min(wanted, this.maxChunks, length));
       this.partial.record(pass, [chunks, this.shape.heads, 1]);
@@ -118,12 +126,12 @@ export class DecodeAttention {
       const chunks = Math.ceil(length / FIXED_ATTENTION_CHUNK);
       this.partial.record(pass, linearWorkgroups(this.device, this.shape.heads * chunks));
     }
-    this.combine.record(pass);
+    this.combine?.record(pass);
   }
 
   destroy(): void {
     this.partial.destroy();
-    this.combine.destroy();
+    this.combine?.destroy();
     this.partials.destroy();
   }
 }
@@ -134,18 +142,20 @@ export function prepareDecodeAttention(
   buffers: DecodeAttentionBuffers,
   shape: DecodeAttentionShape,
   /**
-   * maxChunks: the partials' capacity in chunks per head (adaptive; default the most the chooser uses, ≤ 256).
-   * rope: fuse the RoPE + cache append of rope.wgsl (adaptive only): `q` is then the packed qkv buffer before
+   * maxChunks: the partials' capacity in chunks per head (fused / adaptive; default the most the chooser uses, ≤ 256).
+   * rope: fuse the RoPE + cache append of rope.wgsl (fused / adaptive only): `q` is then the packed qkv buffer before
    * RoPE, with k and v at kOffset / vOffset (f32 elements); the kernel rotates q and k[p] itself and writes row p
    * of both caches, so no rope dispatch runs before it. Positions p ≥ maxLen are not rotated or written (as rope.wgsl).
+   * workgroupSize: invocations per workgroup of the fused kernel (default 128; 256 is a bench variant).
    */
-  options: { split?: DecodeAttentionSplit; maxChunks?: number; rope?: DecodeAttentionRope } = {},
+  options: { split?: DecodeAttentionSplit; maxChunks?: number; rope?: DecodeAttentionRope; workgroupSize?: 128 | 256 } = {},
 ): DecodeAttention {
   const { heads, kvHeads, headDim, maxLen } = shape;
-  const split = options.split ?? 'adaptive';
+  const split = options.split ?? 'fused';
   const rope = options.rope;
-  if (rope && split !== 'adaptive') throw new RangeError('decode attention: the fused RoPE + append needs the adaptive split');
-  if (split === 'adaptive' && maxLen > MAX_ATTENTION_CONTEXT) {
+  const chunked = split !== 'fixed-64';
+  if (rope && !chunked) throw new RangeError('decode attention: the fused RoPE + append needs the fused or adaptive split');
+  if (chunked && maxLen > MAX_ATTENTION_CONTEXT) {
     throw new SarashinaError(
       'context-overflow',
       `decode attention: a KV cache of ${maxLen} positions exceeds the ${MAX_ATTENTION_CONTEXT} the decode kernels cover. Use a shorter context length.`,
@@ -160,14 +170,18 @@ export function prepareDecodeAttention(
       { headDim, heads, kvHeads },
     );
   }
-  const maxChunks =
-    split === 'adaptive' ? Math.min(MAX_CHUNKS, Math.max(options.maxChunks ?? 0, maxAttentionChunks(maxLen, heads))) : Math.ceil(maxLen / FIXED_ATTENTION_CHUNK);
-  // + 1: the chunk count pass 1 leaves for the combine (adaptive split).
-  const partials = createStorageBuffer(device, 'decode-attention.partials', (heads * maxChunks * (headDim + 2) + 1) * 4);
-  const constants: Record<string, number> =
-    split === 'adaptive' ? { WORKGROUP_SIZE, HEAD_DIM_4: headDim / 4, ROPE_APPEND: rope ? 1 : 0 } : { WORKGROUP_SIZE, CHUNK: FIXED_ATTENTION_CHUNK };
+  const maxChunks = chunked
+    ? Math.min(MAX_CHUNKS, Math.max(options.maxChunks ?? 0, maxAttentionChunks(maxLen, heads)))
+    : Math.ceil(maxLen / FIXED_ATTENTION_CHUNK);
+  // Past the partials: 'adaptive' one f32 (the chunk count pass 1 leaves for the combine), 'fused' one u32
+  // arrival counter per head (zero-initialized; the merging workgroup resets it).
+  const tailWords = split === 'fused' ? heads : 1;
+  const partials = createStorageBuffer(device, 'decode-attention.partials', (heads * maxChunks * (headDim + 2) + tailWords) * 4);
+  const constants: Record<string, number> = chunked
+    ? { WORKGROUP_SIZE: split === 'fused' ? (options.workgroupSize ?? WORKGROUP_SIZE) : WORKGROUP_SIZE, HEAD_DIM_4: headDim / 4, ROPE_APPEND: rope ? 1 : 0 }
+    : { WORKGROUP_SIZE, CHUNK: FIXED_ATTENTION_CHUNK };
   const partial = prepareKernel(device, kernels, {
-    kernel: split === 'adaptive' ? DECODE_ATTENTION : FIXED_ATTENTION,
+    kernel: split === 'fused' ? DECODE_ATTENTION_FUSED : split === 'adaptive' ? DECODE_ATTENTION : FIXED_ATTENTION,
     constants,
     params: packWords([
       ['u32', heads],
@@ -179,6 +193,7 @@ export function prepareDecodeAttention(
       ['f32', shape.scale ?? 1 / Math.sqrt(headDim)],
       ['u32', rope?.kOffset ?? 0],
       ['u32', rope?.vOffset ?? 0],
+      ['u32', split === 'fused' ? (shape.outOffset ?? 0) : 0],
     ]),
     // Without the fused rope the table bindings are read by no live code: bound to q (read-only).
     buffers: [
@@ -187,10 +202,12 @@ export function prepareDecodeAttention(
       buffers.kCache,
       buffers.vCache,
       partials,
-      ...(split === 'adaptive' ? [rope?.cos ?? buffers.q, rope?.sin ?? buffers.q] : []),
+      ...(chunked ? [rope?.cos ?? buffers.q, rope?.sin ?? buffers.q] : []),
+      ...(split === 'fused' ? [buffers.out] : []),
     ],
     workgroupCount: heads,
   });
+  if (split === 'fused') return new DecodeAttention(device, partial, undefined, partials, shape, split, maxChunks);
   const combine = prepareKernel(device, kernels, {
     kernel: split === 'adaptive' ? DECODE_ATTENTION_COMBINE : FIXED_COMBINE,
     constants: split === 'adaptive' ? { WORKGROUP_SIZE: COMBINE_WORKGROUP_SIZE } : constants,
