@@ -29,7 +29,7 @@ export interface AccuracyCaseOptions {
 }
 
 /** Kinds in the order the batch cycles through them; the referring kinds come up most. */
-const KIND_CYCLE: readonly QuestionKind[] = ['colour', 'position', 'count', 'shape', 'colour', 'position', 'describe', 'shape'];
+const KIND_CYCLE: readonly QuestionKind[] = ['colour', 'position', 'describe', 'shape', 'count', 'colour', 'position', 'shape'];
 
 /**
  * `pictures` test-split pictures from `firstIndex` on (at most one lone-shape picture in three), each with
