@@ -349,7 +349,10 @@ const timingEnv: TimingEnv = {
 };
 
 console.log(`adapter: ${ctx.capabilities.vendor} ${ctx.capabilities.architecture} ${ctx.capabilities.description}; subgroups ${ctx.capabilities.subgroups}`);
+/** The kernel of commit 78039df (its planner's choice): the baseline. */
+const OLD: GemvVariant = { reduction: ctx.capabilities.subgroups ? 'subgroup' : 'workgroup', unpack: 'convert', workgroupSize: 64, rows: 8, unroll: 1 };
 const started = performance.now();
+// (OLD above: measureStep's 78039df path reads it, also in the --attention-only run; run 7 crashed there before.)
 if (attentionOnly) {
   // Run 7: the attention kernels alone, then the whole step's kernels with the planner's GEMV variant.
   await checkFusedAttention(timingEnv, quick ? 3 : 50);
@@ -367,8 +370,6 @@ if (attentionOnly) {
 const sweepLayers = makeLayers(quick ? 2 : 9);
 await device.queue.onSubmittedWorkDone();
 console.log(`filled ${sweepLayers.length} layers in ${(performance.now() - started).toFixed(0)} ms`);
-/** The kernel of commit 78039df (its planner's choice): the baseline. */
-const OLD: GemvVariant = { reduction: ctx.capabilities.subgroups ? 'subgroup' : 'workgroup', unpack: 'convert', workgroupSize: 64, rows: 8, unroll: 1 };
 const sweep: GemvVariant[] = [OLD];
 const shapes: [number, number, number][] = quick ? [[64, 8, 2]] : [[64, 8, 1], [64, 8, 2], [64, 4, 2], [32, 8, 2], [128, 8, 1], [128, 8, 2]];
 for (const reduction of ctx.capabilities.subgroups ? (['subgroup', 'workgroup'] as const) : (['workgroup'] as const)) {

@@ -10,6 +10,7 @@ import {
   MAX_ATTENTION_CONTEXT,
   maxAttentionChunks,
   prepareDecodeAttention,
+  TWO_PASS_TARGET_WORKGROUPS,
 } from './decode-attention';
 import { DecodeStepUniform } from './decode-step-uniform';
 import { readF32 } from './gpu-test-helpers';
@@ -47,7 +48,9 @@ describe('decode attention (split-K) on real WebGPU', () => {
     // Fused: 1 chunk (direct output), 2 chunks, 256 chunks (merge over the most chunks, 4-step unroll + tail);
     // records repeat on one prepared kernel, so a counter not reset by the merging workgroup shows as a wrong p.
     { name: 'fused, 1, 2, 5 and 256 chunks', heads: 2, kvHeads: 2, headDim: 128, maxLen: 600, positions: [255, 599], split: 'fused', chunks: [1, 2, 5, 256, 1] },
-    { name: 'fused, 256-invocation workgroups (bench variant)', heads: 4, kvHeads: 4, headDim: 128, maxLen: 600, positions: [599], split: 'fused', chunks: [3, 38], workgroupSize: 256 },
+    // The default is 256 invocations where the limits allow; 128 is the fallback under WebGPU's default 16 KiB.
+    { name: 'fused, 128-invocation workgroups (fallback)', heads: 4, kvHeads: 4, headDim: 128, maxLen: 600, positions: [599], split: 'fused', chunks: [3, 38], workgroupSize: 128 },
+    { name: 'fused, 128-invocation workgroups, GQA head 64', heads: 6, kvHeads: 2, headDim: 64, maxLen: 130, positions: [129], split: 'fused', chunks: [1, 5], workgroupSize: 128 },
     { name: 'fixed 64-position split (bench baseline), chunk edges', heads: 8, kvHeads: 8, headDim: 128, maxLen: 300, positions: [63, 64, 299], split: 'fixed-64' },
   ];
   for (const c of cases) {
@@ -151,14 +154,21 @@ describe('decode attention with the RoPE + cache append fused in', () => {
 });
 
 describe('chooseAttentionChunks', () => {
-  it('keeps 32-position chunks while heads × chunks fits the target, then doubles the chunk length', () => {
+  it('fused: keeps 32-position chunks while heads × chunks fits 256 workgroups, then doubles the chunk length', () => {
     expect(chooseAttentionChunks(1, 32)).toBe(1);
-    expect(chooseAttentionChunks(300, 32)).toBe(10); // 32 positions
-    expect(chooseAttentionChunks(1000, 32)).toBe(32); // 32
-    expect(chooseAttentionChunks(2000, 32)).toBe(32); // 64
-    expect(chooseAttentionChunks(3500, 32)).toBe(55); // 64
-    expect(chooseAttentionChunks(4096, 32)).toBe(32); // 128
-    expect(chooseAttentionChunks(4096, 40)).toBe(32); // 128
+    expect(chooseAttentionChunks(300, 32)).toBe(5); // 64 positions
+    expect(chooseAttentionChunks(1000, 32)).toBe(8); // 128
+    expect(chooseAttentionChunks(2000, 32)).toBe(8); // 256
+    expect(chooseAttentionChunks(3500, 32)).toBe(14); // 256
+    expect(chooseAttentionChunks(4096, 40)).toBe(16); // 256 (past the target)
+    expect(chooseAttentionChunks(200, 4)).toBe(7); // 32
+  });
+  it('two-pass baseline: the run-6 fit (1792 workgroups)', () => {
+    expect(chooseAttentionChunks(300, 32, TWO_PASS_TARGET_WORKGROUPS)).toBe(10); // 32 positions
+    expect(chooseAttentionChunks(1000, 32, TWO_PASS_TARGET_WORKGROUPS)).toBe(32); // 32
+    expect(chooseAttentionChunks(2000, 32, TWO_PASS_TARGET_WORKGROUPS)).toBe(32); // 64
+    expect(chooseAttentionChunks(3500, 32, TWO_PASS_TARGET_WORKGROUPS)).toBe(55); // 64
+    expect(chooseAttentionChunks(4096, 32, TWO_PASS_TARGET_WORKGROUPS)).toBe(32); // 128
   });
   it('covers every position within the shader limits (≤ 256 positions per chunk, ≤ 256 chunks)', () => {
     for (const heads of [1, 8, 32, 40, 64]) {
@@ -171,7 +181,8 @@ describe('chooseAttentionChunks', () => {
     }
   });
   it('sizes the partials for the most chunks any position up to the cache length uses', () => {
-    expect(maxAttentionChunks(4096, 32)).toBe(56);
+    expect(maxAttentionChunks(4096, 32)).toBe(16);
+    expect(maxAttentionChunks(4096, 32, TWO_PASS_TARGET_WORKGROUPS)).toBe(56);
     expect(maxAttentionChunks(16, 4)).toBe(1);
     expect(maxAttentionChunks(300, 8)).toBe(10);
   });

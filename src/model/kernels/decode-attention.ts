@@ -32,6 +32,13 @@ export type DecodeAttentionSplit = 'fused' | 'adaptive' | 'fixed-64';
 /** Positions per pass-1 workgroup of the fixed split. */
 export const FIXED_ATTENTION_CHUNK = 64;
 const WORKGROUP_SIZE = 128;
+/**
+ * Invocations per workgroup of the fused kernel where the device allows it: 256 streamed the KV cache 1.3–1.5× faster
+ * than 128 at its best chunking in run 7 (bench/results/int4-gemv-h200-run7.json: at p = 3499 2.04 vs 2.45 ms for
+ * 32 layers). Its workgroup arrays take ≈ 17.1 KiB, over WebGPU's default 16 KiB, so 128 is the fallback.
+ */
+const FUSED_WORKGROUP_SIZE = 256;
+const FUSED_WG256_STORAGE_BYTES = 18 * 1024;
 const COMBINE_WORKGROUP_SIZE = 256; // the WebGPU default limit of invocations per workgroup
 const MAX_HEAD_DIM = 256;
 /** Most positions per chunk and most chunks per head (MAX_CHUNK and MAX_CHUNKS in the shaders). */
@@ -40,31 +47,34 @@ const MAX_CHUNKS = 256;
 /** Chunk lengths tried, shortest first. */
 const CHUNK_LENGTHS = [32, 64, 128, MAX_CHUNK];
 /**
- * Pass-1 workgroups per layer the chunking stays within. Measured on the H200 (bench/results/int4-gemv-h200-run6.json,
- * 32 heads, forced chunk lengths 16…256 at p = 299, 999, 1999, 3499, 4095): this rule picks the fastest length at
- * all five (32, 32, 64, 64, 128); 16-position chunks lost everywhere (per-workgroup overhead), and fewer, longer
- * chunks lose parallelism at short context.
+ * Workgroups per layer the chunking stays within. Fused kernel (256 invocations), measured on the H200
+ * (bench/results/int4-gemv-h200-run7.json, 32 heads, forced chunk lengths 32…256): 256 picks the fastest length at
+ * p = 999, 1999, 3499, 4095 (128, 256, 256, 256: ≈ 2 workgroups per SM; more, shorter chunks lost 10–25 %);
+ * at p = 299 that run's rows were not reliable (GPU still warming up), the rule gives 64 there.
+ * The two-pass baseline keeps run 6's fit (1792: 32, 32, 64, 64, 128 at those positions, 128 invocations).
  */
-const TARGET_WORKGROUPS = 1792;
+export const FUSED_TARGET_WORKGROUPS = 256;
+export const TWO_PASS_TARGET_WORKGROUPS = 1792;
 /** Longest context the adaptive split covers (MAX_CHUNK · MAX_CHUNKS). */
 export const MAX_ATTENTION_CONTEXT = MAX_CHUNK * MAX_CHUNKS;
 
 /**
  * Chunks per head for `length` attended positions (p + 1): the shortest chunk length (32, 64, 128, 256) whose
- * heads × chunks stays within TARGET_WORKGROUPS and chunks within MAX_CHUNKS, else 256-position chunks. Pure; length ≤ MAX_ATTENTION_CONTEXT.
+ * heads × chunks stays within `targetWorkgroups` (default FUSED_TARGET_WORKGROUPS) and chunks within MAX_CHUNKS,
+ * else 256-position chunks. Pure; length ≤ MAX_ATTENTION_CONTEXT.
  */
-export function chooseAttentionChunks(length: number, heads: number): number {
+export function chooseAttentionChunks(length: number, heads: number, targetWorkgroups = FUSED_TARGET_WORKGROUPS): number {
   for (const chunkLength of CHUNK_LENGTHS) {
     const chunks = Math.ceil(length / chunkLength);
-    if ((heads * chunks <= TARGET_WORKGROUPS && chunks <= MAX_CHUNKS) || chunkLength === MAX_CHUNK) return Math.max(1, chunks);
+    if ((heads * chunks <= targetWorkgroups && chunks <= MAX_CHUNKS) || chunkLength === MAX_CHUNK) return Math.max(1, chunks);
   }
   return Math.max(1, Math.ceil(length / MAX_CHUNK));
 }
 
 /** The most chunks `chooseAttentionChunks` returns for any length up to maxLen (the partials' capacity). */
-export function maxAttentionChunks(maxLen: number, heads: number): number {
+export function maxAttentionChunks(maxLen: number, heads: number, targetWorkgroups = FUSED_TARGET_WORKGROUPS): number {
   let most = 1;
-  for (let length = 1; length <= maxLen; length++) most = Math.max(most, chooseAttentionChunks(length, heads));
+  for (let length = 1; length <= maxLen; length++) most = Math.max(most, chooseAttentionChunks(length, heads, targetWorkgroups));
   return most;
 }
 
@@ -109,6 +119,8 @@ export class DecodeAttention {
     readonly shape: DecodeAttentionShape,
     readonly split: DecodeAttentionSplit,
     private readonly maxChunks: number,
+    /** Workgroups per layer the chooser aims at (fused or two-pass fit). */
+    private readonly targetWorkgroups: number,
   ) {}
 
   /**
@@ -119,7 +131,7 @@ export class DecodeAttention {
   record(pass: GPUComputePassEncoder, position: number, options: { chunks?: number } = {}): void {
     const length = Math.min(position, this.shape.maxLen - 1) + 1;
     if (this.split !== 'fixed-64') {
-      const wanted = options.chunks ?? chooseAttentionChunks(length, this.shape.heads);
+      const wanted = options.chunks ?? chooseAttentionChunks(length, this.shape.heads, this.targetWorkgroups);
       const chunks = Math.max(Math.ceil(length / MAX_CHUNK), Math.min(wanted, this.maxChunks, length));
       this.partial.record(pass, [chunks, this.shape.heads, 1]);
     } else {
@@ -146,7 +158,8 @@ export function prepareDecodeAttention(
    * rope: fuse the RoPE + cache append of rope.wgsl (fused / adaptive only): `q` is then the packed qkv buffer before
    * RoPE, with k and v at kOffset / vOffset (f32 elements); the kernel rotates q and k[p] itself and writes row p
    * of both caches, so no rope dispatch runs before it. Positions p ≥ maxLen are not rotated or written (as rope.wgsl).
-   * workgroupSize: invocations per workgroup of the fused kernel (default 128; 256 is a bench variant).
+   * workgroupSize: invocations per workgroup of the fused kernel (default 256 where the device's workgroup storage
+   * and invocation limits allow it, else 128; the bench forces either).
    */
   options: { split?: DecodeAttentionSplit; maxChunks?: number; rope?: DecodeAttentionRope; workgroupSize?: 128 | 256 } = {},
 ): DecodeAttention {
@@ -170,15 +183,16 @@ export function prepareDecodeAttention(
       { headDim, heads, kvHeads },
     );
   }
+  const targetWorkgroups = split === 'fused' ? FUSED_TARGET_WORKGROUPS : TWO_PASS_TARGET_WORKGROUPS;
   const maxChunks = chunked
-    ? Math.min(MAX_CHUNKS, Math.max(options.maxChunks ?? 0, maxAttentionChunks(maxLen, heads)))
+    ? Math.min(MAX_CHUNKS, Math.max(options.maxChunks ?? 0, maxAttentionChunks(maxLen, heads, targetWorkgroups)))
     : Math.ceil(maxLen / FIXED_ATTENTION_CHUNK);
   // Past the partials: 'adaptive' one f32 (the chunk count pass 1 leaves for the combine), 'fused' one u32
   // arrival counter per head (zero-initialized; the merging workgroup resets it).
   const tailWords = split === 'fused' ? heads : 1;
   const partials = createStorageBuffer(device, 'decode-attention.partials', (heads * maxChunks * (headDim + 2) + tailWords) * 4);
   const constants: Record<string, number> = chunked
-    ? { WORKGROUP_SIZE: split === 'fused' ? (options.workgroupSize ?? WORKGROUP_SIZE) : WORKGROUP_SIZE, HEAD_DIM_4: headDim / 4, ROPE_APPEND: rope ? 1 : 0 }
+    ? { WORKGROUP_SIZE: split === 'fused' ? (options.workgroupSize ?? fusedWorkgroupSize(device)) : WORKGROUP_SIZE, HEAD_DIM_4: headDim / 4, ROPE_APPEND: rope ? 1 : 0 }
     : { WORKGROUP_SIZE, CHUNK: FIXED_ATTENTION_CHUNK };
   const partial = prepareKernel(device, kernels, {
     kernel: split === 'fused' ? DECODE_ATTENTION_FUSED : split === 'adaptive' ? DECODE_ATTENTION : FIXED_ATTENTION,
@@ -207,7 +221,7 @@ export function prepareDecodeAttention(
     ],
     workgroupCount: heads,
   });
-  if (split === 'fused') return new DecodeAttention(device, partial, undefined, partials, shape, split, maxChunks);
+  if (split === 'fused') return new DecodeAttention(device, partial, undefined, partials, shape, split, maxChunks, targetWorkgroups);
   const combine = prepareKernel(device, kernels, {
     kernel: split === 'adaptive' ? DECODE_ATTENTION_COMBINE : FIXED_COMBINE,
     constants: split === 'adaptive' ? { WORKGROUP_SIZE: COMBINE_WORKGROUP_SIZE } : constants,
@@ -215,7 +229,16 @@ export function prepareDecodeAttention(
     buffers: split === 'adaptive' ? [partials, buffers.out] : [buffers.step, partials, buffers.out],
     workgroupCount: heads,
   });
-  return new DecodeAttention(device, partial, combine, partials, shape, split, maxChunks);
+  return new DecodeAttention(device, partial, combine, partials, shape, split, maxChunks, targetWorkgroups);
+}
+
+/** 256 invocations where the device's limits hold the fused kernel's workgroup arrays, else 128. */
+function fusedWorkgroupSize(device: GPUDevice): number {
+  const fits =
+    device.limits.maxComputeWorkgroupStorageSize >= FUSED_WG256_STORAGE_BYTES &&
+    device.limits.maxComputeInvocationsPerWorkgroup >= FUSED_WORKGROUP_SIZE &&
+    device.limits.maxComputeWorkgroupSizeX >= FUSED_WORKGROUP_SIZE;
+  return fits ? FUSED_WORKGROUP_SIZE : WORKGROUP_SIZE;
 }
 
 /** Plain-TS reference (f64): softmax(q·Kᵀ · scale) · V over positions 0..p, per head. */
