@@ -12,12 +12,15 @@
  *    chains were inconsistent with the mixed ones and the sweep was dropped: bench/BENCH.md.)
  * Each chain is recorded in one compute pass; time = wall clock from submit to onSubmittedWorkDone,
  * median of the repeats. Bytes = int4 weights + f32 scales read (x and y are negligible).
- * 3. Decode attention over a 4096-position cache, 32 layers, at p = 299, 999, 1999, 3499, 4095: the decode step's
- *    path before (rope dispatch + fixed 64-position split) and now (rope fused, adaptive split at its chooser's
- *    chunking), and the new kernel at chunks of 16 … 256 positions (KV bytes read = 2 · 32 · 32 · (p + 1) · 128 · 4 B);
- *    the GPU sampler over 102400 logits (wall clock). Parts 3 live in ./decode-kernel-timing.ts.
- * 4. The decode step's kernels in order (32 layers + lm_head, no gather or sampler) at p = 299 and 1999: the path
- *    of 78039df (11 dispatches per layer, old GEMV kernel) vs now (6 per layer) for the chain candidates.
+ * 3. Decode attention over a 4096-position cache, 32 layers, at p = 299, 999, 1999, 3499, 4095: the path of 78039df
+ *    (rope dispatch + fixed 64-position split), run 6's two-pass kernel (rope fused, combine dispatch) and the fused
+ *    merge (one dispatch; 128 and 256 invocations), each at its chooser's chunking and at chunks of 32 … 256
+ *    positions (KV bytes read = 2 · 32 · 32 · (p + 1) · 128 · 4 B); before them (--attention-only) a check of the
+ *    fused merge against the two-pass kernel on the device; the GPU sampler over 102400 logits (wall clock).
+ *    Part 3 lives in ./decode-kernel-timing.ts.
+ * 4. The decode step's kernels in order (32 layers + lm_head, no gather or sampler) at p = 299 and 1999 (and 999,
+ *    3499 with --attention-only): the path of 78039df (11 dispatches per layer, old GEMV kernel) vs now with the
+ *    two-pass attention (6 per layer) and with the fused attention (5 per layer), for the chain candidates.
  * --attention-only (run 7): skips the sweep, the GEMV chains and the lm_head; runs part 4 with the planner's
  * variant only (attention two-pass vs fused side by side) and part 3.
  * Run here:  npx vite-node bench/int4-gemv.bench.ts -- --quick     (SwiftShader: tiny chain)
