@@ -17,8 +17,10 @@ import { REPO_ROOT } from './harness';
 
 const OUTPUT = join(REPO_ROOT, 'e2e/output/trained-model-cli');
 const REQUIRED_ACCURACY = 0.9;
-/** Every CLI run is a fresh process that compiles its kernels on SwiftShader (~10 s): a few runs per package. */
-const CASES = accuracyCases({ pictures: 5, turnsPerPicture: 1, maxPicturePixels: 130 * 130 });
+/** Every CLI run is a fresh process that compiles its kernels on SwiftShader (10–40 s): a few runs per package,
+ * one of them a description (its ~25 decode steps are where decode-kernel errors show; the short answers are
+ * decided by the prompt). Counts are asked in the component test. */
+const CASES = accuracyCases({ pictures: 4, turnsPerPicture: 1, maxPicturePixels: 130 * 130 });
 /** Two runs at a time: most of a run is single-threaded start-up. */
 const PARALLEL_RUNS = 2;
 
@@ -66,9 +68,9 @@ describe('trained default model through the chat CLI (Node, fresh pictures)', ()
 
   it('asks a general batch: several shapes mostly, referring questions, Japanese and English', () => {
     const questions = CASES.flatMap((c) => c.turns.map((q) => ({ ...q, objects: c.objects })));
-    expect(questions).toHaveLength(5);
+    expect(questions).toHaveLength(4);
     expect(questions.filter((q) => q.objects > 1).length).toBeGreaterThanOrEqual(3);
-    expect(new Set(questions.map((q) => q.kind)).size).toBeGreaterThanOrEqual(4);
+    expect(new Set(questions.map((q) => q.kind))).toEqual(new Set(['colour', 'position', 'describe', 'shape']));
     expect(new Set(questions.map((q) => q.language))).toEqual(new Set(['ja', 'en']));
   });
 
@@ -90,6 +92,6 @@ describe('trained default model through the chat CLI (Node, fresh pictures)', ()
       }
       console.log(`CLI ${precision}: ${runs.length - wrong.length}/${runs.length} right${wrong.length ? `; wrong: ${wrong.join('; ')}` : ''}`);
       expect(1 - wrong.length / runs.length, wrong.join('\n')).toBeGreaterThanOrEqual(REQUIRED_ACCURACY);
-    }, 300_000);
+    }, 480_000);
   }
 });
