@@ -110,6 +110,9 @@ export interface DecodeAttentionRope {
 }
 
 export class DecodeAttention {
+  /** The chunked splits' workgroup grid (chunks, heads, 1), rewritten in place each step: records allocate nothing. */
+  private readonly grid: [number, number, number];
+
   constructor(
     private readonly device: GPUDevice,
     private readonly partial: PreparedKernel,
@@ -121,19 +124,21 @@ export class DecodeAttention {
     private readonly maxChunks: number,
     /** Workgroups per layer the chooser aims at (fused or two-pass fit). */
     private readonly targetWorkgroups: number,
-  ) {}
+  ) {
+    this.grid = [1, shape.heads, 1];
+  }
 
   /**
    * Records the dispatch(es) for the token at `position` (the value also written to the step uniform). `chunks`
    * overrides `chooseAttentionChunks` (fused and adaptive splits; the bench compares chunkings), clamped to what
    * the partials hold and to ≥ ceil(length / 256).
    */
-  record(pass: GPUComputePassEncoder, position: number, options: { chunks?: number } = {}): void {
+  record(pass: GPUComputePassEncoder, position: number, options?: { chunks?: number }): void {
     const length = Math.min(position, this.shape.maxLen - 1) + 1;
     if (this.split !== 'fixed-64') {
-      const wanted = options.chunks ?? chooseAttentionChunks(length, this.shape.heads, this.targetWorkgroups);
-      const chunks = Math.max(Math.ceil(length / MAX_CHUNK), Math.min(wanted, this.maxChunks, length));
-      this.partial.record(pass, [chunks, this.shape.heads, 1]);
+      const wanted = options?.chunks ?? chooseAttentionChunks(length, this.shape.heads, this.targetWorkgroups);
+      this.grid[0] = Math.max(Math.ceil(length / MAX_CHUNK), Math.min(wanted, this.maxChunks, length));
+      this.partial.record(pass, this.grid);
     } else {
       const chunks = Math.ceil(length / FIXED_ATTENTION_CHUNK);
       this.partial.record(pass, linearWorkgroups(this.device, this.shape.heads * chunks));
