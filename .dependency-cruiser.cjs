@@ -1,6 +1,9 @@
 /**
  * The one-way import rule of STYLE.md:
- *   protocol ← processor, gpu, ort ← model ← generate ← api ← workers ← component ← demo
+ *   protocol ← processor, gpu ← shaders (the kernel layer) ← ort ← model ← generate ← api ← workers ← component ← demo
+ * shaders/ (one folder per kernel role: WGSL, its descriptor and host code) imports only src/protocol and src/gpu;
+ * src/model, src/generate, src/ort, src/api and src/cli may import it; nothing below it (protocol, processor, gpu,
+ * loader) nor the UI side (component, workers) may.
  * export/ imports only src/protocol and pure helpers (src/ort/onnx, src/processor).
  * Tests (*.test.ts), test harnesses (*-harness.ts) and src/testing may reach across for fixtures and references.
  */
@@ -8,27 +11,34 @@ const layers = {
   protocol: [],
   processor: ['protocol'],
   gpu: ['protocol'],
-  ort: ['protocol', 'gpu'],
-  model: ['protocol', 'processor', 'gpu', 'ort'],
-  generate: ['protocol', 'processor', 'gpu', 'ort', 'model'],
+  ort: ['protocol', 'gpu', 'shaders'],
+  model: ['protocol', 'processor', 'gpu', 'ort', 'shaders'],
+  generate: ['protocol', 'processor', 'gpu', 'ort', 'model', 'shaders'],
   loader: ['protocol'],
-  api: ['protocol', 'processor', 'gpu', 'ort', 'model', 'generate', 'loader'],
+  api: ['protocol', 'processor', 'gpu', 'ort', 'model', 'generate', 'loader', 'shaders'],
   // The web component talks to the engine only through the worker client (workers/).
   component: ['protocol', 'workers'],
   // The Node CLI: everything in src but the UI; nothing imports it.
-  cli: ['protocol', 'processor', 'gpu', 'ort', 'model', 'generate', 'loader', 'api'],
+  cli: ['protocol', 'processor', 'gpu', 'ort', 'model', 'generate', 'loader', 'api', 'shaders'],
 };
 
-
 const forbidden = Object.entries(layers).map(([layer, allowed]) => {
-  const all = Object.keys(layers);
-  const banned = all.filter((l) => l !== layer && !allowed.includes(l));
+  const banned = Object.keys(layers).filter((l) => l !== layer && !allowed.includes(l));
+  const outside = [allowed.includes('workers') ? '' : 'workers/|', allowed.includes('shaders') ? '' : 'shaders/|'].join('');
   return {
     name: `${layer}-imports-only-${allowed.join('-') || 'nothing'}`,
     severity: 'error',
     from: { path: `^src/${layer}/`, pathNot: '\\.test\\.ts$' },
-    to: { path: `^(src/(${banned.join('|')})/|${allowed.includes('workers') ? '' : 'workers/|'}export/|demo/|src/testing/)` },
+    to: { path: `^(src/(${banned.join('|')})/|${outside}export/|demo/|src/testing/)` },
   };
+});
+
+// shaders/: the kernel layer, between gpu and model.
+forbidden.push({
+  name: 'shaders-import-only-protocol-gpu-and-shaders',
+  severity: 'error',
+  from: { path: '^shaders/', pathNot: '\\.test\\.ts$' },
+  to: { path: '^(src/(?!(protocol|gpu)/)|workers/|export/|demo/|e2e/|bench/)' },
 });
 
 // workers/: the worker entry and its client sit on top of the API; the UI is above them.
@@ -36,7 +46,7 @@ forbidden.push({
   name: 'workers-import-the-api-not-the-ui',
   severity: 'error',
   from: { path: '^workers/', pathNot: '\\.test\\.ts$' },
-  to: { path: '^(src/(component|cli|testing)/|demo/|export/|e2e/)' },
+  to: { path: '^(src/(component|cli|testing)/|shaders/|demo/|export/|e2e/)' },
 });
 
 module.exports = {
@@ -46,7 +56,7 @@ module.exports = {
       name: 'export-imports-protocol-and-pure-helpers-only',
       severity: 'error',
       from: { path: '^export/', pathNot: '(\\.test\\.ts|-harness\\.ts)$' },
-      to: { path: '^(src/(gpu|model|generate|loader|api|component)/|workers/|demo/|src/ort/(?!onnx/))' },
+      to: { path: '^(src/(gpu|model|generate|loader|api|component)/|shaders/|workers/|demo/|src/ort/(?!onnx/))' },
     },
     {
       name: 'src-never-imports-export-or-demo',

@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 // 30-50 s optimizing onnxruntime-web's wasm on the first run (../shared/reference/ort-web-probe.md).
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'export/**/*.test.ts', 'workers/**/*.test.ts'],
+    include: ['src/**/*.test.ts', 'shaders/**/*.test.ts', 'export/**/*.test.ts', 'workers/**/*.test.ts'],
     pool: 'forks',
     execArgv: ['--liftoff-only'],
     testTimeout: 120_000,

@@ -4,8 +4,8 @@
  */
 import { createStorageBuffer, uploadBuffer } from '../src/gpu/gpu-buffers';
 import type { KernelCache } from '../src/gpu/kernel';
-import { GpuSampler } from '../src/generate/sampler';
-import type { SamplingOptions } from '../src/generate/sampling-options';
+import { GpuSampler } from '../shaders/sampler/gpu-sampler';
+import type { SamplingOptions } from '../src/protocol/sampling-options';
 import { type DecodeAttention, type DecodeAttentionSplit, prepareDecodeAttention } from '../src/model/kernels/decode-attention';
 import { DecodeStepUniform } from '../src/model/kernels/decode-step-uniform';
 import { llamaRopeTable } from '../src/model/kernels/llama-rope-table';

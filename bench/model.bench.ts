@@ -23,7 +23,7 @@
 import { writeFileSync } from 'node:fs';
 import { createNodeEngine } from '../src/api/node-platform';
 import type { LocalEngine } from '../src/api/local-engine';
-import { GpuSampler } from '../src/generate/sampler';
+import { GpuSampler } from '../shaders/sampler/gpu-sampler';
 import { KernelCache } from '../src/gpu/kernel';
 import { NodeDirSource } from '../src/loader/node-dir-source';
 import { SarashinaModel } from '../src/model/sarashina-model';

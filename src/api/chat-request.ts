@@ -1,6 +1,6 @@
 /** An OpenAI-style chat request → what the generator runs, with every field checked at the boundary. */
 import type { GenerateRequest } from '../generate/generator';
-import type { SamplingOptions } from '../generate/sampling-options';
+import type { SamplingOptions } from '../protocol/sampling-options';
 import type { ChatCompletionRequest } from '../protocol/api';
 import { SarashinaError } from '../protocol/errors';
 import type { DecodedImage } from '../processor/image/decoded-image';

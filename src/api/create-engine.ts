@@ -5,7 +5,7 @@
  * browser bundles never pull in node: modules.
  */
 import { Generator } from '../generate/generator';
-import { GpuSampler } from '../generate/sampler';
+import { GpuSampler } from '../../shaders/sampler/gpu-sampler';
 import { GpuContext } from '../gpu/gpu-context';
 import { KernelCache } from '../gpu/kernel';
 import { choosePrecision } from '../gpu/precision';

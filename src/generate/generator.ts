@@ -17,8 +17,8 @@ import type { PromptInputs, TextProcessor } from '../processor/text/text-process
 import { ImageFeatureCache } from '../model/image-feature-cache';
 import { decodedImageKey } from './image-key';
 import { type CachedPrefix, promptImageKeys, reusablePrefixLength } from './prefix-plan';
-import type { GpuSampler } from './sampler';
-import { type SamplingOptions, validateSamplingOptions } from './sampling-options';
+import type { GpuSampler } from '../../shaders/sampler/gpu-sampler';
+import { type SamplingOptions, validateSamplingOptions } from '../protocol/sampling-options';
 
 /** Default `max_tokens` when the request gives none (then also capped by the room left in the context). */
 export const DEFAULT_MAX_NEW_TOKENS = 512;
@@ -141,6 +141,7 @@ export class Generator {
 
   private async *run(request: GenerateRequest): AsyncGenerator<GenerateEvent, void, undefined> {
     const t0 = now() - (request.imageDecodeMs ?? 0);
+    // The one check of the sampling options per request: the sampler takes them as valid at every token.
     validateSamplingOptions(request.sampling);
     const maxPixels = request.maxPixels;
     const { prompt, maxNewTokens, imageKeys } = await this.buildPrompt(request);

@@ -7,22 +7,21 @@
  * With int4 linears each RMSNorm is fused into the GEMVs that read it (they normalize x themselves; the norm
  * weights are copied once behind the residual stream in the `hidden` buffer, so x and the weight are one binding)
  * and q, k, v are one dispatch; RoPE, the KV-cache append and the merge of the attention chunks run inside
- * the one decode-attention dispatch (split 'fused'), so a layer is 5 dispatches: qkv, attention, o, gate/up, down.
+ * the one decode-attention dispatch, so a layer is 5 dispatches: qkv, attention, o, gate/up, down.
  *
  * Covers packages whose decoder linears are f32 matrices (fp32: f32 GEMV) or int4 with f32 scales (q4f32:
  * int4 GEMV) and whose norms and KV cache are f32. `decodeStepSupport` says why another package (q4f16)
  * is not covered; those decode through ORT.
  */
+import { DecodeAttention, prepareDecodeAttention } from '../../shaders/decoder/decode-attention/decode-attention';
+import { DecodeStepUniform } from '../../shaders/decoder/decode-attention/decode-step-uniform';
+import { prepareF32Gemv } from '../../shaders/decoder/f32-gemv/f32-gemv';
+import { chooseGemvVariant, type GemvEpilogue, type GemvShape, prepareInt4Gemv } from '../../shaders/decoder/int4-gemv/int4-gemv';
+import { prepareRmsNorm } from '../../shaders/decoder/rms-norm/rms-norm';
 import { createStorageBuffer } from '../gpu/gpu-buffers';
 import type { GpuCapabilities } from '../gpu/gpu-context';
-import type { KernelCache } from '../gpu/kernel';
+import type { KernelCache, KernelDispatch } from '../gpu/kernel';
 import type { PackageManifest } from '../protocol/manifest';
-import { DecodeAttention, prepareDecodeAttention } from './kernels/decode-attention';
-import { DecodeStepUniform } from './kernels/decode-step-uniform';
-import { prepareF32Gemv } from './kernels/f32-gemv';
-import { chooseGemvVariant, type GemvEpilogue, type GemvShape, prepareInt4Gemv } from './kernels/int4-gemv';
-import type { PreparedKernel } from './kernels/prepared-kernel';
-import { prepareRmsNorm } from './kernels/rms-norm';
 import type { RopeTables } from './decoder';
 import type { KvCache } from './kv-cache';
 import type { ModelWeights } from './model-weights';
@@ -63,7 +62,7 @@ export interface DecodeStepParts {
   readonly logits: GPUBuffer;
 }
 
-type Dispatch = PreparedKernel | DecodeAttention;
+type Dispatch = KernelDispatch | DecodeAttention;
 
 export class KernelDecodeStep {
   private readonly step: DecodeStepUniform;
@@ -99,17 +98,16 @@ export class KernelDecodeStep {
     const attn = buffer('attn', qDim);
     const act = buffer('act', t.intermediateSize);
     const w = (name: string): GPUBuffer => weights.get(name).buffer;
-    const gemv = (x: GPUBuffer, y: GPUBuffer, name: string, shape: GemvShape & { epilogue: GemvEpilogue }, up?: string): PreparedKernel =>
+    const gemv = (x: GPUBuffer, y: GPUBuffer, name: string, shape: GemvShape & { epilogue: GemvEpilogue }, up?: string): KernelDispatch =>
       linearKind(manifest, name) === 'f32'
-        ? prepareF32Gemv(device, kernels, { x, y, weight: w(name), ...(up ? { weight2: w(up) } : {}) }, shape)
+        ? prepareF32Gemv(kernels, { x, y, weight: w(name), ...(up ? { weight2: w(up) } : {}) }, shape)
         : prepareInt4Gemv(
-            device,
             kernels,
             { x, y, qweight: w(name), scales: w(`${name}.scales`), ...(up ? { qweight2: w(up), scales2: w(`${up}.scales`) } : {}) },
             shape,
             chooseGemvVariant(caps, shape),
           );
-    const norm = (name: string): PreparedKernel => prepareRmsNorm(device, kernels, { x: hidden, weight: w(name), y: normed }, { rows: 1, dim: H, eps: t.rmsNormEps });
+    const norm = (name: string): KernelDispatch => prepareRmsNorm(kernels, { x: hidden, weight: w(name), y: normed }, { rows: 1, dim: H, eps: t.rmsNormEps });
     const add = this.dispatches.push.bind(this.dispatches);
     /**
      * GEMVs of RMSNorm(hidden) with the norm weight `normName`: int4 GEMVs fuse the norm (x = hidden; three stores
@@ -139,7 +137,7 @@ export class KernelDecodeStep {
             qweight3: w(c.name),
             scales3: w(`${c.name}.scales`),
           };
-          add(prepareInt4Gemv(device, kernels, buffers, shape, variant));
+          add(prepareInt4Gemv(kernels, buffers, shape, variant));
           return;
         }
       }
@@ -148,7 +146,6 @@ export class KernelDecodeStep {
         const up = g.up;
         add(
           prepareInt4Gemv(
-            device,
             kernels,
             { x: hidden, y: g.y, qweight: w(g.name), scales: w(`${g.name}.scales`), ...(up ? { qweight2: w(up), scales2: w(`${up}.scales`) } : {}) },
             shape,
@@ -168,11 +165,9 @@ export class KernelDecodeStep {
       ]);
       const kCache = cache.keys[l] as GPUBuffer;
       const vCache = cache.values[l] as GPUBuffer;
-      const shape = { heads: t.numHeads, kvHeads: t.numKvHeads, headDim: t.headDim, maxLen: cache.capacityTokens };
-      // RoPE, the cache append and the chunk merge run inside the attention kernel (one dispatch; the default
-      // 'fused' split).
-      const fusedRope = { cos: rope.cos, sin: rope.sin, kOffset: qDim, vOffset: qDim + kvDim };
-      add(prepareDecodeAttention(device, kernels, { q: qkv, step: this.step.buffer, kCache, vCache, out: attn }, shape, { rope: fusedRope }));
+      // RoPE, the cache append and the chunk merge run inside the attention kernel (one dispatch).
+      const shape = { heads: t.numHeads, kvHeads: t.numKvHeads, headDim: t.headDim, maxLen: cache.capacityTokens, qOffset: 0, kOffset: qDim, vOffset: qDim + kvDim };
+      add(prepareDecodeAttention(kernels, { qkv, step: this.step.buffer, kCache, vCache, cos: rope.cos, sin: rope.sin, out: attn }, shape));
       add(gemv(attn, hidden, `${p}.self_attn.o_proj.weight`, { n: H, k: qDim, epilogue: 'add' }));
       normedGemvs(`${p}.post_attention_layernorm.weight`, [
         { name: `${p}.mlp.gate_proj.weight`, y: act, shape: { n: t.intermediateSize, k: H, epilogue: 'swiglu' }, up: `${p}.mlp.up_proj.weight` },

@@ -14,7 +14,7 @@ import type { PackageManifest, PipelineStep } from '../protocol/manifest';
 import type { ModelSpec } from '../protocol/model-spec';
 import { decodeStepSupport, KernelDecodeStep } from './decode-step';
 import { DECODER_GRAPH, type DecoderDtype, OrtDecoder, type RopeTables, uploadRopeTables } from './decoder';
-import type { PreparedKernel } from './kernels/prepared-kernel';
+import type { KernelDispatch } from '../gpu/kernel';
 import { chooseContextTokens, KvCache } from './kv-cache';
 import { ModelWeights } from './model-weights';
 import { OrtGraphSet } from './ort-graph-set';
@@ -58,7 +58,7 @@ interface Parts {
   readonly kernelStep: KernelDecodeStep | null;
   /** ORT decode path: the token's embedding row [hiddenSize] and its gather. */
   readonly ortRow: GPUBuffer;
-  readonly ortGather: PreparedKernel;
+  readonly ortGather: KernelDispatch;
   readonly chunkTokens: number;
   readonly decodePath: DecodePath;
 }

@@ -75,6 +75,18 @@ describe('TokenEmbedder', () => {
     for (const b of [table, features.buffer]) b.destroy();
   });
 
+  it('rejects a table layout the exporter never writes (int4) and f16 activations over an f32 table', async () => {
+    const { device } = await testGpuContext();
+    const table = createStorageBuffer(device, 'table', VOCAB * HIDDEN * 4);
+    const int4: GpuWeight = { name: EMBED_TOKENS_WEIGHT, buffer: table, dtype: 'uint8', shape: [VOCAB, HIDDEN], layout: 'matmulnbits-q4-b32', sizeBytes: table.size };
+    const kernels = new KernelCache(device);
+    expect(() => TokenEmbedder.create(device, kernels, { get: () => int4 }, spec, { maxRows: 4 })).toThrow(expect.objectContaining({ code: 'invalid-model' }));
+    expect(() => TokenEmbedder.create(device, kernels, tableWeight(table, 'float32'), spec, { maxRows: 4, dtype: 'float16' })).toThrow(
+      expect.objectContaining({ code: 'invalid-model', message: expect.stringContaining('for f16 activations') }),
+    );
+    table.destroy();
+  });
+
   it('validateFeatureSpans names the span that leaves the ids or its features', async () => {
     const { device } = await testGpuContext();
     const buffer = createStorageBuffer(device, 'f', 4 * HIDDEN * 4);

@@ -1,23 +1,18 @@
 /**
  * Token embeddings on the GPU: ids → rows of `llm.model.embed_tokens.weight` (f32 in fp32 packages, f16 in
- * q4 packages, int4 MatMulNBits if a package stores it so) as f32 rows (f16 rows for q4f16's f16
- * activations), with image features copied over the rows of each FeatureSpan. Prefill uploads the ids; the decode step reads its id from a GPU buffer (the
- * sampler's output) so the token never goes through the CPU.
+ * q4 packages) as f32 rows (f16 rows for q4f16's f16 activations), with image features copied over the rows of
+ * each FeatureSpan. Prefill uploads the ids; the decode step reads its id from a GPU buffer (the sampler's output)
+ * so the token never goes through the CPU.
  */
-import gatherF16Wgsl from '../../shaders/embedding-gather-f16.wgsl?raw';
+import { type EmbeddingGatherFormat, prepareEmbeddingGather } from '../../shaders/decoder/embedding-gather/embedding-gather';
 import { createStorageBuffer } from '../gpu/gpu-buffers';
-import type { KernelCache, KernelSource } from '../gpu/kernel';
+import type { KernelCache, KernelDispatch } from '../gpu/kernel';
 import { SarashinaError } from '../protocol/errors';
 import type { ModelSpec } from '../protocol/model-spec';
-import { prepareEmbeddingGather } from './kernels/embedding-gather';
-import { type PreparedKernel, prepareKernel } from './kernels/prepared-kernel';
 import type { ModelWeights } from './model-weights';
 import type { FeatureSpan, ImageFeatures } from './vision-language-model';
 
-export const EMBEDDING_GATHER_F16: KernelSource = { name: 'embedding-gather-f16', code: gatherF16Wgsl };
-export const EMBEDDING_GATHER_F16_OUT: KernelSource = { name: 'embedding-gather-f16/f16-out', code: gatherF16Wgsl, entryPoint: 'main_f16_out' };
 export const EMBED_TOKENS_WEIGHT = 'llm.model.embed_tokens.weight';
-const F16_WORKGROUP_SIZE = 256;
 
 export type EmbeddingDtype = 'float32' | 'float16';
 
@@ -73,8 +68,8 @@ export function validateFeatureSpans(length: number, spans: readonly FeatureSpan
 
 export class TokenEmbedder {
   private disposed = false;
-  private readonly prepared: PreparedKernel[] = [];
-  private readonly gather: PreparedKernel;
+  private readonly prepared: KernelDispatch[] = [];
+  private readonly gather: KernelDispatch;
 
   private constructor(
     private readonly device: GPUDevice,
@@ -111,37 +106,13 @@ export class TokenEmbedder {
   }
 
   /** A gather of `count` ids from `ids` into `out` for whichever table the package stores. */
-  private prepareGather(ids: GPUBuffer, out: GPUBuffer, count: number): PreparedKernel {
+  private prepareGather(ids: GPUBuffer, out: GPUBuffer, count: number): KernelDispatch {
     const t = this.spec.text;
     const table = this.weights.get(EMBED_TOKENS_WEIGHT);
-    const shape = { count, hidden: t.hiddenSize, vocab: t.vocabSize };
-    let kernel: PreparedKernel;
-    if (this.dtype === 'float16') {
-      if (table.dtype !== 'float16' || table.layout !== 'row-major' || t.hiddenSize % 2 !== 0) throw unsupportedTable(`${table.dtype} ${table.layout} for f16 activations`);
-      kernel = prepareKernel(this.device, this.kernels, {
-        kernel: EMBEDDING_GATHER_F16_OUT,
-        constants: { WORKGROUP_SIZE: F16_WORKGROUP_SIZE },
-        params: new Uint32Array([count, t.hiddenSize, t.vocabSize, 0]),
-        buffers: [ids, table.buffer, out],
-        workgroupCount: Math.ceil((count * t.hiddenSize) / 2 / F16_WORKGROUP_SIZE),
-      });
-    } else if (table.layout === 'matmulnbits-q4-b32') {
-      const scales = this.weights.get(`${EMBED_TOKENS_WEIGHT}.scales`);
-      if (scales.dtype !== 'float32') throw unsupportedTable(`int4 with ${scales.dtype} scales`);
-      kernel = prepareEmbeddingGather(this.device, this.kernels, { ids, out }, { kind: 'int4', qweight: table.buffer, scales: scales.buffer }, shape);
-    } else if (table.dtype === 'float32') {
-      kernel = prepareEmbeddingGather(this.device, this.kernels, { ids, out }, { kind: 'f32', table: table.buffer }, shape);
-    } else if (table.dtype === 'float16' && t.hiddenSize % 2 === 0) {
-      kernel = prepareKernel(this.device, this.kernels, {
-        kernel: EMBEDDING_GATHER_F16,
-        constants: { WORKGROUP_SIZE: F16_WORKGROUP_SIZE },
-        params: new Uint32Array([count, t.hiddenSize, t.vocabSize, 0]),
-        buffers: [ids, table.buffer, out],
-        workgroupCount: Math.ceil((count * t.hiddenSize) / 2 / F16_WORKGROUP_SIZE),
-      });
-    } else {
-      throw unsupportedTable(`${table.dtype} ${table.layout}`);
-    }
+    if (table.layout !== 'row-major' || (table.dtype !== 'float32' && table.dtype !== 'float16')) throw unsupportedTable(`${table.dtype} ${table.layout}`);
+    if (this.dtype === 'float16' && table.dtype !== 'float16') throw unsupportedTable(`${table.dtype} ${table.layout} for f16 activations`);
+    const format: EmbeddingGatherFormat = table.dtype === 'float32' ? { kind: 'f32', out: 'f32' } : { kind: 'f16', out: this.dtype === 'float16' ? 'f16' : 'f32' };
+    const kernel = prepareEmbeddingGather(this.kernels, { ids, table: table.buffer, out }, format, { count, hidden: t.hiddenSize, vocab: t.vocabSize });
     this.prepared.push(kernel);
     return kernel;
   }
@@ -172,7 +143,7 @@ export class TokenEmbedder {
   }
 
   /** Prepares the decode step's gather: one row for the id `copyTokenId` placed, written to `out` [hiddenSize] of `dtype`. */
-  prepareTokenGather(out: GPUBuffer): PreparedKernel {
+  prepareTokenGather(out: GPUBuffer): KernelDispatch {
     return this.prepareGather(this.tokenId, out, 1);
   }
 

@@ -4,17 +4,18 @@
  *   'vision-block'        hidden → hidden, block {block}: LN1 → qkv → attention (2-D RoPE) → proj + residual →
  *                         LN2 → fc1 + QuickGELU → fc2 + residual                (7 dispatches)
  *   'vision-merger'       hidden → image_features [N/4, H]: ln_q → (4 rows as one) mlp.0 + GELU → mlp.2 → norm
- * Weights are read by their checkpoint names (visual.blocks.{block}.attn.qkv.weight, …) straight from the
- * model's GPU buffers, in Hugging Face's [out, in] layout. Every function records into a compute pass and returns
- * the uniform buffers it created, which the caller destroys after submitting.
+ * Weights are read by their checkpoint names (WEIGHTS) straight from the model's GPU buffers, in Hugging Face's
+ * [out, in] layout. Every function records into a compute pass and returns the dispatches it recorded, which the
+ * caller destroys after submitting.
  */
-import type { KernelCache } from '../gpu/kernel';
+import { encodeVisionAttention } from '../../shaders/vision/attention/vision-attention';
+import type { VisionAttentionTiling } from '../../shaders/vision/attention/vision-attention-tiling';
+import { encodeVisionLayerNorm } from '../../shaders/vision/layer-norm/vision-layer-norm';
+import { encodeVisionLinear, type VisionLinearEpilogue, type VisionLinearTiling, type VisionStorage } from '../../shaders/vision/linear/vision-linear';
+import type { KernelCache, KernelDispatch } from '../gpu/kernel';
 import { SarashinaError } from '../protocol/errors';
 import type { ModelSpec } from '../protocol/model-spec';
-import { encodeVisionAttention } from './vision-attention';
-import type { VisionAttentionTiling } from './vision-attention-tiling';
-import { encodeVisionLayerNorm } from './vision-layer-norm';
-import { encodeVisionLinear, type VisionLinearEpilogue, type VisionLinearTiling, type VisionStorage } from './vision-linear';
+import { type AffineNames, WEIGHTS } from '../protocol/weight-names';
 
 /** Where the tower finds its weights (ModelWeights satisfies this). */
 export interface VisionWeightSource {
@@ -31,7 +32,6 @@ export function isVisionTowerKernel(name: string): name is VisionTowerKernel {
 
 /** Everything a recording needs besides its activations. */
 export interface VisionTowerContext {
-  readonly device: GPUDevice;
   readonly kernels: KernelCache;
   readonly weights: VisionWeightSource;
   readonly vision: ModelSpec['vision'];
@@ -73,26 +73,34 @@ function weight(c: VisionTowerContext, name: string, elements: number): GPUBuffe
   return w.buffer;
 }
 
+/** The weight (and bias, when named) of a Linear. */
+type LinearNames = AffineNames | { readonly weight: string; readonly bias?: undefined };
+
 function linear(
   c: VisionTowerContext,
   pass: GPUComputePassEncoder,
-  name: string,
+  names: LinearNames,
   io: { x: GPUBuffer; y: GPUBuffer },
   shape: { rows: number; inDim: number; outDim: number },
-  options: { bias: boolean; epilogue: VisionLinearEpilogue },
-): GPUBuffer {
+  epilogue: VisionLinearEpilogue,
+): KernelDispatch | null {
   const buffers = {
     x: io.x,
     y: io.y,
-    weight: weight(c, `${name}.weight`, shape.inDim * shape.outDim),
-    ...(options.bias ? { bias: weight(c, `${name}.bias`, shape.outDim) } : {}),
+    weight: weight(c, names.weight, shape.inDim * shape.outDim),
+    ...(names.bias ? { bias: weight(c, names.bias, shape.outDim) } : {}),
   };
-  return encodeVisionLinear(c.device, c.kernels, pass, buffers, shape, { epilogue: options.epilogue, storage: c.storage, ...(c.tiling ? { tiling: c.tiling } : {}) });
+  return encodeVisionLinear(c.kernels, pass, buffers, shape, { epilogue, storage: c.storage, ...(c.tiling ? { tiling: c.tiling } : {}) });
 }
 
-function layerNorm(c: VisionTowerContext, pass: GPUComputePassEncoder, name: string, io: { x: GPUBuffer; y: GPUBuffer }, shape: { rows: number; dim: number; eps: number }): GPUBuffer {
-  const buffers = { ...io, gamma: weight(c, `${name}.weight`, shape.dim), beta: weight(c, `${name}.bias`, shape.dim) };
-  return encodeVisionLayerNorm(c.device, c.kernels, pass, buffers, shape, { storage: c.storage });
+function layerNorm(c: VisionTowerContext, pass: GPUComputePassEncoder, names: AffineNames, io: { x: GPUBuffer; y: GPUBuffer }, shape: { rows: number; dim: number; eps: number }): KernelDispatch | null {
+  const buffers = { ...io, gamma: weight(c, names.weight, shape.dim), beta: weight(c, names.bias, shape.dim) };
+  return encodeVisionLayerNorm(c.kernels, pass, buffers, shape, { storage: c.storage });
+}
+
+/** The dispatches that were recorded (zero-row layers record none). */
+function recorded(dispatches: readonly (KernelDispatch | null)[]): KernelDispatch[] {
+  return dispatches.filter((d): d is KernelDispatch => d !== null);
 }
 
 /** Patch values per patch: C · T · P · P. */
@@ -101,33 +109,32 @@ export function visionPatchDim(v: ModelSpec['vision']): number {
 }
 
 /** 'vision-patch-embed': pixels [rows, C·T·P·P] → hidden [rows, E] (the stride = kernel Conv3d as a Linear). */
-export function encodeVisionPatchEmbed(c: VisionTowerContext, pass: GPUComputePassEncoder, io: { pixels: GPUBuffer; hidden: GPUBuffer }, rows: number): GPUBuffer[] {
+export function encodeVisionPatchEmbed(c: VisionTowerContext, pass: GPUComputePassEncoder, io: { pixels: GPUBuffer; hidden: GPUBuffer }, rows: number): KernelDispatch[] {
   const shape = { rows, inDim: visionPatchDim(c.vision), outDim: c.vision.embedDim };
-  return [linear(c, pass, 'visual.patch_embed.proj', { x: io.pixels, y: io.hidden }, shape, { bias: false, epilogue: 'none' })];
+  return recorded([linear(c, pass, { weight: WEIGHTS.patchEmbed }, { x: io.pixels, y: io.hidden }, shape, 'none')]);
 }
 
 /** 'vision-block' {block}: one pre-norm transformer block, updating `buffers.hidden` in place. */
-export function encodeVisionBlock(c: VisionTowerContext, pass: GPUComputePassEncoder, block: number, buffers: VisionBlockBuffers, cuSeqlens: readonly number[]): GPUBuffer[] {
+export function encodeVisionBlock(c: VisionTowerContext, pass: GPUComputePassEncoder, block: number, buffers: VisionBlockBuffers, cuSeqlens: readonly number[]): KernelDispatch[] {
   const { embedDim: E, mlpDim: M, numHeads, layerNormEps: eps } = c.vision;
   const rows = cuSeqlens[cuSeqlens.length - 1] ?? 0;
-  const name = `visual.blocks.${block}`;
+  const names = WEIGHTS.visionBlock(block);
   const { hidden, normed, qkv, attn, mlp } = buffers;
-  return [
-    layerNorm(c, pass, `${name}.norm1`, { x: hidden, y: normed }, { rows, dim: E, eps }),
-    linear(c, pass, `${name}.attn.qkv`, { x: normed, y: qkv }, { rows, inDim: E, outDim: 3 * E }, { bias: true, epilogue: 'none' }),
+  return recorded([
+    layerNorm(c, pass, names.norm1, { x: hidden, y: normed }, { rows, dim: E, eps }),
+    linear(c, pass, names.qkv, { x: normed, y: qkv }, { rows, inDim: E, outDim: 3 * E }, 'none'),
     encodeVisionAttention(
-      c.device,
       c.kernels,
       pass,
       { qkv, cos: buffers.cos, sin: buffers.sin, cuSeqlens: buffers.cuSeqlens, out: attn },
       { heads: numHeads, headDim: E / numHeads, cuSeqlens },
       { storage: c.storage, ...(c.attentionTiling ? { tiling: c.attentionTiling } : {}) },
     ),
-    linear(c, pass, `${name}.attn.proj`, { x: attn, y: hidden }, { rows, inDim: E, outDim: E }, { bias: true, epilogue: 'residual' }),
-    layerNorm(c, pass, `${name}.norm2`, { x: hidden, y: normed }, { rows, dim: E, eps }),
-    linear(c, pass, `${name}.mlp.fc1`, { x: normed, y: mlp }, { rows, inDim: E, outDim: M }, { bias: true, epilogue: 'quick-gelu' }),
-    linear(c, pass, `${name}.mlp.fc2`, { x: mlp, y: hidden }, { rows, inDim: M, outDim: E }, { bias: true, epilogue: 'residual' }),
-  ];
+    linear(c, pass, names.proj, { x: attn, y: hidden }, { rows, inDim: E, outDim: E }, 'residual'),
+    layerNorm(c, pass, names.norm2, { x: hidden, y: normed }, { rows, dim: E, eps }),
+    linear(c, pass, names.fc1, { x: normed, y: mlp }, { rows, inDim: E, outDim: M }, 'quick-gelu'),
+    linear(c, pass, names.fc2, { x: mlp, y: hidden }, { rows, inDim: M, outDim: E }, 'residual'),
+  ]);
 }
 
 /** Scratch and output of the merger. */
@@ -145,14 +152,15 @@ export interface VisionMergerBuffers {
 }
 
 /** 'vision-merger': PatchMerger (rows already in 2×2 window order) + Sarashina's extra LayerNorm. */
-export function encodeVisionMerger(c: VisionTowerContext, pass: GPUComputePassEncoder, buffers: VisionMergerBuffers, rows: number): GPUBuffer[] {
+export function encodeVisionMerger(c: VisionTowerContext, pass: GPUComputePassEncoder, buffers: VisionMergerBuffers, rows: number): KernelDispatch[] {
   const { embedDim: E, spatialMergeSize, outHiddenSize: H, layerNormEps, projectorNormEps } = c.vision;
   const group = E * spatialMergeSize ** 2;
   const merged = rows / spatialMergeSize ** 2;
-  return [
-    layerNorm(c, pass, 'visual.merger.ln_q', { x: buffers.hidden, y: buffers.normed }, { rows, dim: E, eps: layerNormEps }),
-    linear(c, pass, 'visual.merger.mlp.0', { x: buffers.normed, y: buffers.merged }, { rows: merged, inDim: group, outDim: group }, { bias: true, epilogue: 'gelu' }),
-    linear(c, pass, 'visual.merger.mlp.2', { x: buffers.merged, y: buffers.projected }, { rows: merged, inDim: group, outDim: H }, { bias: true, epilogue: 'none' }),
-    layerNorm(c, pass, 'norm', { x: buffers.projected, y: buffers.features }, { rows: merged, dim: H, eps: projectorNormEps }),
-  ];
+  const { lnQ, fc1, fc2 } = WEIGHTS.merger;
+  return recorded([
+    layerNorm(c, pass, lnQ, { x: buffers.hidden, y: buffers.normed }, { rows, dim: E, eps: layerNormEps }),
+    linear(c, pass, fc1, { x: buffers.normed, y: buffers.merged }, { rows: merged, inDim: group, outDim: group }, 'gelu'),
+    linear(c, pass, fc2, { x: buffers.merged, y: buffers.projected }, { rows: merged, inDim: group, outDim: H }, 'none'),
+    layerNorm(c, pass, WEIGHTS.projectorNorm, { x: buffers.projected, y: buffers.features }, { rows: merged, dim: H, eps: projectorNormEps }),
+  ]);
 }

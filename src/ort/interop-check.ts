@@ -3,16 +3,12 @@
  * device, onnxruntime-web consumes it (and a weight we own) through `Tensor.fromGpuBuffer`, leaves its
  * output on the GPU, and a second WGSL kernel reads that output. Used by tests and the demo page.
  */
-import fillRampWgsl from '../../shaders/fill-ramp.wgsl?raw';
-import scaleShiftWgsl from '../../shaders/scale-shift.wgsl?raw';
+import { prepareFillRamp, prepareScaleShift } from '../../shaders/interop/interop-kernels';
 import { createStorageBuffer, readBuffer, uploadBuffer } from '../gpu/gpu-buffers';
 import type { GpuContext } from '../gpu/gpu-context';
-import { bindBuffers, KernelCache, type KernelSource } from '../gpu/kernel';
+import { KernelCache, type KernelDispatch } from '../gpu/kernel';
 import { encodeOnnxModel } from './onnx/onnx-model';
 import { createSession, gpuTensor, loadOrt } from './ort-runtime';
-
-const FILL_RAMP: KernelSource = { name: 'fill-ramp', code: fillRampWgsl };
-const SCALE_SHIFT: KernelSource = { name: 'scale-shift', code: scaleShiftWgsl };
 
 export interface InteropResult {
   readonly ok: boolean;
@@ -54,8 +50,7 @@ export async function runInteropCheck(ctx: GpuContext): Promise<InteropResult> {
   const session = await createSession(ctx, interopModel());
   try {
     // 1. Our kernel writes x[i] = 0.25 − 0.01 i.
-    const fillParams = paramsBuffer(device, K, 0.25, -0.01);
-    runKernel(device, kernels, FILL_RAMP, [fillParams, xBuf], K);
+    submit(device, 'interop.fill-ramp', prepareFillRamp(kernels, xBuf, { count: K, start: 0.25, step: -0.01 }));
     // 2. ORT reads x and W from our buffers; y stays on the GPU.
     const result = await session.run({
       x: gpuTensor(ort, xBuf, 'float32', [1, K]),
@@ -64,8 +59,7 @@ export async function runInteropCheck(ctx: GpuContext): Promise<InteropResult> {
     const y = result.y;
     if (!y) throw new Error('interop: ORT returned no output y');
     // 3. Our second kernel reads ORT's output buffer: z = 2 y − 1.
-    const shiftParams = paramsBuffer(device, N, 2, -1);
-    runKernel(device, kernels, SCALE_SHIFT, [shiftParams, y.gpuBuffer, zBuf], N);
+    submit(device, 'interop.scale-shift', prepareScaleShift(kernels, y.gpuBuffer, zBuf, { count: N, scale: 2, shift: -1 }));
     const z = new Float32Array(await readBuffer(device, zBuf, N * 4));
     const expected = expectedOutput(weights);
     let maxAbsError = 0;
@@ -73,8 +67,6 @@ export async function runInteropCheck(ctx: GpuContext): Promise<InteropResult> {
     if (z.some((v) => !Number.isFinite(v))) maxAbsError = Infinity;
     const outputLocation = y.location;
     y.dispose();
-    fillParams.destroy();
-    shiftParams.destroy();
     return { ok: maxAbsError < 1e-4 && outputLocation === 'gpu-buffer', maxAbsError, outputLocation, values: [...z], expected };
   } finally {
     await session.release();
@@ -82,24 +74,14 @@ export async function runInteropCheck(ctx: GpuContext): Promise<InteropResult> {
   }
 }
 
-function paramsBuffer(device: GPUDevice, count: number, a: number, b: number): GPUBuffer {
-  const words = new ArrayBuffer(16);
-  new Uint32Array(words, 0, 1)[0] = count;
-  new Float32Array(words, 4, 2).set([a, b]);
-  const buffer = device.createBuffer({ label: 'interop.params', size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-  device.queue.writeBuffer(buffer, 0, words);
-  return buffer;
-}
-
-function runKernel(device: GPUDevice, kernels: KernelCache, kernel: KernelSource, buffers: GPUBuffer[], count: number): void {
-  const pipeline = kernels.pipeline(kernel, { WORKGROUP_SIZE: 64 });
-  const encoder = device.createCommandEncoder({ label: kernel.name });
-  const pass = encoder.beginComputePass({ label: kernel.name });
-  pass.setPipeline(pipeline);
-  pass.setBindGroup(0, bindBuffers(device, pipeline, buffers));
-  pass.dispatchWorkgroups(Math.ceil(count / 64));
+/** Records one prepared dispatch in its own pass, submits it and frees its uniform buffer (safe right after submit). */
+function submit(device: GPUDevice, label: string, dispatch: KernelDispatch): void {
+  const encoder = device.createCommandEncoder({ label });
+  const pass = encoder.beginComputePass({ label });
+  dispatch.record(pass);
   pass.end();
   device.queue.submit([encoder.finish()]);
+  dispatch.destroy();
 }
 
 function expectedOutput(weights: Float32Array): number[] {

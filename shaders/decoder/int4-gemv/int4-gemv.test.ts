@@ -1,0 +1,218 @@
+import { describe, expect, it } from 'vitest';
+import { uploadBuffer } from '../../../src/gpu/gpu-buffers';
+import { KernelCache } from '../../../src/gpu/kernel';
+import { SarashinaError } from '../../../src/protocol/errors';
+import { randomFloats } from '../../../src/testing/compare';
+import { readF32, runDispatches } from '../../../src/testing/gpu-readback';
+import { testGpuContext } from '../../../src/testing/node-gpu';
+import { chooseGemvVariant, type GemvCapabilities, type GemvEpilogue, type GemvVariant, gemvVariantName, int4GemvReference, prepareInt4Gemv } from './int4-gemv';
+
+function randomBytes(count: number, seed: number): Uint8Array {
+  const f = randomFloats(count, seed);
+  return Uint8Array.from(f, (v) => Math.floor((v + 1) * 128) & 255);
+}
+
+function randomScales(count: number, seed: number): Float32Array {
+  return Float32Array.from(randomFloats(count, seed), (v) => 0.002 + 0.02 * Math.abs(v));
+}
+
+/** Σ_k |x_k · W_nk| per row: the scale the f32 rounding error is measured against. */
+function absSums(x: Float32Array, q: Uint8Array, s: Float32Array, n: number, k: number): Float64Array {
+  const ax = Float32Array.from(x, Math.abs);
+  // |q - 8| as a quantized matrix: build bytes of |q-8| + 8 so the reference computes Σ |x|·|W|.
+  const aq = Uint8Array.from(q, (b) => (Math.abs((b & 15) - 8) + 8) | ((Math.abs((b >> 4) - 8) + 8) << 4));
+  return int4GemvReference(ax, aq, s, { n, k });
+}
+
+/** x · norm_w · inverseSqrt(mean(x²) + eps) (f64 statistic of the f32 input): what the fused norm multiplies by. */
+function normalized(x: Float32Array, normWeight: Float32Array, eps: number): Float32Array {
+  const r = 1 / Math.sqrt(x.reduce((sum, v) => sum + v * v, 0) / x.length + eps);
+  return Float32Array.from(x, (v, i) => v * (normWeight[i] ?? 0) * r);
+}
+
+// Tolerance: |got - want| ≤ 2e-5 · Σ|x·W| + 1e-6 (f32 block sums of 32 products, then ≤ K/32 f32 adds).
+const REL_TO_ABS_SUM = 2e-5;
+
+let sharedKernels: KernelCache | undefined;
+
+interface RunOptions {
+  /** SwiGLU: gate and up in one [2n, …] buffer bound twice, up rows from n. */
+  readonly packed?: boolean;
+  readonly yOffset?: number;
+  /** Fuse RMSNorm (random weight, this eps) in front of the GEMV. */
+  readonly normEps?: number;
+}
+
+async function runGemv(variant: GemvVariant, epilogue: GemvEpilogue, n: number, k: number, seed: number, options: RunOptions = {}): Promise<void> {
+  const packed = options.packed ?? false;
+  const yOffset = options.yOffset ?? 0;
+  const { device } = await testGpuContext();
+  sharedKernels ??= new KernelCache(device);
+  const blocks = k / 32;
+  const xRaw = randomFloats(k, seed);
+  const normWeight = Float32Array.from(randomFloats(k, seed + 6), (v) => 0.5 + v);
+  const x = options.normEps === undefined ? xRaw : normalized(xRaw, normWeight, options.normEps);
+  const q = randomBytes(n * blocks * 16, seed + 1);
+  const s = randomScales(n * blocks, seed + 2);
+  const q2 = randomBytes(n * blocks * 16, seed + 3);
+  const s2 = randomScales(n * blocks, seed + 4);
+  const y0 = randomFloats(n + yOffset, seed + 5);
+  const qPacked = new Uint8Array(q.length * 2);
+  qPacked.set(q);
+  qPacked.set(q2, q.length);
+  const sPacked = new Float32Array(s.length * 2);
+  sPacked.set(s);
+  sPacked.set(s2, s.length);
+  const qBuf = uploadBuffer(device, 'q', packed ? qPacked : q);
+  const sBuf = uploadBuffer(device, 's', packed ? sPacked : s);
+  const bufs = {
+    // x, then (fused norm) its weight at element k of the same buffer.
+    x: uploadBuffer(device, 'x', options.normEps === undefined ? xRaw : Float32Array.from([...xRaw, ...normWeight])),
+    qweight: qBuf,
+    scales: sBuf,
+    y: uploadBuffer(device, 'y', y0),
+    qweight2: packed ? qBuf : uploadBuffer(device, 'q2', q2),
+    scales2: packed ? sBuf : uploadBuffer(device, 's2', s2),
+  };
+  const norm = options.normEps !== undefined ? { eps: options.normEps, weightOffset: k } : undefined;
+  const prepared = prepareInt4Gemv(sharedKernels, bufs, { n, k, epilogue, upRowOffset: packed ? n : 0, yOffset, ...(norm ? { norm } : {}) }, variant);
+  await runDispatches(device, [prepared]);
+  const all = await readF32(device, bufs.y, n + yOffset);
+  // Elements before yOffset are untouched.
+  expect(Array.from(all.subarray(0, yOffset))).toEqual(Array.from(y0.subarray(0, yOffset)));
+  const got = all.subarray(yOffset);
+
+  const gate = int4GemvReference(x, q, s, { n, k });
+  const up = int4GemvReference(x, q2, s2, { n, k });
+  const bound = absSums(x, q, s, n, k);
+  const bound2 = absSums(x, q2, s2, n, k);
+  let worst = 0;
+  for (let i = 0; i < n; i++) {
+    const g = gate[i] ?? 0;
+    const u = up[i] ?? 0;
+    const want = epilogue === 'store' ? g : epilogue === 'add' ? (y0[yOffset + i] ?? 0) + g : (g / (1 + Math.exp(-g))) * u;
+    // SwiGLU: the error of gate and up propagates through silu(g)·u (|silu'| ≤ 1.1).
+    const tol =
+      epilogue === 'swiglu'
+        ? REL_TO_ABS_SUM * ((bound[i] ?? 0) * 1.1 * Math.abs(u) + (bound2[i] ?? 0) * Math.abs(g)) + 1e-6
+        : REL_TO_ABS_SUM * (bound[i] ?? 0) + 1e-6;
+    worst = Math.max(worst, Math.abs((got[i] ?? NaN) - want) / tol);
+  }
+  expect(worst).toBeLessThan(1);
+  prepared.destroy();
+  for (const b of new Set(Object.values(bufs))) b.destroy();
+}
+
+describe('int4 GEMV on real WebGPU', () => {
+  // n not a multiple of the rows per workgroup (the clamped last workgroup); K from one block to Llama's 11008.
+  const cases = [
+    { n: 37, k: 4096, variant: { workgroupSize: 64, rows: 8 } },
+    { n: 5, k: 11008, variant: { workgroupSize: 128, rows: 3 } },
+    { n: 130, k: 64, variant: { workgroupSize: 32, rows: 4 } },
+  ];
+  // Every epilogue with and without the fused norm, rotating through the shapes and variants (SwiftShader compiles are slow).
+  for (const [ei, epilogue] of (['store', 'add', 'swiglu'] as const).entries()) {
+    for (const [ni, normEps] of [undefined, 1e-5].entries()) {
+      const c = cases[(ei + ni) % cases.length] ?? { n: 1, k: 32, variant: { workgroupSize: 64, rows: 8 } };
+      it(`${gemvVariantName(c.variant)} ${epilogue}${normEps ? ' + norm' : ''} n=${c.n} k=${c.k}`, async () => {
+        await runGemv(c.variant, epilogue, c.n, c.k, 11 + ei + 3 * ni, { yOffset: ni === 0 ? 0 : 2, ...(normEps === undefined ? {} : { normEps }) });
+      });
+    }
+  }
+
+  it('fused norm with 16 invocations and SwiGLU (the Σ x² accumulator past every row accumulator)', async () => {
+    await runGemv({ workgroupSize: 16, rows: 8 }, 'swiglu', 9, 1024, 41, { normEps: 1e-6, packed: true });
+  });
+
+  it('SwiGLU from one packed gate+up buffer bound twice (upRowOffset = n)', async () => {
+    const ctx = await testGpuContext();
+    const shape = { n: 21, k: 4096, epilogue: 'swiglu' as const };
+    await runGemv(chooseGemvVariant(ctx.capabilities, shape), 'swiglu', shape.n, shape.k, 5, { packed: true, yOffset: 7 });
+  });
+
+  it('the chooser’s variant runs on this device (Llama-like K, odd N)', async () => {
+    const ctx = await testGpuContext();
+    const shape = { n: 19, k: 4096, epilogue: 'add' as const };
+    await runGemv(chooseGemvVariant(ctx.capabilities, shape), 'add', shape.n, shape.k, 99, { yOffset: 5 });
+  });
+
+  for (const withNorm of [true, false]) {
+    it(`store3: q, k and v stacked along n in one dispatch${withNorm ? ', with the fused norm' : ''}`, async () => {
+      const { device } = await testGpuContext();
+      sharedKernels ??= new KernelCache(device);
+      const [a, b, c, k, yOffset] = [24, 8, 13, 4096, 3];
+      const blocks = k / 32;
+      const xRaw = randomFloats(k, 70);
+      const normWeight = Float32Array.from(randomFloats(k, 71), (v) => 0.5 + v);
+      const eps = 1e-5;
+      const x = withNorm ? normalized(xRaw, normWeight, eps) : xRaw;
+      const mats = [a, b, c].map((rows, i) => ({ rows, q: randomBytes(rows * blocks * 16, 72 + 2 * i), s: randomScales(rows * blocks, 73 + 2 * i) }));
+      const [m1, m2, m3] = mats.map((m) => ({ qweight: uploadBuffer(device, 'q', m.q), scales: uploadBuffer(device, 's', m.s) }));
+      if (!m1 || !m2 || !m3) throw new Error('three matrices');
+      const y0 = randomFloats(yOffset + a + b + c, 79);
+      const y = uploadBuffer(device, 'y', y0);
+      const xBuf = uploadBuffer(device, 'x', withNorm ? Float32Array.from([...xRaw, ...normWeight]) : xRaw);
+      const prepared = prepareInt4Gemv(
+        sharedKernels,
+        { x: xBuf, y, ...m1, qweight2: m2.qweight, scales2: m2.scales, qweight3: m3.qweight, scales3: m3.scales },
+        { n: a + b + c, k, epilogue: 'store3', stacked: [a, b], yOffset, ...(withNorm ? { norm: { eps, weightOffset: k } } : {}) },
+        { workgroupSize: 64, rows: 8 },
+      );
+      await runDispatches(device, [prepared]);
+      const got = await readF32(device, y, yOffset + a + b + c);
+      expect(Array.from(got.subarray(0, yOffset))).toEqual(Array.from(y0.subarray(0, yOffset)));
+      let row = yOffset;
+      let worst = 0;
+      for (const m of mats) {
+        const want = int4GemvReference(x, m.q, m.s, { n: m.rows, k });
+        const bound = absSums(x, m.q, m.s, m.rows, k);
+        for (let i = 0; i < m.rows; i++, row++) worst = Math.max(worst, Math.abs((got[row] ?? NaN) - (want[i] ?? 0)) / (REL_TO_ABS_SUM * (bound[i] ?? 0) + 1e-6));
+      }
+      expect(worst).toBeLessThan(1);
+      prepared.destroy();
+      for (const buf of [y, xBuf, ...[m1, m2, m3].flatMap((m) => Object.values(m))]) buf.destroy();
+    });
+  }
+
+  it('store3 rejects stacked row counts that are not multiples of the rows per workgroup', async () => {
+    const { device } = await testGpuContext();
+    const buf = uploadBuffer(device, 'b', new Float32Array(4096 * 8));
+    expect(() =>
+      prepareInt4Gemv(
+        new KernelCache(device),
+        { x: buf, y: buf, qweight: buf, scales: buf, qweight2: buf, scales2: buf, qweight3: buf, scales3: buf },
+        { n: 30, k: 32, epilogue: 'store3', stacked: [12, 12] },
+        { workgroupSize: 64, rows: 8 },
+      ),
+    ).toThrow(/multiples of 8/);
+    buf.destroy();
+  });
+
+  it('rejects a buffer smaller than the shape needs, naming it and the sizes', async () => {
+    const { device } = await testGpuContext();
+    const buf = uploadBuffer(device, 'b', new Float32Array(64));
+    const small = uploadBuffer(device, 'small', new Float32Array(4));
+    expect(() => prepareInt4Gemv(new KernelCache(device), { x: buf, y: small, qweight: buf, scales: buf }, { n: 8, k: 32, epilogue: 'store' }, { workgroupSize: 64, rows: 8 })).toThrow(
+      expect.objectContaining({ code: 'internal', message: expect.stringContaining('buffer y holds 16 bytes, needs 32') }),
+    );
+    for (const b of [buf, small]) b.destroy();
+  });
+});
+
+describe('chooseGemvVariant', () => {
+  const nvidia: GemvCapabilities = { maxComputeInvocationsPerWorkgroup: 1024, maxComputeWorkgroupStorageSize: 49152 };
+  it('64 invocations and 8 rows per workgroup (the fastest on the H200, run 6)', () => {
+    expect(chooseGemvVariant(nvidia, { n: 4096, k: 4096, epilogue: 'store' })).toEqual({ workgroupSize: 64, rows: 8 });
+    expect(chooseGemvVariant(nvidia, { n: 8, k: 11008, epilogue: 'swiglu' })).toEqual({ workgroupSize: 64, rows: 8 });
+  });
+  it('stays within the device limits and workgroup memory', () => {
+    const small = { maxComputeInvocationsPerWorkgroup: 32, maxComputeWorkgroupStorageSize: 2048 };
+    const v = chooseGemvVariant(small, { n: 8, k: 11008, epilogue: 'swiglu' });
+    expect(v.workgroupSize).toBeLessThanOrEqual(32);
+    expect(17 * 4 * v.workgroupSize + 64).toBeLessThanOrEqual(2048);
+  });
+  it('rejects K that is not a multiple of 32 with a precise error', () => {
+    expect(() => chooseGemvVariant(nvidia, { n: 8, k: 100, epilogue: 'store' })).toThrow(SarashinaError);
+    expect(() => chooseGemvVariant(nvidia, { n: 8, k: 100, epilogue: 'store' })).toThrow(/K = 100/);
+  });
+});
