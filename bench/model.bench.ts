@@ -27,6 +27,7 @@ import { GpuSampler } from '../shaders/sampler/gpu-sampler';
 import { KernelCache } from '../src/gpu/kernel';
 import { NodeDirSource } from '../src/loader/node-dir-source';
 import { SarashinaModel } from '../src/model/sarashina-model';
+import { planPackage } from '../src/model/package-plan';
 import type { DecodePath } from '../src/model/vision-language-model';
 import type { ChatCompletion, Timings } from '../src/protocol/api';
 import { readManifest } from '../src/protocol/package-source';
@@ -195,7 +196,7 @@ async function benchPath(path: DecodePath): Promise<PathResult> {
       if (p.phase === 'upload' && p.loadedBytes >= p.totalBytes && uploadDoneAt === 0) uploadDoneAt = now();
       if (p.phase === 'compile' && sessionsDoneAt === 0) sessionsDoneAt = now();
     },
-    loadModel: async (c, s, o) => (model = await SarashinaModel.load(c, s, { ...o, decodePath: path, visionPath: path })),
+    loadModel: async (c, s, plan, o) => (model = await SarashinaModel.load(c, s, planPackage(plan.manifest, c.capabilities, { contextTokens, decodePath: path, visionPath: path }), o)),
   });
   await device.queue.onSubmittedWorkDone();
   const loadMs = now() - t0;

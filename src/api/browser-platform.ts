@@ -8,7 +8,7 @@ import type { EngineOptions } from '../protocol/api';
 import { SarashinaError } from '../protocol/errors';
 import { MANIFEST_FILE_NAME, type PackageManifest, packageFiles, parseManifest } from '../protocol/manifest';
 import { decodeBrowserImage } from './browser-image-decoder';
-import type { EnginePlatform } from './engine-platform';
+import type { EnginePlatform, OpenedPackage } from './engine-platform';
 
 export function browserPlatform(): EnginePlatform {
   return { openSource: openBrowserSource, decodeImage: decodeBrowserImage };
@@ -20,7 +20,7 @@ export function modelIdForUrl(url: string): string {
   return `${u.host}${u.pathname}`.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+|[._]+$/g, '') || 'model';
 }
 
-async function openBrowserSource(options: EngineOptions, checkManifest?: (manifest: PackageManifest) => void): Promise<PackageSource> {
+async function openBrowserSource(options: EngineOptions, checkManifest?: (manifest: PackageManifest) => void): Promise<OpenedPackage> {
   const base = new URL(options.model.endsWith('/') ? options.model : `${options.model}/`, globalThis.location?.href);
   const manifestUrl = new URL(MANIFEST_FILE_NAME, base).href;
   const modelId = modelIdForUrl(base.href);
@@ -60,11 +60,12 @@ async function openBrowserSource(options: EngineOptions, checkManifest?: (manife
   });
   const stored = new StoreSource(store, modelId);
   // The manifest itself is not a listed package file: serve the copy just fetched.
-  return {
+  const source: PackageSource = {
     id: modelId,
     readBytes: (path) => (path === MANIFEST_FILE_NAME ? Promise.resolve(manifestBytes) : stored.readBytes(path)),
     stream: (path) => stored.stream(path),
   };
+  return { manifest, source };
 }
 
 /**

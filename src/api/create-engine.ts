@@ -8,8 +8,8 @@ import { Generator } from '../generate/generator';
 import { GpuSampler } from '../../shaders/sampler/gpu-sampler';
 import { GpuContext } from '../gpu/gpu-context';
 import { KernelCache } from '../gpu/kernel';
-import { choosePrecision } from '../gpu/precision';
-import { type PackageSource, readManifest } from '../protocol/package-source';
+import type { PackageSource } from '../protocol/package-source';
+import { type PackagePlan, planPackage } from '../model/package-plan';
 import { SarashinaModel } from '../model/sarashina-model';
 import type { VisionLanguageModel } from '../model/vision-language-model';
 import type { EngineOptions } from '../protocol/api';
@@ -44,16 +44,21 @@ export async function createEngine(options: CreateEngineOptions): Promise<LocalE
   const context = options.context ?? (await createContext(options, platform));
   let model: VisionLanguageModel | null = null;
   try {
-    const check = (m: PackageManifest): void => void choosePrecision(context.capabilities, [m.precision], options.precision);
-    const source = await platform.openSource(options, check);
+    // The plan is made from the manifest before the download: a package this GPU cannot run costs nothing.
+    let plan: PackagePlan | undefined;
+    const check = (m: PackageManifest): void => {
+      plan = planPackage(m, context.capabilities, {
+        ...(options.precision === undefined ? {} : { precision: options.precision }),
+        ...(options.contextTokens === undefined ? {} : { contextTokens: options.contextTokens }),
+      });
+    };
+    const { manifest, source } = await platform.openSource(options, check);
     checkAborted(signal);
-    const manifest = await readManifest(source);
-    const choice = choosePrecision(context.capabilities, [manifest.precision], options.precision);
+    if (!plan) throw new SarashinaError('internal', 'The platform opened the package without checking its manifest.');
     const text = await loadTextProcessor(source, manifest);
     checkAborted(signal);
     const loadModel = options.loadModel ?? loadSarashinaModel;
-    model = await loadModel(context, source, {
-      ...(options.contextTokens === undefined ? {} : { contextTokens: options.contextTokens }),
+    model = await loadModel(context, source, plan, {
       ...(signal === undefined ? {} : { signal }),
       ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
     });
@@ -64,10 +69,10 @@ export async function createEngine(options: CreateEngineOptions): Promise<LocalE
     return new LocalEngine({
       info: {
         modelId: source.id,
-        precision: choice.precision,
+        precision: plan.precision,
         contextTokens: model.contextTokens,
         adapter: [caps.vendor, caps.architecture, caps.description].filter(Boolean).join(' / ') || 'unknown adapter',
-        precisionReason: choice.reason,
+        precisionReason: plan.precisionReason,
       },
       context,
       ownsContext,
@@ -89,7 +94,7 @@ async function createContext(options: CreateEngineOptions, platform: EnginePlatf
   return GpuContext.create(gpu ? { gpu } : {});
 }
 
-const loadSarashinaModel: ModelLoader = (context, source, options) => SarashinaModel.load(context, source, options);
+const loadSarashinaModel: ModelLoader = (context, source, plan, options) => SarashinaModel.load(context, source, plan, options);
 
 async function loadTextProcessor(source: PackageSource, manifest: PackageManifest): Promise<TextProcessor> {
   const json = async (path: string): Promise<unknown> => {

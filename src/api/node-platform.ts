@@ -16,8 +16,9 @@ export function nodePlatform(): EnginePlatform {
   return {
     openSource: async (options, checkManifest) => {
       const source = new NodeDirSource(options.model);
-      checkManifest?.(await readManifest(source));
-      return source;
+      const manifest = await readManifest(source);
+      checkManifest?.(manifest);
+      return { manifest, source };
     },
     decodeImage: decodeNodeImage,
     gpu: () => installNodeWebGpu(),

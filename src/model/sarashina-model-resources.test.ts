@@ -3,6 +3,7 @@
  * sessions' buffers included); a decode step creates no buffers or bind groups; loading honours
  * contextTokens and reports progress; bad options fail with SarashinaError before any GPU work.
  */
+import { loadModel } from '../testing/load-model';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,7 +33,7 @@ describe('SarashinaModel resources', () => {
     const tracker = trackGpu(ctx.device);
     const progress: LoadProgress[] = [];
     try {
-      const model = await SarashinaModel.load(ctx, new NodeDirSource(dir), { contextTokens: 64, onProgress: (p) => progress.push(p) });
+      const model = await loadModel(ctx, new NodeDirSource(dir), { contextTokens: 64, onProgress: (p) => progress.push(p) });
       expect(model.contextTokens).toBe(64);
       expect(model.decodePath).toBe('kernels');
       const upload = progress.filter((p) => p.phase === 'upload');
@@ -59,10 +60,10 @@ describe('SarashinaModel resources', () => {
 
   it('rejects contextTokens beyond the model and an aborted load with SarashinaError', async () => {
     const ctx = await testGpuContext();
-    await expect(SarashinaModel.load(ctx, new NodeDirSource(dir), { contextTokens: 1_000_000 })).rejects.toMatchObject({ code: 'invalid-request' });
+    await expect(loadModel(ctx, new NodeDirSource(dir), { contextTokens: 1_000_000 })).rejects.toMatchObject({ code: 'invalid-request' });
     const aborted = new AbortController();
     aborted.abort();
-    await expect(SarashinaModel.load(ctx, new NodeDirSource(dir), { signal: aborted.signal })).rejects.toMatchObject({ code: 'aborted' });
+    await expect(loadModel(ctx, new NodeDirSource(dir), { signal: aborted.signal })).rejects.toMatchObject({ code: 'aborted' });
   });
 
   it('a q4f16 package: gpu-feature-missing without shader-f16, else it loads with the ORT decode path', async () => {
@@ -70,10 +71,10 @@ describe('SarashinaModel resources', () => {
     const q4f16 = join(root, 'q4f16');
     await exportPackage(CHECKPOINT, q4f16, { precision: 'q4f16' });
     if (!ctx.capabilities.shaderF16) {
-      await expect(SarashinaModel.load(ctx, new NodeDirSource(q4f16))).rejects.toMatchObject({ code: 'gpu-feature-missing' });
+      await expect(loadModel(ctx, new NodeDirSource(q4f16))).rejects.toMatchObject({ code: 'gpu-feature-missing' });
       return;
     }
-    const model = await SarashinaModel.load(ctx, new NodeDirSource(q4f16), { contextTokens: 64 });
+    const model = await loadModel(ctx, new NodeDirSource(q4f16), { contextTokens: 64 });
     expect(model.decodePath).toBe('ort-baseline');
     await model.dispose();
   });

@@ -4,6 +4,7 @@
  * kernels and through ORT, kernel vs ORT decode logits, prefix reuse, errors, and that dispose() frees
  * every GPU buffer the model allocated.
  */
+import { loadModel } from '../testing/load-model';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -88,8 +89,8 @@ describe('SarashinaModel on the tiny packages vs Hugging Face', () => {
     for (const precision of ['fp32', 'q4f32'] as const) {
       await exportPackage(join(FIXTURES, 'checkpoint'), join(dir, precision), { precision });
       const source = new NodeDirSource(join(dir, precision));
-      models[`${precision}/kernels`] = await SarashinaModel.load(ctx, source, { contextTokens: CONTEXT });
-      models[`${precision}/ort`] = await SarashinaModel.load(ctx, source, { contextTokens: CONTEXT, decodePath: 'ort-baseline' });
+      models[`${precision}/kernels`] = await loadModel(ctx, source, { contextTokens: CONTEXT });
+      models[`${precision}/ort`] = await loadModel(ctx, source, { contextTokens: CONTEXT, decodePath: 'ort-baseline' });
     }
   }, 120_000);
   afterAll(async () => {

@@ -7,7 +7,9 @@
 import { createStorageBuffer } from '../gpu/gpu-buffers';
 import type { GpuContext } from '../gpu/gpu-context';
 import { KernelCache } from '../gpu/kernel';
-import { type PackageSource, readManifest } from '../protocol/package-source';
+import type { PackageSource } from '../protocol/package-source';
+import { floatBytes } from '../protocol/precision-dtypes';
+import type { PackagePlan } from './package-plan';
 import type { LoadProgress, PrecisionVariant } from '../protocol/api';
 import { SarashinaError } from '../protocol/errors';
 import type { PackageManifest, PipelineStep } from '../protocol/manifest';
@@ -24,12 +26,6 @@ import { VisionEncoder } from './vision-encoder';
 import type { DecodePath, FeatureSpan, ImageFeatures, ImagePixels, VisionLanguageModel, VisionPath } from './vision-language-model';
 
 export interface SarashinaModelOptions {
-  /** KV-cache capacity in tokens (EngineOptions.contextTokens); default: see chooseContextTokens. */
-  readonly contextTokens?: number;
-  /** Default 'kernels'. */
-  readonly visionPath?: VisionPath;
-  /** Default 'kernels'; packages our decode kernels do not cover (see decodeStepSupport) use 'ort-baseline'. */
-  readonly decodePath?: DecodePath;
   readonly signal?: AbortSignal;
   /** Weight upload progress (phase 'upload'), then one 'compile' report per ORT session set. */
   readonly onProgress?: (p: LoadProgress) => void;
@@ -85,31 +81,18 @@ export class SarashinaModel implements VisionLanguageModel {
     this.prefillChunkTokens = parts.chunkTokens;
   }
 
-  /** readManifest → ModelWeights.upload → ORT sessions → vision encoder, KV cache, embedder, decoder. */
-  static async load(ctx: GpuContext, source: PackageSource, options: SarashinaModelOptions = {}): Promise<SarashinaModel> {
+  /** ModelWeights.upload → ORT sessions → vision encoder, KV cache, embedder, decoder, as `plan` says. */
+  static async load(ctx: GpuContext, source: PackageSource, plan: PackagePlan, options: SarashinaModelOptions = {}): Promise<SarashinaModel> {
     const { signal, onProgress } = options;
     const checkAbort = (): void => {
       if (signal?.aborted) throw new SarashinaError('aborted', 'Loading the model was cancelled.');
     };
-    const manifest = await readManifest(source);
-    const caps = ctx.capabilities;
-    if (manifest.precision === 'q4f16' && !caps.shaderF16) {
-      throw new SarashinaError('gpu-feature-missing', "This q4f16 package needs the GPU feature 'shader-f16', which this adapter lacks. Load the q4f32 package instead.", {
-        precision: manifest.precision,
-      });
-    }
-    // The decoder graph's activations, KV cache and cos/sin tables.
-    const dtype: DecoderDtype = manifest.precision === 'q4f16' ? 'float16' : 'float32';
-    const elementBytes = dtype === 'float16' ? 2 : 4;
+    const { manifest, contextTokens, decodePath, visionPath } = plan;
+    const dtype: DecoderDtype = plan.dtypes.activation;
+    const elementBytes = floatBytes(dtype);
     const spec = manifest.model;
     const t = spec.text;
-    const contextTokens = chooseContextTokens({ layers: t.numLayers, kvHeads: t.numKvHeads, headDim: t.headDim, elementBytes }, caps, {
-      ...(options.contextTokens !== undefined ? { requested: options.contextTokens } : {}),
-      maxPositionEmbeddings: t.maxPositionEmbeddings,
-    });
-    const decodePath: DecodePath = (options.decodePath ?? 'kernels') === 'kernels' && decodeStepSupport(manifest) === null ? 'kernels' : 'ort-baseline';
-    const visionPath = options.visionPath ?? 'kernels';
-    const chunkTokens = Math.min(prefillChunkTokens(caps), contextTokens);
+    const chunkTokens = plan.prefillChunkTokens;
     const started = Date.now();
     const freers: (() => unknown)[] = [];
     try {
@@ -139,7 +122,7 @@ export class SarashinaModel implements VisionLanguageModel {
       checkAbort();
       const { device } = ctx;
       const kernels = new KernelCache(device);
-      const cache = await KvCache.create(device, spec, { capacityTokens: contextTokens, elementBytes });
+      const cache = await KvCache.create(device, spec, { capacityTokens: contextTokens, elementBytes: plan.kvElementBytes });
       freers.push(() => cache.dispose());
       const rope = uploadRopeTables(device, spec, contextTokens, dtype);
       const logits = createStorageBuffer(device, 'logits', t.vocabSize * 4);
@@ -149,7 +132,7 @@ export class SarashinaModel implements VisionLanguageModel {
       freers.push(() => embedder.dispose());
       const ortGather = embedder.prepareTokenGather(ortRow);
       const decoder = new OrtDecoder(graphs, spec, cache, rope, logits);
-      const kernelStep = decodePath === 'kernels' ? new KernelDecodeStep({ device, kernels, caps, manifest, weights, cache, rope, embedder, logits }) : null;
+      const kernelStep = decodePath === 'kernels' ? new KernelDecodeStep({ device, kernels, caps: ctx.capabilities, manifest, weights, cache, rope, embedder, logits }) : null;
       if (kernelStep) freers.push(() => kernelStep.dispose());
       const vision = new VisionEncoder(ctx, kernels, graphs, manifest, { path: visionPath, weights });
       // Surface shader compilation or allocation errors now, not at the first request.
