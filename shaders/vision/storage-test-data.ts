@@ -2,7 +2,7 @@
  * Test data in the vision kernels' storage types: f32 as is, f16 as packed IEEE binary16 pairs (what
  * storage-f16.wgsl and attention/io-f16.wgsl read and write).
  */
-import { float16Bits } from '../../src/model/float16-bits';
+import { float16Bits } from '../../src/gpu/float16-bits';
 import type { VisionStorage } from './linear/vision-linear';
 
 /** Bytes per element in `storage`. */

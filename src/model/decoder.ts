@@ -8,7 +8,7 @@ import { uploadBuffer } from '../gpu/gpu-buffers';
 import { gpuTensor, type OrtTensor } from '../ort/ort-runtime';
 import { SarashinaError } from '../protocol/errors';
 import type { ModelSpec } from '../protocol/model-spec';
-import { float16Bits } from './float16-bits';
+import { float16Bits } from '../gpu/float16-bits';
 import { llamaRopeTable } from '../../shaders/decoder/decode-attention/llama-rope-table';
 import type { KvCache } from './kv-cache';
 import type { OrtGraphSet } from './ort-graph-set';

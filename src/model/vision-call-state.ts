@@ -8,8 +8,8 @@ import { visionRotaryTables } from '../processor/vision-rotary';
 import { SarashinaError } from '../protocol/errors';
 import type { TensorSignature } from '../protocol/manifest';
 import type { ModelSpec } from '../protocol/model-spec';
-import { float16Bits } from './float16-bits';
-import { visionCuSeqlens } from './vision-attention';
+import { float16Bits } from '../gpu/float16-bits';
+import { visionCuSeqlens } from '../processor/vision-rotary';
 import type { ImagePixels } from './vision-language-model';
 
 /** Element type of the vision activations: the graphs' float type (float16 in q4f16 packages). */

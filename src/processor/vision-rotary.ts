@@ -69,3 +69,20 @@ export function visionRotaryTables(grids: readonly PatchGrid[], headDim: number,
   }
   return { cos, sin, patches, pairs };
 }
+
+/**
+ * Attention blocks of Qwen2-VL's vision tower for these images, as HF computes `cu_seqlens`: one block per
+ * temporal frame of each image (h·w patches, repeated t times), prefix-summed, starting at 0. Still images have
+ * t = 1, so this is one block per image.
+ */
+export function visionCuSeqlens(grids: readonly PatchGrid[]): number[] {
+  const out = [0];
+  let total = 0;
+  for (const { t, h, w } of grids) {
+    for (let frame = 0; frame < t; frame++) {
+      total += h * w;
+      out.push(total);
+    }
+  }
+  return out;
+}

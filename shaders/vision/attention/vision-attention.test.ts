@@ -6,7 +6,8 @@ import { SarashinaError } from '../../../src/protocol/errors';
 import { compareArrays, randomFloats } from '../../../src/testing/compare';
 import { testGpuContext } from '../../../src/testing/node-gpu';
 import { fromStorage, storageElementBytes, toStorage } from '../storage-test-data';
-import { encodeVisionAttention, visionAttentionTiles, visionCuSeqlens } from './vision-attention';
+import { visionCuSeqlens } from '../../../src/processor/vision-rotary';
+import { encodeVisionAttention, visionAttentionTiles } from './vision-attention';
 import { visionAttentionReference } from './vision-attention-reference';
 import {
   chooseVisionAttentionTiling,

@@ -3,7 +3,6 @@
  * f32 or f16 storage of qkv and out, one descriptor per storage type, tile sizes from vision-attention-tiling.ts.
  */
 import { defineKernel, type KernelCache, type KernelDispatch, UniformStruct } from '../../../src/gpu/kernel';
-import type { PatchGrid } from '../../../src/processor/vision-rotary';
 import { SarashinaError } from '../../../src/protocol/errors';
 import f16IoWgsl from './io-f16.wgsl?raw';
 import f32IoWgsl from './io-f32.wgsl?raw';
@@ -62,22 +61,6 @@ export interface VisionAttentionOptions {
   readonly storage?: VisionAttentionStorage;
 }
 
-/**
- * Attention blocks of Qwen2-VL's vision tower for these images, as HF computes `cu_seqlens`: one block per
- * temporal frame of each image (h·w patches, repeated t times), prefix-summed, starting at 0. Still images have
- * t = 1, so this is one block per image.
- */
-export function visionCuSeqlens(grids: readonly PatchGrid[]): number[] {
-  const out = [0];
-  let total = 0;
-  for (const { t, h, w } of grids) {
-    for (let frame = 0; frame < t; frame++) {
-      total += h * w;
-      out.push(total);
-    }
-  }
-  return out;
-}
 
 /**
  * Records vision attention (fused 2-D RoPE + block-diagonal softmax attention) into `pass` and returns the
