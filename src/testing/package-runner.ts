@@ -1,8 +1,7 @@
 /**
- * Runs an exported package's graphs on WebGPU the way the engine will chain them (tests and GPU-machine
- * probes): weights read from the shards and bound as inputs, the vision attention our WGSL kernel does
- * stood in for by the plain-TS reference, embeddings gathered on the host, prefill + greedy decode
- * through the decoder graph on one static KV cache. Compared against Hugging Face fixture cases.
+ * Runs an exported package's graphs on WebGPU (tests and GPU-machine probes): weights read from the shards and
+ * bound as inputs, the vision-whole graph, embeddings gathered on the host, prefill + greedy decode through the
+ * decoder graph on one static KV cache. Compared against Hugging Face fixture cases.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -14,7 +13,7 @@ import type { OrtTensor } from '../ort/ort-runtime';
 import { type ModelGraph, substituteTemplate } from '../../export/graphs/graph-builder';
 import { fromFloat16Array } from '../../export/quantize/float16';
 import { llamaRotaryTables } from '../../export/reference-forward/decoder-reference';
-import { imageRanges, visionAttentionReference } from '../../export/reference-forward/vision-reference';
+import { imageRanges } from '../../export/reference-forward/vision-reference';
 import { packageGraphs } from '../../export/package/package-graphs';
 import { readPackageWeight } from '../../export/package/package-reader';
 import { GraphHarness, type HostData, type HostTensor } from './graph-harness';
@@ -110,26 +109,6 @@ export async function visionWhole(ctx: GpuContext, pkg: LoadedPackage, pixels: F
   const h = await pkg.session(ctx, 'vision-whole');
   const out = await h.run({ pixel_values: f32([n, pixels.length / n], pixels), rotary_cos: f32([n, D / 2], cos), rotary_sin: f32([n, D / 2], sin), attention_bias: f32([n, n], bias), ...(await pkg.feeds('vision-whole')) });
   return h.readFloat32(out.image_features!);
-}
-
-export async function visionSegmented(ctx: GpuContext, pkg: LoadedPackage, pixels: Float32Array, grids: PatchGrid[]): Promise<Float32Array> {
-  const spec = pkg.manifest.model;
-  const E = spec.vision.embedDim;
-  const n = pixels.length / (3 * 2 * 14 * 14);
-  const [pre, block, last] = [await pkg.session(ctx, 'vision-pre'), await pkg.session(ctx, 'vision-block'), await pkg.session(ctx, 'vision-block-last')];
-  let out = await pre.run({ pixel_values: f32([n, pixels.length / n], pixels), ...(await pkg.feeds('vision-pre')) });
-  let hidden = await pre.readFloat32(out.hidden!);
-  let qkv = await pre.readFloat32(out.qkv!);
-  for (let b = 0; b < spec.vision.depth; b++) {
-    const attn = visionAttentionReference(spec, qkv, grids);
-    const isLast = b === spec.vision.depth - 1;
-    const h = isLast ? last : block;
-    out = await h.run({ hidden: f32([n, E], hidden), attn: f32([n, E], attn), ...(await pkg.feeds(isLast ? 'vision-block-last' : 'vision-block', { block: b })) });
-    if (isLast) return await h.readFloat32(out.image_features!);
-    hidden = await h.readFloat32(out.next_hidden!);
-    qkv = await h.readFloat32(out.next_qkv!);
-  }
-  throw new Error('unreachable');
 }
 
 /** Embeddings of `ids` with image features in the `<|file|>` rows (what the engine's gather kernel does). */
