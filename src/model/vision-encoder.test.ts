@@ -19,7 +19,7 @@ import { testGpuContext } from '../testing/node-gpu';
 import { loadCase } from '../testing/package-runner';
 import { ModelWeights } from './model-weights';
 import { OrtGraphSet } from './ort-graph-set';
-import { flattenPipeline, VisionEncoder } from './vision-encoder';
+import { VisionEncoder } from './vision-encoder';
 import type { ImagePixels } from './vision-language-model';
 
 const FIXTURES = 'export/reference/fixtures/tiny';
@@ -192,24 +192,14 @@ describe('VisionEncoder (tiny packages vs Hugging Face image features)', () => {
     await expect(enc.encode(images)).rejects.toMatchObject({ code: 'image-too-large', details: { patches: 24, limitBytes: 65536 } });
   });
 
-  it('a pipeline naming an unknown kernel or a graph that is not loaded is refused at construction', async () => {
-    const p = packages.fp32!;
+  it('the ORT baseline without its graph, or with a graph taking other inputs, and the kernels path without weights are refused at construction', async () => {
     const ctx = await testGpuContext();
-    const bad = (vision: PackageManifest['pipelines']['vision']): PackageManifest => ({ ...p.manifest, pipelines: { ...p.manifest.pipelines, vision } });
-    expect(() => new VisionEncoder(ctx, kernels, p.graphs, bad([{ run: 'kernel', kernel: 'vision-mystery' }]))).toThrow(/vision-mystery/);
-    expect(() => new VisionEncoder(ctx, kernels, p.graphs, bad([{ run: 'graph', graph: 'projector' }]))).toThrow(/projector/);
+    const p = packages.fp32!;
+    // The q4f16 package's graph set has no sessions (see beforeAll).
+    expect(() => new VisionEncoder(ctx, kernels, packages.q4f16!.graphs, packages.q4f16!.manifest, { path: 'ort-baseline' })).toThrow(expect.objectContaining({ code: 'invalid-model', message: expect.stringContaining('vision-whole') }));
+    const graphs = p.manifest.graphs.map((g) => (g.name === 'vision-whole' ? { ...g, inputs: g.inputs.slice(1) } : g));
+    expect(() => new VisionEncoder(ctx, kernels, p.graphs, { ...p.manifest, graphs }, { path: 'ort-baseline' })).toThrow(expect.objectContaining({ code: 'invalid-model', message: expect.stringContaining('pixel_values') }));
     // The tower kernels read the weights directly: an encoder without them is a wiring error.
     expect(() => new VisionEncoder(ctx, kernels, p.graphs, p.manifest)).toThrow(/need the model weights/);
-  });
-});
-
-describe('flattenPipeline', () => {
-  it('unrolls loops with their variable and keeps step vars', () => {
-    const flat = flattenPipeline([
-      { run: 'graph', graph: 'a' },
-      { run: 'loop', variable: 'block', from: 1, count: 2, steps: [{ run: 'kernel', kernel: 'k' }, { run: 'graph', graph: 'b' }] },
-      { run: 'graph', graph: 'c', vars: { block: 7 } },
-    ]);
-    expect(flat.map((s) => `${s.name}:${s.vars.block ?? '-'}`)).toEqual(['a:-', 'k:1', 'b:1', 'k:2', 'b:2', 'c:7']);
   });
 });
