@@ -19,11 +19,10 @@ import { testGpuContext } from '../testing/node-gpu';
 import { loadCase } from '../testing/package-runner';
 import { ModelWeights } from './model-weights';
 import { OrtGraphSet } from './ort-graph-set';
-import { VisionEncoder } from './vision-encoder';
+import { VisionEncoder, visionPathGraphs } from './vision-encoder';
 import type { ImagePixels } from './vision-language-model';
 
 const FIXTURES = 'export/reference/fixtures/tiny';
-const VISION_GRAPHS = ['vision-whole'];
 // fp32 throughout; the H200 run of the same graphs stayed within 1.4e-6 (export/package/exported-parity.test.ts).
 const MAX_REL = 1e-4;
 // q4f16: f16 weights and activations between layers (each rounding ≤ 2^-11 ≈ 4.9e-4 relative) through 6 blocks
@@ -76,7 +75,7 @@ describe('VisionEncoder (tiny packages vs Hugging Face image features)', () => {
       const manifest = await readManifest(source);
       const weights = await ModelWeights.upload(ctx, manifest, source);
       // q4f16's ORT graphs need shader-f16; its kernel path does not (f16 storage, f32 arithmetic).
-      packages[precision] = { manifest, weights, graphs: await OrtGraphSet.create(ctx, manifest, source, weights, precision === 'q4f16' ? [] : VISION_GRAPHS) };
+      packages[precision] = { manifest, weights, graphs: await OrtGraphSet.create(ctx, manifest, source, weights, precision === 'q4f16' ? [] : visionPathGraphs('ort-baseline')) };
     }
   });
   afterAll(async () => {

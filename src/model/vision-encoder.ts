@@ -13,7 +13,7 @@ import type { KernelCache } from '../gpu/kernel';
 import { gpuTensor, type OrtTensor } from '../ort/ort-runtime';
 import { type PatchGrid, visionRotaryTables } from '../processor/vision-rotary';
 import { SarashinaError } from '../protocol/errors';
-import type { PackageManifest } from '../protocol/manifest';
+import type { GraphName, PackageManifest } from '../protocol/manifest';
 import type { ModelSpec } from '../protocol/model-spec';
 import { float16Bits } from './float16-bits';
 import type { OrtGraphSet } from './ort-graph-set';
@@ -42,11 +42,11 @@ export interface VisionEncoderOptions {
 }
 
 /** The ORT-only baseline's graph and the activation inputs it takes, in order (export/graphs/vision-graphs.ts). */
-export const VISION_BASELINE_GRAPH = 'vision-whole';
+export const VISION_BASELINE_GRAPH = 'vision-whole' satisfies GraphName;
 const BASELINE_INPUTS = ['pixel_values', 'rotary_cos', 'rotary_sin', 'attention_bias'] as const;
 
 /** The package graphs a vision path runs (the sessions SarashinaModel creates for it). */
-export function visionPathGraphs(path: VisionPath): string[] {
+export function visionPathGraphs(path: VisionPath): GraphName[] {
   return path === 'ort-baseline' ? [VISION_BASELINE_GRAPH] : [];
 }
 

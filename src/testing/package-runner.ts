@@ -7,10 +7,10 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { GpuContext } from '../gpu/gpu-context';
-import type { PackageManifest } from '../protocol/manifest';
+import type { GraphName, PackageManifest } from '../protocol/manifest';
 import { type PatchGrid, visionRotaryTables } from '../processor/vision-rotary';
 import type { OrtTensor } from '../ort/ort-runtime';
-import { type ModelGraph, substituteTemplate } from '../../export/graphs/graph-builder';
+import type { ModelGraph } from '../../export/graphs/graph-builder';
 import { fromFloat16Array } from '../../export/quantize/float16';
 import { llamaRotaryTables } from '../../export/reference-forward/decoder-reference';
 import { imageRanges } from '../../export/reference-forward/vision-reference';
@@ -44,7 +44,7 @@ export async function loadCase(fixtures: string, name: string): Promise<{ c: Cas
 
 export class LoadedPackage {
   private readonly cache = new Map<string, HostData>();
-  readonly graphs: Map<string, ModelGraph>;
+  readonly graphs: Map<GraphName, ModelGraph>;
 
   constructor(
     readonly dir: string,
@@ -63,25 +63,25 @@ export class LoadedPackage {
     return data;
   }
 
-  async feeds(graph: string, vars: Readonly<Record<string, number>> = {}): Promise<Record<string, HostTensor>> {
+  /** The weight inputs of `graph`, read from the shards. */
+  async feeds(graph: GraphName): Promise<Record<string, HostTensor>> {
     const entry = this.manifest.graphs.find((g) => g.name === graph);
     const model = this.graphs.get(graph);
     if (!entry || !model) throw new Error(`no graph ${graph}`);
     const out: Record<string, HostTensor> = {};
     for (const input of model.graph.inputs) {
-      const template = entry.weights[input.name];
-      if (template === undefined) continue;
-      const name = substituteTemplate(template, vars);
+      const name = entry.weights[input.name];
+      if (name === undefined) continue;
       const type = input.type as HostTensor['type'];
       out[input.name] = { type, dims: this.manifest.weights[name]!.shape, data: await this.weight(name, type) };
     }
     return out;
   }
 
-  private readonly sessions = new Map<string, Promise<GraphHarness>>();
+  private readonly sessions = new Map<GraphName, Promise<GraphHarness>>();
 
   /** One session per graph for all cases (SwiftShader spends most of a first run compiling shaders). */
-  session(ctx: GpuContext, graph: string): Promise<GraphHarness> {
+  session(ctx: GpuContext, graph: GraphName): Promise<GraphHarness> {
     let session = this.sessions.get(graph);
     if (!session) {
       const entry = this.manifest.graphs.find((g) => g.name === graph)!;
