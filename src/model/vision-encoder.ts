@@ -155,10 +155,10 @@ export class VisionEncoder {
     const tables = visionRotaryTables(images.grids, v.embedDim / v.numHeads, v.ropeTheta, v.spatialMergeSize);
     const cuSeqlens = visionCuSeqlens(images.grids);
     const pixels = upload('vision.pixel_values', images.pixelValues);
+    // The merger reuses qkv for its projected [N/4, H] and mlp for its merged [N/4, 4E]: dispatches run in order.
     const block = {
       hidden: scratch('vision.hidden', rowBytes(v.embedDim)),
       normed: scratch('vision.normed', rowBytes(v.embedDim)),
-      // Also the merger's projected [N/4, H] and merged [N/4, 4E] (dispatches of one pass run in order).
       qkv: scratch('vision.qkv', Math.max(rowBytes(3 * v.embedDim), rowBytes(v.outHiddenSize, merged))),
       attn: scratch('vision.attn', rowBytes(v.embedDim)),
       mlp: scratch('vision.mlp', Math.max(rowBytes(v.mlpDim), rowBytes(v.embedDim * v.spatialMergeSize ** 2, merged))),
