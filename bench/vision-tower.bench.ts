@@ -4,10 +4,9 @@
  * - micro: each dense layer shape of a block (qkv, proj, fc1, fc2) plus patch embed and merger.mlp.0 at every N:
  *   onnxruntime-web Gemm(transB = 1) on the HF [out, in] weight, ORT MatMul + Add on a pre-transposed [in, out]
  *   weight, and our vision-linear kernel per tiling of VISION_LINEAR_TILINGS (and the one chosen per shape).
- * - tower: the whole tower through the old path (ORT segments vision-pre / vision-block × 31 / vision-block-last
- *   around our attention kernel, as in packages before the kernel pipeline) and the new one (src/model/vision-tower.ts,
- *   one command buffer), same weights and pixels, with the max |difference| of their features; plus the new
- *   path's parts alone (all dense layers, all attentions, all LayerNorms) and one ORT vision-block run alone.
+ * - tower: the whole tower in our kernels (src/model/vision-tower.ts, one command buffer), with forced attention and
+ *   dense tilings, plus its parts alone (all dense layers, all attentions, all LayerNorms). The earlier ORT-segmented
+ *   path's numbers (oldMs, ortBlockRunMs) are in bench/BENCH.md with the commit that measured them.
  * Times are wall clock (performance.now() around submit … onSubmittedWorkDone), median of --reps after a warm-up.
  *
  *   npx vite-node bench/vision-tower.bench.ts -- [--cases 1024,3996,12288] [--reps 3] [--parts micro,tower] [--preset 8b|tiny] [--out f.json]
@@ -15,11 +14,10 @@
  * bench/gpu/stage-model-bench.sh), then `source .gpu/env.sh && "$NODE" <dir>/vision-tower.mjs --out $OUT/x.json`.
  */
 import { writeFileSync } from 'node:fs';
-import { substituteTemplate, GraphBuilder, type ModelGraph } from '../export/graphs/graph-builder';
-import { buildVisionBlockGraph, buildVisionPreGraph } from '../export/graphs/vision-graphs';
+import { GraphBuilder } from '../export/graphs/graph-builder';
 import { parseModelConfig } from '../export/hf-config';
 import { presetConfigJson } from '../export/random/random-presets';
-import { createStorageBuffer, readBuffer } from '../src/gpu/gpu-buffers';
+import { createStorageBuffer } from '../src/gpu/gpu-buffers';
 import { KernelCache } from '../src/gpu/kernel';
 import { encodeOnnxModel } from '../src/ort/onnx/onnx-model';
 import { createSession, gpuTensor, loadOrt, type OrtSession, type OrtTensor } from '../src/ort/ort-runtime';
@@ -129,8 +127,8 @@ async function timeIt(work: () => Promise<void> | void, repeats = reps): Promise
   return median(times);
 }
 
-/** Records `record` into one pass and submits it; destroys the uniform buffers it returns after submitting. */
-function submitPass(record: (pass: GPUComputePassEncoder) => GPUBuffer[]): void {
+/** Records `record` into one pass and submits it; destroys what it returns (uniform buffers) after submitting. */
+function submitPass(record: (pass: GPUComputePassEncoder) => readonly { destroy(): void }[]): void {
   const encoder = device.createCommandEncoder();
   const pass = encoder.beginComputePass();
   const owned = record(pass);
@@ -210,7 +208,6 @@ async function micro(): Promise<void> {
 interface TowerBuffers {
   pixels: GPUBuffer;
   hidden: GPUBuffer;
-  hidden2: GPUBuffer;
   normed: GPUBuffer;
   qkv: GPUBuffer;
   attn: GPUBuffer;
@@ -234,7 +231,6 @@ function towerBuffers(n: number, grid: PatchGrid): TowerBuffers {
   return {
     pixels: upload('pixels', randomFloats(n * visionPatchDim(v), 3)),
     hidden: f('hidden', n * E),
-    hidden2: f('hidden2', n * E),
     normed: f('normed', n * E),
     qkv: f('qkv', n * 3 * E),
     attn: f('attn', n * E),
@@ -249,27 +245,6 @@ function towerBuffers(n: number, grid: PatchGrid): TowerBuffers {
 }
 
 async function tower(): Promise<void> {
-  const graphs: Record<string, ModelGraph> = {
-    pre: buildVisionPreGraph(spec, { floatType: 'float32' }),
-    block: buildVisionBlockGraph(spec, { floatType: 'float32', last: false }),
-    last: buildVisionBlockGraph(spec, { floatType: 'float32', last: true }),
-  };
-  const sessions: Record<string, OrtSession> = {};
-  for (const [k, g] of Object.entries(graphs)) sessions[k] = await createSession(ctx, encodeOnnxModel(g.graph));
-  const feedCache = new Map<string, Record<string, OrtTensor>>();
-  const weightFeeds = (graph: string, vars: Record<string, number>): Record<string, OrtTensor> => {
-    const key = `${graph}|${JSON.stringify(vars)}`;
-    let feeds = feedCache.get(key);
-    if (!feeds) {
-      feeds = {};
-      for (const [input, template] of Object.entries(graphs[graph]!.weights)) {
-        const w = weights.get(substituteTemplate(template, vars));
-        feeds[input] = tensor(w.buffer, w.shape);
-      }
-      feedCache.set(key, feeds);
-    }
-    return feeds;
-  };
   const rows: Record<string, unknown>[] = [];
   for (const n of cases) {
     const grid = gridOf(n);
@@ -277,18 +252,6 @@ async function tower(): Promise<void> {
     const b = towerBuffers(n, grid);
     const heads = { heads: v.numHeads, headDim: E / v.numHeads, cuSeqlens: cu };
     const attention = (pass: GPUComputePassEncoder): GPUBuffer => encodeVisionAttention(device, kernels, pass, { qkv: b.qkv, cos: b.cos, sin: b.sin, cuSeqlens: b.cuSeqlens, out: b.attn }, heads);
-    const T = (buffer: GPUBuffer, width: number, rows = n): OrtTensor => tensor(buffer, [rows, width]);
-    const oldPath = async (): Promise<void> => {
-      await sessions.pre!.run({ ...weightFeeds('pre', {}), pixel_values: T(b.pixels, visionPatchDim(v)) }, { hidden: T(b.hidden, E), qkv: T(b.qkv, 3 * E) });
-      let [h, o] = [b.hidden, b.hidden2];
-      for (let block = 0; block < v.depth - 1; block++) {
-        submitPass((pass) => [attention(pass)]);
-        await sessions.block!.run({ ...weightFeeds('block', { block }), hidden: T(h, E), attn: T(b.attn, E) }, { next_hidden: T(o, E), next_qkv: T(b.qkv, 3 * E) });
-        [h, o] = [o, h];
-      }
-      submitPass((pass) => [attention(pass)]);
-      await sessions.last!.run({ ...weightFeeds('last', { block: v.depth - 1 }), hidden: T(h, E), attn: T(b.attn, E) }, { image_features: T(b.features, v.outHiddenSize, n / 4) });
-    };
     const c: VisionTowerContext = { device, kernels, weights, vision: v, storage: 'f32' };
     const newPath = (tower: VisionTowerContext = c): void =>
       submitPass((pass) => [
@@ -297,19 +260,6 @@ async function tower(): Promise<void> {
         ...encodeVisionMerger(tower, pass, b, n),
       ]);
     const row: Record<string, unknown> = { patches: n, grid };
-    // Same weights and pixels: the features of both paths should agree.
-    await oldPath();
-    const oldFeatures = new Float32Array(await readBuffer(device, b.features, (n / 4) * v.outHiddenSize * 4));
-    newPath();
-    const newFeatures = new Float32Array(await readBuffer(device, b.features, (n / 4) * v.outHiddenSize * 4));
-    let maxDiff = 0;
-    let maxAbs = 0;
-    for (let i = 0; i < oldFeatures.length; i++) {
-      maxDiff = Math.max(maxDiff, Math.abs((oldFeatures[i] ?? 0) - (newFeatures[i] ?? 0)));
-      maxAbs = Math.max(maxAbs, Math.abs(oldFeatures[i] ?? 0));
-    }
-    row.maxAbsDiff = maxDiff;
-    row.maxAbsFeature = maxAbs;
     row.newMs = r2(await timeIt(() => newPath()));
     // Attention with fewer query rows per workgroup (more workgroups for small images).
     for (const rowGroups of n <= 4096 ? [4, 8] : []) {
@@ -325,7 +275,6 @@ async function tower(): Promise<void> {
     for (const tiling of [VISION_LINEAR_MEDIUM]) {
       if (visionLinearTilingFits(tiling, device.limits)) row[`new-${visionLinearTilingName(tiling)}-ms`] = r2(await timeIt(() => newPath({ ...c, tiling })));
     }
-    row.oldMs = r2(await timeIt(oldPath, n > 8192 ? 1 : reps));
     // The new path's parts alone (same dispatches, grouped).
     const lin = (pass: GPUComputePassEncoder, name: string, x: GPUBuffer, y: GPUBuffer, inDim: number, outDim: number, epilogue: 'none' | 'quick-gelu' | 'gelu' | 'residual', rowsN = n): GPUBuffer =>
       encodeVisionLinear(device, kernels, pass, { x, y, weight: weights.get(`${name}.weight`).buffer, bias: weights.get(`${name}.bias`).buffer }, { rows: rowsN, inDim, outDim }, { epilogue });
@@ -348,11 +297,6 @@ async function tower(): Promise<void> {
     const ln = (pass: GPUComputePassEncoder, name: string): GPUBuffer =>
       encodeVisionLayerNorm(device, kernels, pass, { x: b.hidden, y: b.normed, gamma: weights.get(`${name}.weight`).buffer, beta: weights.get(`${name}.bias`).buffer }, { rows: n, dim: E, eps: v.layerNormEps });
     row.layerNormMs = r2(await timeIt(() => submitPass((pass) => Array.from({ length: v.depth }, (_, k) => [ln(pass, `visual.blocks.${k}.norm1`), ln(pass, `visual.blocks.${k}.norm2`)]).flat())));
-    row.ortBlockRunMs = r2(
-      (await timeIt(async () => {
-        for (let i = 0; i < 5; i++) await sessions.block!.run({ ...weightFeeds('block', { block: 0 }), hidden: T(b.hidden, E), attn: T(b.attn, E) }, { next_hidden: T(b.hidden2, E), next_qkv: T(b.qkv, 3 * E) });
-      })) / 5,
-    );
     const flop = towerFlop(n);
     row.gflop = r2(flop / 1e9);
     row.newTflops = r2(flop / ((row.newMs as number) * 1e9));

@@ -14,7 +14,7 @@ import { decoderForwardReference, llamaRotaryTables } from '../reference-forward
 import { randomWeights, TINY_SPEC } from '../reference-forward/random-weights';
 import { imageRanges, visionForwardReference } from '../reference-forward/vision-reference';
 import { buildDecoderGraph } from './decoder-graph';
-import { type ModelGraph, substituteTemplate } from './graph-builder';
+import type { ModelGraph } from './graph-builder';
 import { buildVisionWholeGraph } from './vision-graphs';
 
 const spec = TINY_SPEC;
@@ -29,7 +29,7 @@ async function runCpu(model: ModelGraph, feeds: Record<string, OrtTensor>, weigh
     const all: Record<string, OrtTensor> = { ...feeds };
     for (const input of model.graph.inputs) {
       const binding = model.weights[input.name];
-      if (binding !== undefined) all[input.name] = weight(substituteTemplate(binding, {}), input.type, input.shape as number[]);
+      if (binding !== undefined) all[input.name] = weight(binding, input.type, input.shape as number[]);
     }
     return await session.run(all);
   } finally {

@@ -1,8 +1,7 @@
 /**
  * A small builder for the exporter's ONNX graphs. Model weights are always declared as graph INPUTS
- * with a binding to the checkpoint weight they take (possibly a template such as
- * `visual.blocks.{block}.attn.proj.weight`, filled in by the engine per run): the engine owns the
- * weights as GPU buffers and binds them with `Tensor.fromGpuBuffer`. `embedWeights` turns the same
+ * with a binding to the checkpoint weight they take: the engine owns the weights as GPU buffers and binds
+ * them with `Tensor.fromGpuBuffer`. `embedWeights` turns the same
  * graph into one with initializers, for the ORT-only baseline and simple tests.
  */
 import type { Dim, Initializer, OnnxGraph, OnnxNode, OnnxTypeName, ValueInfo, AttributeValue } from '../../src/ort/onnx/onnx-model';
@@ -12,10 +11,10 @@ import { float32ToFloat16Bits } from '../quantize/float16';
 /** Activation float type of a graph: f32, or f16 (needs `shader-f16` on the adapter). */
 export type FloatType = 'float32' | 'float16';
 
-/** A graph plus, for each weight input, the checkpoint weight (template) it binds. */
+/** A graph plus, for each weight input, the checkpoint weight it binds. */
 export interface ModelGraph {
   readonly graph: OnnxGraph;
-  /** Graph input name → weight name or template (`{block}`, `{block+1}`, `{layer}` variables). */
+  /** Graph input name → weight name. */
   readonly weights: Readonly<Record<string, string>>;
 }
 
@@ -115,11 +114,8 @@ export interface EmbeddedWeight {
   readonly data: ArrayBufferView;
 }
 
-/**
- * Turns weight inputs into initializers (the ORT-only baseline). `resolve` gets the input name and its
- * binding with template variables already substituted by the caller's `vars`.
- */
-export function embedWeights(model: ModelGraph, resolve: (binding: string, inputName: string) => EmbeddedWeight, vars: Readonly<Record<string, number>> = {}): OnnxGraph {
+/** Turns weight inputs into initializers (tests). `resolve` gets the bound weight name and the input name. */
+export function embedWeights(model: ModelGraph, resolve: (binding: string, inputName: string) => EmbeddedWeight): OnnxGraph {
   const { graph, weights } = model;
   const initializers: Initializer[] = [...(graph.initializers ?? [])];
   const inputs: ValueInfo[] = [];
@@ -129,7 +125,7 @@ export function embedWeights(model: ModelGraph, resolve: (binding: string, input
       inputs.push(input);
       continue;
     }
-    const weight = resolve(substituteTemplate(binding, vars), input.name);
+    const weight = resolve(binding, input.name);
     if (weight.type !== input.type || !sameShape(weight.dims, input.shape)) {
       throw new SarashinaError(
         'internal',
@@ -140,15 +136,6 @@ export function embedWeights(model: ModelGraph, resolve: (binding: string, input
     initializers.push({ name: input.name, type: weight.type, dims: weight.dims, data: weight.data });
   }
   return { ...graph, inputs, initializers };
-}
-
-/** Replaces `{name}` and `{name+k}` in a weight-name template. */
-export function substituteTemplate(template: string, vars: Readonly<Record<string, number>>): string {
-  return template.replace(/\{([a-z]+)(?:\+(\d+))?\}/g, (whole, name: string, plus: string | undefined) => {
-    const v = vars[name];
-    if (v === undefined) throw new SarashinaError('internal', `Weight template ${template} needs variable "${name}".`, { template });
-    return String(v + (plus ? Number(plus) : 0));
-  });
 }
 
 function sameShape(dims: readonly number[], shape: readonly Dim[]): boolean {

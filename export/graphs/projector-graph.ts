@@ -1,10 +1,10 @@
 /**
  * The projector: Qwen2-VL's PatchMerger (LayerNorm → 2×2 neighbours concatenated → Linear → exact
  * GELU → Linear) followed by Sarashina's extra LayerNorm (`norm.*`). Input: the last vision block's
- * hidden state [N, E] in merge-window order; output: image features [N/4, outHiddenSize].
+ * hidden state [N, E] in merge-window order; output: image features [N/4, outHiddenSize]. Appended to vision-whole.
  */
 import type { ModelSpec } from '../../src/protocol/model-spec';
-import { type FloatType, GraphBuilder, type ModelGraph } from './graph-builder';
+import type { GraphBuilder } from './graph-builder';
 import { gelu, layerNorm, linear } from './graph-layers';
 
 /** Appends the projector to `b`, reading `hidden` [N, E]; returns the features tensor [N/4, H]. */
@@ -17,14 +17,4 @@ export function appendProjector(b: GraphBuilder, spec: ModelSpec, hidden: string
   const h = gelu(b, linear(b, grouped, { name: 'merger.mlp.0', binding: 'visual.merger.mlp.0', inDim: group, outDim: group, bias: true }));
   const y = linear(b, h, { name: 'merger.mlp.2', binding: 'visual.merger.mlp.2', inDim: group, outDim: v.outHiddenSize, bias: true });
   return layerNorm(b, y, { name: 'norm', binding: 'norm', dim: v.outHiddenSize, eps: v.projectorNormEps });
-}
-
-/** projector: hidden [patches, E] → image_features [merged, outHiddenSize]. */
-export function buildProjectorGraph(spec: ModelSpec, options: { floatType: FloatType }): ModelGraph {
-  const b = new GraphBuilder('projector', options.floatType);
-  const hidden = b.input('hidden', options.floatType, ['patches', spec.vision.embedDim]);
-  const features = appendProjector(b, spec, hidden);
-  b.op('Identity', [features], { outputs: ['image_features'] });
-  b.output('image_features', options.floatType, ['merged', spec.vision.outHiddenSize]);
-  return b.build('Sarashina2-Vision projector: PatchMerger + extra LayerNorm');
 }

@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { visionRotaryTables, type PatchGrid } from '../../src/processor/vision-rotary';
 import { compareArrays, randomFloats } from '../../src/testing/compare';
 import { testGpuContext } from '../../src/testing/node-gpu';
-import { imageRanges, visionAttentionReference, visionForwardReference } from '../reference-forward/vision-reference';
+import { imageRanges, visionForwardReference } from '../reference-forward/vision-reference';
 import { randomWeights, TINY_SPEC } from '../reference-forward/random-weights';
-import { embedWeights } from './graph-builder';
+import { embedWeights, GraphBuilder } from './graph-builder';
 import { GraphHarness, weightFeeds } from '../../src/testing/graph-harness';
-import { buildProjectorGraph } from './projector-graph';
-import { buildVisionBlockGraph, buildVisionPreGraph, buildVisionWholeGraph } from './vision-graphs';
+import { appendProjector } from './projector-graph';
+import { buildVisionWholeGraph } from './vision-graphs';
 import { projectorReference } from '../reference-forward/vision-reference';
 
 const spec = TINY_SPEC;
@@ -60,41 +60,14 @@ describe('vision graphs on WebGPU (onnxruntime-web, no CPU fallback) vs the plai
     }
   });
 
-  it('segmented: vision-pre → (attention) → vision-block → (attention) → vision-block-last', async () => {
-    const ctx = await testGpuContext();
-    const pre = await GraphHarness.create(ctx, buildVisionPreGraph(spec, { floatType: 'float32' }).graph);
-    const blockModel = buildVisionBlockGraph(spec, { floatType: 'float32', last: false });
-    const lastModel = buildVisionBlockGraph(spec, { floatType: 'float32', last: true });
-    const block = await GraphHarness.create(ctx, blockModel.graph);
-    const last = await GraphHarness.create(ctx, lastModel.graph);
-    try {
-      const preModel = buildVisionPreGraph(spec, { floatType: 'float32' });
-      let out = await pre.run({ pixel_values: f32([patches, inDim], pixels), ...weightFeeds(preModel, lookup) });
-      let hidden = await pre.readFloat32(out.hidden!);
-      let qkv = await pre.readFloat32(out.qkv!);
-      for (let b = 0; b < spec.vision.depth; b++) {
-        // Stands in for our WGSL 2-D RoPE attention kernel.
-        const attn = visionAttentionReference(spec, qkv, grids);
-        const isLast = b === spec.vision.depth - 1;
-        const model = isLast ? lastModel : blockModel;
-        const harness = isLast ? last : block;
-        out = await harness.run({ hidden: f32([patches, E], hidden), attn: f32([patches, E], attn), ...weightFeeds(model, lookup, { block: b }) });
-        if (isLast) {
-          tolerance(await harness.readFloat32(out.image_features!), expected);
-        } else {
-          hidden = await harness.readFloat32(out.next_hidden!);
-          qkv = await harness.readFloat32(out.next_qkv!);
-        }
-      }
-    } finally {
-      for (const h of [pre, block, last]) await h.release();
-    }
-  });
-
+  // The projector part of vision-whole alone, as its own graph (packages do not ship it).
   it('projector graph with weights embedded as initializers', async () => {
     const ctx = await testGpuContext();
     const hidden = randomFloats(patches * E, 9).map((x) => 3 * x);
-    const model = buildProjectorGraph(spec, { floatType: 'float32' });
+    const b = new GraphBuilder('projector', 'float32');
+    b.op('Identity', [appendProjector(b, spec, b.input('hidden', 'float32', ['patches', E]))], { outputs: ['image_features'] });
+    b.output('image_features', 'float32', ['merged', spec.vision.outHiddenSize]);
+    const model = b.build('projector: PatchMerger + extra LayerNorm');
     const graph = embedWeights(model, (binding) => {
       const data = lookup(binding);
       return { type: 'float32', dims: binding.startsWith('visual.merger.mlp.0.weight') ? [4 * E, 4 * E] : binding === 'visual.merger.mlp.2.weight' ? [spec.vision.outHiddenSize, 4 * E] : [data.length], data };

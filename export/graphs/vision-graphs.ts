@@ -1,16 +1,6 @@
 /**
- * The vision tower as ONNX graphs, in two forms.
- *
- * Segmented (the engine's path): our WGSL kernel does 2-D RoPE + block-diagonal attention, ORT does
- * the dense math around it, so each block costs one ORT run:
- *   vision-pre          pixel_values → patch embed → hidden; LN1 + qkv of block 0 → qkv
- *   [kernel]            qkv [N, 3E] (q | k | v, each heads × D) → attn [N, E]
- *   vision-block        hidden, attn → + proj → LN2 → MLP → + → next_hidden; LN1 + qkv of block+1 → next_qkv
- *   vision-block-last   hidden, attn → (block depth−1 as above) → projector → image_features
- * vision-block binds `visual.blocks.{block}.*` and `visual.blocks.{block+1}.*`: one file serves every block.
- *
- * Whole (the ORT-only baseline): vision-whole does everything in one run with the 2-D RoPE tables and
- * an additive block-diagonal mask as inputs (O(N²) memory: small images only).
+ * vision-whole: the ORT-only vision tower (the engine's baseline next to our kernels, src/model/vision-tower.ts),
+ * one run with the 2-D RoPE tables and an additive block-diagonal mask as inputs (O(N²) memory: small images only).
  */
 import type { ModelSpec } from '../../src/protocol/model-spec';
 import { type FloatType, GraphBuilder, type ModelGraph } from './graph-builder';
@@ -31,7 +21,7 @@ function patchEmbed(b: GraphBuilder, spec: ModelSpec, pixels: string): string {
   return linear(b, pixels, { name: 'patch_embed.proj', binding: 'visual.patch_embed.proj', inDim: patchInDim(spec), outDim: spec.vision.embedDim, bias: false });
 }
 
-/** LN1 + qkv projection of the block bound by `binding` (e.g. `visual.blocks.{block+1}`). */
+/** LN1 + qkv projection of the block bound by `binding` (`visual.blocks.<block>`). */
 function qkvProjection(b: GraphBuilder, spec: ModelSpec, hidden: string, name: string, binding: string): string {
   const E = spec.vision.embedDim;
   const x = layerNorm(b, hidden, { name: `${name}.norm1`, binding: `${binding}.norm1`, dim: E, eps: spec.vision.layerNormEps });
@@ -45,43 +35,6 @@ function blockPost(b: GraphBuilder, spec: ModelSpec, hidden: string, attn: strin
   const x = layerNorm(b, h, { name: `${name}.norm2`, binding: `${binding}.norm2`, dim: E, eps });
   const m = quickGelu(b, linear(b, x, { name: `${name}.mlp.fc1`, binding: `${binding}.mlp.fc1`, inDim: E, outDim: M, bias: true }));
   return b.op('Add', [h, linear(b, m, { name: `${name}.mlp.fc2`, binding: `${binding}.mlp.fc2`, inDim: M, outDim: E, bias: true })]);
-}
-
-/** vision-pre: pixel_values [N, C·T·P·P] → hidden [N, E], qkv [N, 3E] (block 0). */
-export function buildVisionPreGraph(spec: ModelSpec, options: VisionGraphOptions): ModelGraph {
-  const T = options.floatType;
-  const E = spec.vision.embedDim;
-  const b = new GraphBuilder('vision-pre', T);
-  const pixels = b.input('pixel_values', T, ['patches', patchInDim(spec)]);
-  const hidden = patchEmbed(b, spec, pixels);
-  b.op('Identity', [hidden], { outputs: ['hidden'] });
-  b.op('Identity', [qkvProjection(b, spec, hidden, 'block0', 'visual.blocks.0')], { outputs: ['qkv'] });
-  b.output('hidden', T, ['patches', E]);
-  b.output('qkv', T, ['patches', 3 * E]);
-  return b.build('vision-pre: patch embedding, then LN1 + qkv of block 0');
-}
-
-/**
- * vision-block (`last: false`): hidden, attn → next_hidden, next_qkv; binds blocks {block} and {block+1}.
- * vision-block-last (`last: true`): hidden, attn → image_features (block {block}, then the projector).
- */
-export function buildVisionBlockGraph(spec: ModelSpec, options: VisionGraphOptions & { readonly last: boolean }): ModelGraph {
-  const T = options.floatType;
-  const E = spec.vision.embedDim;
-  const b = new GraphBuilder(options.last ? 'vision-block-last' : 'vision-block', T);
-  const hidden = b.input('hidden', T, ['patches', E]);
-  const attn = b.input('attn', T, ['patches', E]);
-  const next = blockPost(b, spec, hidden, attn, 'block', 'visual.blocks.{block}');
-  if (options.last) {
-    b.op('Identity', [appendProjector(b, spec, next)], { outputs: ['image_features'] });
-    b.output('image_features', T, ['merged', spec.vision.outHiddenSize]);
-    return b.build('vision-block-last: the last block after attention, then the projector');
-  }
-  b.op('Identity', [next], { outputs: ['next_hidden'] });
-  b.op('Identity', [qkvProjection(b, spec, next, 'next', 'visual.blocks.{block+1}')], { outputs: ['next_qkv'] });
-  b.output('next_hidden', T, ['patches', E]);
-  b.output('next_qkv', T, ['patches', 3 * E]);
-  return b.build('vision-block: block {block} after attention, then LN1 + qkv of block {block+1}');
 }
 
 /** Rotate-half 2-D RoPE on x [N, heads, D] with cos/sin [N, 1, D/2]. */

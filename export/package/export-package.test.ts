@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isSarashinaError, type SarashinaError } from '../../src/protocol/errors';
-import { packageFiles, parseManifest, resolveWeightName } from '../../src/protocol/manifest';
+import { packageFiles, parseManifest } from '../../src/protocol/manifest';
 import { SafetensorsCheckpoint } from '../safetensors/safetensors-checkpoint';
 import { writeRandomCheckpoint } from '../random/random-checkpoint';
 import { startRangeFileServer } from '../../src/testing/range-file-server';
@@ -107,9 +107,13 @@ describe('exportPackage on the tiny random checkpoint', () => {
         expect(worst, name).toBeLessThanOrEqual(0);
       }
     }
-    // Pipelines and graph bindings resolve to listed weights for every block.
-    const block = manifest.graphs.find((g) => g.name === 'vision-block')!;
-    for (let b = 0; b < manifest.model.vision.depth - 1; b++) for (const t of Object.values(block.weights)) expect(manifest.weights[resolveWeightName(t, { block: b })]).toBeDefined();
+    // Only the graphs an engine path runs (the ORT vision baseline, the decoder), each binding listed weights; the
+    // baseline binds every vision weight (visual.*, and the projector's norm.*); no pipelines.
+    expect(manifest.graphs.map((g) => g.name)).toEqual(['vision-whole', 'decoder']);
+    for (const g of manifest.graphs) for (const w of Object.values(g.weights)) expect(manifest.weights[w], `${g.name} binds ${w}`).toBeDefined();
+    const visionWeights = Object.keys(manifest.weights).filter((w) => w.startsWith('visual.') || w.startsWith('norm.'));
+    expect(Object.values(manifest.graphs[0]!.weights).sort()).toEqual(visionWeights.sort());
+    expect(JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8'))).not.toHaveProperty('pipelines');
   });
 
   it('validates manifests naming the field, expected and actual value', async () => {
@@ -133,13 +137,16 @@ describe('exportPackage on the tiny random checkpoint', () => {
       }
     };
     check(mutate(['precision'], 'int8'), /precision must be one of fp32, q4f32, q4f16, but it is "int8"/);
-    check(mutate(['formatVersion'], 2), /formatVersion must be 1/);
+    check(mutate(['formatVersion'], 3), /formatVersion must be 1 \(exporter 0\.1\.0\) or 2 \(exporter 0\.2\.0 or later\), but it is 3/);
     check(mutate(['shards', 0, 'sha256'], 'abc'), /shards\[0\]\.sha256 must be 64 lower-case hex digits/);
     check(mutate(['model', 'text', 'hiddenSize'], -4), /model\.text\.hiddenSize must be a finite integer > 0, but it is -4/);
     check(mutate(['weights', 'norm.weight', 'parts', 0, 'byteOffset'], 10 ** 9), /weights\["norm\.weight"\]\.parts\[0\]\.byteOffset must be a range inside weights-/);
     check(mutate(['weights', 'norm.weight', 'shape'], [3]), /weights\["norm\.weight"\]\.sizeBytes must be 12/);
-    check(mutate(['graphs', 0, 'weights', 'x'], 'visual.blocks.{block}.nope'), /graphs\[0\]\.weights\.x must be a weight listed in weights/);
-    check(mutate(['pipelines', 'visionBaseline', 0, 'graph'], 'missing'), /pipelines\.visionBaseline\[0\]\.graph must be one of the listed graphs/);
+    // Weight-name templates (format 1's vision-block) are gone: a binding is a weight name.
+    check(mutate(['graphs', 0, 'weights', 'x'], 'visual.blocks.{block}.attn.qkv.weight'), /graphs\[0\]\.weights\.x must be a weight listed in weights/);
+    check(mutate(['graphs', 0, 'name'], 'vision-block'), /graphs\[0\]\.name must be one of vision-whole, decoder, but it is "vision-block"/);
+    check(mutate(['graphs', 1, 'name'], 'vision-whole'), /graphs\[1\]\.name must be a graph listed once/);
+    check(mutate(['graphs'], (json.graphs as unknown[]).slice(1)), /graphs must be a list holding graph "vision-whole"/);
     check(mutate(['tokenizer', 'tokenizer', 'path'], '../x'), /tokenizer\.tokenizer\.path must be a relative path inside the package/);
   });
 });

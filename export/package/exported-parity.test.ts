@@ -1,8 +1,8 @@
 /**
  * The exported graphs of the tiny checkpoint, run in onnxruntime-web on WebGPU with weights read from
  * the package's shards, against the Hugging Face fixtures (export/reference/fixtures/tiny, made by
- * export/reference/hf_reference.py on the GPU machine): image features, first-step logits and greedy
- * tokens. The vision attention our WGSL kernel will do is stood in for by the plain-TS reference.
+ * export/reference/hf_reference.py on the GPU machine): image features (vision-whole), first-step logits and
+ * greedy tokens (decoder).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareArrays } from '../../src/testing/compare';
 import { testGpuContext } from '../../src/testing/node-gpu';
-import { embed, generate, greedyCheckedSteps, LoadedPackage, loadCase, visionSegmented, visionWhole } from '../../src/testing/package-runner';
+import { embed, generate, greedyCheckedSteps, LoadedPackage, loadCase, visionWhole } from '../../src/testing/package-runner';
 import { exportPackage } from './export-package';
 import { readPackageManifest } from './package-reader';
 
@@ -22,7 +22,7 @@ const CASES = ['image-ja', 'two-images-en', 'text-en'];
  * for a single prefill run of ≥ 32 tokens on SwiftShader (subgroup size 4), while the same probe on an
  * H200 (subgroup size 32) is exact up to S = 1024, D = 128, 32 heads (2026-11-26). Prefill in chunks
  * of ≤ 16 on the static cache is exact on both. The same cases run on the H200 through Dawn/Vulkan
- * (bundled probe, 2026-11-26): fp32 image features maxRel ≤ 1.4e-6 (segmented and whole), first logits
+ * (bundled probe, 2026-11-26): fp32 image features maxRel ≤ 1.4e-6 (vision-whole), first logits
  * ≤ 4.4e-7 with one prefill run of up to 330 tokens, greedy tokens equal; q4f32 logits NMSE 0.021–0.026.
  */
 const PREFILL_CHUNK = 16;
@@ -43,20 +43,16 @@ describe('exported tiny package vs Hugging Face fixtures (WebGPU, no CPU fallbac
     await rm(dir, { recursive: true, force: true });
   });
 
-  it.each(CASES)('fp32 %s: image features (whole and segmented) within 1e-4, logits within 1e-4, greedy tokens equal', async (name) => {
+  it.each(CASES)('fp32 %s: image features within 1e-4, logits within 1e-4, greedy tokens equal', async (name) => {
     const ctx = await testGpuContext();
     const pkg = packages.fp32!;
     const { c, pixels, features, logits } = await loadCase(FIXTURES, name);
     const grids = c.grids.map(([t, h, w]) => ({ t, h, w }));
     let ours: Float32Array | null = null;
     if (pixels && features) {
-      // The ORT-only baseline once (two images: the block-diagonal mask matters); the engine's path always.
-      for (const mode of name === 'two-images-en' ? [visionWhole, visionSegmented] : [visionSegmented]) {
-        const got = await mode(ctx, pkg, pixels, grids);
-        const stats = compareArrays(got, features);
-        expect(stats.maxRel, `${mode.name}: ${JSON.stringify(stats)}`).toBeLessThan(1e-4);
-        ours = got;
-      }
+      ours = await visionWhole(ctx, pkg, pixels, grids);
+      const stats = compareArrays(ours, features);
+      expect(stats.maxRel, JSON.stringify(stats)).toBeLessThan(1e-4);
     }
     const { firstLogits, tokens } = await generate(ctx, pkg, await embed(pkg, c.inputIds, ours), c.greedy.tokens.length, PREFILL_CHUNK);
     const stats = compareArrays(firstLogits, logits);
@@ -76,7 +72,7 @@ describe('exported tiny package vs Hugging Face fixtures (WebGPU, no CPU fallbac
     const grids = c.grids.map(([t, h, w]) => ({ t, h, w }));
     let ours: Float32Array | null = null;
     if (pixels && features) {
-      ours = await visionSegmented(ctx, pkg, pixels, grids);
+      ours = await visionWhole(ctx, pkg, pixels, grids);
       expect(compareArrays(ours, features).maxRel).toBeLessThan(1e-4);
     }
     const { firstLogits } = await generate(ctx, pkg, await embed(pkg, c.inputIds, ours), 0, PREFILL_CHUNK);

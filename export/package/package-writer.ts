@@ -22,12 +22,13 @@ import {
 } from '../../src/protocol/manifest';
 import type { ImageProcessorSpec, ModelSpec } from '../../src/protocol/model-spec';
 import { encodeOnnxModel } from '../../src/ort/onnx/onnx-model';
-import { packageGraphs, packagePipelines } from './package-graphs';
+import { packageGraphs } from './package-graphs';
 import { ShardWriter } from './shard-writer';
 import { planWeights, type PlannedWeight } from './weight-plan';
 import { fileWriteError } from './write-error';
 
-export const EXPORTER_VERSION = '0.1.0';
+/** 0.2.0: manifest format 2 (vision-whole and decoder only, no pipelines). */
+export const EXPORTER_VERSION = '0.2.0';
 /** Default largest shard: small enough to stream and cache, large enough to keep the file count low. */
 export const DEFAULT_MAX_SHARD_BYTES = 256 * 1024 * 1024;
 
@@ -131,7 +132,6 @@ export async function writePackage(content: PackageContent, produce: WeightProdu
       graphs,
       shards: await shards.finish(),
       weights,
-      pipelines: packagePipelines(spec),
       exporter: { name: 'sarashina-webgpu export', version: EXPORTER_VERSION, source: content.source },
     };
     // What we write must pass the same validation the engine applies at load.

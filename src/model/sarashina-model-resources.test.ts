@@ -1,22 +1,28 @@
 /**
  * SarashinaModel's GPU resources: dispose() frees every buffer the model created (weights, cache, ORT
  * sessions' buffers included); a decode step creates no buffers or bind groups; loading honours
- * contextTokens and reports progress; bad options fail with SarashinaError before any GPU work.
+ * contextTokens and reports progress; bad options fail with SarashinaError before any GPU work; a package of the
+ * previous exporter (manifest format 1) still loads and encodes images.
  */
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadModel } from '../testing/load-model';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportPackage } from '../../export/package/export-package';
-import { createStorageBuffer } from '../gpu/gpu-buffers';
+import { createStorageBuffer, readBuffer } from '../gpu/gpu-buffers';
 import { NodeDirSource } from '../loader/node-dir-source';
 import type { LoadProgress } from '../protocol/api';
+import { compareArrays } from '../testing/compare';
 import { trackGpu } from '../testing/gpu-tracker';
 import { testGpuContext } from '../testing/node-gpu';
+import { loadCase } from '../testing/package-runner';
 import { SarashinaModel } from './sarashina-model';
 
 const CHECKPOINT = 'export/reference/fixtures/tiny/checkpoint';
+/** The manifest exporter 0.1.0 wrote for CHECKPOINT in fp32 (see src/protocol/manifest.test.ts). */
+const FORMAT_1_MANIFEST = 'src/protocol/fixtures/manifest-format-1.json';
 
 describe('SarashinaModel resources', () => {
   let root: string;
@@ -77,5 +83,29 @@ describe('SarashinaModel resources', () => {
     const model = await loadModel(ctx, new NodeDirSource(q4f16), { contextTokens: 64 });
     expect(model.decodePath).toBe('ort-baseline');
     await model.dispose();
+  });
+
+  it('a package written by exporter 0.1.0 (manifest format 1) loads; both vision paths give the Hugging Face features', async () => {
+    const ctx = await testGpuContext();
+    const old = join(root, 'format-1');
+    await exportPackage(CHECKPOINT, old, { precision: 'fp32' });
+    const manifest = await readFile(FORMAT_1_MANIFEST, 'utf8');
+    // Same checkpoint and weights: this exporter's shard is byte for byte the one the old manifest lists.
+    const [shard] = (JSON.parse(manifest) as { shards: { path: string; sha256: string }[] }).shards;
+    expect(createHash('sha256').update(await readFile(join(old, shard!.path))).digest('hex')).toBe(shard!.sha256);
+    await writeFile(join(old, 'manifest.json'), manifest);
+    const { c, pixels, features } = await loadCase('export/reference/fixtures/tiny', 'two-images-en');
+    for (const visionPath of ['kernels', 'ort-baseline'] as const) {
+      const model = await loadModel(ctx, new NodeDirSource(old), { contextTokens: 64, visionPath });
+      try {
+        const out = await model.encodeImages({ pixelValues: pixels!, grids: c.grids.map(([t, h, w]) => ({ t, h, w })) });
+        const got = new Float32Array(await readBuffer(ctx.device, out.buffer, out.rows * model.spec.text.hiddenSize * 4));
+        out.release();
+        const stats = compareArrays(got, features!);
+        expect(stats.maxRel, `${visionPath}: ${JSON.stringify(stats)}`).toBeLessThan(1e-4);
+      } finally {
+        await model.dispose();
+      }
+    }
   });
 });

@@ -12,7 +12,7 @@ import { floatBytes } from '../protocol/precision-dtypes';
 import type { PackagePlan } from './package-plan';
 import type { LoadProgress, PrecisionVariant } from '../protocol/api';
 import { SarashinaError } from '../protocol/errors';
-import type { PackageManifest, PipelineStep } from '../protocol/manifest';
+import type { PackageManifest } from '../protocol/manifest';
 import type { ModelSpec } from '../protocol/model-spec';
 import { decodeStepSupport, KernelDecodeStep } from './decode-step';
 import { DECODER_GRAPH, type DecoderDtype, OrtDecoder, type RopeTables, uploadRopeTables } from './decoder';
@@ -22,22 +22,13 @@ import { ModelWeights } from './model-weights';
 import { OrtGraphSet } from './ort-graph-set';
 import { prefillChunks, prefillChunkTokens } from './prefill-chunking';
 import { TokenEmbedder, validateFeatureSpans } from './token-embedder';
-import { VisionEncoder } from './vision-encoder';
+import { VisionEncoder, visionPathGraphs } from './vision-encoder';
 import type { DecodePath, FeatureSpan, ImageFeatures, ImagePixels, VisionLanguageModel, VisionPath } from './vision-language-model';
 
 export interface SarashinaModelOptions {
   readonly signal?: AbortSignal;
   /** Weight upload progress (phase 'upload'), then one 'compile' report per ORT session set. */
   readonly onProgress?: (p: LoadProgress) => void;
-}
-
-/** Graph names a pipeline runs (loops included). */
-function pipelineGraphs(steps: readonly PipelineStep[], out = new Set<string>()): Set<string> {
-  for (const s of steps) {
-    if (s.run === 'graph') out.add(s.graph);
-    else if (s.run === 'loop') pipelineGraphs(s.steps, out);
-  }
-  return out;
 }
 
 interface Parts {
@@ -115,8 +106,7 @@ export class SarashinaModel implements VisionLanguageModel {
       });
       freers.push(() => weights.dispose());
       checkAbort();
-      const visionGraphs = pipelineGraphs(visionPath === 'kernels' ? manifest.pipelines.vision : manifest.pipelines.visionBaseline);
-      const graphs = await OrtGraphSet.create(ctx, manifest, source, weights, [DECODER_GRAPH, ...visionGraphs]);
+      const graphs = await OrtGraphSet.create(ctx, manifest, source, weights, [DECODER_GRAPH, ...visionPathGraphs(visionPath)]);
       freers.push(() => graphs.dispose());
       onProgress?.({ phase: 'compile', loadedBytes: 1, totalBytes: 1, filesDone: 1, filesTotal: 1, bytesPerSecond: 0, etaSeconds: 0 });
       checkAbort();

@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportPackage } from '../../export/package/export-package';
-import { segmentedVisionPipeline } from '../../export/package/package-graphs';
 import { readBuffer } from '../gpu/gpu-buffers';
 import type { GpuContext } from '../gpu/gpu-context';
 import { KernelCache } from '../gpu/kernel';
@@ -20,11 +19,10 @@ import { testGpuContext } from '../testing/node-gpu';
 import { loadCase } from '../testing/package-runner';
 import { ModelWeights } from './model-weights';
 import { OrtGraphSet } from './ort-graph-set';
-import { flattenPipeline, VisionEncoder } from './vision-encoder';
+import { VisionEncoder, visionPathGraphs } from './vision-encoder';
 import type { ImagePixels } from './vision-language-model';
 
 const FIXTURES = 'export/reference/fixtures/tiny';
-const VISION_GRAPHS = ['vision-pre', 'vision-block', 'vision-block-last', 'vision-whole'];
 // fp32 throughout; the H200 run of the same graphs stayed within 1.4e-6 (export/package/exported-parity.test.ts).
 const MAX_REL = 1e-4;
 // q4f16: f16 weights and activations between layers (each rounding ≤ 2^-11 ≈ 4.9e-4 relative) through 6 blocks
@@ -77,7 +75,7 @@ describe('VisionEncoder (tiny packages vs Hugging Face image features)', () => {
       const manifest = await readManifest(source);
       const weights = await ModelWeights.upload(ctx, manifest, source);
       // q4f16's ORT graphs need shader-f16; its kernel path does not (f16 storage, f32 arithmetic).
-      packages[precision] = { manifest, weights, graphs: await OrtGraphSet.create(ctx, manifest, source, weights, precision === 'q4f16' ? [] : VISION_GRAPHS) };
+      packages[precision] = { manifest, weights, graphs: await OrtGraphSet.create(ctx, manifest, source, weights, precision === 'q4f16' ? [] : visionPathGraphs('ort-baseline')) };
     }
   });
   afterAll(async () => {
@@ -92,18 +90,12 @@ describe('VisionEncoder (tiny packages vs Hugging Face image features)', () => {
     const p = packages[precision]!;
     return new VisionEncoder(await testGpuContext(), kernels, p.graphs, p.manifest, { path, weights: p.weights, ...(maxBaselinePatches ? { maxBaselinePatches } : {}) });
   };
-  /** The earlier path (ORT segments around the attention kernel), still shipped in every package. */
-  const segmented = async (precision: string): Promise<VisionEncoder> => {
-    const p = packages[precision]!;
-    const manifest = { ...p.manifest, pipelines: { ...p.manifest.pipelines, vision: segmentedVisionPipeline(p.manifest.model) } };
-    return new VisionEncoder(await testGpuContext(), kernels, p.graphs, manifest, { weights: p.weights });
-  };
 
   it.each([
     ['fp32', 'image-ja'],
     ['fp32', 'two-images-en'],
     ['q4f32', 'two-images-en'],
-  ])('%s %s: kernels path, ORT segments and ORT baseline within 1e-4 of HF, and of each other', async (precision, name) => {
+  ])('%s %s: kernels path and ORT baseline within 1e-4 of HF, and of each other', async (precision, name) => {
     const { images, features } = await caseImages(name);
     const hidden = packages[precision]!.manifest.model.text.hiddenSize;
     const t0 = performance.now();
@@ -111,8 +103,6 @@ describe('VisionEncoder (tiny packages vs Hugging Face image features)', () => {
     const t1 = performance.now();
     const baselineOut = await readFeatures(await encoder(precision, 'ort-baseline'), images, hidden);
     const t2 = performance.now();
-    const segmentsOut = await readFeatures(await segmented(precision), images, hidden);
-    expect(compareArrays(segmentsOut, features).maxRel, 'ORT segments').toBeLessThan(MAX_REL);
     const k = compareArrays(kernelsOut, features);
     const b = compareArrays(baselineOut, features);
     console.log(`${precision} ${name}: kernels ${(t1 - t0).toFixed(0)} ms (maxRel ${k.maxRel.toExponential(1)}), baseline ${(t2 - t1).toFixed(0)} ms (maxRel ${b.maxRel.toExponential(1)})`);
@@ -201,24 +191,14 @@ describe('VisionEncoder (tiny packages vs Hugging Face image features)', () => {
     await expect(enc.encode(images)).rejects.toMatchObject({ code: 'image-too-large', details: { patches: 24, limitBytes: 65536 } });
   });
 
-  it('a pipeline naming an unknown kernel or a graph that is not loaded is refused at construction', async () => {
-    const p = packages.fp32!;
+  it('the ORT baseline without its graph, or with a graph taking other inputs, and the kernels path without weights are refused at construction', async () => {
     const ctx = await testGpuContext();
-    const bad = (vision: PackageManifest['pipelines']['vision']): PackageManifest => ({ ...p.manifest, pipelines: { ...p.manifest.pipelines, vision } });
-    expect(() => new VisionEncoder(ctx, kernels, p.graphs, bad([{ run: 'kernel', kernel: 'vision-mystery' }]))).toThrow(/vision-mystery/);
-    expect(() => new VisionEncoder(ctx, kernels, p.graphs, bad([{ run: 'graph', graph: 'projector' }]))).toThrow(/projector/);
+    const p = packages.fp32!;
+    // The q4f16 package's graph set has no sessions (see beforeAll).
+    expect(() => new VisionEncoder(ctx, kernels, packages.q4f16!.graphs, packages.q4f16!.manifest, { path: 'ort-baseline' })).toThrow(expect.objectContaining({ code: 'invalid-model', message: expect.stringContaining('vision-whole') }));
+    const graphs = p.manifest.graphs.map((g) => (g.name === 'vision-whole' ? { ...g, inputs: g.inputs.slice(1) } : g));
+    expect(() => new VisionEncoder(ctx, kernels, p.graphs, { ...p.manifest, graphs }, { path: 'ort-baseline' })).toThrow(expect.objectContaining({ code: 'invalid-model', message: expect.stringContaining('pixel_values') }));
     // The tower kernels read the weights directly: an encoder without them is a wiring error.
     expect(() => new VisionEncoder(ctx, kernels, p.graphs, p.manifest)).toThrow(/need the model weights/);
-  });
-});
-
-describe('flattenPipeline', () => {
-  it('unrolls loops with their variable and keeps step vars', () => {
-    const flat = flattenPipeline([
-      { run: 'graph', graph: 'a' },
-      { run: 'loop', variable: 'block', from: 1, count: 2, steps: [{ run: 'kernel', kernel: 'k' }, { run: 'graph', graph: 'b' }] },
-      { run: 'graph', graph: 'c', vars: { block: 7 } },
-    ]);
-    expect(flat.map((s) => `${s.name}:${s.vars.block ?? '-'}`)).toEqual(['a:-', 'k:1', 'b:1', 'k:2', 'b:2', 'c:7']);
   });
 });

@@ -1,68 +1,54 @@
 /**
- * The vision tower + projector at run time: preprocessed pixels → image features, all on the GPU.
+ * The vision tower + projector at run time: preprocessed pixels → image features [N/4, H], all on the GPU, along
+ * one of two paths. 'kernels' (the engine's): our WGSL tower (src/model/vision-tower.ts: patch embed, every block,
+ * the merger) on the model's weight buffers, recorded into one command buffer. 'ort-baseline': the package's
+ * `vision-whole` graph in one onnxruntime run (O(N²) attention memory, so small images only).
  *
- * The steps come from the package manifest (`pipelines.vision`, or `pipelines.visionBaseline` for the
- * ORT-only path) and run as a small dataflow over named activations: a graph step feeds each of its
- * inputs from the activation of that name and stores each output under its name (`next_hidden` → `hidden`,
- * `next_qkv` → `qkv`); the `vision-attention` kernel step reads `qkv` and writes `attn`. Inputs nobody
- * produced (pixel_values, rotary_cos/sin, attention_bias) are built from the images on first use.
- * The tower kernels (src/model/vision-tower.ts: `vision-patch-embed`, `vision-block`, `vision-merger`) read
- * `pixel_values` / `hidden`, write `hidden` / `image_features`, and record into one compute pass that is
- * submitted before the next graph step or at the end (one submit for a whole kernel-only tower).
- *
- * ORT writes every output into a buffer we own (pre-allocated fetches), so no ORT-owned buffer outlives a
- * run. Everything that depends on the patch count N is allocated per call and destroyed at its end,
- * except the returned features, which `release()` frees.
+ * Everything that depends on the patch count N is allocated per call and destroyed at its end, except the
+ * returned features, which `release()` frees. ORT writes its output into our features buffer (a pre-allocated fetch).
  */
 import type { GpuContext } from '../gpu/gpu-context';
 import { createStorageBuffer } from '../gpu/gpu-buffers';
 import type { KernelCache } from '../gpu/kernel';
-import { gpuTensor } from '../ort/ort-runtime';
-import type { PatchGrid } from '../processor/vision-rotary';
+import { gpuTensor, type OrtTensor } from '../ort/ort-runtime';
+import { type PatchGrid, visionRotaryTables } from '../processor/vision-rotary';
 import { SarashinaError } from '../protocol/errors';
-import type { GraphEntry, PackageManifest, PipelineStep } from '../protocol/manifest';
+import type { GraphName, PackageManifest } from '../protocol/manifest';
 import type { ModelSpec } from '../protocol/model-spec';
-import type { Feeds, OrtGraphSet } from './ort-graph-set';
-import { type Activation, CallState, type VisionDtype } from './vision-call-state';
-import { encodeVisionAttention } from './vision-attention';
-import { encodeVisionBlock, encodeVisionMerger, encodeVisionPatchEmbed, isVisionTowerKernel, type VisionTowerContext, type VisionWeightSource, visionPatchDim } from './vision-tower';
+import { precisionDtypes } from '../protocol/precision-dtypes';
+import { visionCuSeqlens } from '../processor/vision-rotary';
+import { float16Bits } from '../gpu/float16-bits';
+import type { OrtGraphSet } from './ort-graph-set';
+import { encodeVisionBlock, encodeVisionMerger, encodeVisionPatchEmbed, type VisionTowerContext, type VisionWeightSource, visionPatchDim } from './vision-tower';
 import type { ImageFeatures, ImagePixels, VisionPath } from './vision-language-model';
 
-/** ImageFeatures plus their element type (float32, except float16 from a q4f16 package's graphs). */
+/** Element type of the vision activations and features: float16 in q4f16 packages, else float32. */
+export type VisionDtype = 'float32' | 'float16';
+
+/** ImageFeatures plus their element type. */
 export interface VisionFeatures extends ImageFeatures {
   readonly dtype: VisionDtype;
 }
 
 export interface VisionEncoderOptions {
-  /** 'kernels' (default): ORT dense segments around our attention kernel; 'ort-baseline': the vision-whole graph. */
+  /** 'kernels' (default): our WGSL tower; 'ort-baseline': the vision-whole graph. */
   readonly path?: VisionPath;
   /**
    * Largest patch count the ORT baseline accepts (its attention is O(N²) in memory). Default: the N whose
    * [heads, N, N] f32 score tensor fits in min(maxStorageBufferBindingSize, 1 GiB).
    */
   readonly maxBaselinePatches?: number;
-  /** The model's weights (ModelWeights); needed when the pipeline names the tower kernels. */
+  /** The model's weights (ModelWeights); the kernels path reads them directly. */
   readonly weights?: VisionWeightSource;
 }
 
-/** A pipeline step with its loop variables filled in. */
-export interface FlatStep {
-  readonly run: 'graph' | 'kernel';
-  readonly name: string;
-  readonly vars: Readonly<Record<string, number>>;
-}
+/** The ORT-only baseline's graph and the activation inputs it takes, in order (export/graphs/vision-graphs.ts). */
+export const VISION_BASELINE_GRAPH = 'vision-whole' satisfies GraphName;
+const BASELINE_INPUTS = ['pixel_values', 'rotary_cos', 'rotary_sin', 'attention_bias'] as const;
 
-/** Unrolls loops: each step gets the variables of its enclosing loops, then its own `vars`. */
-export function flattenPipeline(steps: readonly PipelineStep[], vars: Readonly<Record<string, number>> = {}): FlatStep[] {
-  const out: FlatStep[] = [];
-  for (const step of steps) {
-    if (step.run === 'loop') {
-      for (let i = step.from; i < step.from + step.count; i++) out.push(...flattenPipeline(step.steps, { ...vars, [step.variable]: i }));
-    } else {
-      out.push({ run: step.run, name: step.run === 'graph' ? step.graph : step.kernel, vars: { ...vars, ...step.vars } });
-    }
-  }
-  return out;
+/** The package graphs a vision path runs (the sessions SarashinaModel creates for it). */
+export function visionPathGraphs(path: VisionPath): GraphName[] {
+  return path === 'ort-baseline' ? [VISION_BASELINE_GRAPH] : [];
 }
 
 /** The default baseline limit: [heads, N, N] f32 scores within min(maxStorageBufferBindingSize, 1 GiB). */
@@ -70,47 +56,40 @@ export function defaultMaxBaselinePatches(numHeads: number, maxStorageBufferBind
   return Math.floor(Math.sqrt(Math.min(maxStorageBufferBindingSize, 2 ** 30) / (4 * numHeads)));
 }
 
-
-const ATTENTION_KERNEL = 'vision-attention';
-const FEATURES = 'image_features';
-
-export type { VisionDtype } from './vision-call-state';
+/** Allocates a buffer of one call (freed when the call ends). */
+type Scratch = (label: string, sizeBytes: number) => GPUBuffer;
+/** Uploads data into a buffer of one call (freed when the call ends): floats in the activation dtype unless `asIs`. */
+type Upload = (label: string, data: Float32Array | Uint32Array, asIs?: 'as-is') => GPUBuffer;
 
 export class VisionEncoder {
-  private readonly steps: readonly FlatStep[];
   private readonly spec: ModelSpec;
+  private readonly path: VisionPath;
+  private readonly dtype: VisionDtype;
   private readonly maxBaselinePatches: number;
   private readonly tower: VisionTowerContext | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private live = 0;
 
   /**
-   * `graphs` must hold the graphs the chosen pipeline names; `kernels` is the engine's pipeline cache.
-   * Throws `invalid-model` when the pipeline names a graph or kernel the package or engine lacks.
+   * `graphs` must hold vision-whole for the ORT baseline; the kernels path needs `options.weights`.
+   * Throws `invalid-model` when the baseline graph is not loaded or does not take the inputs this engine feeds.
    */
   constructor(
     private readonly ctx: GpuContext,
-    private readonly kernels: KernelCache,
+    kernels: KernelCache,
     private readonly graphs: OrtGraphSet,
-    private readonly manifest: PackageManifest,
+    manifest: PackageManifest,
     options: VisionEncoderOptions = {},
   ) {
     this.spec = manifest.model;
-    const path = options.path ?? 'kernels';
-    this.steps = flattenPipeline(path === 'kernels' ? manifest.pipelines.vision : manifest.pipelines.visionBaseline);
-    const dtype: VisionDtype = manifest.precision === 'q4f16' ? 'float16' : 'float32';
-    const towerSteps = this.steps.some((s) => s.run === 'kernel' && isVisionTowerKernel(s.name));
-    if (towerSteps && !options.weights) {
-      throw new SarashinaError('internal', `The vision pipeline (${path}) runs the vision tower kernels, which need the model weights: pass options.weights to VisionEncoder.`);
-    }
-    this.tower = options.weights ? { device: ctx.device, kernels, weights: options.weights, vision: this.spec.vision, storage: dtype === 'float16' ? 'f16' : 'f32' } : undefined;
-    for (const step of this.steps) {
-      if (step.run === 'kernel' && step.name !== ATTENTION_KERNEL && !isVisionTowerKernel(step.name)) {
-        throw new SarashinaError('invalid-model', `The vision pipeline names kernel "${step.name}", which this engine does not have. Use an engine version that matches the exporter.`, { kernel: step.name });
-      }
-      if (step.run === 'graph' && !graphs.has(step.name)) {
-        throw new SarashinaError('invalid-model', `The vision pipeline (${path}) needs graph "${step.name}", which is not loaded. Re-export the package or load all its graphs.`, { graph: step.name });
-      }
+    this.path = options.path ?? 'kernels';
+    this.dtype = precisionDtypes(manifest.precision).floatWeights;
+    if (this.path === 'kernels') {
+      if (!options.weights) throw new SarashinaError('internal', 'The kernels vision path runs the vision tower kernels, which need the model weights: pass options.weights to VisionEncoder.');
+      this.tower = { kernels, weights: options.weights, vision: this.spec.vision, storage: this.dtype === 'float16' ? 'f16' : 'f32' };
+    } else {
+      this.tower = undefined;
+      checkBaselineGraph(manifest, graphs, this.dtype);
     }
     this.maxBaselinePatches = options.maxBaselinePatches ?? defaultMaxBaselinePatches(this.spec.vision.numHeads, ctx.capabilities.maxStorageBufferBindingSize);
   }
@@ -133,42 +112,90 @@ export class VisionEncoder {
 
   private async encodeNow(images: ImagePixels): Promise<VisionFeatures> {
     const patches = this.validate(images);
-    const call = new CallState(this, images, patches);
-    let features: Activation | undefined;
+    const v = this.spec.vision;
+    const rows = patches / v.spatialMergeSize ** 2;
+    const features = this.alloc('vision.image_features', rows * v.outHiddenSize * this.elementBytes);
+    const call: GPUBuffer[] = [];
+    const scratch: Scratch = (label, sizeBytes) => {
+      const buffer = this.alloc(label, sizeBytes);
+      call.push(buffer);
+      return buffer;
+    };
+    const upload: Upload = (label, data, asIs) => {
+      const bytes = data instanceof Float32Array && this.dtype === 'float16' && !asIs ? float16Bits(data) : data;
+      const buffer = scratch(label, bytes.byteLength);
+      this.ctx.device.queue.writeBuffer(buffer, 0, bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      return buffer;
+    };
     try {
-      for (const step of this.steps) {
-        if (step.run === 'kernel' && step.name === ATTENTION_KERNEL) this.runAttention(call);
-        else if (step.run === 'kernel') this.recordTower(call, step);
-        else {
-          call.flush();
-          await this.runGraph(call, step);
-        }
-      }
-      call.flush();
-      features = call.values.get(FEATURES);
-      if (!features) throw new SarashinaError('invalid-model', `The vision pipeline produced no ${FEATURES}. Re-export the package.`);
-      call.handOver(features.buffer);
+      if (this.tower) this.recordTower(this.tower, images, patches, { scratch, upload }, features);
+      else await this.runBaseline(images, patches, upload, features);
+    } catch (e) {
+      this.free(features);
+      throw e;
     } finally {
-      call.destroy();
+      for (const buffer of call) this.free(buffer);
     }
-    return this.wrapFeatures(features, images.grids);
-  }
-
-  private wrapFeatures(features: Activation, grids: readonly PatchGrid[]): VisionFeatures {
-    const merge = this.spec.vision.spatialMergeSize ** 2;
-    const rowsPerImage = grids.map((g) => (g.t * g.h * g.w) / merge);
-    const rows = features.dims[0] ?? 0;
     let released = false;
     const release = (): void => {
       if (released) return;
       released = true;
-      this.free(features.buffer);
+      this.free(features);
     };
-    if (rowsPerImage.reduce((a, b) => a + b, 0) !== rows) {
-      release();
-      throw new SarashinaError('invalid-model', `The vision graphs returned ${rows} feature rows for grids that need ${rowsPerImage.join(' + ')}. Re-export the package.`, { rows });
+    const rowsPerImage = images.grids.map((g) => (g.t * g.h * g.w) / v.spatialMergeSize ** 2);
+    return { buffer: features, rows, rowsPerImage, dtype: this.dtype, release };
+  }
+
+  /** The kernels path: patch embed, every block, the merger, one command buffer; features [N/4, H] written. */
+  private recordTower(tower: VisionTowerContext, images: ImagePixels, patches: number, io: { scratch: Scratch; upload: Upload }, features: GPUBuffer): void {
+    const v = this.spec.vision;
+    const { device } = this.ctx;
+    const { scratch, upload } = io;
+    const rowBytes = (width: number, rows = patches): number => rows * width * this.elementBytes;
+    const merged = patches / v.spatialMergeSize ** 2;
+    const tables = visionRotaryTables(images.grids, v.embedDim / v.numHeads, v.ropeTheta, v.spatialMergeSize);
+    const cuSeqlens = visionCuSeqlens(images.grids);
+    const pixels = upload('vision.pixel_values', images.pixelValues);
+    // The merger reuses qkv for its projected [N/4, H] and mlp for its merged [N/4, 4E]: dispatches run in order.
+    const block = {
+      hidden: scratch('vision.hidden', rowBytes(v.embedDim)),
+      normed: scratch('vision.normed', rowBytes(v.embedDim)),
+      qkv: scratch('vision.qkv', Math.max(rowBytes(3 * v.embedDim), rowBytes(v.outHiddenSize, merged))),
+      attn: scratch('vision.attn', rowBytes(v.embedDim)),
+      mlp: scratch('vision.mlp', Math.max(rowBytes(v.mlpDim), rowBytes(v.embedDim * v.spatialMergeSize ** 2, merged))),
+      // The attention kernel's tables: f32 / u32 whatever the activations' dtype.
+      cos: upload('vision.attention-cos', tables.cos, 'as-is'),
+      sin: upload('vision.attention-sin', tables.sin, 'as-is'),
+      cuSeqlens: upload('vision.cu-seqlens', new Uint32Array(cuSeqlens)),
+    };
+    const encoder = device.createCommandEncoder({ label: 'vision-tower' });
+    const pass = encoder.beginComputePass({ label: 'vision-tower' });
+    const uniforms: { destroy(): void }[] = [];
+    try {
+      uniforms.push(...encodeVisionPatchEmbed(tower, pass, { pixels, hidden: block.hidden }, patches));
+      for (let b = 0; b < v.depth; b++) uniforms.push(...encodeVisionBlock(tower, pass, b, block, cuSeqlens));
+      uniforms.push(...encodeVisionMerger(tower, pass, { hidden: block.hidden, normed: block.normed, merged: block.mlp, projected: block.qkv, features }, patches));
+      pass.end();
+      device.queue.submit([encoder.finish()]);
+    } finally {
+      // Destroying after submit is safe: WebGPU frees the memory once the submitted work is done.
+      for (const u of uniforms) u.destroy();
     }
-    return { buffer: features.buffer, rows, rowsPerImage, dtype: features.dtype, release };
+  }
+
+  /** The ORT baseline: vision-whole with the pixels, its 2-D RoPE tables and the block-diagonal mask. */
+  private async runBaseline(images: ImagePixels, patches: number, upload: Upload, features: GPUBuffer): Promise<void> {
+    const v = this.spec.vision;
+    const half = v.embedDim / v.numHeads / 2;
+    const tables = visionRotaryTables(images.grids, 2 * half, v.ropeTheta, v.spatialMergeSize);
+    const tensor = (buffer: GPUBuffer, dims: readonly number[]): OrtTensor => gpuTensor(this.graphs.ort, buffer, this.dtype, dims);
+    const feeds: Record<(typeof BASELINE_INPUTS)[number], OrtTensor> = {
+      pixel_values: tensor(upload('vision.pixel_values', images.pixelValues), [patches, visionPatchDim(v)]),
+      rotary_cos: tensor(upload('vision.rotary_cos', tables.cos), [patches, half]),
+      rotary_sin: tensor(upload('vision.rotary_sin', tables.sin), [patches, half]),
+      attention_bias: tensor(upload('vision.attention_bias', blockDiagonalBias(images.grids, patches, this.dtype)), [patches, patches]),
+    };
+    await this.graphs.run(VISION_BASELINE_GRAPH, feeds, { fetches: { image_features: tensor(features, [patches / v.spatialMergeSize ** 2, v.outHiddenSize]) } });
   }
 
   /** Checks pixels against grids and N against the limits; returns N. */
@@ -187,7 +214,7 @@ export class VisionEncoder {
       }
     }
     const patches = images.grids.reduce((n, g) => n + g.t * g.h * g.w, 0);
-    const patchDim = v.inChannels * v.temporalPatchSize * v.patchSize * v.patchSize;
+    const patchDim = visionPatchDim(v);
     if (images.pixelValues.length !== patches * patchDim) {
       throw new SarashinaError(
         'invalid-request',
@@ -195,8 +222,8 @@ export class VisionEncoder {
         { floats: images.pixelValues.length, patches, patchDim },
       );
     }
-    // The widest activation the graphs hold: qkv [N, 3E] or the MLP's [N, mlpDim], f32 at most.
-    const widest = patches * Math.max(3 * v.embedDim, v.mlpDim, patchDim) * 4;
+    // The widest activation per patch: qkv [N, 3E], the MLP's [N, mlpDim], the pixels, or the merger's [N/4, H]; f32 at most.
+    const widest = patches * Math.max(3 * v.embedDim, v.mlpDim, patchDim, v.outHiddenSize / merge ** 2) * 4;
     const limit = this.ctx.capabilities.maxStorageBufferBindingSize;
     if (widest > limit) {
       throw new SarashinaError(
@@ -205,8 +232,7 @@ export class VisionEncoder {
         { patches, sizeBytes: widest, limitBytes: limit },
       );
     }
-    const baseline = this.steps.some((s) => s.run === 'graph' && this.entry(s.name).inputs.some((i) => i.name === 'attention_bias'));
-    if (baseline && patches > this.maxBaselinePatches) {
+    if (this.path === 'ort-baseline' && patches > this.maxBaselinePatches) {
       throw new SarashinaError(
         'image-too-large',
         `The ORT-only vision baseline holds an N×N attention matrix and accepts at most ${this.maxBaselinePatches} patches; these images have ${patches}. Use the default vision path ('kernels'), or send fewer or smaller images.`,
@@ -216,144 +242,44 @@ export class VisionEncoder {
     return patches;
   }
 
-  private entry(graph: string): GraphEntry {
-    const e = this.manifest.graphs.find((g) => g.name === graph);
-    if (!e) throw new SarashinaError('invalid-model', `The package has no graph ${graph}. Re-export the package.`, { graph });
-    return e;
+  private get elementBytes(): number {
+    return this.dtype === 'float16' ? 2 : 4;
   }
 
-  private async runGraph(call: CallState, step: FlatStep): Promise<void> {
-    const entry = this.entry(step.name);
-    const feeds: Feeds = {};
-    const inputs = new Set(entry.inputs.map((i) => i.name));
-    for (const input of entry.inputs) {
-      const value = call.values.get(input.name) ?? call.provide(input);
-      if (value.dtype !== input.dtype) {
-        throw new SarashinaError('invalid-model', `Graph ${step.name} wants ${input.name} as ${input.dtype}, but it is ${value.dtype}. Re-export the package.`, { graph: step.name, input: input.name });
-      }
-      feeds[input.name] = gpuTensor(this.graphs.ort, value.buffer, value.dtype, value.dims);
-    }
-    // An activation this step overwrites but does not read can lend its buffer to the output now.
-    const produced = entry.outputs.map((o) => ({ signature: o, name: activationName(o.name) }));
-    for (const { name } of produced) if (!inputs.has(name)) call.drop(name);
-    const fetches: Feeds = {};
-    const results = produced.map(({ signature, name }) => {
-      const value = call.allocate(signature, name === FEATURES ? 'owned' : 'pooled');
-      fetches[signature.name] = gpuTensor(this.graphs.ort, value.buffer, value.dtype, value.dims);
-      return { name, value };
-    });
-    await this.graphs.run(step.name, feeds, { vars: step.vars, fetches });
-    for (const { name, value } of results) {
-      call.drop(name);
-      call.values.set(name, value);
-    }
-  }
-
-  /** A tower kernel step (src/model/vision-tower.ts), recorded into the call's open compute pass. */
-  private recordTower(call: CallState, step: FlatStep): void {
-    const tower = this.tower;
-    if (!tower) throw new SarashinaError('internal', `Vision kernel ${step.name} needs the model weights.`);
-    const v = this.spec.vision;
-    const dtype: VisionDtype = tower.storage === 'f16' ? 'float16' : 'float32';
-    const act = (name: string, shape: (number | string)[]): Activation => call.scratch({ name, dtype, shape });
-    const hidden = call.values.get('hidden');
-    if (step.name === 'vision-patch-embed') {
-      const pixels = call.values.get('pixel_values') ?? call.provide({ name: 'pixel_values', dtype, shape: ['patches', visionPatchDim(v)] });
-      const out = act('hidden', ['patches', v.embedDim]);
-      call.own(encodeVisionPatchEmbed(tower, call.pass(), { pixels: pixels.buffer, hidden: out.buffer }, call.patches));
-      // Later dispatches of the same pass may reuse the pixels' buffer: dispatches run in order.
-      call.drop('pixel_values');
-      return;
-    }
-    if (!hidden) throw new SarashinaError('invalid-model', `The vision pipeline runs ${step.name} before vision-patch-embed produced hidden. Re-export the package.`);
-    if (step.name === 'vision-block') {
-      const block = step.vars.block;
-      if (block === undefined || block >= v.depth) throw new SarashinaError('invalid-model', `The vision pipeline runs vision-block for block ${block}; the tower has ${v.depth}. Re-export the package.`, { block: block ?? -1 });
-      const t = call.attentionTables();
-      const buffers = {
-        hidden: hidden.buffer,
-        normed: act('normed', ['patches', v.embedDim]).buffer,
-        qkv: act('qkv', ['patches', 3 * v.embedDim]).buffer,
-        attn: act('attn', ['patches', v.embedDim]).buffer,
-        mlp: act('mlp', ['patches', v.mlpDim]).buffer,
-        cos: t.cos,
-        sin: t.sin,
-        cuSeqlens: t.cuSeqlens,
-      };
-      call.own(encodeVisionBlock(tower, call.pass(), block, buffers, t.cuSeqlensHost));
-      return;
-    }
-    // vision-merger
-    const group = v.embedDim * v.spatialMergeSize ** 2;
-    const features = call.allocate({ name: FEATURES, dtype, shape: ['merged', v.outHiddenSize] }, 'owned');
-    const buffers = {
-      hidden: hidden.buffer,
-      normed: act('normed', ['patches', v.embedDim]).buffer,
-      merged: act('merged', ['merged', group]).buffer,
-      projected: act('projected', ['merged', v.outHiddenSize]).buffer,
-      features: features.buffer,
-    };
-    call.own(encodeVisionMerger(tower, call.pass(), buffers, call.patches));
-    call.values.set(FEATURES, features);
-  }
-
-  /** Our kernel: qkv → attn, cos/sin and cu_seqlens built once per call. */
-  private runAttention(call: CallState): void {
-    const qkv = call.values.get('qkv');
-    if (!qkv) throw new SarashinaError('invalid-model', 'The vision pipeline runs the attention kernel before any graph produced qkv. Re-export the package.');
-    const { embedDim, numHeads } = this.spec.vision;
-    call.flush();
-    call.drop('attn');
-    const attn = call.allocate({ name: 'attn', dtype: qkv.dtype, shape: ['patches', embedDim] }, 'pooled');
-    const tables = call.attentionTables();
-    const device = this.ctx.device;
-    const encoder = device.createCommandEncoder({ label: 'vision-attention' });
-    const pass = encoder.beginComputePass({ label: 'vision-attention' });
-    const params = encodeVisionAttention(
-      device,
-      this.kernels,
-      pass,
-      { qkv: qkv.buffer, cos: tables.cos, sin: tables.sin, cuSeqlens: tables.cuSeqlens, out: attn.buffer },
-      { heads: numHeads, headDim: embedDim / numHeads, cuSeqlens: tables.cuSeqlensHost },
-      { storage: qkv.dtype === 'float16' ? 'f16' : 'f32' },
-    );
-    pass.end();
-    device.queue.submit([encoder.finish()]);
-    // Destroying after submit is safe: WebGPU frees the memory once the submitted work is done.
-    params.destroy();
-    call.values.set('attn', attn);
-  }
-
-  /** Allocation with the live count (CallState and features go through here). */
-  alloc(label: string, sizeBytes: number): GPUBuffer {
+  /** Allocation with the live count. */
+  private alloc(label: string, sizeBytes: number): GPUBuffer {
     this.live++;
     return createStorageBuffer(this.ctx.device, label, sizeBytes);
   }
 
-  /** Uploads `data` into a new counted buffer. */
-  upload(label: string, data: ArrayBufferView): GPUBuffer {
-    const buffer = this.alloc(label, data.byteLength);
-    this.ctx.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
-    return buffer;
-  }
-
-  free(buffer: GPUBuffer): void {
+  private free(buffer: GPUBuffer): void {
     this.live--;
     buffer.destroy();
   }
+}
 
-  /** For CallState: the device. */
-  get device(): GPUDevice {
-    return this.ctx.device;
+/** The baseline graph must be loaded and take exactly the inputs runBaseline feeds, in `dtype`. */
+function checkBaselineGraph(manifest: PackageManifest, graphs: OrtGraphSet, dtype: VisionDtype): void {
+  const entry = manifest.graphs.find((g) => g.name === VISION_BASELINE_GRAPH);
+  if (!entry || !graphs.has(VISION_BASELINE_GRAPH)) {
+    throw new SarashinaError('invalid-model', `The ORT vision baseline needs graph ${VISION_BASELINE_GRAPH}, which is not loaded. Re-export the package or load the graph.`, { graph: VISION_BASELINE_GRAPH });
   }
-
-  /** For CallState: the model's vision spec. */
-  get vision(): ModelSpec['vision'] {
-    return this.spec.vision;
+  const has = entry.inputs.map((i) => `${i.name}: ${i.dtype}`).join(', ');
+  const want = BASELINE_INPUTS.map((name) => `${name}: ${dtype}`).join(', ');
+  if (has !== want) {
+    throw new SarashinaError('invalid-model', `Graph ${VISION_BASELINE_GRAPH} takes (${has}); this engine feeds (${want}). Re-export the package with a matching exporter.`, { graph: VISION_BASELINE_GRAPH });
   }
 }
 
-/** `next_hidden` → `hidden`: the block graphs' outputs become the next block's inputs. */
-function activationName(output: string): string {
-  return output.startsWith('next_') ? output.slice('next_'.length) : output;
+/** [N, N] additive mask: 0 within each image's frames (its attention block), a large negative value elsewhere. */
+function blockDiagonalBias(grids: readonly PatchGrid[], patches: number, dtype: VisionDtype): Float32Array {
+  // f16's most negative finite value: exp() of it is 0 in either type, and it stays finite in f16.
+  const off = dtype === 'float16' ? -65504 : -1e30;
+  const bias = new Float32Array(patches * patches).fill(off);
+  const cu = visionCuSeqlens(grids);
+  for (let b = 0; b + 1 < cu.length; b++) {
+    const [start, end] = [cu[b] ?? 0, cu[b + 1] ?? 0];
+    for (let i = start; i < end; i++) bias.fill(0, i * patches + start, i * patches + end);
+  }
+  return bias;
 }

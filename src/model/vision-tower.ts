@@ -1,9 +1,9 @@
 /**
- * The vision tower as our own kernels (the 'kernels' vision path of packages that name these pipeline kernels):
- *   'vision-patch-embed'  pixel_values [N, C·T·P·P] → hidden [N, E]           (Linear, no bias)
- *   'vision-block'        hidden → hidden, block {block}: LN1 → qkv → attention (2-D RoPE) → proj + residual →
- *                         LN2 → fc1 + QuickGELU → fc2 + residual                (7 dispatches)
- *   'vision-merger'       hidden → image_features [N/4, H]: ln_q → (4 rows as one) mlp.0 + GELU → mlp.2 → norm
+ * The vision tower as our own kernels (the 'kernels' vision path):
+ *   patch embed   pixel_values [N, C·T·P·P] → hidden [N, E]           (Linear, no bias)
+ *   block b       hidden → hidden: LN1 → qkv → attention (2-D RoPE) → proj + residual →
+ *                 LN2 → fc1 + QuickGELU → fc2 + residual                (7 dispatches)
+ *   merger        hidden → image_features [N/4, H]: ln_q → (4 rows as one) mlp.0 + GELU → mlp.2 → norm
  * Weights are read by their checkpoint names (WEIGHTS) straight from the model's GPU buffers, in Hugging Face's
  * [out, in] layout. Every function records into a compute pass and returns the dispatches it recorded, which the
  * caller destroys after submitting.
@@ -20,14 +20,6 @@ import { type AffineNames, WEIGHTS } from '../protocol/weight-names';
 /** Where the tower finds its weights (ModelWeights satisfies this). */
 export interface VisionWeightSource {
   get(name: string): { readonly buffer: GPUBuffer; readonly dtype: string; readonly shape: readonly number[] };
-}
-
-/** The pipeline kernels this file implements. */
-export const VISION_TOWER_KERNELS = ['vision-patch-embed', 'vision-block', 'vision-merger'] as const;
-export type VisionTowerKernel = (typeof VISION_TOWER_KERNELS)[number];
-
-export function isVisionTowerKernel(name: string): name is VisionTowerKernel {
-  return (VISION_TOWER_KERNELS as readonly string[]).includes(name);
 }
 
 /** Everything a recording needs besides its activations. */

@@ -3,13 +3,12 @@
  * `parseManifest` validates it once, at load, naming the field, the expected and the actual value.
  *
  * A package holds: the model and image-processor specs (camelCase, from the HF configs), the
- * tokenizer / chat-template files, ONNX graphs that carry topology only, weight shards (raw
- * little-endian tensors, each ≤ 256 MB by default, no file over 2 GB) with every weight's byte range,
- * and the pipelines: which graphs and WGSL kernels run in which order, with which weights bound.
+ * tokenizer / chat-template files, two ONNX graphs that carry topology only (PACKAGE_GRAPHS), and weight shards
+ * (raw little-endian tensors, each ≤ 256 MB by default, no file over 2 GB) with every weight's byte range.
+ * The engine's own kernels (vision tower, token embedding, decode step) read the weights by their checkpoint names;
+ * which path runs is the engine's choice (VisionPath, DecodePath), not the package's.
  *
- * Weights. A graph takes each weight as an input; `GraphEntry.weights` maps input name → weight name,
- * which may be a template with `{block}` / `{block+1}` / `{layer}` variables that a pipeline step
- * fills in (`resolveWeightName`). Layouts:
+ * Weights. A graph takes each weight as an input; `GraphEntry.weights` maps input name → weight name. Layouts:
  *   'row-major'            a plain tensor of `shape` (linear weights keep HF's [out, in]; the vision
  *                          patch embedding is stored as [E, C·T·P·P]).
  *   'matmulnbits-q4-b32'   int4 block-32 symmetric codes, uint8 [N, K/32, 16], low nibble first,
@@ -21,24 +20,23 @@
  * gathered by the engine's own kernel: float32 in fp32, float16 in q4 variants (unpack2x16float works
  * without shader-f16). `llm.lm_head.weight` always exists (written from the table when tied).
  *
- * Kernel contracts used in pipelines:
- *   'vision-patch-embed', 'vision-block' ({block}), 'vision-merger'
- *                       the whole tower in our kernels (src/model/vision-tower.ts): pixel_values → hidden,
- *                       hidden updated in place by block {block}'s weights, hidden → image_features.
- *   'vision-attention'  (the ORT-segmented pipeline) qkv [N, 3E] (q | k | v, heads × D each, as vision-pre /
- *                       vision-block emit)
- *                       + rotary cos/sin [N, D/2] + per-image row ranges → attn [N, E] (2-D RoPE on q, k;
- *                       softmax(q kᵀ / √D) v within each image).
- *   'embed-tokens'      ids → rows of the embedding table, image features written into `<|file|>` rows
- *                       → inputs_embeds [1, S, H].
- *   'decoder-step'      the engine's own S = 1 decode step on the same weights and KV cache.
+ * Formats: 2 (exporter 0.2.0 on) as above. 1 (exporter 0.1.0) also listed the ORT-segmented vision graphs
+ * (vision-pre, vision-block, vision-block-last), a projector graph and `pipelines`; its weights are the same, so
+ * it is read as format 2 with those left out.
  */
 import type { PrecisionVariant } from './api';
 import { SarashinaError } from './errors';
 import type { ImageProcessorSpec, ModelSpec } from './model-spec';
 
-export const MANIFEST_FORMAT_VERSION = 1;
+export const MANIFEST_FORMAT_VERSION = 2;
 export const MANIFEST_FILE_NAME = 'manifest.json';
+
+/**
+ * The graphs a package ships: the ORT-only vision tower (VisionPath 'ort-baseline': pixels, 2-D RoPE tables and a
+ * block-diagonal mask → image features) and the Llama decoder (prefill, and DecodePath 'ort-baseline').
+ */
+export const PACKAGE_GRAPHS = ['vision-whole', 'decoder'] as const;
+export type GraphName = (typeof PACKAGE_GRAPHS)[number];
 
 export type Precision = PrecisionVariant;
 export const PRECISIONS: readonly Precision[] = ['fp32', 'q4f32', 'q4f16'];
@@ -66,12 +64,11 @@ export interface TensorSignature {
 }
 
 export interface GraphEntry extends PackageFile {
-  /** Pipeline steps name graphs by this. */
-  readonly name: string;
+  readonly name: GraphName;
   /** Non-weight inputs, in graph order. */
   readonly inputs: readonly TensorSignature[];
   readonly outputs: readonly TensorSignature[];
-  /** Weight input name → weight name or template. */
+  /** Weight input name → weight name. */
   readonly weights: Readonly<Record<string, string>>;
 }
 
@@ -94,24 +91,6 @@ export interface WeightEntry {
   readonly layout: WeightLayout;
 }
 
-export type PipelineStep =
-  | { readonly run: 'graph'; readonly graph: string; readonly vars?: Readonly<Record<string, number>> }
-  | { readonly run: 'kernel'; readonly kernel: string; readonly vars?: Readonly<Record<string, number>> }
-  | { readonly run: 'loop'; readonly variable: string; readonly from: number; readonly count: number; readonly steps: readonly PipelineStep[] };
-
-export interface Pipelines {
-  /** pixels → image features: the segmented path (ORT dense math + our attention kernel). */
-  readonly vision: readonly PipelineStep[];
-  /** The ORT-only vision baseline. */
-  readonly visionBaseline: readonly PipelineStep[];
-  /** ids (+ image features) → inputs_embeds. */
-  readonly embed: readonly PipelineStep[];
-  /** inputs_embeds + KV cache → last logits; prefill (and the ORT decode baseline). */
-  readonly prefill: readonly PipelineStep[];
-  /** One generated token → last logits. */
-  readonly decode: readonly PipelineStep[];
-}
-
 export interface PackageManifest {
   readonly formatVersion: typeof MANIFEST_FORMAT_VERSION;
   readonly precision: Precision;
@@ -122,7 +101,6 @@ export interface PackageManifest {
   readonly graphs: readonly GraphEntry[];
   readonly shards: readonly PackageFile[];
   readonly weights: Readonly<Record<string, WeightEntry>>;
-  readonly pipelines: Pipelines;
   readonly exporter: { readonly name: string; readonly version: string; readonly source: string };
 }
 
@@ -133,15 +111,6 @@ export function packageFiles(m: PackageManifest): PackageFile[] {
   for (const g of m.graphs) files.push({ path: g.path, sizeBytes: g.sizeBytes, sha256: g.sha256 });
   files.push(...m.shards);
   return files;
-}
-
-/** Fills `{name}` / `{name+k}` in a weight-name template. */
-export function resolveWeightName(template: string, vars: Readonly<Record<string, number>>): string {
-  return template.replace(/\{([a-z]+)(?:\+(\d+))?\}/g, (_whole, name: string, plus: string | undefined) => {
-    const v = vars[name];
-    if (v === undefined) throw new SarashinaError('invalid-model', `Weight template ${template} needs variable "${name}", which the pipeline step does not set.`, { template });
-    return String(v + (plus ? Number(plus) : 0));
-  });
 }
 
 /** Bytes of one element. */
@@ -254,36 +223,16 @@ function parseSignature(v: unknown, field: string): TensorSignature {
   return { name: str(o.name, `${field}.name`), dtype: oneOf(o.dtype, `${field}.dtype`, TENSOR_DTYPES), shape };
 }
 
-function parseSteps(v: unknown, field: string, graphs: ReadonlySet<string>): PipelineStep[] {
-  return arr(v, field).map((s, i): PipelineStep => {
-    const f = `${field}[${i}]`;
-    const o = obj(s, f);
-    const vars = o.vars === undefined ? undefined : Object.fromEntries(Object.entries(obj(o.vars, `${f}.vars`)).map(([k, x]) => [k, num(x, `${f}.vars.${k}`, { int: true, min: 0 })]));
-    const run = oneOf(o.run, `${f}.run`, ['graph', 'kernel', 'loop'] as const);
-    if (run === 'graph') {
-      const graph = str(o.graph, `${f}.graph`);
-      if (!graphs.has(graph)) invalid(`${f}.graph`, `one of the listed graphs (${[...graphs].join(', ')})`, graph);
-      return vars ? { run, graph, vars } : { run, graph };
-    }
-    if (run === 'kernel') return vars ? { run, kernel: str(o.kernel, `${f}.kernel`), vars } : { run, kernel: str(o.kernel, `${f}.kernel`) };
-    return {
-      run,
-      variable: str(o.variable, `${f}.variable`),
-      from: num(o.from, `${f}.from`, { int: true, min: 0 }),
-      count: num(o.count, `${f}.count`, { int: true, min: 0 }),
-      steps: parseSteps(o.steps, `${f}.steps`, graphs),
-    };
-  });
-}
-
 /**
- * Validates parsed manifest.json and returns it typed. Cross-checks: every weight lies inside a listed
- * shard and its byte size matches dtype × shape; every graph's weight bindings (with variables set to 0)
- * name listed weights. Throws 'invalid-model' naming the field, the expected and the actual value.
+ * Validates parsed manifest.json and returns it typed, in the current format (a format-1 package without the
+ * graphs and pipelines no engine path runs). Cross-checks: every weight lies inside a listed shard and its byte
+ * size matches dtype × shape; each of PACKAGE_GRAPHS is listed once and its weight bindings name listed weights.
+ * Throws 'invalid-model' naming the field, the expected and the actual value.
  */
 export function parseManifest(json: unknown): PackageManifest {
   const o = obj(json, 'manifest');
-  if (o.formatVersion !== MANIFEST_FORMAT_VERSION) invalid('formatVersion', String(MANIFEST_FORMAT_VERSION), o.formatVersion);
+  if (o.formatVersion !== 1 && o.formatVersion !== MANIFEST_FORMAT_VERSION) invalid('formatVersion', `1 (exporter 0.1.0) or ${MANIFEST_FORMAT_VERSION} (exporter 0.2.0 or later)`, o.formatVersion);
+  const formatVersion = o.formatVersion;
   const tok = obj(o.tokenizer, 'tokenizer');
   const shards = arr(o.shards, 'shards').map((s, i) => parseFile(s, `shards[${i}]`));
   const shardSizes = new Map(shards.map((s) => [s.path, s.sizeBytes]));
@@ -310,26 +259,29 @@ export function parseManifest(json: unknown): PackageManifest {
     if (partBytes !== sizeBytes) invalid(`${f}.parts`, `ranges adding up to sizeBytes ${sizeBytes}`, partBytes);
     weights[name] = { parts, sizeBytes, dtype, shape, layout: oneOf(e.layout, `${f}.layout`, WEIGHT_LAYOUTS) };
   }
-  const graphs = arr(o.graphs, 'graphs').map((g, i): GraphEntry => {
+  const graphs: GraphEntry[] = [];
+  for (const [i, g] of arr(o.graphs, 'graphs').entries()) {
     const f = `graphs[${i}]`;
     const e = obj(g, f);
+    // Format 1's segmented vision graphs and projector: no engine path runs them.
+    if (formatVersion === 1 && !PACKAGE_GRAPHS.includes(e.name as GraphName)) continue;
+    const name = oneOf(e.name, `${f}.name`, PACKAGE_GRAPHS);
+    if (graphs.some((x) => x.name === name)) invalid(`${f}.name`, 'a graph listed once', name);
     const bindings: Record<string, string> = {};
-    for (const [input, template] of Object.entries(obj(e.weights, `${f}.weights`))) {
-      const t = str(template, `${f}.weights.${input}`);
-      const probe = t.replace(/\{([a-z]+)(?:\+(\d+))?\}/g, (_w, _n: string, plus: string | undefined) => String(plus ? Number(plus) : 0));
-      if (!(probe in weights)) invalid(`${f}.weights.${input}`, 'a weight listed in weights', t);
-      bindings[input] = t;
+    for (const [input, value] of Object.entries(obj(e.weights, `${f}.weights`))) {
+      const weight = str(value, `${f}.weights.${input}`);
+      if (!(weight in weights)) invalid(`${f}.weights.${input}`, 'a weight listed in weights', weight);
+      bindings[input] = weight;
     }
-    return {
+    graphs.push({
       ...parseFile(e, f),
-      name: str(e.name, `${f}.name`),
+      name,
       inputs: arr(e.inputs, `${f}.inputs`).map((s, j) => parseSignature(s, `${f}.inputs[${j}]`)),
       outputs: arr(e.outputs, `${f}.outputs`).map((s, j) => parseSignature(s, `${f}.outputs[${j}]`)),
       weights: bindings,
-    };
-  });
-  const graphNames = new Set(graphs.map((g) => g.name));
-  const p = obj(o.pipelines, 'pipelines');
+    });
+  }
+  for (const name of PACKAGE_GRAPHS) if (!graphs.some((g) => g.name === name)) invalid('graphs', `a list holding graph "${name}"`, graphs.map((g) => g.name));
   const ex = obj(o.exporter, 'exporter');
   return {
     formatVersion: MANIFEST_FORMAT_VERSION,
@@ -344,13 +296,6 @@ export function parseManifest(json: unknown): PackageManifest {
     graphs,
     shards,
     weights,
-    pipelines: {
-      vision: parseSteps(p.vision, 'pipelines.vision', graphNames),
-      visionBaseline: parseSteps(p.visionBaseline, 'pipelines.visionBaseline', graphNames),
-      embed: parseSteps(p.embed, 'pipelines.embed', graphNames),
-      prefill: parseSteps(p.prefill, 'pipelines.prefill', graphNames),
-      decode: parseSteps(p.decode, 'pipelines.decode', graphNames),
-    },
     exporter: { name: str(ex.name, 'exporter.name'), version: str(ex.version, 'exporter.version'), source: str(ex.source, 'exporter.source') },
   };
 }

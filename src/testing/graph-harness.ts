@@ -5,7 +5,7 @@
 import type { GpuContext } from '../gpu/gpu-context';
 import { readBuffer, uploadBuffer } from '../gpu/gpu-buffers';
 import { encodeOnnxModel, type OnnxGraph } from '../ort/onnx/onnx-model';
-import { substituteTemplate, type ModelGraph } from '../../export/graphs/graph-builder';
+import type { ModelGraph } from '../../export/graphs/graph-builder';
 import { createSession, loadOrt, type OrtModule, type OrtSession, type OrtTensor } from '../ort/ort-runtime';
 
 export type HostData = Float32Array | Int32Array | Uint8Array | Uint16Array;
@@ -71,17 +71,17 @@ export class GraphHarness {
 }
 
 /**
- * Host tensors for every weight input of `model`: `resolve` gets the binding (template variables
- * substituted with `vars`) and the input's type, and returns the data; dims come from the graph.
+ * Host tensors for every weight input of `model`: `resolve` gets the bound weight name and the input's type,
+ * and returns the data; dims come from the graph.
  */
-export function weightFeeds(model: ModelGraph, resolve: (binding: string, type: HostTensor['type']) => HostData, vars: Readonly<Record<string, number>> = {}): Record<string, HostTensor> {
+export function weightFeeds(model: ModelGraph, resolve: (binding: string, type: HostTensor['type']) => HostData): Record<string, HostTensor> {
   const feeds: Record<string, HostTensor> = {};
   for (const input of model.graph.inputs) {
     const binding = model.weights[input.name];
     if (binding === undefined) continue;
     const type = input.type as HostTensor['type'];
     const dims = input.shape.map((d) => (typeof d === 'number' ? d : NaN));
-    const data = resolve(substituteTemplate(binding, vars), type);
+    const data = resolve(binding, type);
     const count = dims.reduce((a, b) => a * b, 1);
     if (data.length !== count) throw new RangeError(`weight ${binding} for ${input.name}: ${data.length} values, graph wants [${dims.join(', ')}]`);
     feeds[input.name] = { type, dims, data };

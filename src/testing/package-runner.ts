@@ -1,20 +1,19 @@
 /**
- * Runs an exported package's graphs on WebGPU the way the engine will chain them (tests and GPU-machine
- * probes): weights read from the shards and bound as inputs, the vision attention our WGSL kernel does
- * stood in for by the plain-TS reference, embeddings gathered on the host, prefill + greedy decode
- * through the decoder graph on one static KV cache. Compared against Hugging Face fixture cases.
+ * Runs an exported package's graphs on WebGPU (tests and GPU-machine probes): weights read from the shards and
+ * bound as inputs, the vision-whole graph, embeddings gathered on the host, prefill + greedy decode through the
+ * decoder graph on one static KV cache. Compared against Hugging Face fixture cases.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { GpuContext } from '../gpu/gpu-context';
-import type { PackageManifest } from '../protocol/manifest';
+import type { GraphName, PackageManifest } from '../protocol/manifest';
 import { type PatchGrid, visionRotaryTables } from '../processor/vision-rotary';
 import type { OrtTensor } from '../ort/ort-runtime';
-import { type ModelGraph, substituteTemplate } from '../../export/graphs/graph-builder';
+import type { ModelGraph } from '../../export/graphs/graph-builder';
 import { fromFloat16Array } from '../../export/quantize/float16';
 import { llamaRotaryTables } from '../../export/reference-forward/decoder-reference';
-import { imageRanges, visionAttentionReference } from '../../export/reference-forward/vision-reference';
+import { imageRanges } from '../../export/reference-forward/vision-reference';
 import { packageGraphs } from '../../export/package/package-graphs';
 import { readPackageWeight } from '../../export/package/package-reader';
 import { GraphHarness, type HostData, type HostTensor } from './graph-harness';
@@ -45,7 +44,7 @@ export async function loadCase(fixtures: string, name: string): Promise<{ c: Cas
 
 export class LoadedPackage {
   private readonly cache = new Map<string, HostData>();
-  readonly graphs: Map<string, ModelGraph>;
+  readonly graphs: Map<GraphName, ModelGraph>;
 
   constructor(
     readonly dir: string,
@@ -64,25 +63,25 @@ export class LoadedPackage {
     return data;
   }
 
-  async feeds(graph: string, vars: Readonly<Record<string, number>> = {}): Promise<Record<string, HostTensor>> {
+  /** The weight inputs of `graph`, read from the shards. */
+  async feeds(graph: GraphName): Promise<Record<string, HostTensor>> {
     const entry = this.manifest.graphs.find((g) => g.name === graph);
     const model = this.graphs.get(graph);
     if (!entry || !model) throw new Error(`no graph ${graph}`);
     const out: Record<string, HostTensor> = {};
     for (const input of model.graph.inputs) {
-      const template = entry.weights[input.name];
-      if (template === undefined) continue;
-      const name = substituteTemplate(template, vars);
+      const name = entry.weights[input.name];
+      if (name === undefined) continue;
       const type = input.type as HostTensor['type'];
       out[input.name] = { type, dims: this.manifest.weights[name]!.shape, data: await this.weight(name, type) };
     }
     return out;
   }
 
-  private readonly sessions = new Map<string, Promise<GraphHarness>>();
+  private readonly sessions = new Map<GraphName, Promise<GraphHarness>>();
 
   /** One session per graph for all cases (SwiftShader spends most of a first run compiling shaders). */
-  session(ctx: GpuContext, graph: string): Promise<GraphHarness> {
+  session(ctx: GpuContext, graph: GraphName): Promise<GraphHarness> {
     let session = this.sessions.get(graph);
     if (!session) {
       const entry = this.manifest.graphs.find((g) => g.name === graph)!;
@@ -110,26 +109,6 @@ export async function visionWhole(ctx: GpuContext, pkg: LoadedPackage, pixels: F
   const h = await pkg.session(ctx, 'vision-whole');
   const out = await h.run({ pixel_values: f32([n, pixels.length / n], pixels), rotary_cos: f32([n, D / 2], cos), rotary_sin: f32([n, D / 2], sin), attention_bias: f32([n, n], bias), ...(await pkg.feeds('vision-whole')) });
   return h.readFloat32(out.image_features!);
-}
-
-export async function visionSegmented(ctx: GpuContext, pkg: LoadedPackage, pixels: Float32Array, grids: PatchGrid[]): Promise<Float32Array> {
-  const spec = pkg.manifest.model;
-  const E = spec.vision.embedDim;
-  const n = pixels.length / (3 * 2 * 14 * 14);
-  const [pre, block, last] = [await pkg.session(ctx, 'vision-pre'), await pkg.session(ctx, 'vision-block'), await pkg.session(ctx, 'vision-block-last')];
-  let out = await pre.run({ pixel_values: f32([n, pixels.length / n], pixels), ...(await pkg.feeds('vision-pre')) });
-  let hidden = await pre.readFloat32(out.hidden!);
-  let qkv = await pre.readFloat32(out.qkv!);
-  for (let b = 0; b < spec.vision.depth; b++) {
-    const attn = visionAttentionReference(spec, qkv, grids);
-    const isLast = b === spec.vision.depth - 1;
-    const h = isLast ? last : block;
-    out = await h.run({ hidden: f32([n, E], hidden), attn: f32([n, E], attn), ...(await pkg.feeds(isLast ? 'vision-block-last' : 'vision-block', { block: b })) });
-    if (isLast) return await h.readFloat32(out.image_features!);
-    hidden = await h.readFloat32(out.next_hidden!);
-    qkv = await h.readFloat32(out.next_qkv!);
-  }
-  throw new Error('unreachable');
 }
 
 /** Embeddings of `ids` with image features in the `<|file|>` rows (what the engine's gather kernel does). */
