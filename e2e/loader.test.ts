@@ -14,7 +14,7 @@ describe('model download into OPFS (Chromium)', () => {
   });
 
   it('downloads and verifies into OPFS, loads again with no network, rejects a wrong digest', async () => {
-    const paths = ['package.json', 'shaders/vision-rope.wgsl'];
+    const paths = ['package.json', 'shaders/vision/storage-f16.wgsl'];
     const files = paths.map((path) => {
       const data = readFileSync(join(REPO_ROOT, path));
       return { path, sizeBytes: data.byteLength, sha256: createHash('sha256').update(data).digest('hex') };
