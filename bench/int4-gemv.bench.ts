@@ -1,60 +1,55 @@
 /**
- * Decode-step kernels on Llama-7B decode shapes (hidden 4096, MLP 11008), int4 weights in MatMulNBits layout.
- *
- * 1. Sweep: GEMV variants (reduction × unpacking × workgroup size × rows × unroll) on a 9-layer chain of the 7
- *    matrices of a layer (63 dispatches, ≈1.1 GB, like the 64-matrix chain in ../shared/gpu/README.md).
- *    'convert' wg64 rows8 unroll1 with subgroups is the kernel of commit 78039df, the baseline of every comparison.
- * 2. The full 32-layer chain (≈4.05 GB: one decode step's GEMVs) for the old kernel and for the planner's variant
- *    plus the sweep's best three: the decode step's layout before (RMSNorm dispatch, q, k, v, o add, RMSNorm,
- *    gate/up SwiGLU, down add: 8 per layer) and now (norms fused, q/k/v one 'store3' dispatch, o add, gate/up
- *    SwiGLU, down add: 4 per layer); packed + fused weights (4 per layer, the earlier 3.48 ms figure); the lm_head
- *    (102400 × 4096) without and with the final norm fused. (Run 6 also timed 32 identical GEMVs per shape; those
- *    chains were inconsistent with the mixed ones and the sweep was dropped: bench/BENCH.md.)
- * Each chain is recorded in one compute pass; time = wall clock from submit to onSubmittedWorkDone,
- * median of the repeats. Bytes = int4 weights + f32 scales read (x and y are negligible).
- * 3. Decode attention over a 4096-position cache, 32 layers, at p = 299, 999, 1999, 3499, 4095: the path of 78039df
- *    (rope dispatch + fixed 64-position split), run 6's two-pass kernel (rope fused, combine dispatch) and the fused
- *    merge (one dispatch; 128 and 256 invocations), each at its chooser's chunking and at chunks of 32 … 256
- *    positions (KV bytes read = 2 · 32 · 32 · (p + 1) · 128 · 4 B); before them (--attention-only) a check of the
- *    fused merge against the two-pass kernel on the device; the GPU sampler over 102400 logits (wall clock).
- *    Part 3 lives in ./decode-kernel-timing.ts.
- * 4. The decode step's kernels in order (32 layers + lm_head, no gather or sampler) at p = 299 and 1999 (and 999,
- *    3499 with --attention-only): the path of 78039df (11 dispatches per layer, old GEMV kernel) vs now with the
- *    two-pass attention (6 per layer) and with the fused attention (5 per layer), for the chain candidates.
- * --attention-only (run 7): skips the sweep, the GEMV chains and the lm_head; runs part 4 with the planner's
- * variant only (attention two-pass vs fused side by side) and part 3.
- * Run here:  npx vite-node bench/int4-gemv.bench.ts -- --quick     (SwiftShader: tiny chain)
+ * The decode step's kernels as they ship, on Sarashina2-7B / Llama-7B decode shapes (hidden 4096, MLP 11008,
+ * 32 heads × 128), int4 weights in MatMulNBits layout filled with random bits, each GEMV at `chooseGemvVariant`'s
+ * variant (as src/model/decode-step.ts prepares them):
+ * 1. The roofline: what a WGSL kernel streams on this GPU (./gpu/read-bandwidth.ts), next to the 4.3 TB/s
+ *    reference of ../shared/gpu/README.md that `ofPeak` is computed against.
+ * 2. The int4 GEMV chain of one step, 32 layers (≈4.05 GB): per layer q/k/v one 'store3' dispatch with the
+ *    RMSNorm fused, o 'add', gate/up 'swiglu' with the norm fused, down 'add' (4 dispatches); then each of the four
+ *    alone over the 32 layers; the lm_head (102400 × 4096) with the final norm fused.
+ * 3. The decode step's kernels in order (32 layers + lm_head, 5 dispatches per layer: the GEMVs above and the fused
+ *    decode attention; no gather or sampler) at p = 299, 999, 1999, 3499.
+ * 4. ./decode-kernel-timing.ts: the fused attention checked against the reference on this device, timed at
+ *    several positions with its chooser's chunks and forced chunk lengths; the GPU sampler.
+ * Each chain is recorded in one compute pass; time = wall clock from submit to onSubmittedWorkDone, median of the
+ * repeats. Bytes = int4 weights + f32 scales read (x and y are negligible).
+ * No longer measured (removed from the product): the GEMV variant sweep (subgroup reduction, unroll 2, 'convert'
+ * unpacking, other workgroup shapes), the kernel and layout of 78039df (RMSNorm dispatches, q/k/v separate, rope
+ * dispatch, fixed-64 attention), packed qkv / gate+up weights, the two-pass attention. Their numbers stay in
+ * bench/results/int4-gemv-h200-run*.json and bench/BENCH.md "Decode-step kernels"; their code in git at 3056313.
+ * --attention-only: skips the GEMV chains, the lm_head and the sampler (roofline, attention check, step, attention).
+ * Run here:  npx vite-node bench/int4-gemv.bench.ts -- --quick     (SwiftShader: hidden 256, 2 layers, 256 positions)
  * GPU:       node bench/gpu/bundle.mjs bench/int4-gemv.bench.ts, then on the device machine
  *            source .gpu/env.sh && "$NODE" bench/out/gpu-bundle/int4-gemv.mjs --out $OUT/int4-gemv.json
  */
 import { writeFileSync } from 'node:fs';
-import fillRandomWgsl from './gpu/fill-random.wgsl?raw';
 import { benchGpuContext } from './gpu/bench-gpu';
+import { fillRandom, measureReadBandwidth } from './gpu/read-bandwidth';
+import { checkAttention, measureAttention, measureSampler, type TimingEnv } from './decode-kernel-timing';
 import { createStorageBuffer, uploadBuffer } from '../src/gpu/gpu-buffers';
-import { prepareDecodeAttention } from '../src/model/kernels/decode-attention';
-import { DecodeStepUniform } from '../src/model/kernels/decode-step-uniform';
-import { KernelCache } from '../src/gpu/kernel';
-import { chooseGemvVariant, type GemvBuffers, type GemvEpilogue, type GemvShape, type GemvVariant, gemvVariantName, prepareInt4Gemv } from '../src/model/kernels/int4-gemv';
-import { llamaRopeTable } from '../src/model/kernels/llama-rope-table';
-import { prepareRmsNorm } from '../src/model/kernels/rms-norm';
-import { prepareRopeAppend } from '../src/model/kernels/rope';
-import { checkFusedAttention, measureAttention, measureSampler, type TimingEnv } from './decode-kernel-timing';
-import type { PreparedKernel } from '../src/model/kernels/prepared-kernel';
-import { prepareKernel } from '../src/model/kernels/prepared-kernel';
+import { KernelCache, type KernelDispatch } from '../src/gpu/kernel';
+import { prepareDecodeAttention } from '../shaders/decoder/decode-attention/decode-attention';
+import { DecodeStepUniform } from '../shaders/decoder/decode-attention/decode-step-uniform';
+import { llamaRopeTable } from '../shaders/decoder/decode-attention/llama-rope-table';
+import { chooseGemvVariant, type GemvBuffers, type GemvShape, gemvVariantName, prepareInt4Gemv } from '../shaders/decoder/int4-gemv/int4-gemv';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const attentionOnly = args.includes('--attention-only');
-const outPath = args[args.indexOf('--out') + 1] && args.includes('--out') ? args[args.indexOf('--out') + 1] : undefined;
+const outPath = args.includes('--out') ? args[args.indexOf('--out') + 1] : undefined;
 const HIDDEN = quick ? 256 : 4096;
 const MLP = quick ? 704 : 11008;
+const VOCAB = quick ? 2048 : 102400;
+const LAYERS = quick ? 2 : 32;
+const HEAD_DIM = 128;
+const MAX_LEN = quick ? 256 : 4096;
 const PEAK_BYTES_PER_S = 4.3e12; // a WGSL kernel streaming 1 GiB on the H200 (../shared/gpu/README.md)
+const REPEATS = quick ? 2 : 10;
 
-console.log("requesting the GPU");
+console.log('requesting the GPU');
 const ctx = await benchGpuContext();
 const { device } = ctx;
 const kernels = new KernelCache(device);
-const FILL = { name: 'fill-random', code: fillRandomWgsl };
 
 interface Matrix {
   readonly n: number;
@@ -63,21 +58,14 @@ interface Matrix {
   readonly scales: GPUBuffer;
 }
 
-function randomMatrix(n: number, k: number, seed: number): Matrix {
+let seed = 1;
+/** An n × k int4 matrix of random bits (scales too: timings do not depend on values). */
+function randomMatrix(n: number, k: number): Matrix {
   const qweight = createStorageBuffer(device, `w${seed}`, (n * k) / 2);
   const scales = createStorageBuffer(device, `s${seed}`, (n * k) / 8);
-  const encoder = device.createCommandEncoder();
-  const pass = encoder.beginComputePass();
-  const fills: PreparedKernel[] = [];
-  for (const [buffer, words, s] of [[qweight, (n * k) / 8, seed * 2], [scales, (n * k) / 32, seed * 2 + 1]] as const) {
-    const fill = prepareKernel(device, kernels, { kernel: FILL, params: new Uint32Array([words, s, 0, 0]), buffers: [buffer], workgroupCount: Math.ceil(words / 256) });
-    fill.record(pass);
-    fills.push(fill);
-  }
-  pass.end();
-  device.queue.submit([encoder.finish()]);
-  // Scales as random bits would hold NaN/Inf; the kernel's speed does not depend on values, but keep them finite.
-  for (const f of fills) f.destroy();
+  fillRandom(kernels, qweight, 2 * seed);
+  fillRandom(kernels, scales, 2 * seed + 1);
+  seed++;
   return { n, k, qweight, scales };
 }
 
@@ -91,110 +79,45 @@ interface Layer {
   readonly down: Matrix;
 }
 
-let seed = 1;
-function makeLayers(count: number): Layer[] {
-  return Array.from({ length: count }, () => ({
-    q: randomMatrix(HIDDEN, HIDDEN, seed++),
-    k: randomMatrix(HIDDEN, HIDDEN, seed++),
-    v: randomMatrix(HIDDEN, HIDDEN, seed++),
-    o: randomMatrix(HIDDEN, HIDDEN, seed++),
-    gate: randomMatrix(MLP, HIDDEN, seed++),
-    up: randomMatrix(MLP, HIDDEN, seed++),
-    down: randomMatrix(HIDDEN, MLP, seed++),
-  }));
-}
-
-// x, then the RMSNorm weight behind it (the fused-norm GEMVs read both from one binding, like the decode step).
-const xHidden = createStorageBuffer(device, 'x-hidden', 2 * HIDDEN * 4);
-const NORM = { eps: 1e-5, weightOffset: HIDDEN };
-const xMlp = createStorageBuffer(device, 'x-mlp', MLP * 4);
-const yHidden = createStorageBuffer(device, 'y-hidden', HIDDEN * 4);
-const yMlp = createStorageBuffer(device, 'y-mlp', MLP * 4);
-const yQkv = createStorageBuffer(device, 'y-qkv', 3 * HIDDEN * 4);
-
-interface PackedLayer {
-  readonly qkv: Matrix;
-  readonly o: Matrix;
-  readonly gateUp: Matrix;
-  readonly down: Matrix;
-}
-
-function makePackedLayers(count: number): PackedLayer[] {
-  return Array.from({ length: count }, () => ({
-    qkv: randomMatrix(3 * HIDDEN, HIDDEN, seed++),
-    o: randomMatrix(HIDDEN, HIDDEN, seed++),
-    gateUp: randomMatrix(2 * MLP, HIDDEN, seed++),
-    down: randomMatrix(HIDDEN, MLP, seed++),
-  }));
-}
-
-
-function packedChain(layers: PackedLayer[], plan: Plan): PreparedKernel[] {
-  const out: PreparedKernel[] = [];
-  for (const l of layers) {
-    const gemv = (m: Matrix, x: GPUBuffer, y: GPUBuffer, epilogue: GemvEpilogue, n = m.n): void => {
-      const shape = { n, k: m.k, epilogue, upRowOffset: epilogue === 'swiglu' ? n : 0 };
-      const buffers = { x, y, qweight: m.qweight, scales: m.scales, qweight2: m.qweight, scales2: m.scales };
-      out.push(prepareInt4Gemv(device, kernels, buffers, shape, plan(m, epilogue)));
-    };
-    gemv(l.qkv, xHidden, yQkv, 'store');
-    gemv(l.o, xHidden, yHidden, 'add');
-    gemv(l.gateUp, xHidden, yMlp, 'swiglu', MLP);
-    gemv(l.down, xMlp, yHidden, 'add');
-  }
-  return out;
+function makeLayer(): Layer {
+  const m = (n: number, k: number): Matrix => randomMatrix(n, k);
+  return { q: m(HIDDEN, HIDDEN), k: m(HIDDEN, HIDDEN), v: m(HIDDEN, HIDDEN), o: m(HIDDEN, HIDDEN), gate: m(MLP, HIDDEN), up: m(MLP, HIDDEN), down: m(HIDDEN, MLP) };
 }
 
 function matrixBytes(...ms: Matrix[]): number {
   return ms.reduce((sum, m) => sum + (m.n * m.k) / 2 + (m.n * m.k) / 8, 0);
 }
 
-function layerBytes(layer: Layer | PackedLayer): number {
-  return matrixBytes(...Object.values(layer));
+// The step's activations: the hidden state with the RMSNorm weight behind it (the fused-norm GEMVs read both from
+// one binding, like the decode step), packed q | k | v, the attention output, the SwiGLU output, the logits.
+const NORM = { eps: 1e-5, weightOffset: HIDDEN };
+const xHidden = createStorageBuffer(device, 'x-hidden', 2 * HIDDEN * 4);
+const yQkv = createStorageBuffer(device, 'y-qkv', 3 * HIDDEN * 4);
+const attnOut = createStorageBuffer(device, 'attn-out', HIDDEN * 4);
+const yMlp = createStorageBuffer(device, 'y-mlp', MLP * 4);
+const logits = createStorageBuffer(device, 'logits', VOCAB * 4);
+
+function gemv(m: Matrix, x: GPUBuffer, y: GPUBuffer, shape: GemvShape, extra: Partial<GemvBuffers> = {}): KernelDispatch {
+  return prepareInt4Gemv(kernels, { x, y, qweight: m.qweight, scales: m.scales, ...extra }, shape, chooseGemvVariant(ctx.capabilities, shape));
 }
 
-type Plan = (m: Matrix, epilogue: GemvEpilogue) => GemvVariant;
-
-/** How a 7-matrix layer is dispatched: 'separate' (7 plain GEMVs), 'engine-old' (the decode step of 78039df:
- * RMSNorm dispatch, q, k, v, o add, RMSNorm, gate/up SwiGLU, down add: 8) or 'engine' (now: the norms fused into
- * the GEMVs and q, k, v one 'store3' dispatch: 4). */
-type ChainLayout = 'separate' | 'engine-old' | 'engine';
-
-const normWeight = createStorageBuffer(device, 'norm-weight', HIDDEN * 4);
-const xNormed = createStorageBuffer(device, 'x-normed', HIDDEN * 4);
-const yQkv3 = createStorageBuffer(device, 'y-qkv3', 3 * HIDDEN * 4);
-
-function chain(layers: Layer[], plan: Plan, layout: ChainLayout): PreparedKernel[] {
-  const out: PreparedKernel[] = [];
-  const gemv = (m: Matrix, x: GPUBuffer, y: GPUBuffer, epilogue: GemvEpilogue, options: { up?: Matrix; norm?: boolean } = {}): void => {
-    const shape: GemvShape = { n: m.n, k: m.k, epilogue, ...(options.norm ? { norm: NORM } : {}) };
-    const buffers = { x, y, qweight: m.qweight, scales: m.scales, qweight2: options.up?.qweight, scales2: options.up?.scales };
-    out.push(prepareInt4Gemv(device, kernels, buffers, shape, plan(m, epilogue)));
-  };
-  const rmsNorm = (): void => {
-    out.push(prepareRmsNorm(device, kernels, { x: xHidden, weight: normWeight, y: xNormed }, { rows: 1, dim: HIDDEN, eps: 1e-5 }));
-  };
-  for (const l of layers) {
-    if (layout === 'separate') {
-      for (const m of [l.q, l.k, l.v, l.o]) gemv(m, xHidden, yHidden, 'store');
-      for (const m of [l.gate, l.up]) gemv(m, xHidden, yMlp, 'store');
-      gemv(l.down, xMlp, yHidden, 'store');
-      continue;
-    }
-    const fuse = layout === 'engine';
-    if (!fuse) rmsNorm();
-    if (fuse) {
-      const shape: GemvShape = { n: l.q.n + l.k.n + l.v.n, k: HIDDEN, epilogue: 'store3', stacked: [l.q.n, l.k.n], norm: NORM };
-      const buffers = { x: xHidden, y: yQkv3, qweight: l.q.qweight, scales: l.q.scales, qweight2: l.k.qweight, scales2: l.k.scales, qweight3: l.v.qweight, scales3: l.v.scales };
-      out.push(prepareInt4Gemv(device, kernels, buffers, shape, plan(l.q, 'store')));
-    } else for (const m of [l.q, l.k, l.v]) gemv(m, xNormed, yQkv, 'store');
-    gemv(l.o, xHidden, yHidden, 'add');
-    if (!fuse) rmsNorm();
-    gemv(l.gate, fuse ? xHidden : xNormed, yMlp, 'swiglu', { up: l.up, norm: fuse });
-    gemv(l.down, xMlp, yHidden, 'add');
-  }
-  return out;
+/** One layer's four GEMV dispatches, in the step's order and buffers, with the bytes each reads. */
+type GemvKind = 'qkv' | 'o' | 'gateUp' | 'down';
+function layerGemvs(l: Layer): { kind: GemvKind; dispatch: KernelDispatch; bytes: number }[] {
+  const qkvShape: GemvShape = { n: 3 * HIDDEN, k: HIDDEN, epilogue: 'store3', stacked: [HIDDEN, HIDDEN], norm: NORM };
+  return [
+    { kind: 'qkv', dispatch: gemv(l.q, xHidden, yQkv, qkvShape, { qweight2: l.k.qweight, scales2: l.k.scales, qweight3: l.v.qweight, scales3: l.v.scales }), bytes: matrixBytes(l.q, l.k, l.v) },
+    { kind: 'o', dispatch: gemv(l.o, attnOut, xHidden, { n: HIDDEN, k: HIDDEN, epilogue: 'add' }), bytes: matrixBytes(l.o) },
+    {
+      kind: 'gateUp',
+      dispatch: gemv(l.gate, xHidden, yMlp, { n: MLP, k: HIDDEN, epilogue: 'swiglu', norm: NORM }, { qweight2: l.up.qweight, scales2: l.up.scales }),
+      bytes: matrixBytes(l.gate, l.up),
+    },
+    { kind: 'down', dispatch: gemv(l.down, yMlp, xHidden, { n: HIDDEN, k: MLP, epilogue: 'add' }), bytes: matrixBytes(l.down) },
+  ];
 }
+
+const lmHeadGemv = (lm: Matrix): KernelDispatch => gemv(lm, xHidden, logits, { n: lm.n, k: HIDDEN, epilogue: 'store', norm: NORM });
 
 async function timeChain(dispatches: readonly { record(pass: GPUComputePassEncoder): void }[], repeats: number): Promise<{ medianMs: number; recordMs: number }> {
   const times: number[] = [];
@@ -225,14 +148,16 @@ interface Row {
   readonly gigabytes: number;
   readonly medianMs: number;
   readonly gbPerS: number;
+  /** Of PEAK_BYTES_PER_S (the H200 reference). */
   readonly ofPeak: number;
+  /** Of the read bandwidth measured in this run (readBytesPerS). */
+  readonly ofRead: number;
   readonly recordMs: number;
 }
 const rows: Row[] = [];
 const others: { name: string; medianMs: number; gbPerS?: number }[] = [];
-function writeResult(): void {
-  if (outPath) writeFileSync(outPath, `${JSON.stringify(result(), null, 2)}\n`);
-}
+let readBytesPerS = NaN;
+const plannerVariant = chooseGemvVariant(ctx.capabilities, { n: HIDDEN, k: HIDDEN, epilogue: 'store' });
 
 const result = () => ({
   bench: 'int4-gemv',
@@ -242,96 +167,94 @@ const result = () => ({
   driver: process.env.GPU_DRIVER ?? 'unknown',
   card: process.env.GPU_NAME ?? 'unknown',
   peakBytesPerS: PEAK_BYTES_PER_S,
-  plannerVariant: chooseGemvVariant(ctx.capabilities, { n: HIDDEN, k: HIDDEN, epilogue: 'store' }),
+  readBytesPerS,
+  plannerVariant,
   rows,
   others,
 });
 
+function writeResult(): void {
+  if (outPath) writeFileSync(outPath, `${JSON.stringify(result(), null, 2)}\n`);
+}
+
 function record(name: string, dispatches: number, bytes: number, medianMs: number, recordMs: number): Row {
-  const gbPerS = bytes / (medianMs / 1000) / 1e9;
-  const row = { name, dispatches, gigabytes: bytes / 1e9, medianMs, gbPerS, ofPeak: (gbPerS * 1e9) / PEAK_BYTES_PER_S, recordMs };
+  const bytesPerS = bytes / (medianMs / 1000);
+  const row = { name, dispatches, gigabytes: bytes / 1e9, medianMs, gbPerS: bytesPerS / 1e9, ofPeak: bytesPerS / PEAK_BYTES_PER_S, ofRead: bytesPerS / readBytesPerS, recordMs };
   rows.push(row);
   writeResult();
-  console.log(`${name.padEnd(60)} ${String(dispatches).padStart(4)} disp ${row.gigabytes.toFixed(3)} GB ${medianMs.toFixed(3)} ms ${gbPerS.toFixed(0).padStart(5)} GB/s ${(row.ofPeak * 100).toFixed(1)} % (record ${recordMs.toFixed(2)} ms)`);
+  console.log(
+    `${name.padEnd(60)} ${String(dispatches).padStart(4)} disp ${row.gigabytes.toFixed(3)} GB ${medianMs.toFixed(3)} ms ${row.gbPerS.toFixed(0).padStart(5)} GB/s ` +
+      `${(row.ofPeak * 100).toFixed(1)} % of 4.3 TB/s, ${(row.ofRead * 100).toFixed(1)} % of read (record ${recordMs.toFixed(2)} ms)`,
+  );
   return row;
 }
 
-async function measure(name: string, layers: Layer[] | PackedLayer[], plan: Plan, layout: ChainLayout, repeats: number): Promise<Row> {
-  const dispatches = 'qkv' in (layers[0] ?? {}) ? packedChain(layers as PackedLayer[], plan) : chain(layers as Layer[], plan, layout);
-  const bytes = layers.reduce((s, l) => s + layerBytes(l), 0);
-  const { medianMs, recordMs } = await timeChain(dispatches, repeats);
-  for (const d of dispatches) d.destroy();
-  return record(name, dispatches.length, bytes, medianMs, recordMs);
+async function measure(name: string, list: { dispatch: KernelDispatch; bytes: number }[]): Promise<Row> {
+  const { medianMs, recordMs } = await timeChain(list.map((g) => g.dispatch), REPEATS);
+  return record(name, list.length, list.reduce((s, g) => s + g.bytes, 0), medianMs, recordMs);
+}
+
+/** The int4 GEMVs of one step: the whole chain, each dispatch kind over the layers, the lm_head. */
+async function measureGemvChains(layers: Layer[], lm: Matrix): Promise<void> {
+  const gemvs = layers.flatMap(layerGemvs);
+  const n = layers.length;
+  await measure(`${gemvVariantName(plannerVariant)}, ${n} layers, decode step layout (4/layer)`, gemvs);
+  const kinds: [GemvKind, string][] = [
+    ['qkv', 'q/k/v store3, norm fused'],
+    ['o', 'o add'],
+    ['gateUp', 'gate/up swiglu, norm fused'],
+    ['down', 'down add'],
+  ];
+  for (const [kind, label] of kinds) await measure(`${label}, ${n} layers`, gemvs.filter((g) => g.kind === kind));
+  for (const g of gemvs) g.dispatch.destroy();
+  const head = lmHeadGemv(lm);
+  await measure(`lm_head ${lm.n}×${HIDDEN}, norm fused`, [{ dispatch: head, bytes: matrixBytes(lm) }]);
+  head.destroy();
 }
 
 /**
- * The decode step's kernels without the embedding gather and sampler, 32 layers + lm_head, in the step's order and
- * buffers: before (78039df: RMSNorm dispatches, q/k/v GEMVs, rope dispatch, fixed-split attention, old GEMV kernel:
- * 11 dispatches per layer) and now (norms fused, qkv store3, rope fused into the adaptive attention: 6 per layer).
+ * The decode step's kernels without the embedding gather and sampler, in the step's order and buffers: per layer
+ * qkv store3 (norm fused), the fused attention (RoPE + cache append + split-K with the merge), o add, gate/up
+ * SwiGLU (norm fused), down add; then the lm_head with the final norm fused.
  */
-async function measureStep(layers: Layer[], lm: Matrix, variants: Map<string, GemvVariant>, positions: number[]): Promise<void> {
-  const heads = HIDDEN / 128;
-  const headDim = 128;
-  const maxLen = quick ? 256 : 4096;
-  const shape = { heads, kvHeads: heads, headDim, maxLen };
+async function measureStep(layers: Layer[], lm: Matrix, positions: number[]): Promise<void> {
+  const heads = HIDDEN / HEAD_DIM;
+  const shape = { heads, kvHeads: heads, headDim: HEAD_DIM, maxLen: MAX_LEN };
   const step = new DecodeStepUniform(device);
-  const attnOut = createStorageBuffer(device, 'step-attn', HIDDEN * 4);
-  const logits = createStorageBuffer(device, 'step-logits', lm.n * 4);
-  const table = llamaRopeTable({ theta: 10000, headDim, maxLen });
+  const table = llamaRopeTable({ theta: 10000, headDim: HEAD_DIM, maxLen: MAX_LEN });
   const cos = uploadBuffer(device, 'cos', table.cos);
   const sin = uploadBuffer(device, 'sin', table.sin);
-  const caches = layers.map((_, l) => [randomMatrix(8 * heads * headDim, maxLen, 30000 + l).qweight, randomMatrix(8 * heads * headDim, maxLen, 40000 + l).qweight] as const);
-  await device.queue.onSubmittedWorkDone();
-  const rope = { cos, sin, kOffset: HIDDEN, vOffset: 2 * HIDDEN };
-  const gemv = (m: Matrix, x: GPUBuffer, y: GPUBuffer, shape: GemvShape, v: GemvVariant, extra: Partial<GemvBuffers> = {}): PreparedKernel =>
-    prepareInt4Gemv(device, kernels, { x, y, qweight: m.qweight, scales: m.scales, ...extra }, shape, v);
-  const rmsNorm = (): PreparedKernel => prepareRmsNorm(device, kernels, { x: xHidden, weight: normWeight, y: xNormed }, { rows: 1, dim: HIDDEN, eps: 1e-5 });
-  type Recordable = { record(pass: GPUComputePassEncoder, position: number): void; destroy(): void };
-  const wrap = (d: PreparedKernel): Recordable => ({ record: (pass) => d.record(pass), destroy: () => d.destroy() });
-  const build = (kind: 'old' | 'new', v: GemvVariant, split: 'fused' | 'adaptive' = 'fused'): Recordable[] => {
-    const out: Recordable[] = [];
-    layers.forEach((l, i) => {
-      const [kCache, vCache] = caches[i] ?? [];
-      if (!kCache || !vCache) return;
-      if (kind === 'old') {
-        out.push(wrap(rmsNorm()));
-        [l.q, l.k, l.v].forEach((m, j) => out.push(wrap(gemv(m, xNormed, yQkv3, { n: HIDDEN, k: HIDDEN, epilogue: 'store', yOffset: j * HIDDEN }, v))));
-        out.push(wrap(prepareRopeAppend(device, kernels, { qkv: yQkv3, step: step.buffer, kCache, vCache, cos, sin }, shape)));
-        out.push(prepareDecodeAttention(device, kernels, { q: yQkv3, step: step.buffer, kCache, vCache, out: attnOut }, shape, { split: 'fixed-64' }));
-        out.push(wrap(gemv(l.o, attnOut, xHidden, { n: HIDDEN, k: HIDDEN, epilogue: 'add' }, v)));
-        out.push(wrap(rmsNorm()));
-        out.push(wrap(gemv(l.gate, xNormed, yMlp, { n: MLP, k: HIDDEN, epilogue: 'swiglu' }, v, { qweight2: l.up.qweight, scales2: l.up.scales })));
-      } else {
-        const qkvShape: GemvShape = { n: 3 * HIDDEN, k: HIDDEN, epilogue: 'store3', stacked: [HIDDEN, HIDDEN], norm: NORM };
-        out.push(wrap(gemv(l.q, xHidden, yQkv3, qkvShape, v, { qweight2: l.k.qweight, scales2: l.k.scales, qweight3: l.v.qweight, scales3: l.v.scales })));
-        out.push(prepareDecodeAttention(device, kernels, { q: yQkv3, step: step.buffer, kCache, vCache, out: attnOut }, shape, { rope, split }));
-        out.push(wrap(gemv(l.o, attnOut, xHidden, { n: HIDDEN, k: HIDDEN, epilogue: 'add' }, v)));
-        out.push(wrap(gemv(l.gate, xHidden, yMlp, { n: MLP, k: HIDDEN, epilogue: 'swiglu', norm: NORM }, v, { qweight2: l.up.qweight, scales2: l.up.scales })));
-      }
-      out.push(wrap(gemv(l.down, yMlp, xHidden, { n: HIDDEN, k: MLP, epilogue: 'add' }, v)));
-    });
-    if (kind === 'old') out.push(wrap(rmsNorm()), wrap(gemv(lm, xNormed, logits, { n: lm.n, k: HIDDEN, epilogue: 'store' }, v)));
-    else out.push(wrap(gemv(lm, xHidden, logits, { n: lm.n, k: HIDDEN, epilogue: 'store', norm: NORM }, v)));
-    return out;
+  const caches = layers.map(() => {
+    const pair = [createStorageBuffer(device, 'k-cache', heads * MAX_LEN * HEAD_DIM * 4), createStorageBuffer(device, 'v-cache', heads * MAX_LEN * HEAD_DIM * 4)] as const;
+    for (const b of pair) fillRandom(kernels, b, seed++);
+    return pair;
+  });
+  const records: ((pass: GPUComputePassEncoder, position: number) => void)[] = [];
+  const owned: { destroy(): void }[] = [];
+  const add = (d: KernelDispatch): void => {
+    records.push((pass) => d.record(pass));
+    owned.push(d);
   };
-  // Dispatches = entries + one per layer where the attention entry records two passes (old, two-pass).
-  const paths: [string, Recordable[], number][] = [['old (78039df) path, old kernel', build('old', OLD), layers.length]];
-  for (const [name, v] of variants) {
-    paths.push([`new path, ${name}, attention two-pass`, build('new', v, 'adaptive'), layers.length]);
-    paths.push([`new path, ${name}, attention fused`, build('new', v, 'fused'), 0]);
-  }
+  layers.forEach((l, i) => {
+    const [qkv, o, gateUp, down] = layerGemvs(l).map((g) => g.dispatch) as [KernelDispatch, KernelDispatch, KernelDispatch, KernelDispatch];
+    const [kCache, vCache] = caches[i] as readonly [GPUBuffer, GPUBuffer];
+    add(qkv);
+    const attention = prepareDecodeAttention(kernels, { qkv: yQkv, step: step.buffer, kCache, vCache, cos, sin, out: attnOut }, shape);
+    records.push((pass, p) => attention.record(pass, p));
+    owned.push(attention);
+    for (const d of [o, gateUp, down]) add(d);
+  });
+  add(lmHeadGemv(lm));
   for (const position of positions) {
     step.setPosition(position);
-    for (const [name, list, extra] of paths) {
-      const { medianMs } = await timeChain([{ record: (pass) => list.forEach((d) => d.record(pass, position)) }], 10);
-      others.push({ name: `decode step kernels (${layers.length} layers + lm_head, ${list.length + extra} dispatches), ${name}, p=${position}`, medianMs });
-      writeResult();
-      console.log(`step ${name.padEnd(60)} ${String(list.length + extra).padStart(4)} disp p=${String(position).padStart(4)}: ${medianMs.toFixed(3)} ms = ${(1000 / medianMs).toFixed(0)} tok/s (kernels only)`);
-    }
+    const { medianMs } = await timeChain([{ record: (pass) => records.forEach((r) => r(pass, position)) }], REPEATS);
+    const name = `decode step kernels (${layers.length} layers + lm_head, ${records.length} dispatches), ${gemvVariantName(plannerVariant)}, p=${position}`;
+    others.push({ name, medianMs });
+    writeResult();
+    console.log(`step ${records.length} disp p=${String(position).padStart(4)}: ${medianMs.toFixed(3)} ms = ${(1000 / medianMs).toFixed(0)} tok/s (kernels only)`);
   }
-  for (const [, list] of paths) for (const d of list) d.destroy();
-  for (const b of caches.flat()) b.destroy();
-  for (const b of [attnOut, logits, cos, sin]) b.destroy();
+  for (const d of owned) d.destroy();
+  for (const b of [...caches.flat(), cos, sin]) b.destroy();
   step.destroy();
 }
 
@@ -340,9 +263,9 @@ const timingEnv: TimingEnv = {
   kernels,
   quick,
   randomBytes: (sizeBytes, bytesSeed) => {
-    const m = randomMatrix(sizeBytes / 16, 32, bytesSeed);
-    m.scales.destroy();
-    return m.qweight;
+    const buffer = createStorageBuffer(device, `random${bytesSeed}`, sizeBytes);
+    fillRandom(kernels, buffer, bytesSeed);
+    return buffer;
   },
   timeChain,
   report: (entry) => {
@@ -351,83 +274,29 @@ const timingEnv: TimingEnv = {
   },
 };
 
-console.log(`adapter: ${ctx.capabilities.vendor} ${ctx.capabilities.architecture} ${ctx.capabilities.description}; subgroups ${ctx.capabilities.subgroups}`);
-/** The kernel of commit 78039df (its planner's choice): the baseline. */
-const OLD: GemvVariant = { reduction: ctx.capabilities.subgroups ? 'subgroup' : 'workgroup', unpack: 'convert', workgroupSize: 64, rows: 8, unroll: 1 };
+console.log(`adapter: ${ctx.capabilities.vendor} ${ctx.capabilities.architecture} ${ctx.capabilities.description}; GEMV variant ${gemvVariantName(plannerVariant)}`);
 const started = performance.now();
-// (OLD above: measureStep's 78039df path reads it, also in the --attention-only run; run 7 crashed there before.)
-if (attentionOnly) {
-  // Run 7: the attention kernels alone, then the whole step's kernels with the planner's GEMV variant.
-  await checkFusedAttention(timingEnv, quick ? 3 : 50);
-  await measureAttention(timingEnv);
-  const planner = chooseGemvVariant(ctx.capabilities, { n: HIDDEN, k: HIDDEN, epilogue: 'store' });
-  const stepLayers = makeLayers(quick ? 2 : 32);
-  const lm = randomMatrix(quick ? 2048 : 102400, HIDDEN, seed++);
-  await device.queue.onSubmittedWorkDone();
-  await measureStep(stepLayers, lm, new Map([[gemvVariantName(planner), planner]]), quick ? [99] : [299, 999, 1999, 3499]);
-  writeResult();
-  console.log(`total ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  ctx.dispose();
-  process.exit(0);
-}
-const sweepLayers = makeLayers(quick ? 2 : 9);
-await device.queue.onSubmittedWorkDone();
-console.log(`filled ${sweepLayers.length} layers in ${(performance.now() - started).toFixed(0)} ms`);
-const sweep: GemvVariant[] = [OLD];
-const shapes: [number, number, number][] = quick ? [[64, 8, 2]] : [[64, 8, 1], [64, 8, 2], [64, 4, 2], [32, 8, 2], [128, 8, 1], [128, 8, 2]];
-for (const reduction of ctx.capabilities.subgroups ? (['subgroup', 'workgroup'] as const) : (['workgroup'] as const)) {
-  for (const [workgroupSize, rowsPerWg, unroll] of shapes) sweep.push({ reduction, unpack: 'bias', workgroupSize, rows: rowsPerWg, unroll });
-}
-sweep.push({ reduction: 'workgroup', unpack: 'convert', workgroupSize: 64, rows: 8, unroll: 2 });
-const swept: { variant: GemvVariant; gbPerS: number }[] = [];
-for (const v of sweep) {
-  const row = await measure(`sweep ${gemvVariantName(v)}`, sweepLayers, () => v, 'separate', quick ? 2 : 10);
-  swept.push({ variant: v, gbPerS: row.gbPerS });
-}
-const plannerVariant = chooseGemvVariant(ctx.capabilities, { n: HIDDEN, k: HIDDEN, epilogue: 'store' });
-const ranked = swept.filter((s) => s.variant !== OLD).sort((a, b) => b.gbPerS - a.gbPerS);
-// The planner's variant and the sweep's best three (deduplicated by name) on the full chains.
-const candidates = new Map<string, GemvVariant>([[gemvVariantName(plannerVariant), plannerVariant]]);
-for (const s of ranked.slice(0, 3)) candidates.set(gemvVariantName(s.variant), s.variant);
-console.log(`chain candidates: ${[...candidates.keys()].join(', ')}`);
-const fullLayers = [...sweepLayers, ...makeLayers(quick ? 1 : 32 - sweepLayers.length)];
-await device.queue.onSubmittedWorkDone();
-const n = fullLayers.length;
-const reps = quick ? 2 : 10;
-const engineOld = await measure(`old kernel, ${n} layers, engine layout of 78039df (norm dispatches, 8/layer)`, fullLayers, () => OLD, 'engine-old', reps);
-const engineRows: Row[] = [];
-for (const [name, v] of candidates) engineRows.push(await measure(`${name}, ${n} layers, engine layout (norms fused, qkv store3: 4/layer)`, fullLayers, () => v, 'engine', reps));
-await measure(`old kernel, ${n} layers, engine layout (norms fused, qkv store3: 4/layer)`, fullLayers, () => OLD, 'engine', reps);
-const lmHead = randomMatrix(quick ? 2048 : 102400, HIDDEN, seed++);
-await measureStep(fullLayers, lmHead, candidates, quick ? [99] : [299, 1999]);
-for (const l of fullLayers) for (const m of Object.values(l)) for (const b of [m.qweight, m.scales]) b.destroy();
-const packedLayers = makePackedLayers(n);
-await device.queue.onSubmittedWorkDone();
-const packedOld = await measure(`old kernel, ${n} layers, packed+fused (4/layer)`, packedLayers, () => OLD, 'engine', reps);
-for (const [name, v] of candidates) await measure(`${name}, ${n} layers, packed+fused (4/layer)`, packedLayers, () => v, 'engine', reps);
-for (const l of packedLayers) for (const m of Object.values(l)) for (const b of [m.qweight, m.scales]) b.destroy();
+const caps = ctx.capabilities;
+const readSize = Math.floor(Math.min(quick ? 2 ** 24 : 2 ** 30, caps.maxStorageBufferBindingSize, caps.maxBufferSize) / 16) * 16;
+readBytesPerS = await measureReadBandwidth(device, readSize, 5, kernels);
+others.push({ name: `read bandwidth (stream-read over ${(readSize / 2 ** 20).toFixed(0)} MiB of random words)`, medianMs: (readSize / readBytesPerS) * 1000, gbPerS: readBytesPerS / 1e9 });
+writeResult();
+console.log(`read bandwidth: ${(readBytesPerS / 1e9).toPrecision(3)} GB/s over ${(readSize / 2 ** 20).toFixed(0)} MiB`);
+await checkAttention(timingEnv, quick ? 3 : 50);
 
-// lm_head: vocab 102400 × hidden, store, with the final norm fused (new) or not (old).
-const logitsOut = createStorageBuffer(device, 'logits-out', lmHead.n * 4);
+const layers = Array.from({ length: LAYERS }, makeLayer);
+const lmHead = randomMatrix(VOCAB, HIDDEN);
 await device.queue.onSubmittedWorkDone();
-const lmBytes = (lmHead.n * lmHead.k * 5) / 8;
-for (const [name, variant, norm] of [['old kernel', OLD, false] as const, ...[...candidates].map(([name, v]) => [`${name}, norm fused`, v, true] as const)]) {
-  const shape: GemvShape = { n: lmHead.n, k: HIDDEN, epilogue: 'store', ...(norm ? { norm: NORM } : {}) };
-  const d = prepareInt4Gemv(device, kernels, { x: xHidden, y: logitsOut, qweight: lmHead.qweight, scales: lmHead.scales }, shape, variant);
-  const { medianMs, recordMs } = await timeChain([d], reps);
-  record(`lm_head ${lmHead.n}×${HIDDEN}, ${name}`, 1, lmBytes, medianMs, recordMs);
-  d.destroy();
-}
-lmHead.qweight.destroy();
-lmHead.scales.destroy();
+console.log(`filled ${LAYERS} layers and the lm_head in ${(performance.now() - started).toFixed(0)} ms`);
+if (!attentionOnly) await measureGemvChains(layers, lmHead);
+await measureStep(layers, lmHead, quick ? [99] : [299, 999, 1999, 3499]);
+for (const m of [...layers.flatMap((l) => Object.values(l)), lmHead]) for (const b of [m.qweight, m.scales]) b.destroy();
 
 await measureAttention(timingEnv);
-await measureSampler(timingEnv);
+if (!attentionOnly) await measureSampler(timingEnv);
 writeResult();
-const pct = (r: Row): string => `${r.medianMs.toFixed(2)} ms = ${r.gbPerS.toFixed(0)} GB/s = ${(r.ofPeak * 100).toFixed(1)} %`;
-console.log(`\nfull-step GEMVs: old engine layout ${pct(engineOld)}; old kernel packed ${pct(packedOld)}`);
-for (const r of engineRows) console.log(`  ${r.name}: ${pct(r)}`);
 console.log(`total ${((performance.now() - started) / 1000).toFixed(1)} s`);
+for (const b of [xHidden, yQkv, attnOut, yMlp, logits]) b.destroy();
 ctx.dispose();
 // Dawn for Node keeps the event loop alive after the device is gone.
 process.exit(0);
