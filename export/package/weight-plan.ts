@@ -9,7 +9,7 @@
  */
 import type { ModelSpec } from '../../src/protocol/model-spec';
 import type { Precision, WeightDtype } from '../../src/protocol/manifest';
-import { expectedTensorShapes } from '../hf-config';
+import { checkpointTensorShapes } from '../../src/protocol/weight-names';
 
 export type Conversion =
   | { readonly kind: 'float'; readonly dtype: Exclude<WeightDtype, 'uint8'> }
@@ -30,7 +30,7 @@ const DECODER_LINEAR = /^llm\.(model\.layers\.\d+\.(self_attn\.[qkvo]_proj|mlp\.
 export function planWeights(spec: ModelSpec, precision: Precision): PlannedWeight[] {
   const floatDtype = precision === 'q4f16' ? 'float16' : 'float32';
   const plan: PlannedWeight[] = [];
-  const shapes = expectedTensorShapes(spec);
+  const shapes = checkpointTensorShapes(spec);
   if (spec.text.tieWordEmbeddings) shapes.set('llm.lm_head.weight', [spec.text.vocabSize, spec.text.hiddenSize]);
   for (const [name, shape] of shapes) {
     const source = name === 'llm.lm_head.weight' && spec.text.tieWordEmbeddings ? 'llm.model.embed_tokens.weight' : name;
