@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { visionRotaryTables, type PatchGrid } from '../../src/processor/vision-rotary';
 import { compareArrays, randomFloats } from '../../src/testing/compare';
 import { testGpuContext } from '../../src/testing/node-gpu';
+import { WEIGHTS } from '../../src/protocol/weight-names';
 import { imageRanges, visionAttentionReference, visionForwardReference } from '../reference-forward/vision-reference';
 import { randomWeights, TINY_SPEC } from '../reference-forward/random-weights';
 import { embedWeights } from './graph-builder';
@@ -95,9 +96,10 @@ describe('vision graphs on WebGPU (onnxruntime-web, no CPU fallback) vs the plai
     const ctx = await testGpuContext();
     const hidden = randomFloats(patches * E, 9).map((x) => 3 * x);
     const model = buildProjectorGraph(spec, { floatType: 'float32' });
+    const { fc1, fc2 } = WEIGHTS.merger;
     const graph = embedWeights(model, (binding) => {
       const data = lookup(binding);
-      return { type: 'float32', dims: binding.startsWith('visual.merger.mlp.0.weight') ? [4 * E, 4 * E] : binding === 'visual.merger.mlp.2.weight' ? [spec.vision.outHiddenSize, 4 * E] : [data.length], data };
+      return { type: 'float32', dims: binding === fc1.weight ? [4 * E, 4 * E] : binding === fc2.weight ? [spec.vision.outHiddenSize, 4 * E] : [data.length], data };
     });
     expect(graph.inputs.map((i) => i.name)).toEqual(['hidden']);
     const harness = await GraphHarness.create(ctx, graph);
