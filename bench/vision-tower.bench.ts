@@ -1,7 +1,7 @@
 /**
  * The 8B vision tower (Qwen2-VL-7B shapes: 32 blocks, width 1280, 16 heads × 80, MLP 5120, merger 5120 → 4096),
  * f32, random weights made on the GPU, on the WebGPU adapter Node finds. Three parts:
- * - micro: each dense layer shape of a block (qkv, proj, fc1, fc2) plus patch embed and merger.mlp.0 at every N:
+ * - micro: each dense layer shape of a block (qkv, proj, fc1, fc2) plus patch embed and the merger's first linear at every N:
  *   onnxruntime-web Gemm(transB = 1) on the HF [out, in] weight, ORT MatMul + Add on a pre-transposed [in, out]
  *   weight, and our vision-linear kernel per tiling of VISION_LINEAR_TILINGS (and the one chosen per shape).
  * - tower: the whole tower through the old path (ORT segments vision-pre / vision-block × 31 / vision-block-last
@@ -24,6 +24,7 @@ import { KernelCache } from '../src/gpu/kernel';
 import { encodeOnnxModel } from '../src/ort/onnx/onnx-model';
 import { createSession, gpuTensor, loadOrt, type OrtSession, type OrtTensor } from '../src/ort/ort-runtime';
 import { type PatchGrid, visionRotaryTables } from '../src/processor/vision-rotary';
+import { type AffineNames, allNorms, checkpointTensorShapes, WEIGHTS } from '../src/protocol/weight-names';
 import { encodeVisionAttention, visionCuSeqlens } from '../src/model/vision-attention';
 import { visionAttentionStorageBytes } from '../src/model/vision-attention-tiling';
 import { encodeVisionLayerNorm } from '../src/model/vision-layer-norm';
@@ -68,6 +69,9 @@ const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInf
 const subgroups = info as (GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number }) | undefined;
 log(`adapter ${info?.vendor} ${info?.architecture} ${info?.description}; subgroup size ${subgroups?.subgroupMinSize}..${subgroups?.subgroupMaxSize}; workgroup storage ${device.limits.maxComputeWorkgroupStorageSize}`);
 
+const normWeights = new Set(allNorms(spec).map((n) => n.weight));
+const checkpointShapes = checkpointTensorShapes(spec);
+
 /** Random vision weights, one GPU buffer each, filled from one pool (LayerNorm scales near 1). */
 class RandomWeights implements VisionWeightSource {
   private readonly buffers = new Map<string, { buffer: GPUBuffer; dtype: string; shape: number[] }>();
@@ -77,7 +81,7 @@ class RandomWeights implements VisionWeightSource {
     if (!w) {
       const shape = weightShape(name);
       const count = shape.reduce((a, b) => a * b, 1);
-      const data = /(norm\d?|ln_q|^norm)\.weight$/.test(name) ? this.pool.subarray(0, count).map((x) => 1 + 3 * x) : this.pool.subarray(name.length % 512, (name.length % 512) + count);
+      const data = normWeights.has(name) ? this.pool.subarray(0, count).map((x) => 1 + 3 * x) : this.pool.subarray(name.length % 512, (name.length % 512) + count);
       const buffer = createStorageBuffer(device, name, count * 4);
       device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
       w = { buffer, dtype: 'float32', shape };
@@ -88,28 +92,11 @@ class RandomWeights implements VisionWeightSource {
 }
 
 function weightShape(name: string): number[] {
-  const group = E * v.spatialMergeSize ** 2;
-  const table: [RegExp, number[]][] = [
-    [/patch_embed\.proj\.weight$/, [E, visionPatchDim(v)]],
-    [/norm[12]\.(weight|bias)$/, [E]],
-    [/attn\.qkv\.weight$/, [3 * E, E]],
-    [/attn\.qkv\.bias$/, [3 * E]],
-    [/attn\.proj\.weight$/, [E, E]],
-    [/attn\.proj\.bias$/, [E]],
-    [/mlp\.fc1\.weight$/, [v.mlpDim, E]],
-    [/mlp\.fc1\.bias$/, [v.mlpDim]],
-    [/mlp\.fc2\.weight$/, [E, v.mlpDim]],
-    [/mlp\.fc2\.bias$/, [E]],
-    [/ln_q\.(weight|bias)$/, [E]],
-    [/merger\.mlp\.0\.weight$/, [group, group]],
-    [/merger\.mlp\.0\.bias$/, [group]],
-    [/merger\.mlp\.2\.weight$/, [v.outHiddenSize, group]],
-    [/merger\.mlp\.2\.bias$/, [v.outHiddenSize]],
-    [/^norm\.(weight|bias)$/, [v.outHiddenSize]],
-  ];
-  const hit = table.find(([re]) => re.test(name));
-  if (!hit) throw new Error(`no shape for ${name}`);
-  return hit[1];
+  // The engine reads the conv weight as a [E, C·T·P·P] matrix.
+  if (name === WEIGHTS.patchEmbed) return [E, visionPatchDim(v)];
+  const shape = checkpointShapes.get(name);
+  if (!shape) throw new Error(`no shape for ${name}`);
+  return [...shape];
 }
 
 const weights = new RandomWeights();
@@ -155,13 +142,15 @@ async function linearSession(kind: 'gemm' | 'matmul', inDim: number, outDim: num
   return createSession(ctx, encodeOnnxModel(b.build().graph));
 }
 
-const shapesOf = (n: number): { name: string; rows: number; inDim: number; outDim: number; weight: string }[] => [
-  { name: 'patch', rows: n, inDim: visionPatchDim(v), outDim: E, weight: 'visual.patch_embed.proj' },
-  { name: 'qkv', rows: n, inDim: E, outDim: 3 * E, weight: 'visual.blocks.0.attn.qkv' },
-  { name: 'proj', rows: n, inDim: E, outDim: E, weight: 'visual.blocks.0.attn.proj' },
-  { name: 'fc1', rows: n, inDim: E, outDim: v.mlpDim, weight: 'visual.blocks.0.mlp.fc1' },
-  { name: 'fc2', rows: n, inDim: v.mlpDim, outDim: E, weight: 'visual.blocks.0.mlp.fc2' },
-  { name: 'merger0', rows: n / 4, inDim: 4 * E, outDim: 4 * E, weight: 'visual.merger.mlp.0' },
+const block0 = WEIGHTS.visionBlock(0);
+const shapesOf = (n: number): { name: string; rows: number; inDim: number; outDim: number; weights: AffineNames }[] => [
+  // The patch embedding has no bias: it borrows one of width E.
+  { name: 'patch', rows: n, inDim: visionPatchDim(v), outDim: E, weights: { weight: WEIGHTS.patchEmbed, bias: block0.proj.bias } },
+  { name: 'qkv', rows: n, inDim: E, outDim: 3 * E, weights: block0.qkv },
+  { name: 'proj', rows: n, inDim: E, outDim: E, weights: block0.proj },
+  { name: 'fc1', rows: n, inDim: E, outDim: v.mlpDim, weights: block0.fc1 },
+  { name: 'fc2', rows: n, inDim: v.mlpDim, outDim: E, weights: block0.fc2 },
+  { name: 'merger0', rows: n / 4, inDim: 4 * E, outDim: 4 * E, weights: WEIGHTS.merger.fc1 },
 ];
 
 async function micro(): Promise<void> {
@@ -173,8 +162,8 @@ async function micro(): Promise<void> {
       const flop = 2 * s.rows * s.inDim * s.outDim;
       const x = createStorageBuffer(device, 'x', s.rows * s.inDim * 4);
       const y = createStorageBuffer(device, 'y', s.rows * s.outDim * 4);
-      const w = weights.get(`${s.weight}.weight`).buffer;
-      const bias = s.name === 'patch' ? weights.get('visual.blocks.0.attn.proj.bias').buffer : weights.get(`${s.weight}.bias`).buffer;
+      const w = weights.get(s.weights.weight).buffer;
+      const bias = weights.get(s.weights.bias).buffer;
       const row: Record<string, unknown> = { patches: n, shape: s.name, rows: s.rows, inDim: s.inDim, outDim: s.outDim, gflop: r2(flop / 1e9) };
       const tflops = (ms: number): number => r2(flop / (ms * 1e9));
       for (const kind of ['gemm', 'matmul'] as const) {
@@ -327,27 +316,30 @@ async function tower(): Promise<void> {
     }
     row.oldMs = r2(await timeIt(oldPath, n > 8192 ? 1 : reps));
     // The new path's parts alone (same dispatches, grouped).
-    const lin = (pass: GPUComputePassEncoder, name: string, x: GPUBuffer, y: GPUBuffer, inDim: number, outDim: number, epilogue: 'none' | 'quick-gelu' | 'gelu' | 'residual', rowsN = n): GPUBuffer =>
-      encodeVisionLinear(device, kernels, pass, { x, y, weight: weights.get(`${name}.weight`).buffer, bias: weights.get(`${name}.bias`).buffer }, { rows: rowsN, inDim, outDim }, { epilogue });
+    const lin = (pass: GPUComputePassEncoder, names: AffineNames, x: GPUBuffer, y: GPUBuffer, inDim: number, outDim: number, epilogue: 'none' | 'quick-gelu' | 'gelu' | 'residual', rowsN = n): GPUBuffer =>
+      encodeVisionLinear(device, kernels, pass, { x, y, weight: weights.get(names.weight).buffer, bias: weights.get(names.bias).buffer }, { rows: rowsN, inDim, outDim }, { epilogue });
     row.denseMs = r2(
       await timeIt(() =>
         submitPass((pass) => [
           ...encodeVisionPatchEmbed(c, pass, { pixels: b.pixels, hidden: b.hidden }, n),
-          ...Array.from({ length: v.depth }, (_, k) => [
-            lin(pass, `visual.blocks.${k}.attn.qkv`, b.normed, b.qkv, E, 3 * E, 'none'),
-            lin(pass, `visual.blocks.${k}.attn.proj`, b.attn, b.hidden, E, E, 'residual'),
-            lin(pass, `visual.blocks.${k}.mlp.fc1`, b.normed, b.mlp, E, v.mlpDim, 'quick-gelu'),
-            lin(pass, `visual.blocks.${k}.mlp.fc2`, b.mlp, b.hidden, v.mlpDim, E, 'residual'),
-          ]).flat(),
-          lin(pass, 'visual.merger.mlp.0', b.normed, b.merged, 4 * E, 4 * E, 'gelu', n / 4),
-          lin(pass, 'visual.merger.mlp.2', b.merged, b.projected, 4 * E, v.outHiddenSize, 'none', n / 4),
+          ...Array.from({ length: v.depth }, (_, k) => {
+            const block = WEIGHTS.visionBlock(k);
+            return [
+              lin(pass, block.qkv, b.normed, b.qkv, E, 3 * E, 'none'),
+              lin(pass, block.proj, b.attn, b.hidden, E, E, 'residual'),
+              lin(pass, block.fc1, b.normed, b.mlp, E, v.mlpDim, 'quick-gelu'),
+              lin(pass, block.fc2, b.mlp, b.hidden, v.mlpDim, E, 'residual'),
+            ];
+          }).flat(),
+          lin(pass, WEIGHTS.merger.fc1, b.normed, b.merged, 4 * E, 4 * E, 'gelu', n / 4),
+          lin(pass, WEIGHTS.merger.fc2, b.merged, b.projected, 4 * E, v.outHiddenSize, 'none', n / 4),
         ]),
       ),
     );
     row.attentionMs = r2(await timeIt(() => submitPass((pass) => Array.from({ length: v.depth }, () => attention(pass)))));
-    const ln = (pass: GPUComputePassEncoder, name: string): GPUBuffer =>
-      encodeVisionLayerNorm(device, kernels, pass, { x: b.hidden, y: b.normed, gamma: weights.get(`${name}.weight`).buffer, beta: weights.get(`${name}.bias`).buffer }, { rows: n, dim: E, eps: v.layerNormEps });
-    row.layerNormMs = r2(await timeIt(() => submitPass((pass) => Array.from({ length: v.depth }, (_, k) => [ln(pass, `visual.blocks.${k}.norm1`), ln(pass, `visual.blocks.${k}.norm2`)]).flat())));
+    const ln = (pass: GPUComputePassEncoder, names: AffineNames): GPUBuffer =>
+      encodeVisionLayerNorm(device, kernels, pass, { x: b.hidden, y: b.normed, gamma: weights.get(names.weight).buffer, beta: weights.get(names.bias).buffer }, { rows: n, dim: E, eps: v.layerNormEps });
+    row.layerNormMs = r2(await timeIt(() => submitPass((pass) => Array.from({ length: v.depth }, (_, k) => [ln(pass, WEIGHTS.visionBlock(k).norm1), ln(pass, WEIGHTS.visionBlock(k).norm2)]).flat())));
     row.ortBlockRunMs = r2(
       (await timeIt(async () => {
         for (let i = 0; i < 5; i++) await sessions.block!.run({ ...weightFeeds('block', { block: 0 }), hidden: T(b.hidden, E), attn: T(b.attn, E) }, { next_hidden: T(b.hidden2, E), next_qkv: T(b.qkv, 3 * E) });
