@@ -31,6 +31,7 @@ import { planPackage } from '../src/model/package-plan';
 import type { DecodePath } from '../src/model/vision-language-model';
 import type { ChatCompletion, Timings } from '../src/protocol/api';
 import { readManifest } from '../src/protocol/package-source';
+import { allDecoderLinears, scalesName, WEIGHTS } from '../src/protocol/weight-names';
 import { planImage, preprocessImages } from '../src/processor/image/preprocess-images';
 import { TextProcessor } from '../src/processor/text/text-processor';
 import { trackGpu } from '../src/testing/gpu-tracker';
@@ -118,8 +119,10 @@ const caps = ctx.capabilities;
 const packageBytes = manifest.shards.reduce((n, s) => n + s.sizeBytes, 0);
 // The roofline: bytes one decode step must read (every decoder and lm_head weight once, one embedding row, the
 // KV cache up to the position) ÷ the read bandwidth a WGSL kernel reaches on this card, measured here.
+const stepWeights = new Set([WEIGHTS.finalNorm, ...allDecoderLinears(manifest.model).flatMap((name) => [name, scalesName(name)])]);
+for (let l = 0; l < manifest.model.text.numLayers; l++) stepWeights.add(WEIGHTS.decoderLayer(l).inputNorm).add(WEIGHTS.decoderLayer(l).postAttentionNorm);
 const stepWeightBytes = Object.entries(manifest.weights)
-  .filter(([name]) => name.startsWith('llm.') && !name.includes('embed_tokens'))
+  .filter(([name]) => stepWeights.has(name))
   .reduce((n, [, w]) => n + w.sizeBytes, 0);
 const kvBytesPerPosition = manifest.model.text.numLayers * 2 * manifest.model.text.numKvHeads * manifest.model.text.headDim * 4;
 const readBytesPerSecond = await measureReadBandwidth(device, Math.floor(Math.min(args.quick ? 2 ** 26 : 2 ** 30, caps.maxStorageBufferBindingSize, caps.maxBufferSize) / 16) * 16);

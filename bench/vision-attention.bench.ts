@@ -1,5 +1,5 @@
 /**
- * Benchmark of the vision attention kernel (shaders/vision-attention.wgsl) on the WebGPU adapter Node finds:
+ * Benchmark of the vision attention kernel (shaders/vision/attention/) on the WebGPU adapter Node finds:
  * Dawn + the system Vulkan driver, else SwiftShader. On the GPU machine (../shared/gpu/README.md) run a bundled
  * copy (vite build --ssr) with the staged Dawn package linked as node_modules/webgpu next to it.
  *
@@ -17,9 +17,9 @@ import { createStorageBuffer, readBuffer, uploadBuffer } from '../src/gpu/gpu-bu
 import { GpuContext } from '../src/gpu/gpu-context';
 import { KernelCache } from '../src/gpu/kernel';
 import { installNodeWebGpu } from '../src/gpu/node-webgpu';
-import { encodeVisionAttention, type VisionAttentionStorage, visionCuSeqlens } from '../src/model/vision-attention';
-import { chooseVisionAttentionTiling, type VisionAttentionTiling, visionAttentionStorageBytes } from '../src/model/vision-attention-tiling';
-import { type PatchGrid, visionRotaryTables } from '../src/processor/vision-rotary';
+import { encodeVisionAttention, type VisionAttentionStorage } from '../shaders/vision/attention/vision-attention';
+import { chooseVisionAttentionTiling, type VisionAttentionTiling, visionAttentionStorageBytes } from '../shaders/vision/attention/vision-attention-tiling';
+import { type PatchGrid, visionCuSeqlens, visionRotaryTables } from '../src/processor/vision-rotary';
 import { randomFloats } from '../src/testing/compare';
 
 interface BenchArgs {
@@ -115,7 +115,7 @@ async function main(): Promise<void> {
     for (let rep = 0; rep <= args.reps; rep++) {
       const encoder = device.createCommandEncoder();
       const pass = encoder.beginComputePass(querySet ? { timestampWrites: { querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } } : {});
-      const params = encodeVisionAttention(device, kernels, pass, buffers, shape, { tiling, storage: args.storage });
+      const params = encodeVisionAttention(kernels, pass, buffers, shape, { tiling, storage: args.storage });
       pass.end();
       if (querySet) encoder.resolveQuerySet(querySet, 0, 2, resolve, 0);
       const t0 = performance.now();

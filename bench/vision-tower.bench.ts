@@ -1,9 +1,9 @@
 /**
  * The 8B vision tower (Qwen2-VL-7B shapes: 32 blocks, width 1280, 16 heads × 80, MLP 5120, merger 5120 → 4096),
  * f32, random weights made on the GPU, on the WebGPU adapter Node finds. Three parts:
- * - micro: each dense layer shape of a block (qkv, proj, fc1, fc2) plus patch embed and merger.mlp.0 at every N:
+ * - micro: each dense layer shape of a block (qkv, proj, fc1, fc2) plus patch embed and the merger's first linear at every N:
  *   onnxruntime-web Gemm(transB = 1) on the HF [out, in] weight, ORT MatMul + Add on a pre-transposed [in, out]
- *   weight, and our vision-linear kernel per tiling of VISION_LINEAR_TILINGS (and the one chosen per shape).
+ *   weight, and our vision-linear kernel per tiling of TILING_CANDIDATES (and the one chosen per shape).
  * - tower: the whole tower in our kernels (src/model/vision-tower.ts, one command buffer), with forced attention and
  *   dense tilings, plus its parts alone (all dense layers, all attentions, all LayerNorms). The earlier ORT-segmented
  *   path's numbers (oldMs, ortBlockRunMs) are in bench/BENCH.md with the commit that measured them.
@@ -21,11 +21,13 @@ import { createStorageBuffer } from '../src/gpu/gpu-buffers';
 import { KernelCache } from '../src/gpu/kernel';
 import { encodeOnnxModel } from '../src/ort/onnx/onnx-model';
 import { createSession, gpuTensor, loadOrt, type OrtSession, type OrtTensor } from '../src/ort/ort-runtime';
-import { type PatchGrid, visionRotaryTables } from '../src/processor/vision-rotary';
-import { encodeVisionAttention, visionCuSeqlens } from '../src/model/vision-attention';
-import { visionAttentionStorageBytes } from '../src/model/vision-attention-tiling';
-import { encodeVisionLayerNorm } from '../src/model/vision-layer-norm';
-import { chooseVisionLinearTiling, encodeVisionLinear, VISION_LINEAR_MEDIUM, VISION_LINEAR_TILINGS, type VisionLinearTiling, visionLinearTilingFits, visionLinearTilingName } from '../src/model/vision-linear';
+import { type PatchGrid, visionCuSeqlens, visionRotaryTables } from '../src/processor/vision-rotary';
+import { type AffineNames, allNorms, checkpointTensorShapes, WEIGHTS } from '../src/protocol/weight-names';
+import { encodeVisionAttention } from '../shaders/vision/attention/vision-attention';
+import { visionAttentionStorageBytes } from '../shaders/vision/attention/vision-attention-tiling';
+import { encodeVisionLayerNorm } from '../shaders/vision/layer-norm/vision-layer-norm';
+import { chooseVisionLinearTiling, encodeVisionLinear, VISION_LINEAR_CHOICES, VISION_LINEAR_MEDIUM, type VisionLinearTiling, visionLinearTilingFits, visionLinearTilingName } from '../shaders/vision/linear/vision-linear';
+import type { KernelDispatch } from '../src/gpu/kernel';
 import { encodeVisionBlock, encodeVisionMerger, encodeVisionPatchEmbed, type VisionTowerContext, type VisionWeightSource, visionPatchDim } from '../src/model/vision-tower';
 import { randomFloats } from '../src/testing/compare';
 import { benchGpuContext } from './gpu/bench-gpu';
@@ -66,6 +68,9 @@ const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInf
 const subgroups = info as (GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number }) | undefined;
 log(`adapter ${info?.vendor} ${info?.architecture} ${info?.description}; subgroup size ${subgroups?.subgroupMinSize}..${subgroups?.subgroupMaxSize}; workgroup storage ${device.limits.maxComputeWorkgroupStorageSize}`);
 
+const normWeights = new Set(allNorms(spec).map((n) => n.weight));
+const checkpointShapes = checkpointTensorShapes(spec);
+
 /** Random vision weights, one GPU buffer each, filled from one pool (LayerNorm scales near 1). */
 class RandomWeights implements VisionWeightSource {
   private readonly buffers = new Map<string, { buffer: GPUBuffer; dtype: string; shape: number[] }>();
@@ -75,7 +80,7 @@ class RandomWeights implements VisionWeightSource {
     if (!w) {
       const shape = weightShape(name);
       const count = shape.reduce((a, b) => a * b, 1);
-      const data = /(norm\d?|ln_q|^norm)\.weight$/.test(name) ? this.pool.subarray(0, count).map((x) => 1 + 3 * x) : this.pool.subarray(name.length % 512, (name.length % 512) + count);
+      const data = normWeights.has(name) ? this.pool.subarray(0, count).map((x) => 1 + 3 * x) : this.pool.subarray(name.length % 512, (name.length % 512) + count);
       const buffer = createStorageBuffer(device, name, count * 4);
       device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
       w = { buffer, dtype: 'float32', shape };
@@ -86,28 +91,11 @@ class RandomWeights implements VisionWeightSource {
 }
 
 function weightShape(name: string): number[] {
-  const group = E * v.spatialMergeSize ** 2;
-  const table: [RegExp, number[]][] = [
-    [/patch_embed\.proj\.weight$/, [E, visionPatchDim(v)]],
-    [/norm[12]\.(weight|bias)$/, [E]],
-    [/attn\.qkv\.weight$/, [3 * E, E]],
-    [/attn\.qkv\.bias$/, [3 * E]],
-    [/attn\.proj\.weight$/, [E, E]],
-    [/attn\.proj\.bias$/, [E]],
-    [/mlp\.fc1\.weight$/, [v.mlpDim, E]],
-    [/mlp\.fc1\.bias$/, [v.mlpDim]],
-    [/mlp\.fc2\.weight$/, [E, v.mlpDim]],
-    [/mlp\.fc2\.bias$/, [E]],
-    [/ln_q\.(weight|bias)$/, [E]],
-    [/merger\.mlp\.0\.weight$/, [group, group]],
-    [/merger\.mlp\.0\.bias$/, [group]],
-    [/merger\.mlp\.2\.weight$/, [v.outHiddenSize, group]],
-    [/merger\.mlp\.2\.bias$/, [v.outHiddenSize]],
-    [/^norm\.(weight|bias)$/, [v.outHiddenSize]],
-  ];
-  const hit = table.find(([re]) => re.test(name));
-  if (!hit) throw new Error(`no shape for ${name}`);
-  return hit[1];
+  // The engine reads the conv weight as a [E, C·T·P·P] matrix.
+  if (name === WEIGHTS.patchEmbed) return [E, visionPatchDim(v)];
+  const shape = checkpointShapes.get(name);
+  if (!shape) throw new Error(`no shape for ${name}`);
+  return [...shape];
 }
 
 const weights = new RandomWeights();
@@ -127,14 +115,23 @@ async function timeIt(work: () => Promise<void> | void, repeats = reps): Promise
   return median(times);
 }
 
-/** Records `record` into one pass and submits it; destroys what it returns (uniform buffers) after submitting. */
-function submitPass(record: (pass: GPUComputePassEncoder) => readonly { destroy(): void }[]): void {
+/** Tilings the dense-layer sweep times: the chooser's three and neighbours of the large one (BENCH.md, runs 1–2). */
+const TILING_CANDIDATES: readonly VisionLinearTiling[] = [
+  ...VISION_LINEAR_CHOICES,
+  { rowsPerThread: 8, colsPerThread: 8, threadsM: 16, threadsN: 16, tileK: 16 },
+  { rowsPerThread: 4, colsPerThread: 8, threadsM: 16, threadsN: 16, tileK: 16 },
+  { rowsPerThread: 8, colsPerThread: 8, threadsM: 8, threadsN: 16, tileK: 32 },
+  { rowsPerThread: 8, colsPerThread: 8, threadsM: 8, threadsN: 8, tileK: 16 },
+];
+
+/** Records `record` into one pass and submits it; destroys the dispatches it returns after submitting. */
+function submitPass(record: (pass: GPUComputePassEncoder) => readonly (KernelDispatch | null)[]): void {
   const encoder = device.createCommandEncoder();
   const pass = encoder.beginComputePass();
   const owned = record(pass);
   pass.end();
   device.queue.submit([encoder.finish()]);
-  for (const b of owned) b.destroy();
+  for (const d of owned) d?.destroy();
 }
 
 const tensor = (buffer: GPUBuffer, dims: number[]): OrtTensor => gpuTensor(ort, buffer, 'float32', dims);
@@ -153,26 +150,28 @@ async function linearSession(kind: 'gemm' | 'matmul', inDim: number, outDim: num
   return createSession(ctx, encodeOnnxModel(b.build().graph));
 }
 
-const shapesOf = (n: number): { name: string; rows: number; inDim: number; outDim: number; weight: string }[] => [
-  { name: 'patch', rows: n, inDim: visionPatchDim(v), outDim: E, weight: 'visual.patch_embed.proj' },
-  { name: 'qkv', rows: n, inDim: E, outDim: 3 * E, weight: 'visual.blocks.0.attn.qkv' },
-  { name: 'proj', rows: n, inDim: E, outDim: E, weight: 'visual.blocks.0.attn.proj' },
-  { name: 'fc1', rows: n, inDim: E, outDim: v.mlpDim, weight: 'visual.blocks.0.mlp.fc1' },
-  { name: 'fc2', rows: n, inDim: v.mlpDim, outDim: E, weight: 'visual.blocks.0.mlp.fc2' },
-  { name: 'merger0', rows: n / 4, inDim: 4 * E, outDim: 4 * E, weight: 'visual.merger.mlp.0' },
+const block0 = WEIGHTS.visionBlock(0);
+const shapesOf = (n: number): { name: string; rows: number; inDim: number; outDim: number; weights: AffineNames }[] => [
+  // The patch embedding has no bias: it borrows one of width E.
+  { name: 'patch', rows: n, inDim: visionPatchDim(v), outDim: E, weights: { weight: WEIGHTS.patchEmbed, bias: block0.proj.bias } },
+  { name: 'qkv', rows: n, inDim: E, outDim: 3 * E, weights: block0.qkv },
+  { name: 'proj', rows: n, inDim: E, outDim: E, weights: block0.proj },
+  { name: 'fc1', rows: n, inDim: E, outDim: v.mlpDim, weights: block0.fc1 },
+  { name: 'fc2', rows: n, inDim: v.mlpDim, outDim: E, weights: block0.fc2 },
+  { name: 'merger0', rows: n / 4, inDim: 4 * E, outDim: 4 * E, weights: WEIGHTS.merger.fc1 },
 ];
 
 async function micro(): Promise<void> {
   const rows: Record<string, unknown>[] = [];
-  const tilings = VISION_LINEAR_TILINGS.filter((t) => visionLinearTilingFits(t, device.limits));
+  const tilings = TILING_CANDIDATES.filter((t) => visionLinearTilingFits(t, device.limits));
   const inner = 5;
   for (const n of cases) {
     for (const s of shapesOf(n)) {
       const flop = 2 * s.rows * s.inDim * s.outDim;
       const x = createStorageBuffer(device, 'x', s.rows * s.inDim * 4);
       const y = createStorageBuffer(device, 'y', s.rows * s.outDim * 4);
-      const w = weights.get(`${s.weight}.weight`).buffer;
-      const bias = s.name === 'patch' ? weights.get('visual.blocks.0.attn.proj.bias').buffer : weights.get(`${s.weight}.bias`).buffer;
+      const w = weights.get(s.weights.weight).buffer;
+      const bias = weights.get(s.weights.bias).buffer;
       const row: Record<string, unknown> = { patches: n, shape: s.name, rows: s.rows, inDim: s.inDim, outDim: s.outDim, gflop: r2(flop / 1e9) };
       const tflops = (ms: number): number => r2(flop / (ms * 1e9));
       for (const kind of ['gemm', 'matmul'] as const) {
@@ -187,7 +186,7 @@ async function micro(): Promise<void> {
         await session.release();
       }
       const run = async (tiling: VisionLinearTiling): Promise<number> =>
-        (await timeIt(() => submitPass((pass) => Array.from({ length: inner }, () => encodeVisionLinear(device, kernels, pass, { x, weight: w, bias, y }, s, { tiling }))))) / inner;
+        (await timeIt(() => submitPass((pass) => Array.from({ length: inner }, () => encodeVisionLinear(kernels, pass, { x, weight: w, bias, y }, s, { tiling }))))) / inner;
       for (const t of tilings) {
         const ms = await run(t);
         const key = `ours-${visionLinearTilingName(t)}`;
@@ -251,8 +250,8 @@ async function tower(): Promise<void> {
     const cu = visionCuSeqlens([grid]);
     const b = towerBuffers(n, grid);
     const heads = { heads: v.numHeads, headDim: E / v.numHeads, cuSeqlens: cu };
-    const attention = (pass: GPUComputePassEncoder): GPUBuffer => encodeVisionAttention(device, kernels, pass, { qkv: b.qkv, cos: b.cos, sin: b.sin, cuSeqlens: b.cuSeqlens, out: b.attn }, heads);
-    const c: VisionTowerContext = { device, kernels, weights, vision: v, storage: 'f32' };
+    const attention = (pass: GPUComputePassEncoder): KernelDispatch => encodeVisionAttention(kernels, pass, { qkv: b.qkv, cos: b.cos, sin: b.sin, cuSeqlens: b.cuSeqlens, out: b.attn }, heads);
+    const c: VisionTowerContext = { kernels, weights, vision: v, storage: 'f32' };
     const newPath = (tower: VisionTowerContext = c): void =>
       submitPass((pass) => [
         ...encodeVisionPatchEmbed(tower, pass, { pixels: b.pixels, hidden: b.hidden }, n),
@@ -268,7 +267,7 @@ async function tower(): Promise<void> {
       const attentionTiling = { rowGroups, rows: 4 * rowGroups, keys, headVec4s, workgroupSize: rowGroups * headVec4s, workgroupStorageBytes: visionAttentionStorageBytes(rowGroups, keys, headVec4s) };
       row[`new-attention-${rowGroups}x${keys}-ms`] = r2(await timeIt(() => newPath({ ...c, attentionTiling })));
       row[`attention-${rowGroups}x${keys}-ms`] = r2(
-        await timeIt(() => submitPass((pass) => Array.from({ length: v.depth }, () => encodeVisionAttention(device, kernels, pass, { qkv: b.qkv, cos: b.cos, sin: b.sin, cuSeqlens: b.cuSeqlens, out: b.attn }, heads, { tiling: attentionTiling })))),
+        await timeIt(() => submitPass((pass) => Array.from({ length: v.depth }, () => encodeVisionAttention(kernels, pass, { qkv: b.qkv, cos: b.cos, sin: b.sin, cuSeqlens: b.cuSeqlens, out: b.attn }, heads, { tiling: attentionTiling })))),
       );
     }
     // Every dense layer with one tiling instead of the chosen ones.
@@ -276,27 +275,30 @@ async function tower(): Promise<void> {
       if (visionLinearTilingFits(tiling, device.limits)) row[`new-${visionLinearTilingName(tiling)}-ms`] = r2(await timeIt(() => newPath({ ...c, tiling })));
     }
     // The new path's parts alone (same dispatches, grouped).
-    const lin = (pass: GPUComputePassEncoder, name: string, x: GPUBuffer, y: GPUBuffer, inDim: number, outDim: number, epilogue: 'none' | 'quick-gelu' | 'gelu' | 'residual', rowsN = n): GPUBuffer =>
-      encodeVisionLinear(device, kernels, pass, { x, y, weight: weights.get(`${name}.weight`).buffer, bias: weights.get(`${name}.bias`).buffer }, { rows: rowsN, inDim, outDim }, { epilogue });
+    const lin = (pass: GPUComputePassEncoder, names: AffineNames, x: GPUBuffer, y: GPUBuffer, inDim: number, outDim: number, epilogue: 'none' | 'quick-gelu' | 'gelu' | 'residual', rowsN = n): KernelDispatch | null =>
+      encodeVisionLinear(kernels, pass, { x, y, weight: weights.get(names.weight).buffer, bias: weights.get(names.bias).buffer }, { rows: rowsN, inDim, outDim }, { epilogue });
     row.denseMs = r2(
       await timeIt(() =>
         submitPass((pass) => [
           ...encodeVisionPatchEmbed(c, pass, { pixels: b.pixels, hidden: b.hidden }, n),
-          ...Array.from({ length: v.depth }, (_, k) => [
-            lin(pass, `visual.blocks.${k}.attn.qkv`, b.normed, b.qkv, E, 3 * E, 'none'),
-            lin(pass, `visual.blocks.${k}.attn.proj`, b.attn, b.hidden, E, E, 'residual'),
-            lin(pass, `visual.blocks.${k}.mlp.fc1`, b.normed, b.mlp, E, v.mlpDim, 'quick-gelu'),
-            lin(pass, `visual.blocks.${k}.mlp.fc2`, b.mlp, b.hidden, v.mlpDim, E, 'residual'),
-          ]).flat(),
-          lin(pass, 'visual.merger.mlp.0', b.normed, b.merged, 4 * E, 4 * E, 'gelu', n / 4),
-          lin(pass, 'visual.merger.mlp.2', b.merged, b.projected, 4 * E, v.outHiddenSize, 'none', n / 4),
+          ...Array.from({ length: v.depth }, (_, k) => {
+            const block = WEIGHTS.visionBlock(k);
+            return [
+              lin(pass, block.qkv, b.normed, b.qkv, E, 3 * E, 'none'),
+              lin(pass, block.proj, b.attn, b.hidden, E, E, 'residual'),
+              lin(pass, block.fc1, b.normed, b.mlp, E, v.mlpDim, 'quick-gelu'),
+              lin(pass, block.fc2, b.mlp, b.hidden, v.mlpDim, E, 'residual'),
+            ];
+          }).flat(),
+          lin(pass, WEIGHTS.merger.fc1, b.normed, b.merged, 4 * E, 4 * E, 'gelu', n / 4),
+          lin(pass, WEIGHTS.merger.fc2, b.merged, b.projected, 4 * E, v.outHiddenSize, 'none', n / 4),
         ]),
       ),
     );
     row.attentionMs = r2(await timeIt(() => submitPass((pass) => Array.from({ length: v.depth }, () => attention(pass)))));
-    const ln = (pass: GPUComputePassEncoder, name: string): GPUBuffer =>
-      encodeVisionLayerNorm(device, kernels, pass, { x: b.hidden, y: b.normed, gamma: weights.get(`${name}.weight`).buffer, beta: weights.get(`${name}.bias`).buffer }, { rows: n, dim: E, eps: v.layerNormEps });
-    row.layerNormMs = r2(await timeIt(() => submitPass((pass) => Array.from({ length: v.depth }, (_, k) => [ln(pass, `visual.blocks.${k}.norm1`), ln(pass, `visual.blocks.${k}.norm2`)]).flat())));
+    const ln = (pass: GPUComputePassEncoder, names: AffineNames): KernelDispatch | null =>
+      encodeVisionLayerNorm(kernels, pass, { x: b.hidden, y: b.normed, gamma: weights.get(names.weight).buffer, beta: weights.get(names.bias).buffer }, { rows: n, dim: E, eps: v.layerNormEps });
+    row.layerNormMs = r2(await timeIt(() => submitPass((pass) => Array.from({ length: v.depth }, (_, k) => [ln(pass, WEIGHTS.visionBlock(k).norm1), ln(pass, WEIGHTS.visionBlock(k).norm2)]).flat())));
     const flop = towerFlop(n);
     row.gflop = r2(flop / 1e9);
     row.newTflops = r2(flop / ((row.newMs as number) * 1e9));

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { isSarashinaError } from '../src/protocol/errors';
 import { QWEN2_VL_IMAGE_DEFAULTS } from '../src/protocol/model-spec';
-import { checkTensorShapes, expectedTensorShapes, parseImageProcessorConfig, parseModelConfig } from './hf-config';
+import { checkpointTensorShapes, WEIGHTS } from '../src/protocol/weight-names';
+import { checkTensorShapes, parseImageProcessorConfig, parseModelConfig } from './hf-config';
 
 /** sbintuitions/sarashina2-vision-8b config.json, verbatim (reference §1.2). */
 const REAL_8B_CONFIG = {
@@ -64,7 +65,7 @@ describe('parseModelConfig', () => {
     expect(spec.vision).toMatchObject({ depth: 32, embedDim: 1280, numHeads: 16, mlpDim: 5120, patchSize: 14, temporalPatchSize: 2, spatialMergeSize: 2, inChannels: 3, outHiddenSize: 4096 });
     expect(spec.tokens).toEqual({ bos: 1, eos: 2, pad: null, image: 14, imageStart: 102397, imageEnd: 102398 });
     // The published parameter count of Sarashina2-Vision-8B (reference §0) ties names and shapes to the spec.
-    expect(paramCount(expectedTensorShapes(spec))).toBe(7_993_521_664);
+    expect(paramCount(checkpointTensorShapes(spec))).toBe(7_993_521_664);
   });
 
   it('reads a 14B-shaped config and gets the 14B parameter count', () => {
@@ -73,7 +74,7 @@ describe('parseModelConfig', () => {
     config.vision_config.hidden_size = 5120;
     const spec = parseModelConfig(config);
     expect(spec.text.headDim).toBe(128);
-    expect(paramCount(expectedTensorShapes(spec))).toBe(14_420_395_520);
+    expect(paramCount(checkpointTensorShapes(spec))).toBe(14_420_395_520);
   });
 
   it('reads transformers-5 rope_parameters and rejects what the engine cannot run', () => {
@@ -115,19 +116,22 @@ describe('parseImageProcessorConfig', () => {
 
 describe('checkTensorShapes', () => {
   const spec = parseModelConfig({ ...REAL_8B_CONFIG, text_config: { ...REAL_8B_CONFIG.text_config, num_hidden_layers: 1 }, vision_config: { ...REAL_8B_CONFIG.vision_config, depth: 1 } });
-  const good = new Map([...expectedTensorShapes(spec)].map(([name, shape]) => [name, { shape }]));
+  const good = new Map([...checkpointTensorShapes(spec)].map(([name, shape]) => [name, { shape }]));
 
   it('accepts the expected shapes and names the tensor, expected and actual shape on a mismatch', () => {
     expect(() => checkTensorShapes(spec, good)).not.toThrow();
     const wrong = new Map(good);
-    wrong.set('visual.merger.mlp.2.weight', { shape: [3584, 5120] });
-    expectInvalid(() => checkTensorShapes(spec, wrong), 'visual.merger.mlp.2.weight', '[3584, 5120]', '[4096, 5120]');
+    const fc2 = WEIGHTS.merger.fc2.weight;
+    wrong.set(fc2, { shape: [3584, 5120] });
+    expectInvalid(() => checkTensorShapes(spec, wrong), fc2, '[3584, 5120]', '[4096, 5120]');
     const missing = new Map(good);
-    missing.delete('norm.bias');
-    expectInvalid(() => checkTensorShapes(spec, missing), 'norm.bias');
+    missing.delete(WEIGHTS.projectorNorm.bias);
+    expectInvalid(() => checkTensorShapes(spec, missing), WEIGHTS.projectorNorm.bias);
+    // The spec has one decoder layer, so layer 1's norm is extra.
+    const extraName = WEIGHTS.decoderLayer(1).inputNorm;
     const extra = new Map(good);
-    extra.set('llm.model.layers.1.input_layernorm.weight', { shape: [4096] });
-    expectInvalid(() => checkTensorShapes(spec, extra), 'llm.model.layers.1.input_layernorm.weight');
+    extra.set(extraName, { shape: [4096] });
+    expectInvalid(() => checkTensorShapes(spec, extra), extraName);
   });
 });
 

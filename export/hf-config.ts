@@ -7,6 +7,7 @@
 
 import { SarashinaError } from '../src/protocol/errors';
 import { QWEN2_VL_IMAGE_DEFAULTS, type ImageProcessorSpec, type ModelSpec, type ResampleFilter } from '../src/protocol/model-spec';
+import { checkpointTensorShapes } from '../src/protocol/weight-names';
 
 type Json = Record<string, unknown>;
 
@@ -235,66 +236,12 @@ export function parseImageProcessorConfig(json: unknown): ImageProcessorSpec {
 }
 
 /**
- * Every tensor a Sarashina2-Vision checkpoint holds, with the shape `spec` implies, under the
- * checkpoint's real names. Map order: vision, projector norm, decoder.
- */
-export function expectedTensorShapes(spec: ModelSpec): Map<string, readonly number[]> {
-  const { vision: vis, text } = spec;
-  const shapes = new Map<string, readonly number[]>();
-  const e = vis.embedDim;
-  shapes.set('visual.patch_embed.proj.weight', [e, vis.inChannels, vis.temporalPatchSize, vis.patchSize, vis.patchSize]);
-  for (let i = 0; i < vis.depth; i++) {
-    const b = `visual.blocks.${i}.`;
-    for (const n of ['norm1', 'norm2']) {
-      shapes.set(`${b}${n}.weight`, [e]);
-      shapes.set(`${b}${n}.bias`, [e]);
-    }
-    shapes.set(`${b}attn.qkv.weight`, [3 * e, e]);
-    shapes.set(`${b}attn.qkv.bias`, [3 * e]);
-    shapes.set(`${b}attn.proj.weight`, [e, e]);
-    shapes.set(`${b}attn.proj.bias`, [e]);
-    shapes.set(`${b}mlp.fc1.weight`, [vis.mlpDim, e]);
-    shapes.set(`${b}mlp.fc1.bias`, [vis.mlpDim]);
-    shapes.set(`${b}mlp.fc2.weight`, [e, vis.mlpDim]);
-    shapes.set(`${b}mlp.fc2.bias`, [e]);
-  }
-  const merged = e * vis.spatialMergeSize * vis.spatialMergeSize;
-  shapes.set('visual.merger.ln_q.weight', [e]);
-  shapes.set('visual.merger.ln_q.bias', [e]);
-  shapes.set('visual.merger.mlp.0.weight', [merged, merged]);
-  shapes.set('visual.merger.mlp.0.bias', [merged]);
-  shapes.set('visual.merger.mlp.2.weight', [vis.outHiddenSize, merged]);
-  shapes.set('visual.merger.mlp.2.bias', [vis.outHiddenSize]);
-  shapes.set('norm.weight', [vis.outHiddenSize]);
-  shapes.set('norm.bias', [vis.outHiddenSize]);
-  const h = text.hiddenSize;
-  const qSize = text.numHeads * text.headDim;
-  const kvSize = text.numKvHeads * text.headDim;
-  shapes.set('llm.model.embed_tokens.weight', [text.vocabSize, h]);
-  for (let i = 0; i < text.numLayers; i++) {
-    const l = `llm.model.layers.${i}.`;
-    shapes.set(`${l}self_attn.q_proj.weight`, [qSize, h]);
-    shapes.set(`${l}self_attn.k_proj.weight`, [kvSize, h]);
-    shapes.set(`${l}self_attn.v_proj.weight`, [kvSize, h]);
-    shapes.set(`${l}self_attn.o_proj.weight`, [h, qSize]);
-    shapes.set(`${l}mlp.gate_proj.weight`, [text.intermediateSize, h]);
-    shapes.set(`${l}mlp.up_proj.weight`, [text.intermediateSize, h]);
-    shapes.set(`${l}mlp.down_proj.weight`, [h, text.intermediateSize]);
-    shapes.set(`${l}input_layernorm.weight`, [h]);
-    shapes.set(`${l}post_attention_layernorm.weight`, [h]);
-  }
-  shapes.set('llm.model.norm.weight', [h]);
-  if (!text.tieWordEmbeddings) shapes.set('llm.lm_head.weight', [text.vocabSize, h]);
-  return shapes;
-}
-
-/**
  * Cross-checks a checkpoint's tensors against `spec`: each expected tensor must exist with the
  * expected shape, and no other tensor may exist. Throws 'invalid-model' naming the tensor, the
  * expected and the actual shape.
  */
 export function checkTensorShapes(spec: ModelSpec, tensors: ReadonlyMap<string, { readonly shape: readonly number[] }>): void {
-  const expected = expectedTensorShapes(spec);
+  const expected = checkpointTensorShapes(spec);
   for (const [name, shape] of expected) {
     const actual = tensors.get(name);
     if (!actual) throw new SarashinaError('invalid-model', `The checkpoint lacks tensor ${name} (expected shape [${shape.join(', ')}] from config.json). Check that config.json belongs to these weights.`, { tensor: name, expected: [...shape] });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { compareArrays, randomFloats } from '../../src/testing/compare';
 import { testGpuContext } from '../../src/testing/node-gpu';
 import type { OrtTensor } from '../../src/ort/ort-runtime';
+import { allDecoderLinears, checkpointTensorShapes, scalesName } from '../../src/protocol/weight-names';
 import { decoderForwardReference, llamaRotaryTables } from '../reference-forward/decoder-reference';
 import { randomWeights, TINY_SPEC } from '../reference-forward/random-weights';
 import { dequantizeInt4Block32, quantizeInt4Block32, type Int4Weight } from '../quantize/int4-block-quantizer';
@@ -18,6 +19,9 @@ const get = (name: string): Float32Array => {
   if (!w) throw new Error(`no weight ${name}`);
   return w;
 };
+const shapes = checkpointTensorShapes(spec);
+const linears = new Set(allDecoderLinears(spec));
+const linearOfScales = new Map([...linears].map((name) => [scalesName(name), name]));
 
 /** Quantized linears (cached) and a lookup of their dequantized values for the reference. */
 function quantized(): { resolve: (binding: string) => HostData; dequantized: (name: string) => Float32Array } {
@@ -25,25 +29,20 @@ function quantized(): { resolve: (binding: string) => HostData; dequantized: (na
   const q = (name: string): Int4Weight => {
     let w = cache.get(name);
     if (!w) {
-      const data = get(name);
-      const rows = name === 'llm.lm_head.weight' ? t.vocabSize : data.length / inDimOf(name);
-      w = quantizeInt4Block32(data, rows, data.length / rows, { scaleType: 'float32', name });
+      const [rows = 0, cols = 0] = shapes.get(name) ?? [];
+      w = quantizeInt4Block32(get(name), rows, cols, { scaleType: 'float32', name });
       cache.set(name, w);
     }
     return w;
   };
-  const isLinear = (name: string): boolean => /_proj\.weight$|lm_head\.weight$/.test(name);
   return {
     resolve: (binding) => {
-      if (binding.endsWith('.scales')) return q(binding.slice(0, -'.scales'.length)).scales;
-      return isLinear(binding) ? q(binding).packed : get(binding);
+      const linear = linearOfScales.get(binding);
+      if (linear !== undefined) return q(linear).scales;
+      return linears.has(binding) ? q(binding).packed : get(binding);
     },
-    dequantized: (name) => (isLinear(name) ? dequantizeInt4Block32(q(name)) : get(name)),
+    dequantized: (name) => (linears.has(name) ? dequantizeInt4Block32(q(name)) : get(name)),
   };
-}
-
-function inDimOf(name: string): number {
-  return /o_proj/.test(name) ? t.numHeads * t.headDim : /down_proj/.test(name) ? t.intermediateSize : H;
 }
 
 /** Runs prefill (5 tokens), one decode step, then a 3-token follow-up prompt on one static KV cache. */

@@ -18,6 +18,8 @@
  */
 import type { ModelSpec } from '../../src/protocol/model-spec';
 import type { Precision } from '../../src/protocol/manifest';
+import { scalesName, WEIGHTS } from '../../src/protocol/weight-names';
+import { precisionDtypes } from '../../src/protocol/precision-dtypes';
 import { type FloatType, GraphBuilder, type ModelGraph } from './graph-builder';
 import { silu } from './graph-layers';
 
@@ -29,9 +31,9 @@ export interface DecoderGraphOptions {
 
 export const MATMULNBITS_BLOCK_SIZE = 32;
 
-/** Activation type of a precision variant. */
+/** Activation type of a precision variant (the graphs' I/O and arithmetic type). */
 export function floatTypeOf(precision: Precision): FloatType {
-  return precision === 'q4f16' ? 'float16' : 'float32';
+  return precisionDtypes(precision).activation;
 }
 
 /** Linear y = x · Wᵀ for weight `name` [outDim, inDim]: Gemm in fp32, MatMulNBits in q4 variants. */
@@ -42,7 +44,7 @@ function decoderLinear(b: GraphBuilder, x: string, name: string, inDim: number, 
   }
   const blocks = inDim / MATMULNBITS_BLOCK_SIZE;
   const packed = b.weight(name, 'uint8', [outDim, blocks, MATMULNBITS_BLOCK_SIZE / 2], name);
-  const scales = b.weight(`${name}.scales`, b.floatType, [outDim, blocks], `${name}.scales`);
+  const scales = b.weight(scalesName(name), b.floatType, [outDim, blocks], scalesName(name));
   return b.op('MatMulNBits', [x, packed, scales], {
     domain: 'com.microsoft',
     attributes: { K: inDim, N: outDim, bits: 4, block_size: MATMULNBITS_BLOCK_SIZE, accuracy_level: options.accuracyLevel ?? 4 },
@@ -72,14 +74,14 @@ export function buildDecoderGraph(spec: ModelSpec, options: DecoderGraphOptions)
 
   // Rows are tokens: 2-D [S, H] between attention calls (Gemm and the norms want that).
   let residual = b.op('Reshape', [embeds, b.int64([-1, H])]);
-  let x = b.op('SimplifiedLayerNormalization', [residual, normWeight(b, 'llm.model.layers.0.input_layernorm.weight', H)], { attributes: { axis: -1, epsilon: eps } });
+  let x = b.op('SimplifiedLayerNormalization', [residual, normWeight(b, WEIGHTS.decoderLayer(0).inputNorm, H)], { attributes: { axis: -1, epsilon: eps } });
   let mlpOut = '';
   for (let l = 0; l < t.numLayers; l++) {
-    const p = `llm.model.layers.${l}`;
+    const n = WEIGHTS.decoderLayer(l);
     const to3d = (v: string, dim: number): string => b.op('Reshape', [v, b.int64([1, -1, dim])]);
-    const q = to3d(decoderLinear(b, x, `${p}.self_attn.q_proj.weight`, H, qDim, options), qDim);
-    const k = to3d(decoderLinear(b, x, `${p}.self_attn.k_proj.weight`, H, kvDim, options), kvDim);
-    const v = to3d(decoderLinear(b, x, `${p}.self_attn.v_proj.weight`, H, kvDim, options), kvDim);
+    const q = to3d(decoderLinear(b, x, n.q, H, qDim, options), qDim);
+    const k = to3d(decoderLinear(b, x, n.k, H, kvDim, options), kvDim);
+    const v = to3d(decoderLinear(b, x, n.v, H, kvDim, options), kvDim);
     const pastKey = b.input(`past_key.${l}`, T, cacheShape);
     const pastValue = b.input(`past_value.${l}`, T, cacheShape);
     const attn3d = b.fresh('attn');
@@ -90,21 +92,21 @@ export function buildDecoderGraph(spec: ModelSpec, options: DecoderGraphOptions)
     });
     b.output(`present_key.${l}`, T, cacheShape);
     b.output(`present_value.${l}`, T, cacheShape);
-    const attn = decoderLinear(b, b.op('Reshape', [attn3d, b.int64([-1, qDim])]), `${p}.self_attn.o_proj.weight`, qDim, H, options);
+    const attn = decoderLinear(b, b.op('Reshape', [attn3d, b.int64([-1, qDim])]), n.o, qDim, H, options);
     // residual += attn; y = RMSNorm(residual): one fused node.
     const [y, sum] = [b.fresh('post_norm'), b.fresh('residual')];
-    b.op('SkipSimplifiedLayerNormalization', [attn, residual, normWeight(b, `${p}.post_attention_layernorm.weight`, H)], {
+    b.op('SkipSimplifiedLayerNormalization', [attn, residual, normWeight(b, n.postAttentionNorm, H)], {
       domain: 'com.microsoft',
       outputs: [y, '', '', sum],
       attributes: { epsilon: eps },
     });
     residual = sum;
-    const gate = silu(b, decoderLinear(b, y, `${p}.mlp.gate_proj.weight`, H, t.intermediateSize, options));
-    const up = decoderLinear(b, y, `${p}.mlp.up_proj.weight`, H, t.intermediateSize, options);
-    mlpOut = decoderLinear(b, b.op('Mul', [gate, up]), `${p}.mlp.down_proj.weight`, t.intermediateSize, H, options);
+    const gate = silu(b, decoderLinear(b, y, n.gate, H, t.intermediateSize, options));
+    const up = decoderLinear(b, y, n.up, H, t.intermediateSize, options);
+    mlpOut = decoderLinear(b, b.op('Mul', [gate, up]), n.down, t.intermediateSize, H, options);
     if (l + 1 < t.numLayers) {
       const [nx, nsum] = [b.fresh('input_norm'), b.fresh('residual')];
-      b.op('SkipSimplifiedLayerNormalization', [mlpOut, residual, normWeight(b, `llm.model.layers.${l + 1}.input_layernorm.weight`, H)], {
+      b.op('SkipSimplifiedLayerNormalization', [mlpOut, residual, normWeight(b, WEIGHTS.decoderLayer(l + 1).inputNorm, H)], {
         domain: 'com.microsoft',
         outputs: [nx, '', '', nsum],
         attributes: { epsilon: eps },
@@ -116,14 +118,14 @@ export function buildDecoderGraph(spec: ModelSpec, options: DecoderGraphOptions)
   // Only the last position's logits are needed: slice before the final norm and the lm_head.
   const lastRow = (v: string): string => b.op('Slice', [v, b.int64([-1]), b.int64([2 ** 53 - 1]), b.int64([0])]);
   const finalNorm = b.fresh('final_norm');
-  b.op('SkipSimplifiedLayerNormalization', [lastRow(mlpOut), lastRow(residual), normWeight(b, 'llm.model.norm.weight', H)], {
+  b.op('SkipSimplifiedLayerNormalization', [lastRow(mlpOut), lastRow(residual), normWeight(b, WEIGHTS.finalNorm, H)], {
     domain: 'com.microsoft',
     outputs: [finalNorm],
     attributes: { epsilon: eps },
   });
-  // Always bound as llm.lm_head.weight: with tied embeddings the exporter writes that entry from the
+  // Always bound as WEIGHTS.lmHead: with tied embeddings the exporter writes that entry from the
   // embedding table (the table itself is stored for the engine's gather, in another dtype/layout).
-  const logits = decoderLinear(b, finalNorm, 'llm.lm_head.weight', H, t.vocabSize, options);
+  const logits = decoderLinear(b, finalNorm, WEIGHTS.lmHead, H, t.vocabSize, options);
   b.op(T === 'float32' ? 'Identity' : 'Cast', [logits], { outputs: ['logits'], ...(T === 'float32' ? {} : { attributes: { to: 1 } }) });
   b.output('logits', 'float32', [1, t.vocabSize]);
   return b.build(`decoder (${options.precision}): ${t.numLayers} Llama layers, GQA with a static shared KV cache, last-position logits`);

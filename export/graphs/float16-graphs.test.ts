@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeOnnxModel } from '../../src/ort/onnx/onnx-model';
 import { loadOrt, type OrtTensor } from '../../src/ort/ort-runtime';
 import { visionRotaryTables, type PatchGrid } from '../../src/processor/vision-rotary';
+import { allDecoderLinears, checkpointTensorShapes, scalesName } from '../../src/protocol/weight-names';
 import { compareArrays, randomFloats } from '../../src/testing/compare';
 import { fromFloat16Array, toFloat16Array } from '../quantize/float16';
 import { dequantizeInt4Block32, quantizeInt4Block32, type Int4Weight } from '../quantize/int4-block-quantizer';
@@ -21,6 +22,9 @@ const spec = TINY_SPEC;
 const weights = randomWeights(spec, 300);
 const rounded = new Map([...weights].map(([k, v]) => [k, fromFloat16Array(toFloat16Array(v))]));
 const f16 = (v: Float32Array): Uint16Array => toFloat16Array(v);
+const shapes = checkpointTensorShapes(spec);
+const linears = new Set(allDecoderLinears(spec));
+const linearOfScales = new Map([...linears].map((name) => [scalesName(name), name]));
 
 async function runCpu(model: ModelGraph, feeds: Record<string, OrtTensor>, weight: (name: string, type: string, dims: number[]) => OrtTensor): Promise<Record<string, OrtTensor>> {
   const ort = await loadOrt();
@@ -69,14 +73,12 @@ describe('f16 graphs (q4f16 packages) on the wasm CPU EP', () => {
     const quant = (name: string): Int4Weight => {
       let w = q.get(name);
       if (!w) {
-        const data = weights.get(name)!;
-        const cols = /o_proj/.test(name) ? t.numHeads * t.headDim : /down_proj/.test(name) ? t.intermediateSize : t.hiddenSize;
-        w = quantizeInt4Block32(data, data.length / cols, cols, { scaleType: 'float16', name });
+        const [rows = 0, cols = 0] = shapes.get(name) ?? [];
+        w = quantizeInt4Block32(weights.get(name)!, rows, cols, { scaleType: 'float16', name });
         q.set(name, w);
       }
       return w;
     };
-    const isLinear = (name: string): boolean => /_proj\.weight$|lm_head\.weight$/.test(name);
     const embeds = fromFloat16Array(f16(randomFloats(S * t.hiddenSize, 41)));
     const { cos, sin } = llamaRotaryTables(MAX, t.headDim, t.ropeTheta);
     const h = (data: Float32Array, dims: number[]): OrtTensor => new ort.Tensor('float16', f16(data), dims);
@@ -91,13 +93,14 @@ describe('f16 graphs (q4f16 packages) on the wasm CPU EP', () => {
       for (const kind of ['key', 'value']) feeds[`past_${kind}.${l}`] = h(new Float32Array(t.numKvHeads * MAX * t.headDim), [1, t.numKvHeads, MAX, t.headDim]);
     }
     const out = await runCpu(buildDecoderGraph(spec, { precision: 'q4f16', accuracyLevel: 0 }), feeds, (name, type, dims) => {
-      if (name.endsWith('.scales')) return new ort.Tensor('float16', quant(name.slice(0, -7)).scales as Uint16Array, dims);
+      const linear = linearOfScales.get(name);
+      if (linear !== undefined) return new ort.Tensor('float16', quant(linear).scales as Uint16Array, dims);
       if (type === 'uint8') return new ort.Tensor('uint8', quant(name).packed, dims);
       return new ort.Tensor('float16', f16(weights.get(name)!), dims);
     });
     expect(out.logits!.type).toBe('float32');
     const got = out.logits!.data as Float32Array;
-    const lookup = (name: string): Float32Array => (isLinear(name) ? dequantizeInt4Block32(quant(name)) : rounded.get(name)!);
+    const lookup = (name: string): Float32Array => (linears.has(name) ? dequantizeInt4Block32(quant(name)) : rounded.get(name)!);
     const all = decoderForwardReference(spec, lookup, embeds);
     const expected = all.slice(all.length - t.vocabSize);
     const stats = compareArrays(got, expected);

@@ -3,20 +3,31 @@
  * weight stays in Hugging Face's [out, in] layout and is applied with Gemm(transB = 1), so the same
  * weight bytes serve ORT and our own kernels.
  */
+import type { AffineNames } from '../../src/protocol/weight-names';
 import type { GraphBuilder } from './graph-builder';
 
-/** y = x · Wᵀ (+ b), weights bound to `<binding>.weight` / `<binding>.bias` under input `<name>.*`. */
-export function linear(b: GraphBuilder, x: string, p: { name: string; binding: string; inDim: number; outDim: number; bias: boolean }): string {
-  const w = b.weight(`${p.name}.weight`, b.floatType, [p.outDim, p.inDim], `${p.binding}.weight`);
+/**
+ * What a layer's weight and bias bind to: their names from WEIGHTS, or a prefix that may be a template
+ * (`visual.blocks.{block}`, for graphs the engine runs once per block) completed as `<binding>.weight/.bias`.
+ */
+export type LayerBinding = AffineNames | string;
+
+function bound(binding: LayerBinding, part: keyof AffineNames): string {
+  return typeof binding === 'string' ? `${binding}.${part}` : binding[part];
+}
+
+/** y = x · Wᵀ (+ b), weights bound as `binding` says under input `<name>.*`. */
+export function linear(b: GraphBuilder, x: string, p: { name: string; binding: LayerBinding; inDim: number; outDim: number; bias: boolean }): string {
+  const w = b.weight(`${p.name}.weight`, b.floatType, [p.outDim, p.inDim], bound(p.binding, 'weight'));
   const inputs = [x, w];
-  if (p.bias) inputs.push(b.weight(`${p.name}.bias`, b.floatType, [p.outDim], `${p.binding}.bias`));
+  if (p.bias) inputs.push(b.weight(`${p.name}.bias`, b.floatType, [p.outDim], bound(p.binding, 'bias')));
   return b.op('Gemm', inputs, { attributes: { transB: 1 } });
 }
 
-/** LayerNormalization over the last axis with weight and bias bound to `<binding>.weight/.bias`. */
-export function layerNorm(b: GraphBuilder, x: string, p: { name: string; binding: string; dim: number; eps: number }): string {
-  const w = b.weight(`${p.name}.weight`, b.floatType, [p.dim], `${p.binding}.weight`);
-  const bias = b.weight(`${p.name}.bias`, b.floatType, [p.dim], `${p.binding}.bias`);
+/** LayerNormalization over the last axis with weight and bias bound as `binding` says. */
+export function layerNorm(b: GraphBuilder, x: string, p: { name: string; binding: LayerBinding; dim: number; eps: number }): string {
+  const w = b.weight(`${p.name}.weight`, b.floatType, [p.dim], bound(p.binding, 'weight'));
+  const bias = b.weight(`${p.name}.bias`, b.floatType, [p.dim], bound(p.binding, 'bias'));
   return b.op('LayerNormalization', [x, w, bias], { attributes: { axis: -1, epsilon: { float: p.eps } } });
 }
 

@@ -4,6 +4,7 @@
  * hidden state [N, E] in merge-window order; output: image features [N/4, outHiddenSize]. Appended to vision-whole.
  */
 import type { ModelSpec } from '../../src/protocol/model-spec';
+import { WEIGHTS } from '../../src/protocol/weight-names';
 import type { GraphBuilder } from './graph-builder';
 import { gelu, layerNorm, linear } from './graph-layers';
 
@@ -11,10 +12,11 @@ import { gelu, layerNorm, linear } from './graph-layers';
 export function appendProjector(b: GraphBuilder, spec: ModelSpec, hidden: string): string {
   const v = spec.vision;
   const group = v.embedDim * v.spatialMergeSize ** 2;
-  const x = layerNorm(b, hidden, { name: 'merger.ln_q', binding: 'visual.merger.ln_q', dim: v.embedDim, eps: v.layerNormEps });
+  const { lnQ, fc1, fc2 } = WEIGHTS.merger;
+  const x = layerNorm(b, hidden, { name: 'merger.ln_q', binding: lnQ, dim: v.embedDim, eps: v.layerNormEps });
   // Rows are already in merge-window order, so 4 consecutive rows are one 2×2 group.
   const grouped = b.op('Reshape', [x, b.int64([-1, group])]);
-  const h = gelu(b, linear(b, grouped, { name: 'merger.mlp.0', binding: 'visual.merger.mlp.0', inDim: group, outDim: group, bias: true }));
-  const y = linear(b, h, { name: 'merger.mlp.2', binding: 'visual.merger.mlp.2', inDim: group, outDim: v.outHiddenSize, bias: true });
-  return layerNorm(b, y, { name: 'norm', binding: 'norm', dim: v.outHiddenSize, eps: v.projectorNormEps });
+  const h = gelu(b, linear(b, grouped, { name: 'merger.mlp.0', binding: fc1, inDim: group, outDim: group, bias: true }));
+  const y = linear(b, h, { name: 'merger.mlp.2', binding: fc2, inDim: group, outDim: v.outHiddenSize, bias: true });
+  return layerNorm(b, y, { name: 'norm', binding: WEIGHTS.projectorNorm, dim: v.outHiddenSize, eps: v.projectorNormEps });
 }

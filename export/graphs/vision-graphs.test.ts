@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { visionRotaryTables, type PatchGrid } from '../../src/processor/vision-rotary';
 import { compareArrays, randomFloats } from '../../src/testing/compare';
 import { testGpuContext } from '../../src/testing/node-gpu';
+import { WEIGHTS } from '../../src/protocol/weight-names';
 import { imageRanges, visionForwardReference } from '../reference-forward/vision-reference';
 import { randomWeights, TINY_SPEC } from '../reference-forward/random-weights';
 import { embedWeights, GraphBuilder } from './graph-builder';
@@ -68,9 +69,10 @@ describe('vision graphs on WebGPU (onnxruntime-web, no CPU fallback) vs the plai
     b.op('Identity', [appendProjector(b, spec, b.input('hidden', 'float32', ['patches', E]))], { outputs: ['image_features'] });
     b.output('image_features', 'float32', ['merged', spec.vision.outHiddenSize]);
     const model = b.build('projector: PatchMerger + extra LayerNorm');
+    const { fc1, fc2 } = WEIGHTS.merger;
     const graph = embedWeights(model, (binding) => {
       const data = lookup(binding);
-      return { type: 'float32', dims: binding.startsWith('visual.merger.mlp.0.weight') ? [4 * E, 4 * E] : binding === 'visual.merger.mlp.2.weight' ? [spec.vision.outHiddenSize, 4 * E] : [data.length], data };
+      return { type: 'float32', dims: binding === fc1.weight ? [4 * E, 4 * E] : binding === fc2.weight ? [spec.vision.outHiddenSize, 4 * E] : [data.length], data };
     });
     expect(graph.inputs.map((i) => i.name)).toEqual(['hidden']);
     const harness = await GraphHarness.create(ctx, graph);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isSarashinaError, type SarashinaError } from '../../src/protocol/errors';
 import { packageFiles, parseManifest } from '../../src/protocol/manifest';
+import { scalesName, WEIGHTS } from '../../src/protocol/weight-names';
 import { SafetensorsCheckpoint } from '../safetensors/safetensors-checkpoint';
 import { writeRandomCheckpoint } from '../random/random-checkpoint';
 import { startRangeFileServer } from '../../src/testing/range-file-server';
@@ -27,7 +28,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function expectFailure(run: () => Promise<unknown>, code: string, pattern: RegExp): Promise<SarashinaError> {
+async function expectFailure(run: () => Promise<unknown>, code: string, pattern: RegExp | string): Promise<SarashinaError> {
   try {
     await run();
   } catch (e) {
@@ -78,14 +79,14 @@ describe('exportPackage on the tiny random checkpoint', () => {
 
     const source = await SafetensorsCheckpoint.open(ckpt);
     // The largest weight (the embedding table, 2048 × 64) spans several shards in fp32.
-    if (precision === 'fp32') expect(manifest.weights['llm.model.embed_tokens.weight']!.parts.length).toBeGreaterThan(1);
-    for (const name of ['llm.model.embed_tokens.weight', 'visual.patch_embed.proj.weight', 'visual.blocks.1.attn.qkv.bias', 'llm.model.layers.1.mlp.down_proj.weight', 'llm.lm_head.weight']) {
+    if (precision === 'fp32') expect(manifest.weights[WEIGHTS.embedTokens]!.parts.length).toBeGreaterThan(1);
+    for (const name of [WEIGHTS.embedTokens, WEIGHTS.patchEmbed, WEIGHTS.visionBlock(1).qkv.bias, WEIGHTS.decoderLayer(1).down, WEIGHTS.lmHead]) {
       const expected = (await source.readFloat32(name)).data;
       const entry = manifest.weights[name]!;
       const bytes = await readPackageWeight(out, manifest, name);
       if (entry.layout === 'matmulnbits-q4-b32') {
-        const scalesEntry = manifest.weights[`${name}.scales`]!;
-        const scalesBytes = await readPackageWeight(out, manifest, `${name}.scales`);
+        const scalesEntry = manifest.weights[scalesName(name)]!;
+        const scalesBytes = await readPackageWeight(out, manifest, scalesName(name));
         const [rows, blocks] = scalesEntry.shape as [number, number];
         const scales = scalesEntry.dtype === 'float32' ? new Float32Array(scalesBytes.buffer) : new Uint16Array(scalesBytes.buffer);
         const q = { packed: bytes, scales, scaleType: scalesEntry.dtype as 'float32' | 'float16', rows, cols: blocks * 32 };
@@ -127,7 +128,7 @@ describe('exportPackage on the tiny random checkpoint', () => {
       node[path[path.length - 1]!] = value;
       return copy;
     };
-    const check = (m: unknown, pattern: RegExp): void => {
+    const check = (m: unknown, pattern: RegExp | string): void => {
       try {
         parseManifest(m);
         throw new Error('expected parseManifest to fail');
@@ -140,8 +141,9 @@ describe('exportPackage on the tiny random checkpoint', () => {
     check(mutate(['formatVersion'], 3), /formatVersion must be 1 \(exporter 0\.1\.0\) or 2 \(exporter 0\.2\.0 or later\), but it is 3/);
     check(mutate(['shards', 0, 'sha256'], 'abc'), /shards\[0\]\.sha256 must be 64 lower-case hex digits/);
     check(mutate(['model', 'text', 'hiddenSize'], -4), /model\.text\.hiddenSize must be a finite integer > 0, but it is -4/);
-    check(mutate(['weights', 'norm.weight', 'parts', 0, 'byteOffset'], 10 ** 9), /weights\["norm\.weight"\]\.parts\[0\]\.byteOffset must be a range inside weights-/);
-    check(mutate(['weights', 'norm.weight', 'shape'], [3]), /weights\["norm\.weight"\]\.sizeBytes must be 12/);
+    const norm = WEIGHTS.projectorNorm.weight;
+    check(mutate(['weights', norm, 'parts', 0, 'byteOffset'], 10 ** 9), `weights["${norm}"].parts[0].byteOffset must be a range inside weights-`);
+    check(mutate(['weights', norm, 'shape'], [3]), `weights["${norm}"].sizeBytes must be 12`);
     // Weight-name templates (format 1's vision-block) are gone: a binding is a weight name.
     check(mutate(['graphs', 0, 'weights', 'x'], 'visual.blocks.{block}.attn.qkv.weight'), /graphs\[0\]\.weights\.x must be a weight listed in weights/);
     check(mutate(['graphs', 0, 'name'], 'vision-block'), /graphs\[0\]\.name must be one of vision-whole, decoder, but it is "vision-block"/);
@@ -179,7 +181,7 @@ describe('exportPackage on bad input leaves nothing complete-looking', () => {
   it('tensor shape disagreeing with config.json names the tensor', async () => {
     const src = join(dir, 'bad-shape');
     await copyCheckpoint(src, (c) => ((c.text_config as Record<string, unknown>).intermediate_size = 192));
-    await expectFailure(() => exportPackage(src, join(dir, 'out-shape'), { precision: 'q4f32' }), 'invalid-model', /llm\.model\.layers\.0\.mlp\.gate_proj\.weight.*\[160, 64\].*\[192, 64\]/);
+    await expectFailure(() => exportPackage(src, join(dir, 'out-shape'), { precision: 'q4f32' }), 'invalid-model', `Tensor ${WEIGHTS.decoderLayer(0).gate} has shape [160, 64] but config.json implies [192, 64]`);
     await expectNothingLeft(dir, 'out-shape');
   });
 
@@ -200,10 +202,10 @@ describe('exportPackage on bad input leaves nothing complete-looking', () => {
   });
 
   it('a full disk becomes storage-quota-exceeded naming the file and tensor', () => {
-    const err = fileWriteError('/pkg.partial-1/weights-00003.bin', Object.assign(new Error('no space'), { code: 'ENOSPC' }), 'llm.lm_head.weight');
+    const err = fileWriteError('/pkg.partial-1/weights-00003.bin', Object.assign(new Error('no space'), { code: 'ENOSPC' }), WEIGHTS.lmHead);
     expect(err.code).toBe('storage-quota-exceeded');
-    expect(err.message).toMatch(/weights-00003\.bin.*llm\.lm_head\.weight/);
-    expect(err.details).toMatchObject({ file: '/pkg.partial-1/weights-00003.bin', tensor: 'llm.lm_head.weight' });
+    expect(err.message).toContain(`writing /pkg.partial-1/weights-00003.bin failed (ENOSPC) while writing tensor ${WEIGHTS.lmHead}`);
+    expect(err.details).toMatchObject({ file: '/pkg.partial-1/weights-00003.bin', tensor: WEIGHTS.lmHead });
   });
 
   it('unknown model_type', async () => {

@@ -21,6 +21,7 @@ import {
   type WeightEntry,
 } from '../../src/protocol/manifest';
 import type { ImageProcessorSpec, ModelSpec } from '../../src/protocol/model-spec';
+import { scalesName } from '../../src/protocol/weight-names';
 import { encodeOnnxModel } from '../../src/ort/onnx/onnx-model';
 import { packageGraphs } from './package-graphs';
 import { ShardWriter } from './shard-writer';
@@ -45,7 +46,7 @@ export interface PackageContent {
 
 /**
  * Writes the package form of one planned weight through `shards` (begin/write/end per entry) and
- * returns its manifest entries (int4 weights give two: codes and `.scales`).
+ * returns its manifest entries (int4 weights give two: codes and their `scalesName`).
  */
 export type WeightProducer = (planned: PlannedWeight, shards: ShardWriter) => Promise<Record<string, WeightEntry>>;
 
@@ -173,11 +174,12 @@ export async function writeInt4Weight(shards: ShardWriter, planned: PlannedWeigh
   await shards.begin(planned.name, rows * cols / 2);
   for (const chunk of packedChunks) await shards.write(chunk);
   const packedParts = shards.end();
-  await shards.begin(`${planned.name}.scales`, scales.byteLength);
+  const scalesWeight = scalesName(planned.name);
+  await shards.begin(scalesWeight, scales.byteLength);
   await shards.write(new Uint8Array(scales.buffer, scales.byteOffset, scales.byteLength));
   return {
     [planned.name]: { parts: packedParts, sizeBytes: rows * cols / 2, dtype: 'uint8', shape: [rows, blocks, 16], layout: 'matmulnbits-q4-b32' },
-    [`${planned.name}.scales`]: { parts: shards.end(), sizeBytes: scales.byteLength, dtype: scales instanceof Float32Array ? 'float32' : 'float16', shape: [rows, blocks], layout: 'matmulnbits-scales' },
+    [scalesWeight]: { parts: shards.end(), sizeBytes: scales.byteLength, dtype: scales instanceof Float32Array ? 'float32' : 'float16', shape: [rows, blocks], layout: 'matmulnbits-scales' },
   };
 }
 

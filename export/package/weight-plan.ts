@@ -5,11 +5,12 @@
  *   embedding table            fp32: float32;  q4*: float16 (the engine's gather kernel reads it)
  *   everything else            float32 (fp32, q4f32) or float16 (q4f16), row-major; the vision patch
  *                              embedding flattened to [E, C·T·P·P]
- * With tied embeddings `llm.lm_head.weight` is produced from the table.
+ * With tied embeddings the lm_head entry (`WEIGHTS.lmHead`) is produced from the table.
  */
 import type { ModelSpec } from '../../src/protocol/model-spec';
 import type { Precision, WeightDtype } from '../../src/protocol/manifest';
-import { expectedTensorShapes } from '../hf-config';
+import { precisionDtypes } from '../../src/protocol/precision-dtypes';
+import { allDecoderLinears, checkpointTensorShapes, WEIGHTS } from '../../src/protocol/weight-names';
 
 export type Conversion =
   | { readonly kind: 'float'; readonly dtype: Exclude<WeightDtype, 'uint8'> }
@@ -25,24 +26,23 @@ export interface PlannedWeight {
   readonly conversion: Conversion;
 }
 
-const DECODER_LINEAR = /^llm\.(model\.layers\.\d+\.(self_attn\.[qkvo]_proj|mlp\.(gate|up|down)_proj)|lm_head)\.weight$/;
-
 export function planWeights(spec: ModelSpec, precision: Precision): PlannedWeight[] {
-  const floatDtype = precision === 'q4f16' ? 'float16' : 'float32';
+  const dtypes = precisionDtypes(precision);
   const plan: PlannedWeight[] = [];
-  const shapes = expectedTensorShapes(spec);
-  if (spec.text.tieWordEmbeddings) shapes.set('llm.lm_head.weight', [spec.text.vocabSize, spec.text.hiddenSize]);
+  const shapes = checkpointTensorShapes(spec);
+  if (spec.text.tieWordEmbeddings) shapes.set(WEIGHTS.lmHead, [spec.text.vocabSize, spec.text.hiddenSize]);
+  const decoderLinears = new Set(allDecoderLinears(spec));
   for (const [name, shape] of shapes) {
-    const source = name === 'llm.lm_head.weight' && spec.text.tieWordEmbeddings ? 'llm.model.embed_tokens.weight' : name;
-    if (name === 'visual.patch_embed.proj.weight') {
+    const source = name === WEIGHTS.lmHead && spec.text.tieWordEmbeddings ? WEIGHTS.embedTokens : name;
+    if (name === WEIGHTS.patchEmbed) {
       const [out = 0, ...rest] = shape;
-      plan.push({ name, source, shape: [out, rest.reduce((a, b) => a * b, 1)], conversion: { kind: 'float', dtype: floatDtype } });
-    } else if (DECODER_LINEAR.test(name) && precision !== 'fp32') {
-      plan.push({ name, source, shape, conversion: { kind: 'int4', scaleDtype: floatDtype } });
-    } else if (name === 'llm.model.embed_tokens.weight') {
-      plan.push({ name, source, shape, conversion: { kind: 'float', dtype: precision === 'fp32' ? 'float32' : 'float16' } });
+      plan.push({ name, source, shape: [out, rest.reduce((a, b) => a * b, 1)], conversion: { kind: 'float', dtype: dtypes.floatWeights } });
+    } else if (decoderLinears.has(name) && dtypes.decoderLinears === 'int4') {
+      plan.push({ name, source, shape, conversion: { kind: 'int4', scaleDtype: dtypes.int4Scales } });
+    } else if (name === WEIGHTS.embedTokens) {
+      plan.push({ name, source, shape, conversion: { kind: 'float', dtype: dtypes.embeddingTable } });
     } else {
-      plan.push({ name, source, shape, conversion: { kind: 'float', dtype: floatDtype } });
+      plan.push({ name, source, shape, conversion: { kind: 'float', dtype: dtypes.floatWeights } });
     }
   }
   return plan;

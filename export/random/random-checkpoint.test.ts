@@ -2,7 +2,8 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkTensorShapes, expectedTensorShapes, parseImageProcessorConfig, parseModelConfig } from '../hf-config';
+import { checkpointTensorShapes, WEIGHTS } from '../../src/protocol/weight-names';
+import { checkTensorShapes, parseImageProcessorConfig, parseModelConfig } from '../hf-config';
 import { SafetensorsCheckpoint } from '../safetensors/safetensors-checkpoint';
 import { tensorSizeBytes } from '../safetensors/safetensors-writer';
 import { pythonFloatRepr, toPythonJson } from './python-json';
@@ -64,13 +65,13 @@ describe('writeRandomCheckpoint', () => {
       const std = Math.sqrt(data.reduce((a, b) => a + (b - mean) ** 2, 0) / data.length);
       return { mean, std };
     };
-    const down = await stats('llm.model.layers.1.mlp.down_proj.weight');
+    const down = await stats(WEIGHTS.decoderLayer(1).down);
     expect(Math.abs(down.std * Math.sqrt(160) - 1)).toBeLessThan(0.05);
-    const norm = await stats('visual.blocks.1.norm2.weight');
+    const norm = await stats(WEIGHTS.visionBlock(1).norm2.weight);
     expect(Math.abs(norm.mean - 1)).toBeLessThan(0.01);
     // Another seed gives other weights.
     const other = await SafetensorsCheckpoint.open(COMMITTED);
-    expect((await ckpt.read('llm.lm_head.weight')).bytes).not.toEqual((await other.read('llm.lm_head.weight')).bytes);
+    expect((await ckpt.read(WEIGHTS.lmHead)).bytes).not.toEqual((await other.read(WEIGHTS.lmHead)).bytes);
   });
 });
 
@@ -91,7 +92,7 @@ describe('presets', () => {
 
   it('8b shards stay under 5 GB, in order, covering every tensor once', () => {
     const spec = parseModelConfig(presetConfigJson('8b'));
-    const tensors = [...expectedTensorShapes(spec)].map(([name, shape]) => randomBf16Tensor(name, shape, 0));
+    const tensors = [...checkpointTensorShapes(spec)].map(([name, shape]) => randomBf16Tensor(spec, name, shape, 0));
     const limit = PRESETS['8b'].maxShardBytes ?? 0;
     const shards = planShards(tensors, limit);
     expect(shards.length).toBe(4);

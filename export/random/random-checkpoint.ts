@@ -8,7 +8,8 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SarashinaError } from '../../src/protocol/errors';
-import { expectedTensorShapes, parseModelConfig } from '../hf-config';
+import { checkpointTensorShapes } from '../../src/protocol/weight-names';
+import { parseModelConfig } from '../hf-config';
 import { INDEX_FILE_NAME, SINGLE_FILE_NAME } from '../safetensors/safetensors-checkpoint';
 import { tensorSizeBytes, writeSafetensorsFile, type TensorToWrite } from '../safetensors/safetensors-writer';
 import { toPythonJson } from './python-json';
@@ -76,7 +77,7 @@ export async function writeRandomCheckpoint(dir: string, options: RandomCheckpoi
     files.push(name);
   }
 
-  const tensors = [...expectedTensorShapes(spec)].map(([name, shape]) => randomBf16Tensor(name, shape, seed));
+  const tensors = [...checkpointTensorShapes(spec)].map(([name, shape]) => randomBf16Tensor(spec, name, shape, seed));
   const totalBytes = tensors.reduce((sum, t) => sum + tensorSizeBytes(t), 0);
   const shards = dims.maxShardBytes === null ? [tensors] : planShards(tensors, dims.maxShardBytes);
   const shardName = (i: number): string => (shards.length === 1 && dims.maxShardBytes === null ? SINGLE_FILE_NAME : `model-${String(i + 1).padStart(5, '0')}-of-${String(shards.length).padStart(5, '0')}.safetensors`);

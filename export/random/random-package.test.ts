@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNodeEngine } from '../../src/api/node-platform';
 import type { ChatCompletion } from '../../src/protocol/api';
 import { MANIFEST_FILE_NAME, type PackageManifest, parseManifest } from '../../src/protocol/manifest';
+import { scalesName, WEIGHTS } from '../../src/protocol/weight-names';
 import { exportPackage } from '../package/export-package';
 import { readPackageManifest, readPackageWeight } from '../package/package-reader';
 import { writeRandomCheckpoint } from './random-checkpoint';
@@ -79,9 +80,9 @@ describe('values and determinism', () => {
   it('dequantized int4 weights have mean ≈ 0 and the checkpoint init’s std', async () => {
     const random = join(dir, 'random-q4f32');
     const manifest = await readPackageManifest(random);
-    for (const name of ['llm.lm_head.weight', 'llm.model.layers.0.mlp.down_proj.weight']) {
+    for (const name of [WEIGHTS.lmHead, WEIGHTS.decoderLayer(0).down]) {
       const packed = await readPackageWeight(random, manifest, name);
-      const scaleBytes = await readPackageWeight(random, manifest, `${name}.scales`);
+      const scaleBytes = await readPackageWeight(random, manifest, scalesName(name));
       const scales = new Float32Array(scaleBytes.buffer, scaleBytes.byteOffset, scaleBytes.byteLength / 4);
       const [rows = 0, cols = 0] = manifest.weights[name]?.shape ?? [];
       let sum = 0;
@@ -97,7 +98,7 @@ describe('values and determinism', () => {
       }
       const n = packed.length * 2;
       const std = Math.sqrt(sumSq / n - (sum / n) ** 2);
-      const want = initFor(name, [rows, cols * 32]).std;
+      const want = initFor(manifest.model, name, [rows, cols * 32]).std;
       expect(Math.abs(sum / n), name).toBeLessThan(0.05 * want);
       expect(std / want, name).toBeGreaterThan(0.95);
       expect(std / want, name).toBeLessThan(1.05);

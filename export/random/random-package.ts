@@ -13,6 +13,7 @@
  */
 import { type ErrorDetails, SarashinaError } from '../../src/protocol/errors';
 import { PRECISIONS, type Precision, type WeightEntry } from '../../src/protocol/manifest';
+import type { ModelSpec } from '../../src/protocol/model-spec';
 import { parseImageProcessorConfig, parseModelConfig } from '../hf-config';
 import { ExportProgressTracker, type ExportProgress } from '../package/export-progress';
 import { checkPackageTarget, type ExportResult, writeFloatWeight, writeInt4Weight, writePackage } from '../package/package-writer';
@@ -69,7 +70,7 @@ export async function writeRandomPackage(outDir: string, options: RandomPackageO
       chatTemplateBytes: utf8(files['chat_template.json']),
       source: `random:${preset}:seed=${seed}`,
     },
-    (planned, shards) => randomWeight(planned, shards, seed),
+    (planned, shards) => randomWeight(spec, planned, shards, seed),
     outDir,
     { precision, ...(options.maxShardBytes === undefined ? {} : { maxShardBytes: options.maxShardBytes }), ...(options.overwrite === undefined ? {} : { overwrite: options.overwrite }), onWeight: (w) => progress.add(packageBytes(w), w.name) },
   );
@@ -99,9 +100,9 @@ function packageBytes(planned: PlannedWeight): number {
   return conv.kind === 'float' ? count * floatBytes(conv.dtype) : count / 2 + (count / 32) * floatBytes(conv.scaleDtype);
 }
 
-async function randomWeight(planned: PlannedWeight, shards: ShardWriter, seed: number): Promise<Record<string, WeightEntry>> {
+async function randomWeight(spec: ModelSpec, planned: PlannedWeight, shards: ShardWriter, seed: number): Promise<Record<string, WeightEntry>> {
   const count = planned.shape.reduce((a, b) => a * b, 1);
-  const init = initFor(planned.source, planned.shape);
+  const init = initFor(spec, planned.source, planned.shape);
   const conv = planned.conversion;
   if (conv.kind === 'float') {
     const toPackage = function* (): Generator<Uint8Array> {

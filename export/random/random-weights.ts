@@ -8,6 +8,8 @@
  * the greedy top-2 gaps of a 2048-token vocabulary were often below 1e-3 — too close for parity tests.
  */
 
+import type { ModelSpec } from '../../src/protocol/model-spec';
+import { allBiases, allNorms, WEIGHTS } from '../../src/protocol/weight-names';
 import { float32ToBf16Bytes } from '../safetensors/safetensors-dtype';
 import type { TensorToWrite } from '../safetensors/safetensors-writer';
 
@@ -17,13 +19,13 @@ export interface TensorInit {
   readonly std: number;
 }
 
-/** Init rule for a Sarashina2-Vision tensor from its name and shape. */
-export function initFor(name: string, shape: readonly number[]): TensorInit {
-  const isNorm = /(^|\.)(norm\d?|ln_q|input_layernorm|post_attention_layernorm)\.(weight|bias)$/.test(name);
-  if (isNorm) return name.endsWith('.weight') ? { mean: 1, std: 0.02 } : { mean: 0, std: 0.02 };
-  if (name.endsWith('.bias')) return { mean: 0, std: 0.02 };
-  if (name.endsWith('embed_tokens.weight')) return { mean: 0, std: 1 };
-  if (name.endsWith('lm_head.weight')) return { mean: 0, std: 4 / Math.sqrt(shape[1] ?? 1) };
+/** Init rule for tensor `name` of a Sarashina2-Vision model of `spec`, from its role and shape. */
+export function initFor(spec: ModelSpec, name: string, shape: readonly number[]): TensorInit {
+  if (allNorms(spec).some((n) => n.weight === name)) return { mean: 1, std: 0.02 };
+  // Norm biases and linear biases start alike.
+  if (allBiases(spec).includes(name)) return { mean: 0, std: 0.02 };
+  if (name === WEIGHTS.embedTokens) return { mean: 0, std: 1 };
+  if (name === WEIGHTS.lmHead) return { mean: 0, std: 4 / Math.sqrt(shape[1] ?? 1) };
   let fanIn = 1;
   for (const d of shape.slice(1)) fanIn *= d;
   return { mean: 0, std: 1 / Math.sqrt(fanIn) };
@@ -119,10 +121,10 @@ export function* randomBf16Chunks(name: string, count: number, init: TensorInit,
   }
 }
 
-/** A TensorToWrite whose data is `randomBf16Chunks` with the init rule for its name. */
-export function randomBf16Tensor(name: string, shape: readonly number[], seed: number): TensorToWrite {
+/** A TensorToWrite of `spec`'s model whose data is `randomBf16Chunks` with the init rule for its name. */
+export function randomBf16Tensor(spec: ModelSpec, name: string, shape: readonly number[], seed: number): TensorToWrite {
   let count = 1;
   for (const d of shape) count *= d;
-  const init = initFor(name, shape);
+  const init = initFor(spec, name, shape);
   return { name, dtype: 'BF16', shape, chunks: () => randomBf16Chunks(name, count, init, seed) };
 }

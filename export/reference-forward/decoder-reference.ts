@@ -4,6 +4,7 @@
  * Tests only.
  */
 import type { ModelSpec } from '../../src/protocol/model-spec';
+import { WEIGHTS } from '../../src/protocol/weight-names';
 import { add, attendHead, linear, map, rmsNorm, rotateHalf, silu } from './tensor-math';
 import type { WeightLookup } from './vision-reference';
 
@@ -40,11 +41,11 @@ export function decoderForwardReference(spec: ModelSpec, w: WeightLookup, embeds
   const { cos, sin } = llamaRotaryTables(S, D, t.ropeTheta);
   let h: Float32Array = new Float32Array(embeds);
   for (let l = 0; l < t.numLayers; l++) {
-    const p = `llm.model.layers.${l}`;
-    const x = rmsNorm(h, H, w(`${p}.input_layernorm.weight`), t.rmsNormEps);
-    const q = linear(x, S, H, w(`${p}.self_attn.q_proj.weight`), qDim);
-    const k = linear(x, S, H, w(`${p}.self_attn.k_proj.weight`), kvDim);
-    const v = linear(x, S, H, w(`${p}.self_attn.v_proj.weight`), kvDim);
+    const n = WEIGHTS.decoderLayer(l);
+    const x = rmsNorm(h, H, w(n.inputNorm), t.rmsNormEps);
+    const q = linear(x, S, H, w(n.q), qDim);
+    const k = linear(x, S, H, w(n.k), kvDim);
+    const v = linear(x, S, H, w(n.v), kvDim);
     rotateHalf(q, S, qDim, 0, t.numHeads, D, cos, sin, (r) => r);
     rotateHalf(k, S, kvDim, 0, t.numKvHeads, D, cos, sin, (r) => r);
     const attn = new Float32Array(S * qDim);
@@ -59,12 +60,12 @@ export function decoderForwardReference(spec: ModelSpec, w: WeightLookup, embeds
         { qStart: 0, qEnd: S, kvStart: 0, kvEnd: S, causalOffset: 0 },
       );
     }
-    h = add(h, linear(attn, S, qDim, w(`${p}.self_attn.o_proj.weight`), H));
-    const y = rmsNorm(h, H, w(`${p}.post_attention_layernorm.weight`), t.rmsNormEps);
-    const gate = map(linear(y, S, H, w(`${p}.mlp.gate_proj.weight`), t.intermediateSize), silu);
-    const up = linear(y, S, H, w(`${p}.mlp.up_proj.weight`), t.intermediateSize);
-    h = add(h, linear(gate.map((g, i) => g * (up[i] ?? 0)), S, t.intermediateSize, w(`${p}.mlp.down_proj.weight`), H));
+    h = add(h, linear(attn, S, qDim, w(n.o), H));
+    const y = rmsNorm(h, H, w(n.postAttentionNorm), t.rmsNormEps);
+    const gate = map(linear(y, S, H, w(n.gate), t.intermediateSize), silu);
+    const up = linear(y, S, H, w(n.up), t.intermediateSize);
+    h = add(h, linear(gate.map((g, i) => g * (up[i] ?? 0)), S, t.intermediateSize, w(n.down), H));
   }
-  const final = rmsNorm(h, H, w('llm.model.norm.weight'), t.rmsNormEps);
-  return linear(final, S, H, w(t.tieWordEmbeddings ? 'llm.model.embed_tokens.weight' : 'llm.lm_head.weight'), t.vocabSize);
+  const final = rmsNorm(h, H, w(WEIGHTS.finalNorm), t.rmsNormEps);
+  return linear(final, S, H, w(t.tieWordEmbeddings ? WEIGHTS.embedTokens : WEIGHTS.lmHead), t.vocabSize);
 }

@@ -4,6 +4,7 @@
  * Tests only: slow (f64 loops), no GPU.
  */
 import type { ModelSpec } from '../../src/protocol/model-spec';
+import { WEIGHTS } from '../../src/protocol/weight-names';
 import { type PatchGrid, visionRotaryTables } from '../../src/processor/vision-rotary';
 import { add, attendHead, gelu, layerNorm, linear, map, quickGelu, rotateHalf } from './tensor-math';
 
@@ -55,19 +56,19 @@ export function visionAttentionReference(spec: ModelSpec, qkv: Float32Array, gri
 export function visionQkvReference(spec: ModelSpec, w: WeightLookup, hidden: Float32Array, block: number): Float32Array {
   const E = spec.vision.embedDim;
   const n = hidden.length / E;
-  const p = `visual.blocks.${block}`;
-  const x = layerNorm(hidden, E, w(`${p}.norm1.weight`), w(`${p}.norm1.bias`), spec.vision.layerNormEps);
-  return linear(x, n, E, w(`${p}.attn.qkv.weight`), 3 * E, w(`${p}.attn.qkv.bias`));
+  const { norm1, qkv } = WEIGHTS.visionBlock(block);
+  const x = layerNorm(hidden, E, w(norm1.weight), w(norm1.bias), spec.vision.layerNormEps);
+  return linear(x, n, E, w(qkv.weight), 3 * E, w(qkv.bias));
 }
 
 /** The rest of block `block` after attention: residual + proj, then LN2 + QuickGELU MLP + residual. */
 export function visionBlockPostReference(spec: ModelSpec, w: WeightLookup, hidden: Float32Array, attn: Float32Array, block: number): Float32Array {
   const { embedDim: E, mlpDim: M, layerNormEps: eps } = spec.vision;
   const n = hidden.length / E;
-  const p = `visual.blocks.${block}`;
-  const h = add(hidden, linear(attn, n, E, w(`${p}.attn.proj.weight`), E, w(`${p}.attn.proj.bias`)));
-  const x = layerNorm(h, E, w(`${p}.norm2.weight`), w(`${p}.norm2.bias`), eps);
-  const m = linear(map(linear(x, n, E, w(`${p}.mlp.fc1.weight`), M, w(`${p}.mlp.fc1.bias`)), quickGelu), n, M, w(`${p}.mlp.fc2.weight`), E, w(`${p}.mlp.fc2.bias`));
+  const { proj, norm2, fc1, fc2 } = WEIGHTS.visionBlock(block);
+  const h = add(hidden, linear(attn, n, E, w(proj.weight), E, w(proj.bias)));
+  const x = layerNorm(h, E, w(norm2.weight), w(norm2.bias), eps);
+  const m = linear(map(linear(x, n, E, w(fc1.weight), M, w(fc1.bias)), quickGelu), n, M, w(fc2.weight), E, w(fc2.bias));
   return add(h, m);
 }
 
@@ -76,16 +77,18 @@ export function projectorReference(spec: ModelSpec, w: WeightLookup, hidden: Flo
   const { embedDim: E, spatialMergeSize: m, outHiddenSize: H } = spec.vision;
   const group = E * m * m;
   const rows = hidden.length / group;
-  const x = layerNorm(hidden, E, w('visual.merger.ln_q.weight'), w('visual.merger.ln_q.bias'), spec.vision.layerNormEps);
-  const y = linear(map(linear(x, rows, group, w('visual.merger.mlp.0.weight'), group, w('visual.merger.mlp.0.bias')), gelu), rows, group, w('visual.merger.mlp.2.weight'), H, w('visual.merger.mlp.2.bias'));
-  return layerNorm(y, H, w('norm.weight'), w('norm.bias'), spec.vision.projectorNormEps);
+  const { lnQ, fc1, fc2 } = WEIGHTS.merger;
+  const x = layerNorm(hidden, E, w(lnQ.weight), w(lnQ.bias), spec.vision.layerNormEps);
+  const y = linear(map(linear(x, rows, group, w(fc1.weight), group, w(fc1.bias)), gelu), rows, group, w(fc2.weight), H, w(fc2.bias));
+  const norm = WEIGHTS.projectorNorm;
+  return layerNorm(y, H, w(norm.weight), w(norm.bias), spec.vision.projectorNormEps);
 }
 
 /** pixel rows [N, C·T·P·P] → patch embedding [N, E]. */
 export function patchEmbedReference(spec: ModelSpec, w: WeightLookup, pixels: Float32Array): Float32Array {
   const v = spec.vision;
   const inDim = v.inChannels * v.temporalPatchSize * v.patchSize * v.patchSize;
-  return linear(pixels, pixels.length / inDim, inDim, w('visual.patch_embed.proj.weight'), v.embedDim);
+  return linear(pixels, pixels.length / inDim, inDim, w(WEIGHTS.patchEmbed), v.embedDim);
 }
 
 /** The whole vision side: pixel rows of all images → image features [N/4, outHiddenSize]. */

@@ -18,7 +18,6 @@ import { compareArrays } from '../testing/compare';
 import { trackGpu } from '../testing/gpu-tracker';
 import { testGpuContext } from '../testing/node-gpu';
 import { loadCase } from '../testing/package-runner';
-import { SarashinaModel } from './sarashina-model';
 
 const CHECKPOINT = 'export/reference/fixtures/tiny/checkpoint';
 /** The manifest exporter 0.1.0 wrote for CHECKPOINT in fp32 (see src/protocol/manifest.test.ts). */

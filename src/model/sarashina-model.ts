@@ -14,16 +14,16 @@ import type { LoadProgress, PrecisionVariant } from '../protocol/api';
 import { SarashinaError } from '../protocol/errors';
 import type { PackageManifest } from '../protocol/manifest';
 import type { ModelSpec } from '../protocol/model-spec';
-import { decodeStepSupport, KernelDecodeStep } from './decode-step';
+import { KernelDecodeStep } from './decode-step';
 import { DECODER_GRAPH, type DecoderDtype, OrtDecoder, type RopeTables, uploadRopeTables } from './decoder';
 import type { KernelDispatch } from '../gpu/kernel';
-import { chooseContextTokens, KvCache } from './kv-cache';
+import { KvCache } from './kv-cache';
 import { ModelWeights } from './model-weights';
 import { OrtGraphSet } from './ort-graph-set';
-import { prefillChunks, prefillChunkTokens } from './prefill-chunking';
+import { prefillChunks } from './prefill-chunking';
 import { TokenEmbedder, validateFeatureSpans } from './token-embedder';
 import { VisionEncoder, visionPathGraphs } from './vision-encoder';
-import type { DecodePath, FeatureSpan, ImageFeatures, ImagePixels, VisionLanguageModel, VisionPath } from './vision-language-model';
+import type { DecodePath, FeatureSpan, ImageFeatures, ImagePixels, VisionLanguageModel } from './vision-language-model';
 
 export interface SarashinaModelOptions {
   readonly signal?: AbortSignal;

@@ -97,6 +97,40 @@ export function allDecoderLinears(spec: ModelSpec): string[] {
   return out;
 }
 
+/** A norm's parameters: the vision side's LayerNorms have a bias, the decoder's RMSNorms only a weight. */
+export interface NormNames {
+  readonly weight: string;
+  readonly bias?: string;
+}
+
+/** Every norm of the model, vision first (blocks, merger ln_q, projector norm), then the decoder's RMSNorms. */
+export function allNorms(spec: ModelSpec): NormNames[] {
+  const out: NormNames[] = [];
+  for (let b = 0; b < spec.vision.depth; b++) {
+    const n = WEIGHTS.visionBlock(b);
+    out.push(n.norm1, n.norm2);
+  }
+  out.push(WEIGHTS.merger.lnQ, WEIGHTS.projectorNorm);
+  for (let l = 0; l < spec.text.numLayers; l++) {
+    const n = WEIGHTS.decoderLayer(l);
+    out.push({ weight: n.inputNorm }, { weight: n.postAttentionNorm });
+  }
+  out.push({ weight: WEIGHTS.finalNorm });
+  return out;
+}
+
+/** Every bias of the model: the vision side's LayerNorms and linears (the decoder has none). */
+export function allBiases(spec: ModelSpec): string[] {
+  const affines: AffineNames[] = [];
+  for (let b = 0; b < spec.vision.depth; b++) {
+    const n = WEIGHTS.visionBlock(b);
+    affines.push(n.norm1, n.qkv, n.proj, n.norm2, n.fc1, n.fc2);
+  }
+  const m = WEIGHTS.merger;
+  affines.push(m.lnQ, m.fc1, m.fc2, WEIGHTS.projectorNorm);
+  return affines.map((a) => a.bias);
+}
+
 /**
  * Every tensor a Sarashina2-Vision checkpoint holds, with the Hugging Face shape `spec` implies (the conv weight
  * as stored: [E, C, T, P, P]). Map order: vision, projector norm, decoder. `lm_head` only when not tied.

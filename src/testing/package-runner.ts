@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { GpuContext } from '../gpu/gpu-context';
 import type { GraphName, PackageManifest } from '../protocol/manifest';
+import { WEIGHTS } from '../protocol/weight-names';
 import { type PatchGrid, visionRotaryTables } from '../processor/vision-rotary';
 import type { OrtTensor } from '../ort/ort-runtime';
 import type { ModelGraph } from '../../export/graphs/graph-builder';
@@ -114,8 +115,8 @@ export async function visionWhole(ctx: GpuContext, pkg: LoadedPackage, pixels: F
 /** Embeddings of `ids` with image features in the `<|file|>` rows (what the engine's gather kernel does). */
 export async function embed(pkg: LoadedPackage, ids: number[], features: Float32Array | null): Promise<Float32Array> {
   const t = pkg.manifest.model.text;
-  const entry = pkg.manifest.weights['llm.model.embed_tokens.weight']!;
-  const raw = await pkg.weight('llm.model.embed_tokens.weight', entry.dtype === 'float16' ? 'float16' : 'float32');
+  const entry = pkg.manifest.weights[WEIGHTS.embedTokens]!;
+  const raw = await pkg.weight(WEIGHTS.embedTokens, entry.dtype === 'float16' ? 'float16' : 'float32');
   const table = raw instanceof Uint16Array ? fromFloat16Array(raw) : (raw as Float32Array);
   const out = new Float32Array(ids.length * t.hiddenSize);
   let image = 0;
