@@ -4,23 +4,26 @@
 # package to local disk, runs bench/model.bench.ts once per path (our kernels, then the ORT-only paths) and
 # then ../shared/gpu/reference_baseline.py (Hugging Face, bf16) on the same card, sampling nvidia-smi's memory
 # use throughout. Everything lands in $OUT. Environment: COMMIT (recorded), PRESET (8b), PATHS, BENCH_ARGS,
-# PROFILE_LOAD (a CPU profile of loading). Loading is timed in a process of its own with --liftoff-only (as the CLI
+# PROFILE_LOAD (a CPU profile of loading), BUNDLE (default bench/out/gpu-model) and TAG (suffix of the result files,
+# for two bundles measured in one call, e.g. before and after a change), REFERENCE=0 (skip Hugging Face),
+# PRECISION (q4f32), DAWN_FLAGS (Dawn toggles, e.g. the f16 ones; passed as --dawn-flags). Loading is timed in a process of its own with --liftoff-only (as the CLI
 # runs): with V8's defaults Node spends tens of seconds optimizing onnxruntime-web's 27 MB wasm before the first
 # session exists, which a browser does not (Chrome starts on baseline code, tiers up in the background and caches
 # it). The speed runs use V8's defaults, i.e. optimized ORT code as a browser has once warm; their load time
 # includes that compile.
 set -u
 source .gpu/env.sh
-B=bench/out/gpu-model
+B=${BUNDLE:-bench/out/gpu-model}
+T=${TAG:+-$TAG}
 for f in "$B"/*.xz; do xz -dkf "$f"; done
 # (At most 8 files come back from the device: keep the card's description in the memory log.)
-nvidia-smi --query-gpu=name,driver_version,memory.total,memory.used --format=csv | tee "$OUT/gpu-memory.log"
+nvidia-smi --query-gpu=name,driver_version,memory.total,memory.used --format=csv | tee "$OUT/gpu-memory$T.log"
 # Sampled every 2 s: querying nvidia-smi more often was suspected of stalling decode steps.
-(while true; do echo "$(date +%T.%N | cut -c1-12) $(nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits)"; sleep 2; done) >> "$OUT/gpu-memory.log" 2>&1 &
+(while true; do echo "$(date +%T.%N | cut -c1-12) $(nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits)"; sleep 2; done) >> "$OUT/gpu-memory$T.log" 2>&1 &
 SMI=$!
-PKG=/tmp/pkg-${PRESET:-8b}
+PKG=/tmp/pkg-${PRESET:-8b}-${PRECISION:-q4f32}$T
 if [ ! -f "$PKG/manifest.json" ]; then
-  "$NODE" "$B/random-package.mjs" --preset "${PRESET:-8b}" --precision q4f32 --seed 1 --max-pixels 2408448 --out "$PKG" > "$OUT/random-package.log" 2>&1
+  "$NODE" "$B/random-package.mjs" --preset "${PRESET:-8b}" --precision "${PRECISION:-q4f32}" --seed 1 --max-pixels 2408448 --out "$PKG" > "$OUT/random-package$T.log" 2>&1
   tail -1 "$OUT/random-package.log"
 fi
 if [ -n "${PROFILE_LOAD:-}" ]; then
@@ -28,12 +31,14 @@ if [ -n "${PROFILE_LOAD:-}" ]; then
   "$NODE" bench/gpu/summarize-cpuprofile.mjs "$OUT"/prof/*.cpuprofile 40 >> "$OUT/load-profile.txt" && rm -rf "$OUT/prof"
   head -12 "$OUT/load-profile.txt"
 else
-  "$NODE" --liftoff-only "$B/model.mjs" --package "$PKG" --paths kernels --load-only 2>&1 | grep -v XDG_RUNTIME | tail -1 | tee "$OUT/load-profile.txt"
+  "$NODE" --liftoff-only "$B/model.mjs" --package "$PKG" --paths kernels --load-only 2>&1 | grep -v XDG_RUNTIME | tail -1 | tee "$OUT/load-profile$T.txt"
 fi
 for p in ${PATHS:-kernels ort-baseline}; do
-  echo "== $p $(date +%T)" >> "$OUT/gpu-memory.log"
-  BENCH_COMMIT="${COMMIT:-unknown}" timeout "${BENCH_TIMEOUT:-240}" "$NODE" "$B/model.mjs" --package "$PKG" --paths "$p" --out "$OUT/model-$p.json" ${BENCH_ARGS:-} 2>&1 | grep -v XDG_RUNTIME | tee "$OUT/model-$p.log" | tail -3
+  echo "== $p $(date +%T)" >> "$OUT/gpu-memory$T.log"
+  BENCH_COMMIT="${COMMIT:-unknown}" timeout "${BENCH_TIMEOUT:-240}" "$NODE" "$B/model.mjs" --package "$PKG" --paths "$p" --out "$OUT/model-$p$T.json" ${DAWN_FLAGS:+--dawn-flags "$DAWN_FLAGS"} ${BENCH_ARGS:-} 2>&1 | grep -v XDG_RUNTIME | tee "$OUT/model-$p$T.log" | tail -3
 done
-echo "== reference $(date +%T)" >> "$OUT/gpu-memory.log"
-PYTHONUNBUFFERED=1 timeout "${REF_TIMEOUT:-200}" python3 "$B/reference_baseline.py" 2>&1 | tee "$OUT/reference.log" | tail -2
+if [ "${REFERENCE:-1}" != 0 ]; then
+  echo "== reference $(date +%T)" >> "$OUT/gpu-memory$T.log"
+  PYTHONUNBUFFERED=1 timeout "${REF_TIMEOUT:-200}" python3 "$B/reference_baseline.py" 2>&1 | tee "$OUT/reference.log" | tail -2
+fi
 kill $SMI
