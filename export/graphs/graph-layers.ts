@@ -6,14 +6,13 @@
 import type { AffineNames } from '../../src/protocol/weight-names';
 import type { GraphBuilder } from './graph-builder';
 
-/**
- * What a layer's weight and bias bind to: their names from WEIGHTS, or a prefix that may be a template
- * (`visual.blocks.{block}`, for graphs the engine runs once per block) completed as `<binding>.weight/.bias`.
- */
-export type LayerBinding = AffineNames | string;
+/** The package weights a layer's weight (and bias) bind to, named by WEIGHTS. */
+export type LayerBinding = AffineNames | { readonly weight: string; readonly bias?: undefined };
 
 function bound(binding: LayerBinding, part: keyof AffineNames): string {
-  return typeof binding === 'string' ? `${binding}.${part}` : binding[part];
+  const name = binding[part];
+  if (name === undefined) throw new RangeError(`graph layer: no ${part} bound (${binding.weight})`);
+  return name;
 }
 
 /** y = x · Wᵀ (+ b), weights bound as `binding` says under input `<name>.*`. */

@@ -3,6 +3,7 @@
  * one run with the 2-D RoPE tables and an additive block-diagonal mask as inputs (O(N²) memory: small images only).
  */
 import type { ModelSpec } from '../../src/protocol/model-spec';
+import { type VisionBlockNames, WEIGHTS } from '../../src/protocol/weight-names';
 import { type FloatType, GraphBuilder, type ModelGraph } from './graph-builder';
 import { layerNorm, linear, quickGelu } from './graph-layers';
 import { appendProjector } from './projector-graph';
@@ -18,23 +19,23 @@ function patchInDim(spec: ModelSpec): number {
 
 /** Patch embedding: the Conv3d with stride = kernel is a matmul on flattened patch rows. */
 function patchEmbed(b: GraphBuilder, spec: ModelSpec, pixels: string): string {
-  return linear(b, pixels, { name: 'patch_embed.proj', binding: 'visual.patch_embed.proj', inDim: patchInDim(spec), outDim: spec.vision.embedDim, bias: false });
+  return linear(b, pixels, { name: 'patch_embed.proj', binding: { weight: WEIGHTS.patchEmbed }, inDim: patchInDim(spec), outDim: spec.vision.embedDim, bias: false });
 }
 
-/** LN1 + qkv projection of the block bound by `binding` (`visual.blocks.<block>`). */
-function qkvProjection(b: GraphBuilder, spec: ModelSpec, hidden: string, name: string, binding: string): string {
+/** LN1 + qkv projection of the block whose weights are `w`. */
+function qkvProjection(b: GraphBuilder, spec: ModelSpec, hidden: string, name: string, w: VisionBlockNames): string {
   const E = spec.vision.embedDim;
-  const x = layerNorm(b, hidden, { name: `${name}.norm1`, binding: `${binding}.norm1`, dim: E, eps: spec.vision.layerNormEps });
-  return linear(b, x, { name: `${name}.attn.qkv`, binding: `${binding}.attn.qkv`, inDim: E, outDim: 3 * E, bias: true });
+  const x = layerNorm(b, hidden, { name: `${name}.norm1`, binding: w.norm1, dim: E, eps: spec.vision.layerNormEps });
+  return linear(b, x, { name: `${name}.attn.qkv`, binding: w.qkv, inDim: E, outDim: 3 * E, bias: true });
 }
 
 /** Everything of a block after attention: hidden + proj(attn), then + MLP(LN2(·)). */
-function blockPost(b: GraphBuilder, spec: ModelSpec, hidden: string, attn: string, name: string, binding: string): string {
+function blockPost(b: GraphBuilder, spec: ModelSpec, hidden: string, attn: string, name: string, w: VisionBlockNames): string {
   const { embedDim: E, mlpDim: M, layerNormEps: eps } = spec.vision;
-  const h = b.op('Add', [hidden, linear(b, attn, { name: `${name}.attn.proj`, binding: `${binding}.attn.proj`, inDim: E, outDim: E, bias: true })]);
-  const x = layerNorm(b, h, { name: `${name}.norm2`, binding: `${binding}.norm2`, dim: E, eps });
-  const m = quickGelu(b, linear(b, x, { name: `${name}.mlp.fc1`, binding: `${binding}.mlp.fc1`, inDim: E, outDim: M, bias: true }));
-  return b.op('Add', [h, linear(b, m, { name: `${name}.mlp.fc2`, binding: `${binding}.mlp.fc2`, inDim: M, outDim: E, bias: true })]);
+  const h = b.op('Add', [hidden, linear(b, attn, { name: `${name}.attn.proj`, binding: w.proj, inDim: E, outDim: E, bias: true })]);
+  const x = layerNorm(b, h, { name: `${name}.norm2`, binding: w.norm2, dim: E, eps });
+  const m = quickGelu(b, linear(b, x, { name: `${name}.mlp.fc1`, binding: w.fc1, inDim: E, outDim: M, bias: true }));
+  return b.op('Add', [h, linear(b, m, { name: `${name}.mlp.fc2`, binding: w.fc2, inDim: M, outDim: E, bias: true })]);
 }
 
 /** Rotate-half 2-D RoPE on x [N, heads, D] with cos/sin [N, 1, D/2]. */
@@ -65,8 +66,10 @@ export function buildVisionWholeGraph(spec: ModelSpec, options: VisionGraphOptio
   const sin = b.op('Unsqueeze', [sinIn, b.int64([1])]);
   let hidden = patchEmbed(b, spec, pixels);
   for (let block = 0; block < spec.vision.depth; block++) {
-    const binding = `visual.blocks.${block}`;
-    const qkv = qkvProjection(b, spec, hidden, binding, binding);
+    // Node names keep the checkpoint's prefix (readable graphs); the bindings come from WEIGHTS.
+    const name = `visual.blocks.${block}`;
+    const w = WEIGHTS.visionBlock(block);
+    const qkv = qkvProjection(b, spec, hidden, name, w);
     const [q, k, v] = [b.fresh('q'), b.fresh('k'), b.fresh('v')];
     b.op('Split', [b.op('Reshape', [qkv, b.int64([0, 3 * heads, D])]), b.int64([heads, heads, heads])], { outputs: [q, k, v], attributes: { axis: 1 } });
     const qh = b.op('Transpose', [rope(b, q, cos, sin, D)], { attributes: { perm: [1, 0, 2] } }); // [heads, N, D]
@@ -76,7 +79,7 @@ export function buildVisionWholeGraph(spec: ModelSpec, options: VisionGraphOptio
     const probs = b.op('Softmax', [scores], { attributes: { axis: -1 } });
     const context = b.op('Transpose', [b.op('MatMul', [probs, vh])], { attributes: { perm: [1, 0, 2] } });
     const attn = b.op('Reshape', [context, b.int64([0, E])]);
-    hidden = blockPost(b, spec, hidden, attn, binding, binding);
+    hidden = blockPost(b, spec, hidden, attn, name, w);
   }
   b.op('Identity', [appendProjector(b, spec, hidden)], { outputs: ['image_features'] });
   b.output('image_features', T, ['merged', spec.vision.outHiddenSize]);
