@@ -17,7 +17,7 @@ import type { ModelSpec } from '../protocol/model-spec';
 import { decodeStepSupport, KernelDecodeStep } from './decode-step';
 import { DECODER_GRAPH, type DecoderDtype, OrtDecoder, type RopeTables, uploadRopeTables } from './decoder';
 import type { KernelDispatch } from '../gpu/kernel';
-import { chooseContextTokens, KvCache } from './kv-cache';
+import { KvCache } from './kv-cache';
 import { ModelWeights } from './model-weights';
 import { OrtGraphSet } from './ort-graph-set';
 import { prefillChunks, prefillChunkTokens } from './prefill-chunking';
