@@ -181,6 +181,9 @@ interface PathResult {
   profiles: Record<string, { dispatches: number; untimed: number; totalMs: number; byLabel: DispatchTime[] } | { error: string }>;
 }
 
+/** Large enough for any card (the H200 has 141 GB): the bench runs the contexts it is asked to. */
+const BENCH_MEMORY_BUDGET_BYTES = 2 ** 40;
+
 async function benchPath(path: DecodePath): Promise<PathResult> {
   const ttftImage = args.images[0] ?? { width: 448, height: 448 };
   const ttftPromptTokens = planImage(ttftImage.height, ttftImage.width, manifest.imageProcessor).tokenCount + args.questionTokens + 64;
@@ -195,11 +198,13 @@ async function benchPath(path: DecodePath): Promise<PathResult> {
     model: args.packageDir,
     context: ctx,
     contextTokens,
+    // The bench measures memory instead of planning for it: no budget of its own.
+    memoryBudgetBytes: BENCH_MEMORY_BUDGET_BYTES,
     onProgress: (p) => {
       if (p.phase === 'upload' && p.loadedBytes >= p.totalBytes && uploadDoneAt === 0) uploadDoneAt = now();
       if (p.phase === 'compile' && sessionsDoneAt === 0) sessionsDoneAt = now();
     },
-    loadModel: async (c, s, plan, o) => (model = await SarashinaModel.load(c, s, planPackage(plan.manifest, c.capabilities, { contextTokens, decodePath: path, visionPath: path }), o)),
+    loadModel: async (c, s, plan, o) => (model = await SarashinaModel.load(c, s, planPackage(plan.manifest, c.capabilities, { contextTokens, memoryBudgetBytes: BENCH_MEMORY_BUDGET_BYTES, decodePath: path, visionPath: path }), o)),
   });
   await device.queue.onSubmittedWorkDone();
   const loadMs = now() - t0;

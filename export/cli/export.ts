@@ -1,14 +1,18 @@
 /**
- * `npm run export -- <hf-dir-or-url> --out <dir> [--precision fp32|q4f32|q4f16] [--max-shard-mb N] [--force]`
- * A thin wrapper over exportPackage (export/package/export-package.ts).
+ * `npm run export -- <hf-dir-or-url> --out <dir> [--precision P[,P…]] [--max-shard-mb N] [--force]`, P one of
+ * fp32, q4f32, q4f16. One precision writes one package into <dir> (exportPackage, export/package/export-package.ts);
+ * several write <dir>/<P>/ per precision and <dir>/variants.json (exportVariants, export/package/export-variants.ts).
  */
 import { parseArgs } from 'node:util';
 import { isSarashinaError } from '../../src/protocol/errors';
 import { PRECISIONS, type Precision } from '../../src/protocol/manifest';
-import { formatBytes, formatExportProgress } from '../package/export-progress';
+import { type ExportProgress, formatBytes, formatExportProgress } from '../package/export-progress';
 import { DEFAULT_MAX_SHARD_BYTES, exportPackage } from '../package/export-package';
+import { exportVariants } from '../package/export-variants';
 
-const USAGE = 'Usage: npm run export -- <hf-dir-or-url> --out <dir> [--precision fp32|q4f32|q4f16] [--max-shard-mb N] [--force]';
+const USAGE =
+  'Usage: npm run export -- <hf-dir-or-url> --out <dir> [--precision fp32|q4f32|q4f16[,…]] [--max-shard-mb N] [--force]\n' +
+  '  several precisions (e.g. --precision q4f16,q4f32) write <dir>/<precision>/ each and <dir>/variants.json';
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -31,8 +35,10 @@ async function main(argv: string[]): Promise<number> {
     console.error(`${!source ? 'Missing the checkpoint directory or URL.' : !values.out ? 'Missing --out <dir>.' : `Unexpected arguments: ${extra.join(' ')}.`}\n${USAGE}`);
     return 2;
   }
-  if (!PRECISIONS.includes(values.precision as Precision)) {
-    console.error(`--precision must be one of ${PRECISIONS.join(', ')}, got ${values.precision}.\n${USAGE}`);
+  const precisions = values.precision.split(',').map((p) => p.trim());
+  const bad = precisions.filter((p) => !PRECISIONS.includes(p as Precision));
+  if (bad.length > 0 || precisions.length === 0 || new Set(precisions).size !== precisions.length) {
+    console.error(`--precision must be one or more of ${PRECISIONS.join(', ')}, comma-separated and each once, got ${values.precision}.\n${USAGE}`);
     return 2;
   }
   const shardMb = values['max-shard-mb'] === undefined ? DEFAULT_MAX_SHARD_BYTES / 2 ** 20 : Number(values['max-shard-mb']);
@@ -44,25 +50,39 @@ async function main(argv: string[]): Promise<number> {
   process.once('SIGINT', () => controller.abort());
   const tty = process.stderr.isTTY;
   let lastLine = 0;
-  const result = await exportPackage(source, values.out, {
-    precision: values.precision as Precision,
+  let label = '';
+  const common = {
     maxShardBytes: Math.floor(shardMb * 2 ** 20),
     overwrite: values.force,
     signal: controller.signal,
-    onProgress: (p) => {
+    onProgress: (p: ExportProgress) => {
       const now = Date.now();
       if (p.doneBytes < p.totalBytes && now - lastLine < 500) return;
       lastLine = now;
-      const line = `export ${formatExportProgress(p)}`;
+      const line = `export${label} ${formatExportProgress(p)}`;
       if (tty) process.stderr.write(`\r${line.padEnd(100)}`);
       else process.stderr.write(`${line}\n`);
     },
+  };
+  const describe = (m: { precision: string; graphs: readonly unknown[]; shards: readonly unknown[]; weights: object }, dir: string, bytes: number): string =>
+    `${dir}: ${m.precision}, ${m.graphs.length} graphs, ${m.shards.length} shards, ${Object.keys(m.weights).length} weights, ${formatBytes(bytes)}`;
+  if (precisions.length === 1) {
+    const result = await exportPackage(source, values.out, { ...common, precision: precisions[0] as Precision });
+    if (tty) process.stderr.write('\n');
+    console.log(`Wrote ${describe(result.manifest, result.outDir, result.totalBytes)}.`);
+    return 0;
+  }
+  const result = await exportVariants(source, values.out, {
+    ...common,
+    precisions: precisions as Precision[],
+    onVariant: (p, i) => {
+      if (tty && i > 0) process.stderr.write('\n');
+      label = ` ${p} (${i + 1}/${precisions.length})`;
+    },
   });
   if (tty) process.stderr.write('\n');
-  const m = result.manifest;
-  console.log(
-    `Wrote ${result.outDir}: ${m.precision}, ${m.graphs.length} graphs, ${m.shards.length} shards, ${Object.keys(m.weights).length} weights, ${formatBytes(result.totalBytes)}.`,
-  );
+  for (const v of result.variants) console.log(`Wrote ${describe(v.manifest, v.outDir, v.totalBytes)}.`);
+  console.log(`Wrote ${result.outDir}/variants.json: ${result.index.variants.map((v) => v.precision).join(', ')}, ${formatBytes(result.totalBytes)} in all.`);
   return 0;
 }
 

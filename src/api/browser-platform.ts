@@ -1,17 +1,23 @@
-/** The browser's engine platform: the package downloaded (resumable, verified) into OPFS, images decoded by the browser. */
+/**
+ * The browser's engine platform: the model's small files fetched (variants.json when the model has one, then the
+ * chosen package's manifest.json), the package downloaded (resumable, verified) into OPFS under its own id — one
+ * per variant, so each variant is cached and deleted on its own — and images decoded by the browser.
+ */
 import { downloadPackage } from '../loader/download-package';
-import { OpfsStore } from '../loader/opfs-store';
 import type { ModelStore } from '../loader/model-store';
+import { openModel, type PackageChooser } from '../loader/open-model';
+import { OpfsStore } from '../loader/opfs-store';
 import { readAll, StoreSource } from '../loader/package-source';
 import type { PackageSource } from '../protocol/package-source';
 import type { EngineOptions } from '../protocol/api';
 import { SarashinaError } from '../protocol/errors';
-import { MANIFEST_FILE_NAME, type PackageManifest, packageFiles, parseManifest } from '../protocol/manifest';
+import { MANIFEST_FILE_NAME, packageFiles } from '../protocol/manifest';
+import { VARIANT_INDEX_FILE_NAME } from '../protocol/variant-index';
 import { decodeBrowserImage } from './browser-image-decoder';
 import type { EnginePlatform, OpenedPackage } from './engine-platform';
 
 export function browserPlatform(): EnginePlatform {
-  return { openSource: openBrowserSource, decodeImage: decodeBrowserImage };
+  return { openSource: (options, chooser) => openRemoteModel(options, chooser, { store: new OpfsStore() }), decodeImage: decodeBrowserImage };
 }
 
 /** The store id of a package URL: its host and path as one safe folder name. */
@@ -20,29 +26,50 @@ export function modelIdForUrl(url: string): string {
   return `${u.host}${u.pathname}`.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+|[._]+$/g, '') || 'model';
 }
 
-async function openBrowserSource(options: EngineOptions, checkManifest?: (manifest: PackageManifest) => void): Promise<OpenedPackage> {
+/** Where the files go and how they are fetched (the browser: OPFS and fetch; tests: a directory and a local server). */
+export interface RemoteModelDeps {
+  readonly store: ModelStore;
+  readonly fetchImpl?: typeof fetch;
+}
+
+/**
+ * Opens the model at the URL `options.model` (openModel: index, choice, manifest check), downloads the chosen
+ * package's files into `deps.store` under the package URL's id and returns a source reading them from there.
+ * Copies of variants.json and manifest.json are kept in the store, so a model loaded once loads offline.
+ */
+export async function openRemoteModel(options: EngineOptions, chooser: PackageChooser, deps: RemoteModelDeps): Promise<OpenedPackage> {
+  const { store } = deps;
   const base = new URL(options.model.endsWith('/') ? options.model : `${options.model}/`, globalThis.location?.href);
-  const manifestUrl = new URL(MANIFEST_FILE_NAME, base).href;
-  const modelId = modelIdForUrl(base.href);
-  const store = new OpfsStore();
-  const manifestBytes = await fetchManifestBytes({ manifestUrl, modelId, store, ...(options.signal ? { signal: options.signal } : {}) });
-  let manifestJson: unknown;
-  try {
-    manifestJson = JSON.parse(new TextDecoder().decode(manifestBytes));
-  } catch (cause) {
-    throw new SarashinaError('invalid-model', `${manifestUrl} is not valid JSON. Re-export the package.`, { url: manifestUrl }, { cause });
-  }
-  const manifest = parseManifest(manifestJson);
-  checkManifest?.(manifest);
-  // Kept so that a later load with no network (offline PWA) finds the same package in the store.
-  await saveManifestCopy(store, modelId, manifestBytes);
+  const baseId = modelIdForUrl(base.href);
+  const packageUrl = (folder: string | null): URL => (folder === null ? base : new URL(`${folder}/`, base));
+  const common = { store, ...(options.signal ? { signal: options.signal } : {}), ...(deps.fetchImpl ? { fetchImpl: deps.fetchImpl } : {}) };
+  let indexBytes: Uint8Array | null = null;
+  const opened = await openModel(
+    {
+      location: base.href.replace(/\/$/, ''),
+      readIndex: async () => (indexBytes = await fetchKeptFile({ ...common, url: new URL(VARIANT_INDEX_FILE_NAME, base).href, modelId: baseId, path: VARIANT_INDEX_FILE_NAME, absentOk: true })),
+      readManifest: async (folder) => {
+        const url = new URL(MANIFEST_FILE_NAME, packageUrl(folder)).href;
+        const bytes = await fetchKeptFile({ ...common, url, modelId: modelIdForUrl(packageUrl(folder).href), path: MANIFEST_FILE_NAME });
+        if (!bytes) throw new SarashinaError('internal', `No bytes for ${url}.`);
+        return bytes;
+      },
+    },
+    chooser,
+  );
+  const root = packageUrl(opened.variant ? opened.variant.path : null);
+  const modelId = modelIdForUrl(root.href);
+  // Kept so that a later load with no network (offline PWA) finds the same model in the store.
+  if (indexBytes) await keepCopy(store, baseId, VARIANT_INDEX_FILE_NAME, indexBytes);
+  await keepCopy(store, modelId, MANIFEST_FILE_NAME, opened.manifestBytes);
   const onProgress = options.onProgress;
   await downloadPackage({
-    baseUrl: base.href,
+    baseUrl: root.href,
     modelId,
-    files: packageFiles(manifest),
+    files: packageFiles(opened.manifest),
     store,
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(deps.fetchImpl ? { fetch: deps.fetchImpl } : {}),
     ...(onProgress
       ? {
           onProgress: (p) =>
@@ -59,47 +86,58 @@ async function openBrowserSource(options: EngineOptions, checkManifest?: (manife
       : {}),
   });
   const stored = new StoreSource(store, modelId);
-  // The manifest itself is not a listed package file: serve the copy just fetched.
+  // The manifest itself is not a listed package file: serve the copy just read.
   const source: PackageSource = {
     id: modelId,
-    readBytes: (path) => (path === MANIFEST_FILE_NAME ? Promise.resolve(manifestBytes) : stored.readBytes(path)),
+    readBytes: (path) => (path === MANIFEST_FILE_NAME ? Promise.resolve(opened.manifestBytes) : stored.readBytes(path)),
     stream: (path) => stored.stream(path),
   };
-  return { manifest, source };
+  return { manifest: opened.manifest, source };
 }
 
+/** HTTP statuses a static host answers for a file that is not there. */
+const ABSENT_STATUSES = [403, 404, 410];
+
 /**
- * The manifest's bytes: fetched from `manifestUrl`; when the fetch fails at the network level (offline), the
- * copy kept in `store` by the last successful load, so a downloaded package loads without network. An HTTP
- * error (the server answered) or an abort is not hidden behind the copy.
+ * A small file of a model: fetched from `url`; when the fetch fails at the network level (offline), the copy kept
+ * in `store` under (`modelId`, `path`) by the last successful load. With `absentOk`, null when the file is not
+ * there: an HTTP 403/404/410, an HTML page (a dev server's single-page fallback), or offline without a copy.
+ * An HTTP error (the server answered) or an abort is otherwise never hidden behind the copy.
  */
-export async function fetchManifestBytes(options: {
-  readonly manifestUrl: string;
+export async function fetchKeptFile(options: {
+  readonly url: string;
   readonly modelId: string;
+  readonly path: string;
   readonly store: ModelStore;
   readonly signal?: AbortSignal;
   readonly fetchImpl?: typeof fetch;
-}): Promise<Uint8Array> {
-  const { manifestUrl, modelId, store, signal } = options;
+  readonly absentOk?: boolean;
+}): Promise<Uint8Array | null> {
+  const { url, modelId, path, store, signal } = options;
   let response: Response;
   try {
-    response = await (options.fetchImpl ?? fetch)(manifestUrl, signal ? { signal } : {});
+    response = await (options.fetchImpl ?? fetch)(url, signal ? { signal } : {});
   } catch (cause) {
-    const copy = signal?.aborted ? null : await readManifestCopy(store, modelId);
+    const copy = signal?.aborted ? null : await readCopy(store, modelId, path);
     if (copy) return copy;
-    throw new SarashinaError('download-failed', `Could not fetch ${manifestUrl} (${String(cause)}). Check the model URL and your connection.`, { url: manifestUrl }, { cause });
+    if (options.absentOk && !signal?.aborted) return null;
+    throw new SarashinaError('download-failed', `Could not fetch ${url} (${String(cause)}). Check the model URL and your connection.`, { url }, { cause });
+  }
+  if (options.absentOk && (ABSENT_STATUSES.includes(response.status) || (response.ok && /text\/html/i.test(response.headers.get('content-type') ?? '')))) {
+    await response.body?.cancel();
+    return null;
   }
   if (!response.ok) {
-    throw new SarashinaError('download-failed', `${manifestUrl} answered HTTP ${response.status}. Check that model points at the folder holding manifest.json.`, {
-      url: manifestUrl,
+    throw new SarashinaError('download-failed', `${url} answered HTTP ${response.status}. Check that model points at the folder holding ${MANIFEST_FILE_NAME} or ${VARIANT_INDEX_FILE_NAME}.`, {
+      url,
       status: response.status,
     });
   }
   return new Uint8Array(await response.arrayBuffer());
 }
 
-async function saveManifestCopy(store: ModelStore, modelId: string, bytes: Uint8Array): Promise<void> {
-  const writer = await store.append(modelId, MANIFEST_FILE_NAME, { truncate: true });
+async function keepCopy(store: ModelStore, modelId: string, path: string, bytes: Uint8Array): Promise<void> {
+  const writer = await store.append(modelId, path, { truncate: true });
   try {
     await writer.write(bytes);
   } finally {
@@ -107,7 +145,8 @@ async function saveManifestCopy(store: ModelStore, modelId: string, bytes: Uint8
   }
 }
 
-async function readManifestCopy(store: ModelStore, modelId: string): Promise<Uint8Array | null> {
-  if ((await store.size(modelId, MANIFEST_FILE_NAME)) === 0) return null;
-  return readAll(await store.read(modelId, MANIFEST_FILE_NAME));
+/** The kept copy of a small file, or null. */
+export async function readCopy(store: ModelStore, modelId: string, path: string): Promise<Uint8Array | null> {
+  if ((await store.size(modelId, path)) === 0) return null;
+  return readAll(await store.read(modelId, path));
 }

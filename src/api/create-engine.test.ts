@@ -2,13 +2,18 @@
  * The whole engine in Node (Dawn + SwiftShader) on the tiny fp32 package exported from the fixture
  * checkpoint, against the Hugging Face fixtures: prompt ids, first logits and greedy tokens for a text and an
  * image case; prefix reuse on a second turn (fewer prefilled tokens, same logits as a fresh prefill); abort,
- * stop strings, max_tokens; typed errors; queued concurrent requests; dispose.
+ * stop strings, max_tokens; typed errors; queued concurrent requests; dispose. Then a model published in two
+ * variants (variants.json): the adapter's variant is chosen before anything is read (q4f32 on SwiftShader, which
+ * has no shader-f16; q4f16 on lavapipe), with the reason, the memory estimate and the budget in engine.info.
  */
 import { readFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportPackage } from '../../export/package/export-package';
+import { exportVariants } from '../../export/package/export-variants';
+import { GpuContext } from '../gpu/gpu-context';
+import { installNodeWebGpu } from '../gpu/node-webgpu';
 import type { GenerationResult } from '../generate/generator';
 import type { ChatCompletionChunk, ChatCompletionRequest, ChatMessage } from '../protocol/api';
 import { SarashinaError } from '../protocol/errors';
@@ -233,5 +238,54 @@ describe('errors', () => {
     const other = await createNodeEngine({ model: join(dir, 'fp32'), contextTokens: 64 });
     await other.dispose();
     await expect(other.chat.completions.create({ messages: [{ role: 'user', content: 'hi' }] })).rejects.toMatchObject({ code: 'invalid-request' });
+  }, 60_000);
+});
+
+describe('a model published as q4f32 and q4f16 (variants.json)', () => {
+  let variantsDir = '';
+  beforeAll(async () => {
+    variantsDir = join(dir, 'variants');
+    await exportVariants(join(FIXTURES, 'checkpoint'), variantsDir, { precisions: ['q4f32', 'q4f16'] });
+  }, 120_000);
+
+  it('picks the fastest variant this adapter runs and says why; the context is the model\'s maximum within the budget', async () => {
+    const config = JSON.parse(await readFile(join(FIXTURES, 'checkpoint', 'config.json'), 'utf8')) as { text_config: { max_position_embeddings: number } };
+    const variantEngine = await createNodeEngine({ model: variantsDir });
+    try {
+      const { info } = variantEngine;
+      // The adapter decides: q4f16 computes in f16 (DESIGN.md §6), which SwiftShader lacks and lavapipe has.
+      const f16 = variantEngine.context.capabilities.shaderF16;
+      expect(info.precision).toBe(f16 ? 'q4f16' : 'q4f32');
+      expect(info.precisionReason).toBe(f16 ? 'q4f16: the fastest of the offered variants (q4f32, q4f16)' : 'q4f32: the adapter has no shader-f16, so not q4f16');
+      expect(info.modelId).toBe(resolve(variantsDir, info.precision));
+      // A tiny model fits the default budget at its max_position_embeddings.
+      expect(info.contextTokens).toBe(config.text_config.max_position_embeddings);
+      expect(info.memoryBudgetBytes).toBe(8 * 2 ** 30);
+      expect(info.memoryBudgetReason).toMatch(/WebGPU reports no GPU memory size/);
+      const e = info.memoryEstimate;
+      expect(e.totalBytes).toBe(e.weightsBytes + e.kvCacheBytes + e.activationsBytes);
+      const done = await variantEngine.chat.completions.create({ messages: await caseMessages('image-ja'), max_tokens: 2 });
+      expect(done.usage.completion_tokens).toBeGreaterThan(0);
+    } finally {
+      await variantEngine.dispose();
+    }
+  }, 180_000);
+
+  it('a forced variant the adapter cannot run, a context over the budget: typed errors before the package is read', async () => {
+    const gpu = await installNodeWebGpu();
+    const context = await GpuContext.create({ gpu });
+    try {
+      if (!context.capabilities.shaderF16) {
+        await expect(createNodeEngine({ model: variantsDir, context, precision: 'q4f16' })).rejects.toMatchObject({ code: 'gpu-feature-missing' });
+      }
+      await expect(createNodeEngine({ model: variantsDir, context, precision: 'fp32' })).rejects.toMatchObject({ code: 'invalid-request' });
+      await expect(createNodeEngine({ model: variantsDir, context, contextTokens: 4096, memoryBudgetBytes: 2 ** 20 })).rejects.toMatchObject({
+        code: 'out-of-memory',
+        details: expect.objectContaining({ budgetBytes: 2 ** 20 }),
+      });
+      await expect(createNodeEngine({ model: variantsDir, context, memoryBudgetBytes: 0 })).rejects.toMatchObject({ code: 'invalid-request' });
+    } finally {
+      context.dispose();
+    }
   }, 60_000);
 });

@@ -1,6 +1,6 @@
 /**
- * createEngine: one GPU context, the package opened through the platform (browser: downloaded into OPFS;
- * Node: a local directory), the precision checked against the adapter, the model loaded, and the engine
+ * createEngine: one GPU context, the model opened through the platform (browser: downloaded into OPFS;
+ * Node: a local directory), its variant chosen and planned for the adapter before the download, the model loaded, and the engine
  * that runs chat requests on it. Node-only code is reached only through `platform` (createNodeEngine), so
  * browser bundles never pull in node: modules.
  */
@@ -9,7 +9,7 @@ import { GpuSampler } from '../../shaders/sampler/gpu-sampler';
 import { GpuContext } from '../gpu/gpu-context';
 import { KernelCache } from '../gpu/kernel';
 import type { PackageSource } from '../protocol/package-source';
-import { type PackagePlan, planPackage } from '../model/package-plan';
+import { chooseVariant, type PackagePlan, planPackage, type VariantChoice, type VariantOptions } from '../model/package-plan';
 import { SarashinaModel } from '../model/sarashina-model';
 import type { VisionLanguageModel } from '../model/vision-language-model';
 import type { EngineOptions } from '../protocol/api';
@@ -32,8 +32,10 @@ export interface CreateEngineOptions extends EngineOptions {
 }
 
 /**
- * Creates an engine for the package at `options.model`. Throws `SarashinaError`: webgpu-unavailable,
- * gpu-feature-missing (e.g. q4f16 without shader-f16), invalid-model, download errors, aborted.
+ * Creates an engine for the model at `options.model` (a package, or variants.json and its variants). Throws
+ * `SarashinaError`, the preflight's before any download: webgpu-unavailable, gpu-feature-missing (e.g. a forced
+ * q4f16 without shader-f16), gpu-limits-too-low, out-of-memory (the estimate over the budget), invalid-request;
+ * then invalid-model, integrity-mismatch, download errors, aborted.
  */
 export async function createEngine(options: CreateEngineOptions): Promise<LocalEngine> {
   const platform = options.platform ?? browserPlatform();
@@ -44,15 +46,27 @@ export async function createEngine(options: CreateEngineOptions): Promise<LocalE
   const context = options.context ?? (await createContext(options, platform));
   let model: VisionLanguageModel | null = null;
   try {
-    // The plan is made from the manifest before the download: a package this GPU cannot run costs nothing.
-    let plan: PackagePlan | undefined;
-    const check = (m: PackageManifest): void => {
-      plan = planPackage(m, context.capabilities, {
-        ...(options.precision === undefined ? {} : { precision: options.precision }),
-        ...(options.contextTokens === undefined ? {} : { contextTokens: options.contextTokens }),
-      });
+    // The variant and the plan are made from the index and the manifest before the download: a model this GPU
+    // cannot run costs nothing.
+    const caps = context.capabilities;
+    const planOptions: VariantOptions = {
+      ...(options.precision === undefined ? {} : { precision: options.precision }),
+      ...(options.contextTokens === undefined ? {} : { contextTokens: options.contextTokens }),
+      ...(options.memoryBudgetBytes === undefined ? {} : { memoryBudgetBytes: options.memoryBudgetBytes }),
+      ...(options.maxPixels === undefined ? {} : { maxPixels: options.maxPixels }),
+      deviceMemoryGiB: deviceMemoryGiB(),
     };
-    const { manifest, source } = await platform.openSource(options, check);
+    let variant: VariantChoice | undefined;
+    let plan: PackagePlan | undefined;
+    const { manifest, source } = await platform.openSource(options, {
+      chooseVariant: (index) => {
+        variant = chooseVariant(index, caps, planOptions);
+        return variant.entry;
+      },
+      checkManifest: (m) => {
+        plan = planPackage(m, caps, { ...planOptions, ...(variant ? { variant } : {}) });
+      },
+    });
     checkAborted(signal);
     if (!plan) throw new SarashinaError('internal', 'The platform opened the package without checking its manifest.');
     const text = await loadTextProcessor(source, manifest);
@@ -65,7 +79,6 @@ export async function createEngine(options: CreateEngineOptions): Promise<LocalE
     const { device } = context;
     const sampler = new GpuSampler(device, new KernelCache(device), { vocab: manifest.model.text.vocabSize, maxPreviousIds: model.contextTokens });
     const generator = new Generator({ model, text, sampler, device, imageSpec: manifest.imageProcessor });
-    const caps = context.capabilities;
     return new LocalEngine({
       info: {
         modelId: source.id,
@@ -73,6 +86,9 @@ export async function createEngine(options: CreateEngineOptions): Promise<LocalE
         contextTokens: model.contextTokens,
         adapter: [caps.vendor, caps.architecture, caps.description].filter(Boolean).join(' / ') || 'unknown adapter',
         precisionReason: plan.precisionReason,
+        memoryEstimate: plan.memoryEstimate,
+        memoryBudgetBytes: plan.memoryBudget.bytes,
+        memoryBudgetReason: plan.memoryBudget.reason,
       },
       context,
       ownsContext,
@@ -112,6 +128,12 @@ async function loadTextProcessor(source: PackageSource, manifest: PackageManifes
     ...(files.chatTemplate ? { chatTemplate: await json(files.chatTemplate.path) } : {}),
     specialTokens: manifest.model.tokens,
   });
+}
+
+/** navigator.deviceMemory (GiB of RAM, Chromium in secure contexts), or null where it is not reported (Node, Firefox, Safari). */
+function deviceMemoryGiB(): number | null {
+  const value = (globalThis.navigator as (Navigator & { deviceMemory?: unknown }) | undefined)?.deviceMemory;
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
 }
 
 function checkAborted(signal: AbortSignal | undefined): void {

@@ -1,5 +1,6 @@
 /** What differs between the browser and Node when creating an engine, and the model-runtime loader. */
 import type { GpuContext } from '../gpu/gpu-context';
+import type { PackageChooser } from '../loader/open-model';
 import type { PackageSource } from '../protocol/package-source';
 import type { PackagePlan } from '../model/package-plan';
 import type { VisionLanguageModel } from '../model/vision-language-model';
@@ -10,11 +11,12 @@ import type { ImageDecoder } from './image-input';
 /** Where the package comes from and how images are decoded: differs between the browser and Node. */
 export interface EnginePlatform {
   /**
-   * The package at `options.model`: its manifest, parsed once, and a source for its files (after any download,
-   * reported through options.onProgress). `checkManifest` runs on the manifest before anything large is
-   * downloaded, so a package this GPU cannot run costs nothing.
+   * The package of the model at `options.model`: its manifest, parsed once, and a source for its files (after any
+   * download, reported through options.onProgress). The model's variant index, when it has one, goes to
+   * `chooser.chooseVariant` and the chosen (or only) package's manifest to `chooser.checkManifest`, both before
+   * anything large is downloaded, so a model this GPU cannot run costs nothing (openModel).
    */
-  openSource(options: EngineOptions, checkManifest?: (manifest: PackageManifest) => void): Promise<OpenedPackage>;
+  openSource(options: EngineOptions, chooser: PackageChooser): Promise<OpenedPackage>;
   readonly decodeImage: ImageDecoder;
   /** The WebGPU entry point when it is not `navigator.gpu` (Node: Dawn). */
   gpu?(): Promise<GPU>;

@@ -4,17 +4,28 @@
  */
 import { OpfsStore } from '../loader/opfs-store';
 import type { StoredModel } from '../loader/model-store';
-import { modelIdForUrl } from './browser-platform';
+import { parseVariantIndex, VARIANT_INDEX_FILE_NAME } from '../protocol/variant-index';
+import { modelIdForUrl, readCopy } from './browser-platform';
 
 export type { StoredModel };
 
-/** Every cached package: its id (derived from its URL), bytes stored and file count. */
+/** Every cached package: its id (derived from its URL; one per variant of a model with several), bytes stored and file count. */
 export function listCachedModels(): Promise<StoredModel[]> {
   return new OpfsStore().list();
 }
 
-/** Deletes a cached package, by its id (from listCachedModels) or by the URL it was loaded from. */
+/**
+ * Deletes a cached package, by its id (from listCachedModels) or by the URL it was loaded from. For the URL of a
+ * model with several variants, every variant its kept variants.json lists goes too.
+ */
 export async function deleteCachedModel(idOrUrl: string): Promise<void> {
-  const id = /^[a-z]+:\/\//i.test(idOrUrl) ? modelIdForUrl(idOrUrl.endsWith('/') ? idOrUrl : `${idOrUrl}/`) : idOrUrl;
-  await new OpfsStore().deleteModel(id);
+  const isUrl = /^[a-z]+:\/\//i.test(idOrUrl);
+  const base = isUrl ? (idOrUrl.endsWith('/') ? idOrUrl : `${idOrUrl}/`) : null;
+  const id = base ? modelIdForUrl(base) : idOrUrl;
+  const store = new OpfsStore();
+  const index = base ? await readCopy(store, id, VARIANT_INDEX_FILE_NAME) : null;
+  if (base && index) {
+    for (const v of parseVariantIndex(JSON.parse(new TextDecoder().decode(index)) as unknown).variants) await store.deleteModel(modelIdForUrl(new URL(`${v.path}/`, base).href));
+  }
+  await store.deleteModel(id);
 }

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 
 export const CHAT_USAGE =
-  'Usage: npm run chat -- --model <dir> [--image <file>]… --prompt "<text>" [--max-new-tokens N] [--temperature T] [--dump <file.json>]';
+  'Usage: npm run chat -- --model <dir> [--image <file>]… --prompt "<text>" [--max-new-tokens N] [--temperature T] [--memory-budget-gib G] [--dump <file.json>]';
 
 export interface ChatArgs {
   readonly model: string;
@@ -10,6 +10,8 @@ export interface ChatArgs {
   readonly prompt: string;
   readonly maxNewTokens?: number;
   readonly temperature: number;
+  /** EngineOptions.memoryBudgetBytes (the GPU memory the engine may plan for). */
+  readonly memoryBudgetBytes?: number;
   readonly dump?: string;
   readonly help: boolean;
 }
@@ -30,6 +32,7 @@ export function parseChatArgs(argv: readonly string[]): ChatArgs {
         prompt: { type: 'string' },
         'max-new-tokens': { type: 'string' },
         temperature: { type: 'string' },
+        'memory-budget-gib': { type: 'string' },
         dump: { type: 'string' },
         help: { type: 'boolean', default: false },
       },
@@ -38,7 +41,7 @@ export function parseChatArgs(argv: readonly string[]): ChatArgs {
     return fail(e instanceof Error ? e.message : String(e));
   }
   if (values.help) return { model: '', images: [], prompt: '', temperature: 0, help: true };
-  if (!values.model) fail('Missing --model <dir> (the folder holding manifest.json).');
+  if (!values.model) fail('Missing --model <dir> (the folder holding manifest.json or variants.json).');
   if (values.prompt === undefined) fail('Missing --prompt "<text>".');
   let maxNewTokens: number | undefined;
   if (values['max-new-tokens'] !== undefined) {
@@ -47,12 +50,19 @@ export function parseChatArgs(argv: readonly string[]): ChatArgs {
   }
   const temperature = values.temperature === undefined ? 0 : Number(values.temperature);
   if (!Number.isFinite(temperature) || temperature < 0) fail(`--temperature must be a number ≥ 0 (0 = greedy), got ${values.temperature}.`);
+  let memoryBudgetBytes: number | undefined;
+  if (values['memory-budget-gib'] !== undefined) {
+    const gib = Number(values['memory-budget-gib']);
+    if (!(gib > 0 && Number.isFinite(gib))) fail(`--memory-budget-gib must be a number > 0, got ${values['memory-budget-gib']}.`);
+    memoryBudgetBytes = Math.floor(gib * 2 ** 30);
+  }
   return {
     model: values.model ?? '',
     images: values.image ?? [],
     prompt: values.prompt ?? '',
     ...(maxNewTokens === undefined ? {} : { maxNewTokens }),
     temperature,
+    ...(memoryBudgetBytes === undefined ? {} : { memoryBudgetBytes }),
     ...(values.dump === undefined ? {} : { dump: values.dump }),
     help: false,
   };

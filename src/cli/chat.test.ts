@@ -66,11 +66,13 @@ describe('parseChatArgs', () => {
   it('reads repeated images and numbers', () => {
     const a = parseChatArgs(['--model', 'm', '--image', 'a.png', '--image', 'b.jpg', '--prompt', 'p', '--max-new-tokens', '5', '--temperature', '0.7']);
     expect(a).toMatchObject({ model: 'm', images: ['a.png', 'b.jpg'], prompt: 'p', maxNewTokens: 5, temperature: 0.7 });
+    expect(parseChatArgs(['--model', 'm', '--prompt', 'p', '--memory-budget-gib', '12']).memoryBudgetBytes).toBe(12 * 2 ** 30);
   });
 
   it('names the bad value', () => {
     expect(() => parseChatArgs(['--model', 'm', '--prompt', 'p', '--max-new-tokens', '0'])).toThrow(/--max-new-tokens must be a positive integer, got 0/);
     expect(() => parseChatArgs(['--model', 'm', '--prompt', 'p', '--temperature', '-1'])).toThrow(/--temperature/);
     expect(() => parseChatArgs(['--model', 'm', '--bogus'])).toThrow(/Usage/);
+    expect(() => parseChatArgs(['--model', 'm', '--prompt', 'p', '--memory-budget-gib', '0'])).toThrow(/--memory-budget-gib must be a number > 0, got 0/);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * `npm run chat -- --model <dir> [--image <file>]… --prompt "<text>" [--max-new-tokens N] [--temperature T] [--dump <file.json>]`
+ * `npm run chat -- --model <dir> [--image <file>]… --prompt "<text>" [--max-new-tokens N] [--temperature T] [--memory-budget-gib G] [--dump <file.json>]`
  * The same engine as the browser's, on WebGPU through Dawn (a real GPU, or SwiftShader on a CPU). Streams the
  * answer to stdout, stats to stderr. `--dump` writes the prompt ids, the full first-step logits and the
  * generated ids as JSON, to compare any build with the Hugging Face reference.
@@ -45,8 +45,13 @@ async function main(argv: string[]): Promise<number> {
 
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
-  const engine = await createNodeEngine({ model: args.model, signal: controller.signal });
-  console.error(`[${engine.info.modelId}] ${engine.info.precisionReason}; ${engine.info.contextTokens} context tokens; ${engine.info.adapter}`);
+  const engine = await createNodeEngine({ model: args.model, signal: controller.signal, ...(args.memoryBudgetBytes === undefined ? {} : { memoryBudgetBytes: args.memoryBudgetBytes }) });
+  const info = engine.info;
+  const gib = (bytes: number): string => `${(bytes / 2 ** 30).toFixed(2)} GiB`;
+  console.error(
+    `[${info.modelId}] ${info.precisionReason}; ${info.contextTokens} context tokens; ~${gib(info.memoryEstimate.totalBytes)} of GPU memory ` +
+      `(budget ${gib(info.memoryBudgetBytes)}: ${info.memoryBudgetReason}); ${info.adapter}`,
+  );
   let firstLogits: Float32Array | null = null;
   let result: GenerationResult | null = null;
   try {

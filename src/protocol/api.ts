@@ -108,16 +108,40 @@ export interface LoadProgress {
 }
 
 export interface EngineOptions {
-  /** URL (or, in Node, a directory) of the model package: the folder holding manifest.json. */
+  /**
+   * URL (or, in Node, a directory) of the model: a folder holding variants.json (a model published in several
+   * precision variants, one folder each) or manifest.json (one package).
+   */
   readonly model: string;
-  /** Prefer this precision when the package has several and the adapter supports it. */
+  /** Use this variant (it must be offered and runnable here, else a typed error before any download). Default: the fastest that fits. */
   readonly precision?: PrecisionVariant;
-  /** KV-cache capacity in tokens (default: the model's context, capped by GPU memory). */
+  /**
+   * KV-cache capacity in tokens. Default: the model's max_position_embeddings when the memory estimate (weights +
+   * KV cache + peak activations) fits `memoryBudgetBytes`, else the largest context that fits. A requested context
+   * that does not fit is a typed error before any download.
+   */
   readonly contextTokens?: number;
+  /**
+   * GPU memory the engine may plan for, in bytes. WebGPU does not report memory sizes; the default is
+   * DEFAULT_MEMORY_BUDGET_BYTES (8 GiB), or half of `navigator.deviceMemory` when the browser reports less than 8 GiB
+   * of RAM (src/model/memory-estimate.ts).
+   */
+  readonly memoryBudgetBytes?: number;
   /** Default image pixel budget (pixels per image). */
   readonly maxPixels?: number;
   readonly onProgress?: (p: LoadProgress) => void;
   readonly signal?: AbortSignal;
+}
+
+/** GPU memory of a loaded engine at its context, as planned before the download (bytes). */
+export interface MemoryEstimate {
+  /** Every weight buffer. */
+  readonly weightsBytes: number;
+  /** K and V of every layer at the context, in the variant's KV dtype. */
+  readonly kvCacheBytes: number;
+  /** The largest working set of one request: one image at the pixel budget, or one prefill run, plus fixed buffers. */
+  readonly activationsBytes: number;
+  readonly totalBytes: number;
 }
 
 export interface EngineInfo {
@@ -125,6 +149,12 @@ export interface EngineInfo {
   readonly precision: PrecisionVariant;
   readonly contextTokens: number;
   readonly adapter: string;
-  /** Why this precision: e.g. "q4f32: the adapter has no shader-f16". */
+  /** Why this precision: e.g. "q4f32: the adapter has no shader-f16, so not q4f16". */
   readonly precisionReason: string;
+  /** The memory estimate at contextTokens. */
+  readonly memoryEstimate: MemoryEstimate;
+  /** The budget the context was planned within. */
+  readonly memoryBudgetBytes: number;
+  /** Where the budget came from (the option, navigator.deviceMemory, or the default). */
+  readonly memoryBudgetReason: string;
 }

@@ -25,7 +25,7 @@
  * it is read as format 2 with those left out.
  */
 import type { PrecisionVariant } from './api';
-import { SarashinaError } from './errors';
+import { type JsonFields, jsonFields } from './json-fields';
 import type { ImageProcessorSpec, ModelSpec } from './model-spec';
 
 export const MANIFEST_FORMAT_VERSION = 2;
@@ -120,49 +120,16 @@ export function dtypeSizeBytes(dtype: TensorDtype): number {
 
 // ---- validation -------------------------------------------------------------------------------
 
-type Json = Record<string, unknown>;
-
+const fields = jsonFields(MANIFEST_FILE_NAME);
+const { obj, arr, str, num, oneOf } = fields;
+/** A declared function, so that TypeScript narrows after it (it never returns). */
 function invalid(field: string, expected: string, actual: unknown): never {
-  const shown = JSON.stringify(actual)?.slice(0, 120) ?? String(actual);
-  throw new SarashinaError(
-    'invalid-model',
-    `${MANIFEST_FILE_NAME}: ${field} must be ${expected}, but it is ${shown}. The package is damaged or from an incompatible exporter; export it again.`,
-    { field, expected, actual: shown },
-  );
+  return fields.invalid(field, expected, actual);
 }
 
-function obj(v: unknown, field: string): Json {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) invalid(field, 'an object', v);
-  return v as Json;
-}
-function arr(v: unknown, field: string): unknown[] {
-  if (!Array.isArray(v)) invalid(field, 'an array', v);
-  return v;
-}
-function str(v: unknown, field: string): string {
-  if (typeof v !== 'string' || v.length === 0) invalid(field, 'a non-empty string', v);
-  return v;
-}
-function num(v: unknown, field: string, opts: { int?: boolean; min?: number; positive?: boolean } = {}): number {
-  const ok = typeof v === 'number' && Number.isFinite(v) && (!opts.int || Number.isInteger(v)) && (opts.min === undefined || v >= opts.min) && (!opts.positive || v > 0);
-  if (!ok) invalid(field, `a finite${opts.int ? ' integer' : ' number'}${opts.positive ? ' > 0' : opts.min !== undefined ? ` ≥ ${opts.min}` : ''}`, v);
-  return v as number;
-}
-function bool(v: unknown, field: string): boolean {
-  if (typeof v !== 'boolean') invalid(field, 'true or false', v);
-  return v;
-}
-function oneOf<T extends string>(v: unknown, field: string, options: readonly T[]): T {
-  if (!options.includes(v as T)) invalid(field, `one of ${options.join(', ')}`, v);
-  return v as T;
-}
-function numbers<K extends string>(o: Json, field: string, keys: readonly K[], opts: { int?: boolean; positive?: boolean } = {}): Record<K, number> {
-  const out = {} as Record<K, number>;
-  for (const k of keys) out[k] = num(o[k], `${field}.${k}`, opts);
-  return out;
-}
-
-function parseFile(v: unknown, field: string): PackageFile {
+/** Validates a PackageFile (relative path, size, sha256) at `field`; `f` names the file in errors. */
+export function parseFile(v: unknown, field: string, f: JsonFields = fields): PackageFile {
+  const { invalid, obj, str, num } = f;
   const o = obj(v, field);
   const path = str(o.path, `${field}.path`);
   if (path.startsWith('/') || path.split(/[\\/]/).includes('..')) invalid(`${field}.path`, 'a relative path inside the package', path);
@@ -171,7 +138,9 @@ function parseFile(v: unknown, field: string): PackageFile {
   return { path, sha256, sizeBytes: num(o.sizeBytes, `${field}.sizeBytes`, { int: true, min: 0 }) };
 }
 
-function parseModelSpec(v: unknown, field: string): ModelSpec {
+/** Validates a ModelSpec at `field`; `f` names the file in errors (default manifest.json). */
+export function parseModelSpec(v: unknown, field: string, f: JsonFields = fields): ModelSpec {
+  const { invalid, obj, num, bool, oneOf, numbers } = f;
   const o = obj(v, field);
   oneOf(o.modelType, `${field}.modelType`, ['sarashina2_vision'] as const);
   const vision = obj(o.vision, `${field}.vision`);
@@ -194,13 +163,14 @@ function parseModelSpec(v: unknown, field: string): ModelSpec {
   };
 }
 
-function triple(v: unknown, field: string): readonly [number, number, number] {
-  const a = arr(v, field);
-  if (a.length !== 3) invalid(field, '3 numbers', v);
-  return [num(a[0], `${field}[0]`), num(a[1], `${field}[1]`), num(a[2], `${field}[2]`)];
-}
-
-function parseImageProcessor(v: unknown, field: string): ImageProcessorSpec {
+/** Validates an ImageProcessorSpec at `field`; `f` names the file in errors (default manifest.json). */
+export function parseImageProcessor(v: unknown, field: string, f: JsonFields = fields): ImageProcessorSpec {
+  const { invalid, obj, num, bool, oneOf, numbers } = f;
+  const triple = (t: unknown, name: string): readonly [number, number, number] => {
+    const a = f.arr(t, name);
+    if (a.length !== 3) invalid(name, '3 numbers', t);
+    return [num(a[0], `${name}[0]`), num(a[1], `${name}[1]`), num(a[2], `${name}[2]`)];
+  };
   const o = obj(v, field);
   const ints = numbers(o, field, ['minPixels', 'maxPixels', 'patchSize', 'temporalPatchSize', 'mergeSize'] as const, { int: true, positive: true });
   if (ints.maxPixels < ints.minPixels) invalid(`${field}.maxPixels`, `≥ minPixels (${ints.minPixels})`, ints.maxPixels);

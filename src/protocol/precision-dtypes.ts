@@ -40,3 +40,12 @@ export function precisionDtypes(precision: PrecisionVariant): PrecisionDtypes {
 export function floatBytes(dtype: FloatDtype): number {
   return dtype === 'float16' ? 2 : 4;
 }
+
+/**
+ * Whether a variant's shaders compute in f16 and so need the WebGPU feature `shader-f16`: f16 activations, KV
+ * cache or float weights do; an f16 embedding table alone does not (its gather unpacks with unpack2x16float).
+ */
+export function needsShaderF16(precision: PrecisionVariant): boolean {
+  const d = precisionDtypes(precision);
+  return d.activation === F16 || d.kvCache === F16 || d.floatWeights === F16;
+}
