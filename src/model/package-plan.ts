@@ -4,11 +4,12 @@
  * the prefill chunking. Pure and computed once (before any download where the manifest comes first); every part
  * of the model receives it and re-derives none of it.
  */
+import type { VisionArithmetic } from '../../shaders/vision/vision-numerics';
 import type { GpuCapabilities } from '../gpu/gpu-context';
 import { choosePrecision } from '../gpu/precision';
 import type { PrecisionVariant } from '../protocol/api';
 import type { PackageManifest } from '../protocol/manifest';
-import { floatBytes, type PrecisionDtypes, precisionDtypes } from '../protocol/precision-dtypes';
+import { type FloatDtype, floatBytes, type PrecisionDtypes, precisionDtypes } from '../protocol/precision-dtypes';
 import { decodeStepSupport } from './decode-step';
 import { chooseContextTokens } from './kv-cache';
 import { prefillChunkTokens } from './prefill-chunking';
@@ -41,6 +42,8 @@ export interface PackagePlan {
   /** Bytes of one K or V element. */
   readonly kvElementBytes: number;
   readonly visionPath: VisionPath;
+  /** Arithmetic of the vision kernels' dense layers and attention (chooseVisionArithmetic). */
+  readonly visionArithmetic: VisionArithmetic;
   readonly decodePath: DecodePath;
   /** Why the decode path is not the requested one, or null. */
   readonly decodePathReason: string | null;
@@ -71,8 +74,17 @@ export function planPackage(manifest: PackageManifest, caps: PlanCapabilities, o
     contextTokens,
     kvElementBytes,
     visionPath: options.visionPath ?? 'kernels',
+    visionArithmetic: chooseVisionArithmetic(dtypes.floatWeights, caps),
     decodePath: unsupported === null ? requestedDecode : 'ort-baseline',
     decodePathReason: unsupported,
     prefillChunkTokens: Math.min(prefillChunkTokens(caps), contextTokens),
   };
+}
+
+/**
+ * f16 arithmetic in the vision kernels (f16 products and short sums, f32 totals and statistics) exactly when the
+ * vision weights and activations are stored in f16 and the adapter has `shader-f16`; f32 storage stays f32 math.
+ */
+export function chooseVisionArithmetic(visionStorage: FloatDtype, caps: Pick<PlanCapabilities, 'shaderF16'>): VisionArithmetic {
+  return visionStorage === 'float16' && caps.shaderF16 ? 'f16' : 'f32';
 }
