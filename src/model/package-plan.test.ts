@@ -71,13 +71,23 @@ describe('planPackage', () => {
     expect(() => planPackage(manifests.q4f16!, { ...desktop, shaderF16: false })).toThrow(expect.objectContaining({ code: 'gpu-feature-missing' }));
   });
 
-  it('q4f16 with shader-f16: f16 activations and a half-size KV element; decode through ORT, with the reason', () => {
+  it('q4f16 with shader-f16: f16 activations and a half-size KV element; decode through our kernels', () => {
     const plan = planPackage(manifests.q4f16!, desktop, { contextTokens: 64 });
     expect(plan.dtypes.activation).toBe('float16');
     expect(plan.kvElementBytes).toBe(2);
     expect(plan.contextTokens).toBe(64);
+    expect(plan.decodePath).toBe('kernels');
+    expect(plan.decodePathReason).toBeNull();
+    expect(planPackage(manifests.q4f16!, desktop, { decodePath: 'ort-baseline' }).decodePath).toBe('ort-baseline');
+  });
+
+  it('a package outside what the decode kernels read falls back to the ORT decode path, naming the weight', () => {
+    const fp32 = manifests.fp32!;
+    // f16 norm weights in front of f32 linears: the separate RMSNorm kernel of the f32 path reads f32 only.
+    const weights = { ...fp32.weights, 'llm.model.norm.weight': { ...fp32.weights['llm.model.norm.weight']!, dtype: 'float16' as const } };
+    const plan = planPackage({ ...fp32, weights }, desktop);
     expect(plan.decodePath).toBe('ort-baseline');
-    expect(plan.decodePathReason).toMatch(/f16/);
+    expect(plan.decodePathReason).toMatch(/llm\.model\.norm\.weight is float16/);
   });
 
   it('a software adapter prefills in runs of 16 (onnxruntime-web GQA exactness, ARCHITECTURE.md), never more than the context', () => {
