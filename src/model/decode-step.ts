@@ -13,16 +13,17 @@
  * q4f16: int4 GEMV), with f32 or f16 norm weights and an f32 or f16 KV cache. `decodeStepSupport` says why
  * another package is not covered; those decode through ORT.
  *
- * Activations are f32 in every variant, q4f16 included (DESIGN.md §6): the step is bound by the bytes of weights
- * and KV rows it reads, not by x (16 KiB at H = 4096) or the other per-token vectors, so f16 activations would
- * save almost no bandwidth, while f32 ones keep the residual stream, the norms' statistics and the GEMV inputs
- * exact to f32 instead of rounding them to f16 after every dispatch as ORT's f16 graph does. What q4f16 stores
- * in f16 is read as f16 and widened exactly: the int4 scales (GEMV scales prelude), the embedding row (gathered to
- * f32), the norm weights (widened once into `hidden` at construction) and the KV cache (shared with ORT's f16
- * prefill; rows appended by rounding to f16 once, the only added rounding). So the kernels' result is at least as
- * precise as ORT's f16 decode of the same package. The RoPE tables are f32 here (the step uploads its own when
- * the ORT graph's are f16). Every f16 read is u32 words through unpack2x16float, so no kernel needs the
- * `shader-f16` feature (the package plan still asks for it: ORT's f16 prefill does).
+ * Activations are f32 in every variant, q4f16 included (its f16 is what it stores, not what the step computes in):
+ * the step is bound by the bytes of weights and KV rows it reads, not by x (16 KiB at H = 4096) or the other
+ * per-token vectors, so f16 activations would save almost no bandwidth, while f32 ones keep the residual stream,
+ * the norms' statistics and the GEMV inputs exact to f32 instead of rounding them to f16 after every dispatch as
+ * ORT's f16 graph does. What q4f16 stores in f16 is read as f16 and widened exactly: the int4 scales (the GEMV's
+ * scales prelude), the embedding row (gathered to f32), the norm weights (widened once into `hidden` at
+ * construction) and the KV cache (shared with ORT's f16 prefill; the step's own row is attended in f32 and appended
+ * rounded to f16 once, the only rounding the step adds). So the kernels are at least as precise as ORT's f16
+ * decode of the same package. The RoPE tables are f32 (the step uploads its own where the ORT graph's are f16).
+ * Every f16 read is u32 words through unpack2x16float, so no kernel needs the `shader-f16` feature (the package
+ * plan still requires it for q4f16: ORT's f16 prefill does).
  */
 import { DecodeAttention, prepareDecodeAttention } from '../../shaders/decoder/decode-attention/decode-attention';
 import { DecodeStepUniform } from '../../shaders/decoder/decode-attention/decode-step-uniform';
@@ -34,28 +35,28 @@ import { createStorageBuffer } from '../gpu/gpu-buffers';
 import type { GpuCapabilities } from '../gpu/gpu-context';
 import type { KernelCache, KernelDispatch } from '../gpu/kernel';
 import type { PackageManifest } from '../protocol/manifest';
+import { allDecoderLinears, scalesName, WEIGHTS } from '../protocol/weight-names';
 import { type RopeTables, uploadRopeTables } from './decoder';
 import type { KvCache } from './kv-cache';
 import type { ModelWeights } from './model-weights';
 import type { TokenEmbedder } from './token-embedder';
 
-const LINEAR_SUFFIXES = ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj', 'self_attn.o_proj', 'mlp.gate_proj', 'mlp.up_proj', 'mlp.down_proj'];
-
 /** Every RMSNorm weight of the decoder: input and post-attention per layer, then the final norm. */
 function normNames(manifest: PackageManifest): string[] {
-  const layers = Array.from({ length: manifest.model.text.numLayers }, (_, l) => [`llm.model.layers.${l}.input_layernorm.weight`, `llm.model.layers.${l}.post_attention_layernorm.weight`]);
-  return [...layers.flat(), 'llm.model.norm.weight'];
+  const layers = Array.from({ length: manifest.model.text.numLayers }, (_, l) => WEIGHTS.decoderLayer(l));
+  return [...layers.flatMap((names) => [names.inputNorm, names.postAttentionNorm]), WEIGHTS.finalNorm];
 }
 
 /** null when our kernels can decode this package (fp32, q4f32, q4f16 as the exporter writes them), else the reason. */
 export function decodeStepSupport(manifest: PackageManifest): string | null {
-  const t = manifest.model.text;
-  const linears = ['llm.lm_head.weight'];
-  for (let l = 0; l < t.numLayers; l++) for (const suffix of LINEAR_SUFFIXES) linears.push(`llm.model.layers.${l}.${suffix}.weight`);
+  const linears = allDecoderLinears(manifest.model);
   const kinds = linears.map((name) => linearKind(manifest, name));
   const unsupported = kinds.findIndex((k) => k === null);
   if (unsupported >= 0) return `${linears[unsupported]} is neither an f32 matrix nor int4 with f32 or f16 scales`;
   const allInt4 = kinds.every((k) => k?.kind === 'int4');
+  // q, k and v share one dispatch, so its three scales bindings must be of one type: one per package.
+  const scaleTypes = new Set(kinds.map((k) => (k?.kind === 'int4' ? k.scales : null)).filter((d) => d !== null));
+  if (scaleTypes.size > 1) return `the int4 linears mix ${[...scaleTypes].join(' and ')} scales; the WGSL step takes one scale type per package`;
   for (const name of normNames(manifest)) {
     const dtype = manifest.weights[name]?.dtype;
     // f16 norm weights are widened into the fused-norm GEMVs' input; the separate RMSNorm kernel (f32 linears) reads f32.
@@ -70,7 +71,7 @@ type LinearKind = { readonly kind: 'f32' } | { readonly kind: 'int4'; readonly s
 function linearKind(manifest: PackageManifest, name: string): LinearKind | null {
   const w = manifest.weights[name];
   if (w?.layout === 'row-major' && w.dtype === 'float32') return { kind: 'f32' };
-  const scales = manifest.weights[`${name}.scales`]?.dtype;
+  const scales = manifest.weights[scalesName(name)]?.dtype;
   if (w?.layout === 'matmulnbits-q4-b32' && (scales === 'float32' || scales === 'float16')) return { kind: 'int4', scales };
   return null;
 }
@@ -123,7 +124,7 @@ export class KernelDecodeStep {
     const act = buffer('act', t.intermediateSize);
     const w = (name: string): GPUBuffer => weights.get(name).buffer;
     const kind = (name: string): LinearKind | null => linearKind(manifest, name);
-    // The int4 scales' type of a linear (every int4 linear of a package has the same).
+    // The int4 scales' type of a linear (one per package: decodeStepSupport).
     const scaleDtype = (name: string): Int4ScaleDtype => {
       const k = kind(name);
       return k?.kind === 'int4' ? k.scales : 'float32';
@@ -133,7 +134,7 @@ export class KernelDecodeStep {
       const int4Shape: GemvShape = { ...shape, scaleDtype: scaleDtype(name) };
       return prepareInt4Gemv(
         kernels,
-        { x, y, qweight: w(name), scales: w(`${name}.scales`), ...(up ? { qweight2: w(up), scales2: w(`${up}.scales`) } : {}) },
+        { x, y, qweight: w(name), scales: w(scalesName(name)), ...(up ? { qweight2: w(up), scales2: w(scalesName(up)) } : {}) },
         int4Shape,
         chooseGemvVariant(caps, int4Shape),
       );
@@ -170,11 +171,11 @@ export class KernelDecodeStep {
             x: hidden,
             y: a.y,
             qweight: w(a.name),
-            scales: w(`${a.name}.scales`),
+            scales: w(scalesName(a.name)),
             qweight2: w(b.name),
-            scales2: w(`${b.name}.scales`),
+            scales2: w(scalesName(b.name)),
             qweight3: w(c.name),
-            scales3: w(`${c.name}.scales`),
+            scales3: w(scalesName(c.name)),
           };
           add(prepareInt4Gemv(kernels, buffers, shape, variant));
           return;
@@ -186,7 +187,7 @@ export class KernelDecodeStep {
         add(
           prepareInt4Gemv(
             kernels,
-            { x: hidden, y: g.y, qweight: w(g.name), scales: w(`${g.name}.scales`), ...(up ? { qweight2: w(up), scales2: w(`${up}.scales`) } : {}) },
+            { x: hidden, y: g.y, qweight: w(g.name), scales: w(scalesName(g.name)), ...(up ? { qweight2: w(up), scales2: w(scalesName(up)) } : {}) },
             shape,
             chooseGemvVariant(caps, shape),
           ),
@@ -196,11 +197,11 @@ export class KernelDecodeStep {
 
     add(embedder.prepareTokenGather(hidden, 'float32'));
     for (let l = 0; l < t.numLayers; l++) {
-      const p = `llm.model.layers.${l}`;
-      normedGemvs(`${p}.input_layernorm.weight`, [
-        { name: `${p}.self_attn.q_proj.weight`, y: qkv, shape: { n: qDim, k: H, epilogue: 'store', yOffset: 0 } },
-        { name: `${p}.self_attn.k_proj.weight`, y: qkv, shape: { n: kvDim, k: H, epilogue: 'store', yOffset: qDim } },
-        { name: `${p}.self_attn.v_proj.weight`, y: qkv, shape: { n: kvDim, k: H, epilogue: 'store', yOffset: qDim + kvDim } },
+      const names = WEIGHTS.decoderLayer(l);
+      normedGemvs(names.inputNorm, [
+        { name: names.q, y: qkv, shape: { n: qDim, k: H, epilogue: 'store', yOffset: 0 } },
+        { name: names.k, y: qkv, shape: { n: kvDim, k: H, epilogue: 'store', yOffset: qDim } },
+        { name: names.v, y: qkv, shape: { n: kvDim, k: H, epilogue: 'store', yOffset: qDim + kvDim } },
       ]);
       const kCache = cache.keys[l] as GPUBuffer;
       const vCache = cache.values[l] as GPUBuffer;
@@ -208,13 +209,11 @@ export class KernelDecodeStep {
       const kvDtype = cache.elementBytes === 2 ? 'float16' : 'float32';
       const shape = { heads: t.numHeads, kvHeads: t.numKvHeads, headDim: t.headDim, maxLen: cache.capacityTokens, qOffset: 0, kOffset: qDim, vOffset: qDim + kvDim, kvDtype } as const;
       add(prepareDecodeAttention(kernels, { qkv, step: this.step.buffer, kCache, vCache, cos: rope.cos, sin: rope.sin, out: attn }, shape));
-      add(gemv(attn, hidden, `${p}.self_attn.o_proj.weight`, { n: H, k: qDim, epilogue: 'add' }));
-      normedGemvs(`${p}.post_attention_layernorm.weight`, [
-        { name: `${p}.mlp.gate_proj.weight`, y: act, shape: { n: t.intermediateSize, k: H, epilogue: 'swiglu' }, up: `${p}.mlp.up_proj.weight` },
-      ]);
-      add(gemv(act, hidden, `${p}.mlp.down_proj.weight`, { n: H, k: t.intermediateSize, epilogue: 'add' }));
+      add(gemv(attn, hidden, names.o, { n: H, k: qDim, epilogue: 'add' }));
+      normedGemvs(names.postAttentionNorm, [{ name: names.gate, y: act, shape: { n: t.intermediateSize, k: H, epilogue: 'swiglu' }, up: names.up }]);
+      add(gemv(act, hidden, names.down, { n: H, k: t.intermediateSize, epilogue: 'add' }));
     }
-    normedGemvs('llm.model.norm.weight', [{ name: 'llm.lm_head.weight', y: logits, shape: { n: t.vocabSize, k: H, epilogue: 'store' } }]);
+    normedGemvs(WEIGHTS.finalNorm, [{ name: WEIGHTS.lmHead, y: logits, shape: { n: t.vocabSize, k: H, epilogue: 'store' } }]);
   }
 
   /**
