@@ -124,7 +124,8 @@ for (let l = 0; l < manifest.model.text.numLayers; l++) stepWeights.add(WEIGHTS.
 const stepWeightBytes = Object.entries(manifest.weights)
   .filter(([name]) => stepWeights.has(name))
   .reduce((n, [, w]) => n + w.sizeBytes, 0);
-const kvBytesPerPosition = manifest.model.text.numLayers * 2 * manifest.model.text.numKvHeads * manifest.model.text.headDim * 4;
+// KV elements are f16 in q4f16 packages, f32 otherwise.
+const kvBytesPerPosition = manifest.model.text.numLayers * 2 * manifest.model.text.numKvHeads * manifest.model.text.headDim * (manifest.precision === 'q4f16' ? 2 : 4);
 const readBytesPerSecond = await measureReadBandwidth(device, Math.floor(Math.min(args.quick ? 2 ** 26 : 2 ** 30, caps.maxStorageBufferBindingSize, caps.maxBufferSize) / 16) * 16);
 const rooflineTokensPerSecond = (context: number): number => readBytesPerSecond / (stepWeightBytes + context * kvBytesPerPosition);
 log(`read bandwidth ${(readBytesPerSecond / 1e9).toFixed(0)} GB/s; a decode step reads ${(stepWeightBytes / 1e9).toFixed(2)} GB of weights + ${(kvBytesPerPosition / 2 ** 20).toFixed(2)} MiB of KV per position`);

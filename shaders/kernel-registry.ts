@@ -4,10 +4,10 @@
  * adapter has `shader-f16`).
  */
 import type { KernelDescriptor, UniformFields } from '../src/gpu/kernel';
-import { DECODE_ATTENTION } from './decoder/decode-attention/decode-attention';
+import { DECODE_ATTENTION, KV_DTYPES } from './decoder/decode-attention/decode-attention';
 import { EMBEDDING_GATHER } from './decoder/embedding-gather/embedding-gather';
 import { F32_GEMV } from './decoder/f32-gemv/f32-gemv';
-import { INT4_GEMV } from './decoder/int4-gemv/int4-gemv';
+import { INT4_GEMV, INT4_SCALE_DTYPES } from './decoder/int4-gemv/int4-gemv';
 import { RMS_NORM } from './decoder/rms-norm/rms-norm';
 import { FILL_RAMP, SCALE_SHIFT } from './interop/interop-kernels';
 import { SAMPLE_PENALTY, SAMPLE_TOKEN } from './sampler/gpu-sampler';
@@ -18,7 +18,7 @@ import { VISION_NUMERICS, VISION_STORAGES } from './vision/vision-numerics';
 
 export function allKernels(): KernelDescriptor<UniformFields, string>[] {
   const kernels: KernelDescriptor<UniformFields, string>[] = [
-    INT4_GEMV,
+    ...INT4_SCALE_DTYPES.map((dtype) => INT4_GEMV[dtype]),
     SAMPLE_TOKEN,
     SAMPLE_PENALTY,
     FILL_RAMP,
@@ -29,7 +29,7 @@ export function allKernels(): KernelDescriptor<UniformFields, string>[] {
     ...VISION_NUMERICS.map(visionAttentionKernel),
     F32_GEMV,
     RMS_NORM,
-    DECODE_ATTENTION,
+    ...KV_DTYPES.map((dtype) => DECODE_ATTENTION[dtype]),
     EMBEDDING_GATHER,
     // (each kernel role adds its descriptors here)
   ];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { randomFloats } from '../testing/compare';
-import { float16Bits } from './float16-bits';
+import { float16Bits, float16Value, roundToFloat16 } from './float16-bits';
 
 describe('float16Bits', () => {
   const value = (h: number): number => {
@@ -31,5 +31,11 @@ describe('float16Bits', () => {
     }
     expect(bits[xs.length - 6]).toBe(0x3c00);
     expect(bits[xs.length - 4]).toBe(0x3800); // tie below: even mantissa stays
+  });
+
+  it('float16Value decodes IEEE binary16 (normal, subnormal, max, infinity); roundToFloat16 rounds to nearest even', () => {
+    expect([0x3c00, 0xc000, 0x0001, 0x03ff, 0x7bff, 0x7c00, 0x3555].map(float16Value)).toEqual([1, -2, 2 ** -24, 1023 * 2 ** -24, 65504, Infinity, 0.333251953125]);
+    // 1 + 2^-11 is the tie between 1 and 1 + 2^-10 (even mantissa: 1); 1 + 3 · 2^-11 the tie between 1 + 2^-10 and 1 + 2^-9.
+    expect(Array.from(roundToFloat16([1 + 2 ** -11, 1 + 3 * 2 ** -11, 1 / 3, 2 ** -26]))).toEqual([1, 1 + 2 ** -9, 0.333251953125, 0]);
   });
 });

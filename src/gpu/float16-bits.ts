@@ -1,4 +1,4 @@
-/** f32 → IEEE binary16 conversion on the host, for inputs of the float16 graphs of q4f16 packages. */
+/** f32 ↔ IEEE binary16 conversion on the host: inputs of the float16 graphs of q4f16 packages, f16 rounding in references. */
 
 /** IEEE binary16 bits of each value, rounded to nearest even (f16 graphs take float16 inputs). */
 export function float16Bits(values: Float32Array): Uint16Array {
@@ -37,4 +37,17 @@ export function float16Bits(values: Float32Array): Uint16Array {
     }
   }
   return out;
+}
+
+/** The value of IEEE binary16 bits `h` (exact in f32). */
+export function float16Value(h: number): number {
+  const e = (h >> 10) & 0x1f;
+  const m = h & 0x3ff;
+  const v = e === 0 ? m * 2 ** -24 : e === 0x1f ? (m ? NaN : Infinity) : (1 + m / 1024) * 2 ** (e - 15);
+  return h & 0x8000 ? -v : v;
+}
+
+/** Each value rounded to f32, then to the nearest binary16 (ties to even): what an f16 buffer stores of it. */
+export function roundToFloat16(values: ArrayLike<number>): Float32Array {
+  return Float32Array.from(float16Bits(Float32Array.from(values)), float16Value);
 }

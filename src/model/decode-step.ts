@@ -9,43 +9,70 @@
  * and q, k, v are one dispatch; RoPE, the KV-cache append and the merge of the attention chunks run inside
  * the one decode-attention dispatch, so a layer is 5 dispatches: qkv, attention, o, gate/up, down.
  *
- * Covers packages whose decoder linears are f32 matrices (fp32: f32 GEMV) or int4 with f32 scales (q4f32:
- * int4 GEMV) and whose norms and KV cache are f32. `decodeStepSupport` says why another package (q4f16)
- * is not covered; those decode through ORT.
+ * Covers packages whose decoder linears are f32 matrices (fp32: f32 GEMV) or int4 with f32 or f16 scales (q4f32,
+ * q4f16: int4 GEMV), with f32 or f16 norm weights and an f32 or f16 KV cache. `decodeStepSupport` says why
+ * another package is not covered; those decode through ORT.
+ *
+ * Activations are f32 in every variant, q4f16 included (its f16 is what it stores, not what the step computes in):
+ * the step is bound by the bytes of weights and KV rows it reads, not by x (16 KiB at H = 4096) or the other
+ * per-token vectors, so f16 activations would save almost no bandwidth, while f32 ones keep the residual stream,
+ * the norms' statistics and the GEMV inputs exact to f32 instead of rounding them to f16 after every dispatch as
+ * ORT's f16 graph does. What q4f16 stores in f16 is read as f16 and widened exactly: the int4 scales (the GEMV's
+ * scales prelude), the embedding row (gathered to f32), the norm weights (widened once into `hidden` at
+ * construction) and the KV cache (shared with ORT's f16 prefill; the step's own row is attended in f32 and appended
+ * rounded to f16 once, the only rounding the step adds). So the kernels are at least as precise as ORT's f16
+ * decode of the same package. The RoPE tables are f32 (the step uploads its own where the ORT graph's are f16).
+ * Every f16 read is u32 words through unpack2x16float, so no kernel needs the `shader-f16` feature (the package
+ * plan still requires it for q4f16: ORT's f16 prefill does).
  */
 import { DecodeAttention, prepareDecodeAttention } from '../../shaders/decoder/decode-attention/decode-attention';
 import { DecodeStepUniform } from '../../shaders/decoder/decode-attention/decode-step-uniform';
+import { prepareEmbeddingGather } from '../../shaders/decoder/embedding-gather/embedding-gather';
 import { prepareF32Gemv } from '../../shaders/decoder/f32-gemv/f32-gemv';
-import { chooseGemvVariant, type GemvEpilogue, type GemvShape, prepareInt4Gemv } from '../../shaders/decoder/int4-gemv/int4-gemv';
+import { chooseGemvVariant, type GemvEpilogue, type GemvShape, type Int4ScaleDtype, prepareInt4Gemv } from '../../shaders/decoder/int4-gemv/int4-gemv';
 import { prepareRmsNorm } from '../../shaders/decoder/rms-norm/rms-norm';
 import { createStorageBuffer } from '../gpu/gpu-buffers';
 import type { GpuCapabilities } from '../gpu/gpu-context';
 import type { KernelCache, KernelDispatch } from '../gpu/kernel';
 import type { PackageManifest } from '../protocol/manifest';
-import type { RopeTables } from './decoder';
+import { allDecoderLinears, scalesName, WEIGHTS } from '../protocol/weight-names';
+import { type RopeTables, uploadRopeTables } from './decoder';
 import type { KvCache } from './kv-cache';
 import type { ModelWeights } from './model-weights';
 import type { TokenEmbedder } from './token-embedder';
 
-/** null when our kernels can decode this package, else the reason they cannot. */
+/** Every RMSNorm weight of the decoder: input and post-attention per layer, then the final norm. */
+function normNames(manifest: PackageManifest): string[] {
+  const layers = Array.from({ length: manifest.model.text.numLayers }, (_, l) => WEIGHTS.decoderLayer(l));
+  return [...layers.flatMap((names) => [names.inputNorm, names.postAttentionNorm]), WEIGHTS.finalNorm];
+}
+
+/** null when our kernels can decode this package (fp32, q4f32, q4f16 as the exporter writes them), else the reason. */
 export function decodeStepSupport(manifest: PackageManifest): string | null {
-  if (manifest.precision === 'q4f16') return 'q4f16 runs f16 activations and an f16 KV cache; the WGSL step keeps f32 ones';
-  const t = manifest.model.text;
-  const linears = ['llm.lm_head.weight'];
-  for (let l = 0; l < t.numLayers; l++) {
-    for (const suffix of ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj', 'self_attn.o_proj', 'mlp.gate_proj', 'mlp.up_proj', 'mlp.down_proj']) linears.push(`llm.model.layers.${l}.${suffix}.weight`);
-    const norm = manifest.weights[`llm.model.layers.${l}.input_layernorm.weight`];
-    if (norm?.dtype !== 'float32') return `llm.model.layers.${l}.input_layernorm.weight is not f32 (the WGSL step keeps f32 activations and caches)`;
+  const linears = allDecoderLinears(manifest.model);
+  const kinds = linears.map((name) => linearKind(manifest, name));
+  const unsupported = kinds.findIndex((k) => k === null);
+  if (unsupported >= 0) return `${linears[unsupported]} is neither an f32 matrix nor int4 with f32 or f16 scales`;
+  const allInt4 = kinds.every((k) => k?.kind === 'int4');
+  // q, k and v share one dispatch, so its three scales bindings must be of one type: one per package.
+  const scaleTypes = new Set(kinds.map((k) => (k?.kind === 'int4' ? k.scales : null)).filter((d) => d !== null));
+  if (scaleTypes.size > 1) return `the int4 linears mix ${[...scaleTypes].join(' and ')} scales; the WGSL step takes one scale type per package`;
+  for (const name of normNames(manifest)) {
+    const dtype = manifest.weights[name]?.dtype;
+    // f16 norm weights are widened into the fused-norm GEMVs' input; the separate RMSNorm kernel (f32 linears) reads f32.
+    if (dtype !== 'float32' && !(dtype === 'float16' && allInt4)) return `${name} is ${dtype ?? 'missing'}; the WGSL step reads f32 norms, or f16 ones in front of int4 linears`;
   }
-  for (const name of linears) if (linearKind(manifest, name) === null) return `${name} is neither an f32 matrix nor int4 with f32 scales`;
   return null;
 }
 
-/** How the step multiplies by a decoder linear: 'f32' (row-major f32), 'int4' (MatMulNBits, f32 scales), or null. */
-function linearKind(manifest: PackageManifest, name: string): 'f32' | 'int4' | null {
+type LinearKind = { readonly kind: 'f32' } | { readonly kind: 'int4'; readonly scales: Int4ScaleDtype };
+
+/** How the step multiplies by a decoder linear: row-major f32 (f32 GEMV), MatMulNBits int4 with f32 or f16 scales, or null. */
+function linearKind(manifest: PackageManifest, name: string): LinearKind | null {
   const w = manifest.weights[name];
-  if (w?.layout === 'row-major' && w.dtype === 'float32') return 'f32';
-  if (w?.layout === 'matmulnbits-q4-b32' && manifest.weights[`${name}.scales`]?.dtype === 'float32') return 'int4';
+  if (w?.layout === 'row-major' && w.dtype === 'float32') return { kind: 'f32' };
+  const scales = manifest.weights[scalesName(name)]?.dtype;
+  if (w?.layout === 'matmulnbits-q4-b32' && (scales === 'float32' || scales === 'float16')) return { kind: 'int4', scales };
   return null;
 }
 
@@ -56,6 +83,7 @@ export interface DecodeStepParts {
   readonly manifest: PackageManifest;
   readonly weights: ModelWeights;
   readonly cache: KvCache;
+  /** The ORT graph's tables; f16 ones (q4f16) are replaced by f32 tables the step owns. */
   readonly rope: RopeTables;
   readonly embedder: TokenEmbedder;
   /** f32 [vocabSize], written by the lm_head GEMV. */
@@ -71,7 +99,7 @@ export class KernelDecodeStep {
   private disposed = false;
 
   constructor(private readonly parts: DecodeStepParts) {
-    const { device, kernels, caps, manifest, weights, cache, rope, embedder, logits } = parts;
+    const { device, kernels, caps, manifest, weights, cache, embedder, logits } = parts;
     const t = manifest.model.text;
     const H = t.hiddenSize;
     const qDim = t.numHeads * t.headDim;
@@ -82,31 +110,35 @@ export class KernelDecodeStep {
       return b;
     };
     this.step = new DecodeStepUniform(device);
+    const rope = parts.rope.dtype === 'float32' ? parts.rope : uploadRopeTables(device, manifest.model, cache.capacityTokens, 'float32');
+    if (rope !== parts.rope) this.owned.push(rope.cos, rope.sin);
     // The residual stream [H], then every RMSNorm weight [H] (input and post-attention per layer, final), read by
-    // the GEMVs that fuse the norm: copied once here, from weights the ORT graph keeps using.
-    const normNames = [
-      ...Array.from({ length: t.numLayers }, (_, l) => [`llm.model.layers.${l}.input_layernorm.weight`, `llm.model.layers.${l}.post_attention_layernorm.weight`]).flat(),
-      'llm.model.norm.weight',
-    ];
-    const hidden = buffer('hidden', H * (1 + normNames.length));
-    const normOffset = new Map(normNames.map((name, i) => [name, H * (1 + i)]));
-    const copies = device.createCommandEncoder({ label: 'decode-step.norm-weights' });
-    for (const name of normNames) copies.copyBufferToBuffer(weights.get(name).buffer, 0, hidden, (normOffset.get(name) ?? 0) * 4, H * 4);
-    device.queue.submit([copies.finish()]);
+    // the GEMVs that fuse the norm: copied once here as f32, from weights the ORT graph keeps using.
+    const norms = normNames(manifest);
+    const hidden = buffer('hidden', H * (1 + norms.length));
+    const normOffset = new Map(norms.map((name, i) => [name, H * (1 + i)]));
+    copyNormWeights(kernels, weights, norms, hidden, H);
     const normed = buffer('normed', H);
     const qkv = buffer('qkv', qDim + 2 * kvDim);
     const attn = buffer('attn', qDim);
     const act = buffer('act', t.intermediateSize);
     const w = (name: string): GPUBuffer => weights.get(name).buffer;
-    const gemv = (x: GPUBuffer, y: GPUBuffer, name: string, shape: GemvShape & { epilogue: GemvEpilogue }, up?: string): KernelDispatch =>
-      linearKind(manifest, name) === 'f32'
-        ? prepareF32Gemv(kernels, { x, y, weight: w(name), ...(up ? { weight2: w(up) } : {}) }, shape)
-        : prepareInt4Gemv(
-            kernels,
-            { x, y, qweight: w(name), scales: w(`${name}.scales`), ...(up ? { qweight2: w(up), scales2: w(`${up}.scales`) } : {}) },
-            shape,
-            chooseGemvVariant(caps, shape),
-          );
+    const kind = (name: string): LinearKind | null => linearKind(manifest, name);
+    // The int4 scales' type of a linear (one per package: decodeStepSupport).
+    const scaleDtype = (name: string): Int4ScaleDtype => {
+      const k = kind(name);
+      return k?.kind === 'int4' ? k.scales : 'float32';
+    };
+    const gemv = (x: GPUBuffer, y: GPUBuffer, name: string, shape: GemvShape & { epilogue: GemvEpilogue }, up?: string): KernelDispatch => {
+      if (kind(name)?.kind === 'f32') return prepareF32Gemv(kernels, { x, y, weight: w(name), ...(up ? { weight2: w(up) } : {}) }, shape);
+      const int4Shape: GemvShape = { ...shape, scaleDtype: scaleDtype(name) };
+      return prepareInt4Gemv(
+        kernels,
+        { x, y, qweight: w(name), scales: w(scalesName(name)), ...(up ? { qweight2: w(up), scales2: w(scalesName(up)) } : {}) },
+        int4Shape,
+        chooseGemvVariant(caps, int4Shape),
+      );
+    };
     const norm = (name: string): KernelDispatch => prepareRmsNorm(kernels, { x: hidden, weight: w(name), y: normed }, { rows: 1, dim: H, eps: t.rmsNormEps });
     const add = this.dispatches.push.bind(this.dispatches);
     /**
@@ -115,7 +147,7 @@ export class KernelDecodeStep {
      * the separate norm dispatch into `normed` first, and all then read `normed`.
      */
     const normedGemvs = (normName: string, list: { name: string; y: GPUBuffer; shape: GemvShape & { epilogue: GemvEpilogue }; up?: string }[]): void => {
-      const fused = list.every((g) => linearKind(manifest, g.name) === 'int4');
+      const fused = list.every((g) => kind(g.name)?.kind === 'int4');
       if (!fused) {
         add(norm(normName));
         for (const g of list) add(gemv(normed, g.y, g.name, g.shape, g.up));
@@ -124,30 +156,38 @@ export class KernelDecodeStep {
       const norm_ = { eps: t.rmsNormEps, weightOffset: normOffset.get(normName) ?? 0 };
       const [a, b, c] = list;
       if (list.length === 3 && a && b && c) {
-        const shape: GemvShape = { n: a.shape.n + b.shape.n + c.shape.n, k: H, epilogue: 'store3', stacked: [a.shape.n, b.shape.n], yOffset: a.shape.yOffset ?? 0, norm: norm_ };
+        const shape: GemvShape = {
+          n: a.shape.n + b.shape.n + c.shape.n,
+          k: H,
+          epilogue: 'store3',
+          stacked: [a.shape.n, b.shape.n],
+          yOffset: a.shape.yOffset ?? 0,
+          norm: norm_,
+          scaleDtype: scaleDtype(a.name),
+        };
         const variant = chooseGemvVariant(caps, shape);
         if (a.shape.n % variant.rows === 0 && b.shape.n % variant.rows === 0) {
           const buffers = {
             x: hidden,
             y: a.y,
             qweight: w(a.name),
-            scales: w(`${a.name}.scales`),
+            scales: w(scalesName(a.name)),
             qweight2: w(b.name),
-            scales2: w(`${b.name}.scales`),
+            scales2: w(scalesName(b.name)),
             qweight3: w(c.name),
-            scales3: w(`${c.name}.scales`),
+            scales3: w(scalesName(c.name)),
           };
           add(prepareInt4Gemv(kernels, buffers, shape, variant));
           return;
         }
       }
       for (const g of list) {
-        const shape: GemvShape = { ...g.shape, norm: norm_ };
+        const shape: GemvShape = { ...g.shape, norm: norm_, scaleDtype: scaleDtype(g.name) };
         const up = g.up;
         add(
           prepareInt4Gemv(
             kernels,
-            { x: hidden, y: g.y, qweight: w(g.name), scales: w(`${g.name}.scales`), ...(up ? { qweight2: w(up), scales2: w(`${up}.scales`) } : {}) },
+            { x: hidden, y: g.y, qweight: w(g.name), scales: w(scalesName(g.name)), ...(up ? { qweight2: w(up), scales2: w(scalesName(up)) } : {}) },
             shape,
             chooseGemvVariant(caps, shape),
           ),
@@ -155,26 +195,25 @@ export class KernelDecodeStep {
       }
     };
 
-    add(embedder.prepareTokenGather(hidden));
+    add(embedder.prepareTokenGather(hidden, 'float32'));
     for (let l = 0; l < t.numLayers; l++) {
-      const p = `llm.model.layers.${l}`;
-      normedGemvs(`${p}.input_layernorm.weight`, [
-        { name: `${p}.self_attn.q_proj.weight`, y: qkv, shape: { n: qDim, k: H, epilogue: 'store', yOffset: 0 } },
-        { name: `${p}.self_attn.k_proj.weight`, y: qkv, shape: { n: kvDim, k: H, epilogue: 'store', yOffset: qDim } },
-        { name: `${p}.self_attn.v_proj.weight`, y: qkv, shape: { n: kvDim, k: H, epilogue: 'store', yOffset: qDim + kvDim } },
+      const names = WEIGHTS.decoderLayer(l);
+      normedGemvs(names.inputNorm, [
+        { name: names.q, y: qkv, shape: { n: qDim, k: H, epilogue: 'store', yOffset: 0 } },
+        { name: names.k, y: qkv, shape: { n: kvDim, k: H, epilogue: 'store', yOffset: qDim } },
+        { name: names.v, y: qkv, shape: { n: kvDim, k: H, epilogue: 'store', yOffset: qDim + kvDim } },
       ]);
       const kCache = cache.keys[l] as GPUBuffer;
       const vCache = cache.values[l] as GPUBuffer;
       // RoPE, the cache append and the chunk merge run inside the attention kernel (one dispatch).
-      const shape = { heads: t.numHeads, kvHeads: t.numKvHeads, headDim: t.headDim, maxLen: cache.capacityTokens, qOffset: 0, kOffset: qDim, vOffset: qDim + kvDim };
+      const kvDtype = cache.elementBytes === 2 ? 'float16' : 'float32';
+      const shape = { heads: t.numHeads, kvHeads: t.numKvHeads, headDim: t.headDim, maxLen: cache.capacityTokens, qOffset: 0, kOffset: qDim, vOffset: qDim + kvDim, kvDtype } as const;
       add(prepareDecodeAttention(kernels, { qkv, step: this.step.buffer, kCache, vCache, cos: rope.cos, sin: rope.sin, out: attn }, shape));
-      add(gemv(attn, hidden, `${p}.self_attn.o_proj.weight`, { n: H, k: qDim, epilogue: 'add' }));
-      normedGemvs(`${p}.post_attention_layernorm.weight`, [
-        { name: `${p}.mlp.gate_proj.weight`, y: act, shape: { n: t.intermediateSize, k: H, epilogue: 'swiglu' }, up: `${p}.mlp.up_proj.weight` },
-      ]);
-      add(gemv(act, hidden, `${p}.mlp.down_proj.weight`, { n: H, k: t.intermediateSize, epilogue: 'add' }));
+      add(gemv(attn, hidden, names.o, { n: H, k: qDim, epilogue: 'add' }));
+      normedGemvs(names.postAttentionNorm, [{ name: names.gate, y: act, shape: { n: t.intermediateSize, k: H, epilogue: 'swiglu' }, up: names.up }]);
+      add(gemv(act, hidden, names.down, { n: H, k: t.intermediateSize, epilogue: 'add' }));
     }
-    normedGemvs('llm.model.norm.weight', [{ name: 'llm.lm_head.weight', y: logits, shape: { n: t.vocabSize, k: H, epilogue: 'store' } }]);
+    normedGemvs(WEIGHTS.finalNorm, [{ name: WEIGHTS.lmHead, y: logits, shape: { n: t.vocabSize, k: H, epilogue: 'store' } }]);
   }
 
   /**
@@ -202,4 +241,37 @@ export class KernelDecodeStep {
     this.step.destroy();
     for (const b of this.owned) b.destroy();
   }
+}
+
+/**
+ * Writes the norm weights `names` as f32 into `hidden` at [H · (1 + i), H · (2 + i)) and submits: f32 weights by
+ * copy, f16 ones (q4f16) widened by the embedding gather's f16 → f32 rows (exact) as row 0 of a one-row table.
+ */
+function copyNormWeights(kernels: KernelCache, weights: ModelWeights, names: readonly string[], hidden: GPUBuffer, H: number): void {
+  const { device } = kernels;
+  const encoder = device.createCommandEncoder({ label: 'decode-step.norm-weights' });
+  const temporary: { destroy(): void }[] = [];
+  // Created on the first f16 weight: the id 0 (zero-filled) and one f32 row, reused in order by each widening.
+  let widen: { id: GPUBuffer; row: GPUBuffer } | null = null;
+  for (const [i, name] of names.entries()) {
+    const weight = weights.get(name);
+    const offsetBytes = H * (1 + i) * 4;
+    if (weight.dtype === 'float32') {
+      encoder.copyBufferToBuffer(weight.buffer, 0, hidden, offsetBytes, H * 4);
+      continue;
+    }
+    if (!widen) {
+      widen = { id: createStorageBuffer(device, 'decode-step.norm-id', 4), row: createStorageBuffer(device, 'decode-step.norm-row', H * 4) };
+      temporary.push(widen.id, widen.row);
+    }
+    const gather = prepareEmbeddingGather(kernels, { ids: widen.id, table: weight.buffer, out: widen.row }, { kind: 'f16', out: 'f32' }, { count: 1, hidden: H, vocab: 1 });
+    temporary.push(gather);
+    const pass = encoder.beginComputePass({ label: 'decode-step.norm-widen' });
+    gather.record(pass);
+    pass.end();
+    encoder.copyBufferToBuffer(widen.row, 0, hidden, offsetBytes, H * 4);
+  }
+  device.queue.submit([encoder.finish()]);
+  // Destroying after submit is safe: the queued work keeps what it uses.
+  for (const t of temporary) t.destroy();
 }

@@ -1,6 +1,6 @@
 /**
  * The decoder's static KV cache: per layer one K and one V GPU buffer [1, kvHeads, capacity, headDim]
- * (BNSH; f32, or f16 for q4f16 packages, whose cache only ORT touches). The same buffers are the shared past/present of the ORT decoder graph's GroupQueryAttention
+ * (BNSH; f32, or f16 for q4f16 packages). The same buffers are the shared past/present of the ORT decoder graph's GroupQueryAttention
  * (prefill, ORT decode) and the cache our rope-append and decode-attention kernels read and write: one
  * copy, allocated once, never resized. Its capacity is the plan's (chooseVariant in package-plan.ts: the model's
  * maximum within the memory budget and the binding limits); its size is kvCacheBytes (memory-estimate.ts).
@@ -23,6 +23,8 @@ export class KvCache {
     readonly capacityTokens: number,
     /** [1, kvHeads, capacity, headDim]: the ORT tensor dims. */
     readonly dims: readonly number[],
+    /** Bytes per element: 4 (f32) or 2 (f16). */
+    readonly elementBytes: number,
   ) {}
 
   /**
@@ -51,7 +53,7 @@ export class KvCache {
         { contextTokens: capacityTokens, sizeBytes: totalBytes },
       );
     }
-    return new KvCache(keys, values, capacityTokens, [1, t.numKvHeads, capacityTokens, t.headDim]);
+    return new KvCache(keys, values, capacityTokens, [1, t.numKvHeads, capacityTokens, t.headDim], elementBytes);
   }
 
   /** Total bytes of all K and V buffers. */

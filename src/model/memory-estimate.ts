@@ -4,8 +4,9 @@
  *
  *   weights      the sum of the weight buffers (the manifest's or the index's weight bytes)
  *   KV cache     2 · layers · kvHeads · headDim · context · KV element bytes (f32, or f16 in q4f16)
- *   activations  fixed buffers (RoPE tables [context, headDim/2] ×2, logits, embedder rows, sampler ids, decode
- *                vectors, the decode attention's per-layer split-K partials)
+ *   activations  fixed buffers (RoPE tables [context, headDim/2] ×2, and their f32 copies for the decode kernels
+ *                when the graph's are f16, logits, embedder rows, sampler ids, decode vectors, the decode attention's
+ *                per-layer split-K partials)
  *                + what onnxruntime-web keeps after the first prefill: its buffer cache holds the decoder graph's
  *                  intermediates of a prefill run (chunk rows of 5 × hidden, q/k/v, 3 × intermediate) and rounds
  *                  them up to buckets, and never gives them back: ORT_CACHE_FACTOR × those rows
@@ -94,6 +95,7 @@ export function estimateMemory(input: MemoryEstimateInput, contextTokens: number
   const kv = kvCacheBytes(model, floatBytes(dtypes.kvCache), contextTokens);
   const fixed =
     2 * contextTokens * (t.headDim / 2) * a + // RoPE cos/sin tables
+    (a === 4 ? 0 : 2 * contextTokens * (t.headDim / 2) * 4) + // the decode step's f32 copies of f16 ones (q4f16)
     t.vocabSize * 4 + // logits
     chunk * (t.hiddenSize * a + 4) + t.hiddenSize * a + // embedder rows and ids, the ORT decode row
     contextTokens * 4 + // sampler: previous ids

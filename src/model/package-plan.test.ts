@@ -16,6 +16,7 @@ import type { PackageManifest } from '../protocol/manifest';
 import { readManifest } from '../protocol/package-source';
 import { precisionDtypes } from '../protocol/precision-dtypes';
 import { buildVariantIndex } from '../protocol/variant-index';
+import { scalesName, WEIGHTS } from '../protocol/weight-names';
 import { real8bIndex, real8bWeights } from '../testing/real-8b';
 import { estimateMemory } from './memory-estimate';
 import { chooseVariant, chooseVisionArithmetic, planPackage } from './package-plan';
@@ -72,13 +73,28 @@ describe('planPackage', () => {
     expect(() => planPackage(manifests.q4f16!, { ...desktop, shaderF16: false })).toThrow(expect.objectContaining({ code: 'gpu-feature-missing' }));
   });
 
-  it('q4f16 with shader-f16: f16 activations and a half-size KV element; decode through ORT, with the reason', () => {
+  it('q4f16 with shader-f16: f16 activations and a half-size KV element; decode through our kernels', () => {
     const plan = planPackage(manifests.q4f16!, desktop, { contextTokens: 64 });
     expect(plan.dtypes.activation).toBe('float16');
     expect(plan.kvElementBytes).toBe(2);
     expect(plan.contextTokens).toBe(64);
+    expect(plan.decodePath).toBe('kernels');
+    expect(plan.decodePathReason).toBeNull();
+    expect(planPackage(manifests.q4f16!, desktop, { decodePath: 'ort-baseline' }).decodePath).toBe('ort-baseline');
+  });
+
+  it('a package outside what the decode kernels read falls back to the ORT decode path, naming the weight', () => {
+    const fp32 = manifests.fp32!;
+    // f16 norm weights in front of f32 linears: the separate RMSNorm kernel of the f32 path reads f32 only.
+    const weights = { ...fp32.weights, [WEIGHTS.finalNorm]: { ...fp32.weights[WEIGHTS.finalNorm]!, dtype: 'float16' as const } };
+    const plan = planPackage({ ...fp32, weights }, desktop);
     expect(plan.decodePath).toBe('ort-baseline');
-    expect(plan.decodePathReason).toMatch(/f16/);
+    expect(plan.decodePathReason).toMatch(/llm\.model\.norm\.weight is float16/);
+    // One int4 scale type per package (q, k and v are one dispatch).
+    const q4f16 = manifests.q4f16!;
+    const lmHeadScales = scalesName(WEIGHTS.lmHead);
+    const mixed = { ...q4f16.weights, [lmHeadScales]: { ...q4f16.weights[lmHeadScales]!, dtype: 'float32' as const } };
+    expect(planPackage({ ...q4f16, weights: mixed }, desktop).decodePathReason).toMatch(/mix float16 and float32 scales/);
   });
 
   it('a software adapter prefills in runs of 16 (onnxruntime-web GQA exactness, ARCHITECTURE.md), never more than the context', () => {

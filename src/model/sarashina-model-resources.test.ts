@@ -71,7 +71,7 @@ describe('SarashinaModel resources', () => {
     await expect(loadModel(ctx, new NodeDirSource(dir), { signal: aborted.signal })).rejects.toMatchObject({ code: 'aborted' });
   });
 
-  it('a q4f16 package: gpu-feature-missing without shader-f16, else it loads with the ORT decode path', async () => {
+  it('a q4f16 package: gpu-feature-missing without shader-f16, else it loads with our decode kernels', async () => {
     const ctx = await testGpuContext();
     const q4f16 = join(root, 'q4f16');
     await exportPackage(CHECKPOINT, q4f16, { precision: 'q4f16' });
@@ -79,9 +79,21 @@ describe('SarashinaModel resources', () => {
       await expect(loadModel(ctx, new NodeDirSource(q4f16))).rejects.toMatchObject({ code: 'gpu-feature-missing' });
       return;
     }
-    const model = await loadModel(ctx, new NodeDirSource(q4f16), { contextTokens: 64 });
-    expect(model.decodePath).toBe('ort-baseline');
-    await model.dispose();
+    const tracker = trackGpu(ctx.device);
+    try {
+      const model = await loadModel(ctx, new NodeDirSource(q4f16), { contextTokens: 64 });
+      expect(model.decodePath).toBe('kernels');
+      const token = createStorageBuffer(ctx.device, 'test.token', 16);
+      await model.prefill(new Int32Array([1, 2, 3, 4, 5]), 0, []);
+      await model.decode(token, 5);
+      token.destroy();
+      // The step's own f32 RoPE tables and the norm widening's temporaries are freed too.
+      await model.dispose();
+      await ctx.device.queue.onSubmittedWorkDone();
+      expect(tracker.liveBytes()).toBe(0);
+    } finally {
+      tracker.restore();
+    }
   });
 
   it('a package written by exporter 0.1.0 (manifest format 1) loads; both vision paths give the Hugging Face features', async () => {

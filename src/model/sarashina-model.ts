@@ -1,8 +1,8 @@
 /**
  * One loaded Sarashina2-Vision package on the GPU (`VisionLanguageModel`): weights, ORT sessions, the
  * vision encoder, the static KV cache, the token embedder, prefill through the ORT decoder graph (in
- * chunks the adapter handles exactly) and decode through our kernels (fp32: f32 GEMV, q4f32: int4 GEMV)
- * or the ORT baseline (always for q4f16, whose f16 activations and cache our kernels do not handle).
+ * chunks the adapter handles exactly) and decode through our kernels (fp32: f32 GEMV; q4f32, q4f16: int4 GEMV with
+ * f32 or f16 scales, q4f16's f16 KV cache shared with the f16 prefill graph) or the ORT baseline.
  */
 import { createStorageBuffer } from '../gpu/gpu-buffers';
 import type { GpuContext } from '../gpu/gpu-context';

@@ -55,7 +55,7 @@ describe('TokenEmbedder', () => {
     for (const b of [table, features.buffer, token, out]) b.destroy();
   });
 
-  it('float16 rows (q4f16): table rows and f16 features copied bit for bit', async () => {
+  it('float16 rows (q4f16): table rows and f16 features copied bit for bit; f32 token rows for the decode kernels', async () => {
     const { device } = await testGpuContext();
     const bits = toFloat16Array(randomFloats(VOCAB * HIDDEN, 31));
     const table = uploadBuffer(device, 'table', bits);
@@ -71,8 +71,19 @@ describe('TokenEmbedder', () => {
       const want = i === 1 || i === 2 ? featureBits.subarray(i * HIDDEN, (i + 1) * HIDDEN) : id < VOCAB ? bits.subarray(id * HIDDEN, (id + 1) * HIDDEN) : new Uint16Array(HIDDEN);
       expect(Array.from(got.subarray(i * HIDDEN, (i + 1) * HIDDEN)), `row ${i}`).toEqual(Array.from(want));
     });
+    // The decode kernels' token gather asks for f32 rows of the same f16 table (f16 → f32 is exact).
+    const token = uploadBuffer(device, 'token', new Uint32Array([17, 0, 0, 0]));
+    const out = createStorageBuffer(device, 'token-row', HIDDEN * 4);
+    const gather = embedder.prepareTokenGather(out, 'float32');
+    const encoder = device.createCommandEncoder();
+    embedder.copyTokenId(encoder, token);
+    const pass = encoder.beginComputePass();
+    gather.record(pass);
+    pass.end();
+    device.queue.submit([encoder.finish()]);
+    expect(Array.from(new Float32Array(await readBuffer(device, out, HIDDEN * 4)))).toEqual(Array.from(fromFloat16Array(bits.subarray(17 * HIDDEN, 18 * HIDDEN))));
     embedder.dispose();
-    for (const b of [table, features.buffer]) b.destroy();
+    for (const b of [table, features.buffer, token, out]) b.destroy();
   });
 
   it('rejects a table layout the exporter never writes (int4) and f16 activations over an f32 table', async () => {

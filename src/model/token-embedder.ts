@@ -105,13 +105,13 @@ export class TokenEmbedder {
     );
   }
 
-  /** A gather of `count` ids from `ids` into `out` for whichever table the package stores. */
-  private prepareGather(ids: GPUBuffer, out: GPUBuffer, count: number): KernelDispatch {
+  /** A gather of `count` ids from `ids` into `out` (rows of `dtype`) for whichever table the package stores. */
+  private prepareGather(ids: GPUBuffer, out: GPUBuffer, count: number, dtype: EmbeddingDtype = this.dtype): KernelDispatch {
     const t = this.spec.text;
     const table = this.weights.get(EMBED_TOKENS_WEIGHT);
     if (table.layout !== 'row-major' || (table.dtype !== 'float32' && table.dtype !== 'float16')) throw unsupportedTable(`${table.dtype} ${table.layout}`);
-    if (this.dtype === 'float16' && table.dtype !== 'float16') throw unsupportedTable(`${table.dtype} ${table.layout} for f16 activations`);
-    const format: EmbeddingGatherFormat = table.dtype === 'float32' ? { kind: 'f32', out: 'f32' } : { kind: 'f16', out: this.dtype === 'float16' ? 'f16' : 'f32' };
+    if (dtype === 'float16' && table.dtype !== 'float16') throw unsupportedTable(`${table.dtype} ${table.layout} for f16 activations`);
+    const format: EmbeddingGatherFormat = table.dtype === 'float32' ? { kind: 'f32', out: 'f32' } : { kind: 'f16', out: dtype === 'float16' ? 'f16' : 'f32' };
     const kernel = prepareEmbeddingGather(this.kernels, { ids, table: table.buffer, out }, format, { count, hidden: t.hiddenSize, vocab: t.vocabSize });
     this.prepared.push(kernel);
     return kernel;
@@ -142,9 +142,12 @@ export class TokenEmbedder {
     return this.rows;
   }
 
-  /** Prepares the decode step's gather: one row for the id `copyTokenId` placed, written to `out` [hiddenSize] of `dtype`. */
-  prepareTokenGather(out: GPUBuffer): KernelDispatch {
-    return this.prepareGather(this.tokenId, out, 1);
+  /**
+   * Prepares the decode step's gather: one row for the id `copyTokenId` placed, written to `out` [hiddenSize] of
+   * `dtype` (default the embedder's; our decode kernels take f32 rows whatever the package's activations).
+   */
+  prepareTokenGather(out: GPUBuffer, dtype: EmbeddingDtype = this.dtype): KernelDispatch {
+    return this.prepareGather(this.tokenId, out, 1, dtype);
   }
 
   /** Records the copy of the id (u32 at offset 0 of `tokenBuffer`) that the token gather reads; outside any pass. */

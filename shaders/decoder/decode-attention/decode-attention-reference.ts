@@ -1,8 +1,10 @@
 /**
  * Plain-TS reference of decode-attention.wgsl (f64 arithmetic on f32 inputs): Llama RoPE of this token's q and k
  * (HF rotate_half with the llamaRopeTable() tables), the append of k and v to row p of the BNSH caches, then
- * softmax(q·Kᵀ · scale) · V over positions 0..p per head.
+ * softmax(q·Kᵀ · scale) · V over positions 0..p per head. An f16 cache (f32 arrays holding f16 values) is
+ * attended as the kernel does: row p in f32 from this token, then stored rounded to f16 for later steps.
  */
+import { roundToFloat16 } from '../../../src/gpu/float16-bits';
 import { type DecodeAttentionShape, qkvOffsets } from './decode-attention';
 
 export interface RopeTableArrays {
@@ -39,17 +41,31 @@ export function decodeAttentionReference(
   shape: DecodeAttentionShape,
   position: number,
 ): Float64Array {
+  appendReference(qkv, kCache, vCache, table, { ...shape, kvDtype: 'float32' }, position);
+  const out = attendReference(qkv, kCache, vCache, table, shape, position);
+  if (shape.kvDtype === 'float16') appendReference(qkv, kCache, vCache, table, shape, position);
+  return out;
+}
+
+/** Row p of the caches (p < maxLen): rope(k) and v of the token, f16-rounded for an f16 cache. */
+function appendReference(qkv: Float32Array, kCache: Float32Array, vCache: Float32Array, table: RopeTableArrays, shape: DecodeAttentionShape, position: number): void {
+  const { kvHeads, headDim, maxLen } = shape;
+  const { kOffset, vOffset } = qkvOffsets(shape);
+  if (position >= maxLen) return;
+  const stored = (v: ArrayLike<number>): ArrayLike<number> => (shape.kvDtype === 'float16' ? roundToFloat16(v) : v);
+  for (let g = 0; g < kvHeads; g++) {
+    const row = (g * maxLen + position) * headDim;
+    kCache.set(stored(ropeReference(qkv, kOffset + g * headDim, headDim, table, position)), row);
+    vCache.set(stored(qkv.subarray(vOffset + g * headDim, vOffset + (g + 1) * headDim)), row);
+  }
+}
+
+/** The attention output of the token at `position` over the caches as they are (row p already appended). */
+function attendReference(qkv: Float32Array, kCache: Float32Array, vCache: Float32Array, table: RopeTableArrays, shape: DecodeAttentionShape, position: number): Float64Array {
   const { heads, kvHeads, headDim, maxLen } = shape;
-  const { qOffset, kOffset, vOffset } = qkvOffsets(shape);
+  const { qOffset } = qkvOffsets(shape);
   const scale = shape.scale ?? 1 / Math.sqrt(headDim);
   const inCache = position < maxLen;
-  if (inCache) {
-    for (let g = 0; g < kvHeads; g++) {
-      const row = (g * maxLen + position) * headDim;
-      kCache.set(ropeReference(qkv, kOffset + g * headDim, headDim, table, position), row);
-      vCache.set(qkv.subarray(vOffset + g * headDim, vOffset + (g + 1) * headDim), row);
-    }
-  }
   const last = Math.min(position, maxLen - 1);
   const out = new Float64Array(heads * headDim);
   for (let h = 0; h < heads; h++) {

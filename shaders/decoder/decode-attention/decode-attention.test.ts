@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { createStorageBuffer, uploadBuffer } from '../../../src/gpu/gpu-buffers';
+import { float16Bits, float16Value, roundToFloat16 } from '../../../src/gpu/float16-bits';
+import { createStorageBuffer, readBuffer, uploadBuffer } from '../../../src/gpu/gpu-buffers';
 import { KernelCache } from '../../../src/gpu/kernel';
 import { compareArrays, randomFloats } from '../../../src/testing/compare';
 import { readF32 } from '../../../src/testing/gpu-readback';
 import { testGpuContext } from '../../../src/testing/node-gpu';
-import { chooseAttentionChunks, type DecodeAttentionShape, MAX_ATTENTION_CONTEXT, maxAttentionChunks, prepareDecodeAttention } from './decode-attention';
+import { chooseAttentionChunks, type DecodeAttentionShape, type KvDtype, MAX_ATTENTION_CONTEXT, maxAttentionChunks, prepareDecodeAttention } from './decode-attention';
 import { decodeAttentionReference } from './decode-attention-reference';
 import { DecodeStepUniform } from './decode-step-uniform';
 import { llamaRopeTable } from './llama-rope-table';
@@ -12,6 +13,22 @@ import { llamaRopeTable } from './llama-rope-table';
 // Tolerance: f32 dot products of 128 terms, exp and a weighted sum over ≤ 2048 positions (values in [-3, 3]):
 // max-abs 2e-5, NMSE 1e-10. The cache rows: RoPE is two f32 products and a sum per element (≤ 1e-6); v is copied.
 const MAX_ABS = 2e-5;
+// f16 cache (q4f16): the step attends row p in f32 (the same tolerance as f32 caches), and the cache keeps it rounded
+// once to f16. The kernel rounds its f32 RoPE, the reference its f64 one, and WGSL's f32 → f16 conversion may round
+// either way, so a stored element is within one f16 ulp (≤ 2^-10 · |x|, or 2^-24 among subnormals) of the
+// reference's; the reference's cache then takes the GPU's rows, so later steps attend the same cache.
+const F16_ULP_REL = 2 ** -10;
+
+/** Worst |got − want| in f16 ulps of want (see F16_ULP_REL). */
+function f16UlpError(got: Float32Array, want: Float32Array): number {
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs((got[i] ?? NaN) - (want[i] ?? 0)) / (F16_ULP_REL * Math.abs(want[i] ?? 0) + 2 ** -24));
+  return worst;
+}
+
+async function readF16(device: GPUDevice, buffer: GPUBuffer, count: number): Promise<Float32Array> {
+  return Float32Array.from(new Uint16Array(await readBuffer(device, buffer, count * 2)), float16Value);
+}
 
 describe('decode attention (RoPE + cache append, split-K, fused merge) on real WebGPU', () => {
   const cases: {
@@ -26,6 +43,8 @@ describe('decode attention (RoPE + cache append, split-K, fused merge) on real W
     workgroupSize?: 128 | 256;
     /** q after a 3-head gap in the qkv buffer and the output at element 5 (else packed from 0, as the decode step). */
     offsets?: boolean;
+    /** Default float32. */
+    kvDtype?: KvDtype;
   }[] = [
     // p ≥ maxLen: nothing rotated or appended, the maxLen cached positions attended.
     { name: 'first token (p = 0), then p past the cache', heads: 4, kvHeads: 4, headDim: 128, maxLen: 16, positions: [0, 5, 15, 20], offsets: true },
@@ -42,6 +61,9 @@ describe('decode attention (RoPE + cache append, split-K, fused merge) on real W
     // The default is 256 invocations where the limits allow; 128 is the fallback under WebGPU's default 16 KiB.
     { name: '128-invocation workgroups (fallback)', heads: 4, kvHeads: 4, headDim: 128, maxLen: 600, positions: [599], chunks: [3, 38], workgroupSize: 128 },
     { name: '128-invocation workgroups, GQA head 64', heads: 6, kvHeads: 2, headDim: 64, maxLen: 130, positions: [129], chunks: [1, 5], workgroupSize: 128, offsets: true },
+    // f16 caches (q4f16): the first token, chunk edges, the last row and p past the cache; one chunk and merged chunks.
+    { name: 'f16 cache: GQA 6 → 2, head 64', heads: 6, kvHeads: 2, headDim: 64, maxLen: 130, positions: [0, 32, 129, 140], kvDtype: 'float16' },
+    { name: 'f16 cache: MHA 4 × 128, forced chunkings', heads: 4, kvHeads: 4, headDim: 128, maxLen: 600, positions: [437, 599], chunks: [1, 7, 38], offsets: true, kvDtype: 'float16' },
   ];
   for (const c of cases) {
     it(c.name, async () => {
@@ -52,17 +74,20 @@ describe('decode attention (RoPE + cache append, split-K, fused merge) on real W
       const kvDim = kvHeads * headDim;
       const qOffset = c.offsets ? 3 * headDim : 0;
       const outOffset = c.offsets ? 5 : 0;
-      const shape: DecodeAttentionShape = { heads, kvHeads, headDim, maxLen, qOffset, outOffset };
+      const f16 = c.kvDtype === 'float16';
+      const shape: DecodeAttentionShape = { heads, kvHeads, headDim, maxLen, qOffset, outOffset, ...(f16 ? { kvDtype: 'float16' } : {}) };
       const table = llamaRopeTable({ theta: 10000, headDim, maxLen });
-      // Keys scaled up so the softmax is peaked (a wrong max or a missing position shows).
-      const kCache = Float32Array.from(randomFloats(kvDim * maxLen, 2), (v) => v * 3);
-      const vCache = randomFloats(kvDim * maxLen, 3);
+      // Keys scaled up so the softmax is peaked (a wrong max or a missing position shows); an f16 cache holds f16 values.
+      const stored = (v: Float32Array): Float32Array => (f16 ? roundToFloat16(v) : v);
+      const kCache = stored(Float32Array.from(randomFloats(kvDim * maxLen, 2), (v) => v * 3));
+      const vCache = stored(randomFloats(kvDim * maxLen, 3));
+      const upload = (label: string, v: Float32Array): GPUBuffer => uploadBuffer(device, label, f16 ? float16Bits(v) : v);
       const qkvLength = qOffset + qDim + 2 * kvDim;
       const step = new DecodeStepUniform(device);
       const bufs = {
         qkv: createStorageBuffer(device, 'qkv', qkvLength * 4),
-        kCache: uploadBuffer(device, 'k', kCache),
-        vCache: uploadBuffer(device, 'v', vCache),
+        kCache: upload('k', kCache),
+        vCache: upload('v', vCache),
         cos: uploadBuffer(device, 'cos', table.cos),
         sin: uploadBuffer(device, 'sin', table.sin),
         out: createStorageBuffer(device, 'out', (outOffset + qDim) * 4),
@@ -88,8 +113,16 @@ describe('decode attention (RoPE + cache append, split-K, fused merge) on real W
           const stats = compareArrays(got, want);
           expect(stats.maxAbs, `p=${position} chunks=${chunks}`).toBeLessThan(MAX_ABS);
           expect(stats.nmse).toBeLessThan(1e-10);
-          expect(compareArrays(await readF32(device, bufs.kCache, kCache.length), kCache).maxAbs, `k cache p=${position}`).toBeLessThan(1e-6);
-          expect(compareArrays(await readF32(device, bufs.vCache, vCache.length), vCache).maxAbs, `v cache p=${position}`).toBe(0);
+          if (f16) {
+            const [gotK, gotV] = [await readF16(device, bufs.kCache, kCache.length), await readF16(device, bufs.vCache, vCache.length)];
+            expect(f16UlpError(gotK, kCache), `k cache p=${position}`).toBeLessThanOrEqual(1);
+            expect(f16UlpError(gotV, vCache), `v cache p=${position}`).toBeLessThanOrEqual(1);
+            kCache.set(gotK);
+            vCache.set(gotV);
+          } else {
+            expect(compareArrays(await readF32(device, bufs.kCache, kCache.length), kCache).maxAbs, `k cache p=${position}`).toBeLessThan(1e-6);
+            expect(compareArrays(await readF32(device, bufs.vCache, vCache.length), vCache).maxAbs, `v cache p=${position}`).toBe(0);
+          }
         }
       }
       attention.destroy();

@@ -3,31 +3,46 @@
  * KV-cache append are fused in front, and the attention is split-K — each head's chunks of positions run in
  * parallel, so a context spreads over heads × chunks workgroups instead of one per head — with the chunks merged
  * inside the same dispatch by the last workgroup of each head to finish. The chunk count follows the position
- * (`chooseAttentionChunks`): short contexts get short chunks so the GPU is still full.
+ * (`chooseAttentionChunks`): short contexts get short chunks so the GPU is still full. The cache is f32 (fp32, q4f32)
+ * or f16 (q4f16: ORT's f16 cache, read and written in place); one descriptor per KV-cache prelude, f32 arithmetic.
  */
 import { createStorageBuffer } from '../../../src/gpu/gpu-buffers';
 import { defineKernel, type KernelCache, type KernelDispatch, UniformStruct } from '../../../src/gpu/kernel';
 import { SarashinaError } from '../../../src/protocol/errors';
 import decodeAttentionWgsl from './decode-attention.wgsl?raw';
+import kvF16Wgsl from './kv-f16.wgsl?raw';
+import kvF32Wgsl from './kv-f32.wgsl?raw';
 
-export const DECODE_ATTENTION = defineKernel({
-  name: 'decode-attention',
-  code: decodeAttentionWgsl,
-  constants: ['WORKGROUP_SIZE', 'HEAD_DIM_4'],
-  params: new UniformStruct('Params', {
-    heads: 'u32',
-    kv_heads: 'u32',
-    head_dim: 'u32',
-    max_len: 'u32',
-    q_offset: 'u32',
-    max_chunks: 'u32',
-    scale: 'f32',
-    k_offset: 'u32',
-    v_offset: 'u32',
-    out_offset: 'u32',
-  }),
-  bindings: ['step', 'qkv', 'k_cache', 'v_cache', 'partials', 'cos_tab', 'sin_tab', 'out'],
-});
+/** Element type of the KV cache (f16 only in q4f16 packages). */
+export type KvDtype = 'float32' | 'float16';
+
+export const KV_DTYPES: readonly KvDtype[] = ['float32', 'float16'];
+
+const KV_PRELUDE: Readonly<Record<KvDtype, string>> = { float32: kvF32Wgsl, float16: kvF16Wgsl };
+const KV_BYTES: Readonly<Record<KvDtype, number>> = { float32: 4, float16: 2 };
+
+const decodeAttentionDescriptor = (kv: KvDtype) =>
+  defineKernel({
+    name: `decode-attention/${kv === 'float16' ? 'f16' : 'f32'}-kv`,
+    code: `${KV_PRELUDE[kv]}\n${decodeAttentionWgsl}`,
+    constants: ['WORKGROUP_SIZE', 'HEAD_DIM_4'],
+    params: new UniformStruct('Params', {
+      heads: 'u32',
+      kv_heads: 'u32',
+      head_dim: 'u32',
+      max_len: 'u32',
+      q_offset: 'u32',
+      max_chunks: 'u32',
+      scale: 'f32',
+      k_offset: 'u32',
+      v_offset: 'u32',
+      out_offset: 'u32',
+    }),
+    bindings: ['step', 'qkv', 'k_cache', 'v_cache', 'partials', 'cos_tab', 'sin_tab', 'out'],
+  });
+
+/** The decode attention's descriptor per KV-cache type: the KV prelude, then decode-attention.wgsl. */
+export const DECODE_ATTENTION = { float32: decodeAttentionDescriptor('float32'), float16: decodeAttentionDescriptor('float16') } as const;
 
 /**
  * Invocations per workgroup: 256 where the device allows it (faster on the H200, bench/BENCH.md "Decode-step
@@ -84,6 +99,8 @@ export interface DecodeAttentionShape {
   readonly outOffset?: number;
   /** Softmax scale; default 1 / sqrt(headDim). */
   readonly scale?: number;
+  /** Element type of kCache and vCache. Default 'float32'. */
+  readonly kvDtype?: KvDtype;
 }
 
 export interface DecodeAttentionBuffers {
@@ -91,7 +108,7 @@ export interface DecodeAttentionBuffers {
   readonly qkv: GPUBuffer;
   /** DecodeStepUniform buffer: the query's position p (keys 0..p attended; row p of the caches written). */
   readonly step: GPUBuffer;
-  /** f32 [kvHeads, maxLen, headDim] each (BNSH, keys after RoPE). */
+  /** [kvHeads, maxLen, headDim] each of the shape's kvDtype (BNSH, keys after RoPE). */
   readonly kCache: GPUBuffer;
   readonly vCache: GPUBuffer;
   /** llamaRopeTable() cos / sin: f32 [≥ maxLen, headDim / 2]. */
@@ -174,7 +191,8 @@ export function prepareDecodeAttention(
   }
   const { qOffset, kOffset, vOffset } = qkvOffsets(shape);
   const outOffset = shape.outOffset ?? 0;
-  const cacheBytes = kvHeads * maxLen * headDim * 4;
+  const kvDtype = shape.kvDtype ?? 'float32';
+  const cacheBytes = kvHeads * maxLen * headDim * KV_BYTES[kvDtype];
   const tableBytes = maxLen * (headDim / 2) * 4;
   const need: [string, GPUBuffer, number][] = [
     ['qkv', buffers.qkv, Math.max(qOffset + heads * headDim, kOffset + kvHeads * headDim, vOffset + kvHeads * headDim) * 4],
@@ -196,7 +214,7 @@ export function prepareDecodeAttention(
   const maxChunks = Math.min(MAX_CHUNKS, Math.max(options.maxChunks ?? 0, maxAttentionChunks(maxLen, heads)));
   // The partials, then one u32 arrival counter per head (zero-initialized; the merging workgroup resets it).
   const partials = createStorageBuffer(device, 'decode-attention.partials', (heads * maxChunks * (headDim + 2) + heads) * 4);
-  const dispatch = kernels.prepare(DECODE_ATTENTION, {
+  const dispatch = kernels.prepare(DECODE_ATTENTION[kvDtype], {
     constants: { WORKGROUP_SIZE: options.workgroupSize ?? defaultWorkgroupSize(device), HEAD_DIM_4: headDim / 4 },
     params: {
       heads,

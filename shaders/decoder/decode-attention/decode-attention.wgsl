@@ -1,13 +1,15 @@
 // decode-attention — attention for ONE query token over the static KV cache, with the token's RoPE and KV-cache
 // append fused in front and the split-K chunk merge done inside the same dispatch (one dispatch per layer).
+// Compiled after a KV-cache prelude (kv-f32.wgsl, kv-f16.wgsl) that defines KvWord, kv_load and kv_store.
 //
 // Bindings
 //   0 params    uniform Params
 //   1 step      uniform Step { position }            the query's position p; keys 0..p are attended
 //   2 qkv       storage read f32: this token's q, k, v before RoPE (the packed output of the qkv GEMV): q[h] at
 //               q_offset + h · head_dim, k[g] at k_offset + g · head_dim, v[g] at v_offset + g · head_dim
-//   3 k_cache   storage read_write vec4<f32> [kv_heads, max_len, head_dim / 4] (BNSH, keys after RoPE; head_dim % 4 = 0)
-//   4 v_cache   storage read_write vec4<f32> [kv_heads, max_len, head_dim / 4]
+//   3 k_cache   storage read_write KvWord [kv_heads, max_len, head_dim / 4] (BNSH, keys after RoPE; head_dim % 4 = 0):
+//               f32 or f16 elements per the prelude, four per KvWord
+//   4 v_cache   storage read_write KvWord [kv_heads, max_len, head_dim / 4]
 //   5 partials  storage read_write atomic<u32> (f32 bits) [heads, max_chunks, head_dim + 2]: o (unnormalized), m, l;
 //               then heads u32 counters (zero between dispatches)
 //   6 cos_tab   storage read f32 [max_len, head_dim / 2]   cos(p · inv_freq[i]) (llama-rope-table.ts)
@@ -17,7 +19,8 @@
 //   x'[i] = x[i] · cos[p, i] − x[i + half] · sin[p, i];  x'[i + half] = x[i + half] · cos[p, i] + x[i] · sin[p, i].
 //   q is rotated while it is loaded; the workgroups whose chunk holds p rotate k[kv head] and use it and v[kv head]
 //   from the qkv buffer for row p, and the first query head of each kv head writes them to row p of the caches (no
-//   workgroup of this dispatch reads row p from the caches). At p ≥ max_len nothing is rotated or written.
+//   workgroup of this dispatch reads row p from the caches). So this step attends row p in f32 even over an f16
+//   cache, which keeps it rounded to f16 for the later steps. At p ≥ max_len nothing is rotated or written.
 // Math, per head h (kv head h / (heads / kv_heads)) and chunk c = positions [c·L, min((c+1)·L, p+1)) with
 //   L = ceil((p + 1) / chunks):
 //   s_j = scale · q·k_j;  m = max_j s_j;  l = Σ_j exp(s_j − m);  o = Σ_j exp(s_j − m) · v_j
@@ -35,7 +38,8 @@
 //   trip counts); for the output, WORKGROUP_SIZE / (head_dim / 4) groups each sum every groups-th position for one
 //   vec4 of the head, then the groups are added. The first VPRE value rows of each group are loaded at the start,
 //   alongside the keys, so a short chunk costs about one memory round trip. The merge splits the same way over chunks.
-// Precision: f32; exp of non-positive arguments only. The RoPE tables carry HF's f32 angle (~1 ulp from HF).
+// Precision: f32 arithmetic; exp of non-positive arguments only. The RoPE tables carry HF's f32 angle (~1 ulp from
+//   HF). With f16 caches each stored key and value element is rounded once to f16 (relative error ≤ 2^-11).
 
 struct Params {
   heads: u32,
@@ -66,8 +70,8 @@ const VPRE: u32 = 4u;
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<uniform> step: Step;
 @group(0) @binding(2) var<storage, read> qkv: array<f32>;
-@group(0) @binding(3) var<storage, read_write> k_cache: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read_write> v_cache: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> k_cache: array<KvWord>;
+@group(0) @binding(4) var<storage, read_write> v_cache: array<KvWord>;
 @group(0) @binding(5) var<storage, read_write> partials: array<atomic<u32>>;
 @group(0) @binding(6) var<storage, read> cos_tab: array<f32>;
 @group(0) @binding(7) var<storage, read> sin_tab: array<f32>;
@@ -92,7 +96,7 @@ fn key_dot(row: u32, lane: u32, local: bool) -> f32 {
       if (local) {
         s += dot(q_sh[d4], kp_sh[d4]);
       } else {
-        s += dot(q_sh[d4], k_cache[row * HEAD_DIM_4 + d4]);
+        s += dot(q_sh[d4], kv_load(k_cache[row * HEAD_DIM_4 + d4]));
       }
     }
   }
@@ -120,7 +124,7 @@ fn value_row(row0: u32, j: u32, d4: u32, has_p: bool, jp: u32) -> vec4<f32> {
   if (has_p && j == jp) {
     return vp_sh[d4];
   }
-  return v_cache[(row0 + j) * HEAD_DIM_4 + d4];
+  return kv_load(v_cache[(row0 + j) * HEAD_DIM_4 + d4]);
 }
 
 // Partials words i .. i + 3 as a vec4 (atomic loads: written by other workgroups of this dispatch).
@@ -164,7 +168,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       if (has_p && j == jp) {
         vpre[t] = qkv_vec4(params.v_offset + kvh * hd + d4o * 4u);
       } else {
-        vpre[t] = v_cache[(row0 + j) * hd4 + d4o];
+        vpre[t] = kv_load(v_cache[(row0 + j) * hd4 + d4o]);
       }
     }
   }
@@ -183,8 +187,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       kp_sh[d4] = kp;
       vp_sh[d4] = vp;
       if (h % (params.heads / params.kv_heads) == 0u) {
-        k_cache[(kvh * params.max_len + p) * hd4 + d4] = kp;
-        v_cache[(kvh * params.max_len + p) * hd4 + d4] = vp;
+        k_cache[(kvh * params.max_len + p) * hd4 + d4] = kv_store(kp);
+        v_cache[(kvh * params.max_len + p) * hd4 + d4] = kv_store(vp);
       }
     }
   }

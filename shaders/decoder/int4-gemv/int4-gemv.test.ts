@@ -1,11 +1,22 @@
 import { describe, expect, it } from 'vitest';
+import { fromFloat16Array } from '../../../export/quantize/float16';
+import { float16Bits } from '../../../src/gpu/float16-bits';
 import { uploadBuffer } from '../../../src/gpu/gpu-buffers';
 import { KernelCache } from '../../../src/gpu/kernel';
 import { SarashinaError } from '../../../src/protocol/errors';
 import { randomFloats } from '../../../src/testing/compare';
 import { readF32, runDispatches } from '../../../src/testing/gpu-readback';
 import { testGpuContext } from '../../../src/testing/node-gpu';
-import { chooseGemvVariant, type GemvCapabilities, type GemvEpilogue, type GemvVariant, gemvVariantName, int4GemvReference, prepareInt4Gemv } from './int4-gemv';
+import {
+  chooseGemvVariant,
+  type GemvCapabilities,
+  type GemvEpilogue,
+  type GemvVariant,
+  gemvVariantName,
+  type Int4ScaleDtype,
+  int4GemvReference,
+  prepareInt4Gemv,
+} from './int4-gemv';
 
 function randomBytes(count: number, seed: number): Uint8Array {
   const f = randomFloats(count, seed);
@@ -14,6 +25,18 @@ function randomBytes(count: number, seed: number): Uint8Array {
 
 function randomScales(count: number, seed: number): Float32Array {
   return Float32Array.from(randomFloats(count, seed), (v) => 0.002 + 0.02 * Math.abs(v));
+}
+
+/**
+ * Scales as a package of `dtype` stores them: the values the reference multiplies by (f16 scales rounded to f16,
+ * as the exporter rounds them; the kernel widens them exactly) and the bytes uploaded (f16 bits padded to whole words).
+ */
+function storedScales(scales: Float32Array, dtype: Int4ScaleDtype): { values: Float32Array; bytes: ArrayBufferView } {
+  if (dtype === 'float32') return { values: scales, bytes: scales };
+  const bits = float16Bits(scales);
+  const padded = new Uint16Array(bits.length + (bits.length % 2));
+  padded.set(bits);
+  return { values: fromFloat16Array(bits), bytes: padded };
 }
 
 /** Σ_k |x_k · W_nk| per row: the scale the f32 rounding error is measured against. */
@@ -41,6 +64,8 @@ interface RunOptions {
   readonly yOffset?: number;
   /** Fuse RMSNorm (random weight, this eps) in front of the GEMV. */
   readonly normEps?: number;
+  /** Element type of the scales (default float32). */
+  readonly scaleDtype?: Int4ScaleDtype;
 }
 
 async function runGemv(variant: GemvVariant, epilogue: GemvEpilogue, n: number, k: number, seed: number, options: RunOptions = {}): Promise<void> {
@@ -52,10 +77,11 @@ async function runGemv(variant: GemvVariant, epilogue: GemvEpilogue, n: number, 
   const xRaw = randomFloats(k, seed);
   const normWeight = Float32Array.from(randomFloats(k, seed + 6), (v) => 0.5 + v);
   const x = options.normEps === undefined ? xRaw : normalized(xRaw, normWeight, options.normEps);
+  const scaleDtype = options.scaleDtype ?? 'float32';
   const q = randomBytes(n * blocks * 16, seed + 1);
-  const s = randomScales(n * blocks, seed + 2);
+  const s = storedScales(randomScales(n * blocks, seed + 2), scaleDtype).values;
   const q2 = randomBytes(n * blocks * 16, seed + 3);
-  const s2 = randomScales(n * blocks, seed + 4);
+  const s2 = storedScales(randomScales(n * blocks, seed + 4), scaleDtype).values;
   const y0 = randomFloats(n + yOffset, seed + 5);
   const qPacked = new Uint8Array(q.length * 2);
   qPacked.set(q);
@@ -64,7 +90,7 @@ async function runGemv(variant: GemvVariant, epilogue: GemvEpilogue, n: number, 
   sPacked.set(s);
   sPacked.set(s2, s.length);
   const qBuf = uploadBuffer(device, 'q', packed ? qPacked : q);
-  const sBuf = uploadBuffer(device, 's', packed ? sPacked : s);
+  const sBuf = uploadBuffer(device, 's', storedScales(packed ? sPacked : s, scaleDtype).bytes);
   const bufs = {
     // x, then (fused norm) its weight at element k of the same buffer.
     x: uploadBuffer(device, 'x', options.normEps === undefined ? xRaw : Float32Array.from([...xRaw, ...normWeight])),
@@ -72,10 +98,10 @@ async function runGemv(variant: GemvVariant, epilogue: GemvEpilogue, n: number, 
     scales: sBuf,
     y: uploadBuffer(device, 'y', y0),
     qweight2: packed ? qBuf : uploadBuffer(device, 'q2', q2),
-    scales2: packed ? sBuf : uploadBuffer(device, 's2', s2),
+    scales2: packed ? sBuf : uploadBuffer(device, 's2', storedScales(s2, scaleDtype).bytes),
   };
   const norm = options.normEps !== undefined ? { eps: options.normEps, weightOffset: k } : undefined;
-  const prepared = prepareInt4Gemv(sharedKernels, bufs, { n, k, epilogue, upRowOffset: packed ? n : 0, yOffset, ...(norm ? { norm } : {}) }, variant);
+  const prepared = prepareInt4Gemv(sharedKernels, bufs, { n, k, epilogue, upRowOffset: packed ? n : 0, yOffset, scaleDtype, ...(norm ? { norm } : {}) }, variant);
   await runDispatches(device, [prepared]);
   const all = await readF32(device, bufs.y, n + yOffset);
   // Elements before yOffset are untouched.
@@ -120,6 +146,30 @@ describe('int4 GEMV on real WebGPU', () => {
     }
   }
 
+  // f16 scales (q4f16): the same f32 arithmetic on scales widened exactly, so the same tolerance against a reference
+  // on the f16-rounded scales. n · k / 32 odd: the last scale shares its word with padding.
+  for (const [i, epilogue] of (['store', 'add', 'swiglu'] as const).entries()) {
+    const c = [
+      { n: 37, k: 32, variant: { workgroupSize: 64, rows: 8 } },
+      { n: 19, k: 4096, variant: { workgroupSize: 64, rows: 8 } },
+      { n: 9, k: 1056, variant: { workgroupSize: 32, rows: 3 } },
+    ][i] ?? { n: 1, k: 32, variant: { workgroupSize: 64, rows: 8 } };
+    it(`f16 scales: ${gemvVariantName(c.variant)} ${epilogue} + norm n=${c.n} k=${c.k}`, async () => {
+      await runGemv(c.variant, epilogue, c.n, c.k, 51 + i, { scaleDtype: 'float16', normEps: 1e-5, yOffset: 3, packed: epilogue === 'swiglu' });
+    });
+  }
+
+  it('f16 scales: a scales buffer shorter than the f16 rows need is refused (sizes in whole words)', async () => {
+    const { device } = await testGpuContext();
+    const buf = uploadBuffer(device, 'b', new Float32Array(128));
+    const scales = uploadBuffer(device, 'scales', new Uint16Array(8));
+    // 17 rows of one block: 17 f16 scales in 9 words; the buffer holds 16 bytes.
+    expect(() => prepareInt4Gemv(new KernelCache(device), { x: buf, y: buf, qweight: buf, scales }, { n: 17, k: 32, epilogue: 'store', scaleDtype: 'float16' }, { workgroupSize: 64, rows: 8 })).toThrow(
+      expect.objectContaining({ code: 'internal', message: expect.stringContaining('buffer scales holds 16 bytes, needs 36') }),
+    );
+    for (const b of [buf, scales]) b.destroy();
+  });
+
   it('fused norm with 16 invocations and SwiGLU (the Σ x² accumulator past every row accumulator)', async () => {
     await runGemv({ workgroupSize: 16, rows: 8 }, 'swiglu', 9, 1024, 41, { normEps: 1e-6, packed: true });
   });
@@ -136,8 +186,8 @@ describe('int4 GEMV on real WebGPU', () => {
     await runGemv(chooseGemvVariant(ctx.capabilities, shape), 'add', shape.n, shape.k, 99, { yOffset: 5 });
   });
 
-  for (const withNorm of [true, false]) {
-    it(`store3: q, k and v stacked along n in one dispatch${withNorm ? ', with the fused norm' : ''}`, async () => {
+  for (const [withNorm, scaleDtype] of [[true, 'float32'], [false, 'float32'], [true, 'float16']] as const) {
+    it(`store3: q, k and v stacked along n in one dispatch${withNorm ? ', with the fused norm' : ''}${scaleDtype === 'float16' ? ', f16 scales' : ''}`, async () => {
       const { device } = await testGpuContext();
       sharedKernels ??= new KernelCache(device);
       const [a, b, c, k, yOffset] = [24, 8, 13, 4096, 3];
@@ -146,8 +196,8 @@ describe('int4 GEMV on real WebGPU', () => {
       const normWeight = Float32Array.from(randomFloats(k, 71), (v) => 0.5 + v);
       const eps = 1e-5;
       const x = withNorm ? normalized(xRaw, normWeight, eps) : xRaw;
-      const mats = [a, b, c].map((rows, i) => ({ rows, q: randomBytes(rows * blocks * 16, 72 + 2 * i), s: randomScales(rows * blocks, 73 + 2 * i) }));
-      const [m1, m2, m3] = mats.map((m) => ({ qweight: uploadBuffer(device, 'q', m.q), scales: uploadBuffer(device, 's', m.s) }));
+      const mats = [a, b, c].map((rows, i) => ({ rows, q: randomBytes(rows * blocks * 16, 72 + 2 * i), s: storedScales(randomScales(rows * blocks, 73 + 2 * i), scaleDtype) }));
+      const [m1, m2, m3] = mats.map((m) => ({ qweight: uploadBuffer(device, 'q', m.q), scales: uploadBuffer(device, 's', m.s.bytes) }));
       if (!m1 || !m2 || !m3) throw new Error('three matrices');
       const y0 = randomFloats(yOffset + a + b + c, 79);
       const y = uploadBuffer(device, 'y', y0);
@@ -155,7 +205,7 @@ describe('int4 GEMV on real WebGPU', () => {
       const prepared = prepareInt4Gemv(
         sharedKernels,
         { x: xBuf, y, ...m1, qweight2: m2.qweight, scales2: m2.scales, qweight3: m3.qweight, scales3: m3.scales },
-        { n: a + b + c, k, epilogue: 'store3', stacked: [a, b], yOffset, ...(withNorm ? { norm: { eps, weightOffset: k } } : {}) },
+        { n: a + b + c, k, epilogue: 'store3', stacked: [a, b], yOffset, scaleDtype, ...(withNorm ? { norm: { eps, weightOffset: k } } : {}) },
         { workgroupSize: 64, rows: 8 },
       );
       await runDispatches(device, [prepared]);
@@ -164,8 +214,8 @@ describe('int4 GEMV on real WebGPU', () => {
       let row = yOffset;
       let worst = 0;
       for (const m of mats) {
-        const want = int4GemvReference(x, m.q, m.s, { n: m.rows, k });
-        const bound = absSums(x, m.q, m.s, m.rows, k);
+        const want = int4GemvReference(x, m.q, m.s.values, { n: m.rows, k });
+        const bound = absSums(x, m.q, m.s.values, m.rows, k);
         for (let i = 0; i < m.rows; i++, row++) worst = Math.max(worst, Math.abs((got[row] ?? NaN) - (want[i] ?? 0)) / (REL_TO_ABS_SUM * (bound[i] ?? 0) + 1e-6));
       }
       expect(worst).toBeLessThan(1);

@@ -1,12 +1,15 @@
 /**
  * int4 GEMV for the decode step (M = 1) over weights in onnxruntime's MatMulNBits layout (int4-gemv.wgsl),
- * optionally with the Llama RMSNorm of x fused in front. `chooseGemvVariant` picks the workgroup size and rows per
- * workgroup from the adapter's limits.
+ * optionally with the Llama RMSNorm of x fused in front, with f32 scales (q4f32) or f16 scales (q4f16; one
+ * descriptor per scales prelude, f32 arithmetic either way). `chooseGemvVariant` picks the workgroup size and rows
+ * per workgroup from the adapter's limits.
  */
 import { defineKernel, type KernelCache, type KernelDispatch, UniformStruct } from '../../../src/gpu/kernel';
 import type { GpuCapabilities } from '../../../src/gpu/gpu-context';
 import { SarashinaError } from '../../../src/protocol/errors';
 import int4GemvWgsl from './int4-gemv.wgsl?raw';
+import scalesF16Wgsl from './scales-f16.wgsl?raw';
+import scalesF32Wgsl from './scales-f32.wgsl?raw';
 
 /** int4 values per quantization block (MatMulNBits block_size). */
 export const INT4_BLOCK = 32;
@@ -15,23 +18,35 @@ export type GemvEpilogue = 'store' | 'add' | 'swiglu';
 /** The int4 GEMV's epilogues: the shared ones plus 'store3' (three matrices stacked along n in one dispatch). */
 export type Int4GemvEpilogue = GemvEpilogue | 'store3';
 
-export const INT4_GEMV = defineKernel({
-  name: 'int4-gemv',
-  code: int4GemvWgsl,
-  entryPoints: ['main_store', 'main_store3', 'main_add', 'main_swiglu'],
-  constants: ['WORKGROUP_SIZE', 'ROWS', 'NORM'],
-  params: new UniformStruct('Params', {
-    n: 'u32',
-    k: 'u32',
-    blocks_per_row: 'u32',
-    up_row_offset: 'u32',
-    y_offset: 'u32',
-    eps: 'f32',
-    norm_offset: 'u32',
-    n_b: 'u32',
-  }),
-  bindings: ['x', 'qweight', 'scales', 'y', 'qweight2', 'scales2', 'qweight3', 'scales3'],
-});
+/** Element type of the int4 scales (MatMulNBits' scales input: float32 in q4f32 packages, float16 in q4f16). */
+export type Int4ScaleDtype = 'float32' | 'float16';
+
+export const INT4_SCALE_DTYPES: readonly Int4ScaleDtype[] = ['float32', 'float16'];
+
+const SCALES_PRELUDE: Readonly<Record<Int4ScaleDtype, string>> = { float32: scalesF32Wgsl, float16: scalesF16Wgsl };
+const SCALE_BYTES: Readonly<Record<Int4ScaleDtype, number>> = { float32: 4, float16: 2 };
+
+const int4GemvDescriptor = (dtype: Int4ScaleDtype) =>
+  defineKernel({
+    name: `int4-gemv/${dtype === 'float16' ? 'f16' : 'f32'}-scales`,
+    code: `${SCALES_PRELUDE[dtype]}\n${int4GemvWgsl}`,
+    entryPoints: ['main_store', 'main_store3', 'main_add', 'main_swiglu'],
+    constants: ['WORKGROUP_SIZE', 'ROWS', 'NORM'],
+    params: new UniformStruct('Params', {
+      n: 'u32',
+      k: 'u32',
+      blocks_per_row: 'u32',
+      up_row_offset: 'u32',
+      y_offset: 'u32',
+      eps: 'f32',
+      norm_offset: 'u32',
+      n_b: 'u32',
+    }),
+    bindings: ['x', 'qweight', 'scales', 'y', 'qweight2', 'scales2', 'qweight3', 'scales3'],
+  });
+
+/** The int4 GEMV's descriptor per scale type: the scales prelude, then int4-gemv.wgsl (same bindings and entry points). */
+export const INT4_GEMV = { float32: int4GemvDescriptor('float32'), float16: int4GemvDescriptor('float16') } as const;
 
 export interface GemvShape {
   /** Output rows (the weight's N). */
@@ -48,6 +63,8 @@ export interface GemvShape {
   readonly stacked?: readonly [a: number, b: number];
   /** First element of y written (e.g. q, k and v GEMVs writing one packed qkv buffer). Default 0. */
   readonly yOffset?: number;
+  /** Element type of every scales buffer of the dispatch. Default 'float32'. */
+  readonly scaleDtype?: Int4ScaleDtype;
   /**
    * Fuse the Llama RMSNorm of x: the GEMV multiplies by x · w · inverseSqrt(mean(x²) + eps) instead of x, so no
    * separate norm dispatch is needed. The weight w [k] is read from the x buffer at f32 element `weightOffset`
@@ -111,7 +128,7 @@ export interface GemvBuffers {
   readonly x: GPUBuffer;
   /** u8 [n, k/32, 16] (MatMulNBits B). */
   readonly qweight: GPUBuffer;
-  /** f32 [n, k/32]. */
+  /** [n, k/32] of the shape's scaleDtype (f32, or f16 as the package stores it). */
   readonly scales: GPUBuffer;
   /** f32 [yOffset + n]: written ('store', 'swiglu') or accumulated into ('add') from yOffset. */
   readonly y: GPUBuffer;
@@ -136,6 +153,9 @@ export function prepareInt4Gemv(
   validateGemvShape(shape);
   if (variant.rows < 1 || variant.rows > MAX_ROWS) throw new RangeError(`int4 GEMV: rows per workgroup ${variant.rows} outside 1..${MAX_ROWS}`);
   const blocks = shape.k / INT4_BLOCK;
+  const scaleDtype = shape.scaleDtype ?? 'float32';
+  // Bytes of `rows` rows of scales, in whole words (f16 scales are read as u32 pairs).
+  const scaleBytes = (rows: number): number => Math.ceil((rows * blocks * SCALE_BYTES[scaleDtype]) / 4) * 4;
   const [rowsA, rowsB] = shape.stacked ?? [shape.n, 0];
   if (shape.epilogue === 'store3') {
     const rowsC = shape.n - rowsA - rowsB;
@@ -149,18 +169,18 @@ export function prepareInt4Gemv(
   const need: [string, GPUBuffer | undefined, number][] = [
     ['x', buffers.x, (shape.norm ? shape.norm.weightOffset + shape.k : shape.k) * 4],
     ['qweight', buffers.qweight, rowsA * blocks * 16],
-    ['scales', buffers.scales, rowsA * blocks * 4],
+    ['scales', buffers.scales, scaleBytes(rowsA)],
     ['y', buffers.y, ((shape.yOffset ?? 0) + shape.n) * 4],
   ];
   const upRows = shape.n + (shape.upRowOffset ?? 0);
-  if (shape.epilogue === 'swiglu') need.push(['qweight2', buffers.qweight2, upRows * blocks * 16], ['scales2', buffers.scales2, upRows * blocks * 4]);
+  if (shape.epilogue === 'swiglu') need.push(['qweight2', buffers.qweight2, upRows * blocks * 16], ['scales2', buffers.scales2, scaleBytes(upRows)]);
   if (shape.epilogue === 'store3') {
     const rowsC = shape.n - rowsA - rowsB;
     need.push(
       ['qweight2', buffers.qweight2, rowsB * blocks * 16],
-      ['scales2', buffers.scales2, rowsB * blocks * 4],
+      ['scales2', buffers.scales2, scaleBytes(rowsB)],
       ['qweight3', buffers.qweight3, rowsC * blocks * 16],
-      ['scales3', buffers.scales3, rowsC * blocks * 4],
+      ['scales3', buffers.scales3, scaleBytes(rowsC)],
     );
   }
   for (const [name, buffer, sizeBytes] of need) {
@@ -175,7 +195,7 @@ export function prepareInt4Gemv(
   const { x, qweight, scales, y } = buffers;
   const second = shape.epilogue === 'swiglu' || shape.epilogue === 'store3' ? { qweight2: buffers.qweight2, scales2: buffers.scales2 } : {};
   const third = shape.epilogue === 'store3' ? { qweight3: buffers.qweight3, scales3: buffers.scales3 } : {};
-  return kernels.prepare(INT4_GEMV, {
+  return kernels.prepare(INT4_GEMV[scaleDtype], {
     entryPoint: `main_${shape.epilogue}`,
     constants: { WORKGROUP_SIZE: variant.workgroupSize, ROWS: variant.rows, NORM: shape.norm ? 1 : 0 },
     params: {

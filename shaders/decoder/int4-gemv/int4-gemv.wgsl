@@ -1,12 +1,14 @@
 // int4-gemv — y = x · Wᵀ for one token (M = 1), W int4 in onnxruntime's MatMulNBits layout, optionally with
-// the Llama RMSNorm of x fused in front.
+// the Llama RMSNorm of x fused in front. Compiled after a scales prelude (scales-f32.wgsl, scales-f16.wgsl) that
+// defines ScaleWord, scale_word and scale_value.
 //
 // Bindings
 //   0 params    uniform Params (k a multiple of 32; blocks_per_row = k / 32; y_offset: first element of y written)
 //   1 x         storage read  vec4<f32>: x [k / 4] from element 0; with NORM the RMSNorm weight [k / 4] from
 //               element norm_offset (a multiple of 4) of the same buffer
 //   2 qweight   storage read  vec4<u32> [n, k / 32]   one 16-byte block = 32 int4 (byte i: low nibble k = 2i, high k = 2i + 1)
-//   3 scales    storage read  f32 [n, k / 32]
+//   3 scales    storage read  [n, k / 32] of the scales prelude's type: f32 (scales-f32.wgsl) or f16 pairs in u32
+//               words (scales-f16.wgsl); read through scale_word / scale_value, so both are f32 in registers
 //   4 y         storage read_write f32 [y_offset + n]
 //   5 qweight2  (main_swiglu, main_store3) a second matrix, same layout: SwiGLU's "up" rows starting at row
 //               up_row_offset (gate and up may be one packed [2n, k/32, 16] buffer bound twice); main_store3's second
@@ -30,7 +32,8 @@
 //   and x is pre-scaled by 16^−t (exact powers of two) once per block for all ROWS rows.
 // Dispatch: ceil(n / ROWS) workgroups; linear id = wid.x + wid.y * num_workgroups.x. Rows past n are
 //   computed on the clamped last row and not written (odd n needs no padding).
-// Precision: f32; per block Σ (q − 8)·x, then times the block's scale, summed over blocks.
+// Precision: f32; per block Σ (q − 8)·x, then times the block's scale (f16 scales widened exactly), summed over
+//   blocks.
 
 struct Params {
   n: u32,
@@ -55,12 +58,12 @@ const SUMSQ: u32 = MAX_ACC - 1u;
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> qweight: array<vec4<u32>>;
-@group(0) @binding(3) var<storage, read> scales: array<f32>;
+@group(0) @binding(3) var<storage, read> scales: array<ScaleWord>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 @group(0) @binding(5) var<storage, read> qweight2: array<vec4<u32>>;
-@group(0) @binding(6) var<storage, read> scales2: array<f32>;
+@group(0) @binding(6) var<storage, read> scales2: array<ScaleWord>;
 @group(0) @binding(7) var<storage, read> qweight3: array<vec4<u32>>;
-@group(0) @binding(8) var<storage, read> scales3: array<f32>;
+@group(0) @binding(8) var<storage, read> scales3: array<ScaleWord>;
 
 // One x block (32 elements) prepared once per invocation and shared by its ROWS rows:
 // v[2j], v[2j + 1] = x[8j .. 8j + 3], x[8j + 4 .. 8j + 7] times (1, 1/16, 1/256, 1/4096);
@@ -123,7 +126,7 @@ fn dot_rows(row0: u32, lid: u32, last: u32, row_offset: u32, acc0: u32, with_sum
     for (var r = 0u; r < ROWS; r++) {
       let base = (min(row0 + r, last) + row_offset) * bpr;
       w[r] = qweight[base + b];
-      s[r] = scales[base + b];
+      s[r] = scale_value(scales[scale_word(base + b)], base + b);
     }
     accumulate_block(&acc, b, &w, &s, acc0, with_sumsq);
   }
@@ -139,7 +142,7 @@ fn dot_rows2(row0: u32, lid: u32, last: u32, row_offset: u32, acc0: u32, with_su
     for (var r = 0u; r < ROWS; r++) {
       let base = (min(row0 + r, last) + row_offset) * bpr;
       w[r] = qweight2[base + b];
-      s[r] = scales2[base + b];
+      s[r] = scale_value(scales2[scale_word(base + b)], base + b);
     }
     accumulate_block(&acc, b, &w, &s, acc0, with_sumsq);
   }
@@ -155,7 +158,7 @@ fn dot_rows3(row0: u32, lid: u32, last: u32, row_offset: u32, acc0: u32, with_su
     for (var r = 0u; r < ROWS; r++) {
       let base = (min(row0 + r, last) + row_offset) * bpr;
       w[r] = qweight3[base + b];
-      s[r] = scales3[base + b];
+      s[r] = scale_value(scales3[scale_word(base + b)], base + b);
     }
     accumulate_block(&acc, b, &w, &s, acc0, with_sumsq);
   }
