@@ -17,8 +17,7 @@ import { createStorageBuffer, readBuffer, uploadBuffer } from '../src/gpu/gpu-bu
 import { GpuContext } from '../src/gpu/gpu-context';
 import { KernelCache } from '../src/gpu/kernel';
 import { installNodeWebGpu } from '../src/gpu/node-webgpu';
-import { encodeVisionAttention } from '../shaders/vision/attention/vision-attention';
-import type { VisionStorage as VisionAttentionStorage } from '../shaders/vision/vision-numerics';
+import { encodeVisionAttention, type VisionAttentionStorage } from '../shaders/vision/attention/vision-attention';
 import { chooseVisionAttentionTiling, type VisionAttentionTiling, visionAttentionStorageBytes } from '../shaders/vision/attention/vision-attention-tiling';
 import { type PatchGrid, visionCuSeqlens, visionRotaryTables } from '../src/processor/vision-rotary';
 import { randomFloats } from '../src/testing/compare';

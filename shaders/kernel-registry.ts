@@ -1,7 +1,6 @@
 /**
- * Every kernel the engine can dispatch, in each variant whose WGSL text differs (storage and arithmetic preludes,
- * tilings): the descriptor test checks each against its WGSL and compiles it (those that `enable f16;` where the
- * adapter has `shader-f16`).
+ * Every kernel the engine can dispatch, in each variant whose WGSL text differs (storage preludes, tilings):
+ * the descriptor test checks each against its WGSL and compiles it.
  */
 import type { KernelDescriptor, UniformFields } from '../src/gpu/kernel';
 import { DECODE_ATTENTION, KV_DTYPES } from './decoder/decode-attention/decode-attention';
@@ -13,8 +12,7 @@ import { FILL_RAMP, SCALE_SHIFT } from './interop/interop-kernels';
 import { SAMPLE_PENALTY, SAMPLE_TOKEN } from './sampler/gpu-sampler';
 import { visionAttentionKernel } from './vision/attention/vision-attention';
 import { visionLayerNormKernel } from './vision/layer-norm/vision-layer-norm';
-import { VISION_LINEAR_CHOICES, visionLinearKernel } from './vision/linear/vision-linear';
-import { VISION_NUMERICS, VISION_STORAGES } from './vision/vision-numerics';
+import { VISION_LINEAR_CHOICES, VISION_STORAGES, visionLinearKernel } from './vision/linear/vision-linear';
 
 export function allKernels(): KernelDescriptor<UniformFields, string>[] {
   const kernels: KernelDescriptor<UniformFields, string>[] = [
@@ -23,10 +21,9 @@ export function allKernels(): KernelDescriptor<UniformFields, string>[] {
     SAMPLE_PENALTY,
     FILL_RAMP,
     SCALE_SHIFT,
-    // f32 arithmetic on f32 and f16 storage, and f16 arithmetic (shader-f16) on f16 storage.
-    ...VISION_NUMERICS.flatMap((numerics) => VISION_LINEAR_CHOICES.map((tiling) => visionLinearKernel(numerics, tiling))),
+    ...VISION_STORAGES.flatMap((storage) => VISION_LINEAR_CHOICES.map((tiling) => visionLinearKernel(storage, tiling))),
     ...VISION_STORAGES.map(visionLayerNormKernel),
-    ...VISION_NUMERICS.map(visionAttentionKernel),
+    ...VISION_STORAGES.map(visionAttentionKernel),
     F32_GEMV,
     RMS_NORM,
     ...KV_DTYPES.map((dtype) => DECODE_ATTENTION[dtype]),

@@ -1,7 +1,7 @@
-// Storage prelude of the vision kernels (linear, layer-norm, attention; see ../vision-numerics.ts) with f32
-// arithmetic: activations and weights in f16, stored as little-endian pairs in u32 words (word 0 = elements
-// 0 | 1 << 16, word 1 = elements 2 | 3 << 16), so a vec4 is one vec2<u32>. Needs no `shader-f16` feature: values
-// are widened to f32 on load and rounded to f16 (nearest) on store.
+// Storage prelude of the vision dense kernels (linear/vision-linear.wgsl, layer-norm/vision-layer-norm.wgsl):
+// activations and weights in f16, stored as little-endian pairs in u32 words, so a vec4 is one vec2<u32>. Needs
+// no `shader-f16` feature: values are widened to f32 on load and rounded to f16 (nearest) on store; all
+// arithmetic is f32.
 
 alias Vec4Storage = vec2<u32>;
 

@@ -1,9 +1,9 @@
 /**
  * Test data in the vision kernels' storage types: f32 as is, f16 as packed IEEE binary16 pairs (what
- * storage-f16.wgsl and arithmetic-f16.wgsl read and write).
+ * storage-f16.wgsl and attention/io-f16.wgsl read and write).
  */
 import { float16Bits } from '../../src/gpu/float16-bits';
-import type { VisionStorage } from './vision-numerics';
+import type { VisionStorage } from './linear/vision-linear';
 
 /** Bytes per element in `storage`. */
 export function storageElementBytes(storage: VisionStorage): number {

@@ -8,8 +8,6 @@
  * checks every descriptor against its WGSL text.
  */
 
-import { SarashinaError } from '../protocol/errors';
-
 /** Scalar types a uniform struct may hold (each 4 bytes, so offsets are 4 · index). */
 export type UniformScalar = 'u32' | 'i32' | 'f32';
 export type UniformFields = Readonly<Record<string, UniformScalar>>;
@@ -61,11 +59,6 @@ export interface KernelDescriptor<F extends UniformFields = UniformFields, B ext
   readonly params: UniformStruct<F> | null;
   /** WGSL names of the other bindings, at @binding(1…) (from 0 without params). */
   readonly bindings: readonly B[];
-}
-
-/** Whether WGSL `code` enables f16 (`enable f16;`), so that it compiles only on a device with `shader-f16`. */
-export function requiresShaderF16(code: string): boolean {
-  return /^\s*enable\s+[\w\s,]*\bf16\b[\w\s,]*;/m.test(code.replace(/\/\/[^\n]*/g, ''));
 }
 
 /** Declares a kernel (see KernelDescriptor); entry points default to ['main']. */
@@ -134,10 +127,7 @@ export class KernelCache {
 
   constructor(readonly device: GPUDevice) {}
 
-  /**
-   * The pipeline for this kernel, entry point and constants, compiled once. Its label is the variant key. Throws
-   * `gpu-feature-missing` for a kernel that enables f16 on a device without `shader-f16` (a planning error).
-   */
+  /** The pipeline for this kernel, entry point and constants, compiled once. Its label is the variant key. */
   pipeline(kernel: KernelDescriptor<UniformFields, string>, options: { entryPoint?: string; constants?: KernelConstants } = {}): GPUComputePipeline {
     const entryPoint = options.entryPoint ?? kernel.entryPoints[0] ?? 'main';
     const constants = options.constants ?? {};
@@ -149,12 +139,6 @@ export class KernelCache {
       // Keyed by source: kernels composed from preludes share a name prefix but never a module.
       let module = this.modules.get(kernel.code);
       if (!module) {
-        if (requiresShaderF16(kernel.code) && !this.device.features.has('shader-f16')) {
-          throw new SarashinaError('gpu-feature-missing', `Kernel ${kernel.name} computes in f16 and needs the WebGPU feature shader-f16, which this device lacks. Use the f32-arithmetic variant (the package plan chooses it on such devices).`, {
-            kernel: kernel.name,
-            feature: 'shader-f16',
-          });
-        }
         module = this.device.createShaderModule({ label: kernel.name, code: kernel.code });
         this.modules.set(kernel.code, module);
       }

@@ -2,8 +2,7 @@
  * chooseVariant on the real 8B (its config.json and the exporter's weight plan: what its variants.json would say)
  * and planPackage on packages exported from the tiny Hugging Face fixture checkpoint. Expected values come from the
  * config files and from the documented rules (q4f16 needs shader-f16; the KV cache of fp32/q4f32 is f32, of q4f16
- * f16; SwiftShader prefills 16 tokens per run; the vision kernels compute in f16 only on f16 storage with
- * shader-f16), never from the code under test.
+ * f16; SwiftShader prefills 16 tokens per run), never from the code under test.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,7 +18,7 @@ import { buildVariantIndex } from '../protocol/variant-index';
 import { scalesName, WEIGHTS } from '../protocol/weight-names';
 import { real8bIndex, real8bWeights } from '../testing/real-8b';
 import { estimateMemory } from './memory-estimate';
-import { chooseVariant, chooseVisionArithmetic, planPackage } from './package-plan';
+import { chooseVariant, planPackage } from './package-plan';
 
 const CHECKPOINT = 'export/reference/fixtures/tiny/checkpoint';
 
@@ -101,17 +100,6 @@ describe('planPackage', () => {
     const fallback = { ...desktop, isFallbackAdapter: true, subgroupMinSize: 4 };
     expect(planPackage(manifests.fp32!, fallback).prefillChunkTokens).toBe(16);
     expect(planPackage(manifests.fp32!, desktop, { contextTokens: 8 }).prefillChunkTokens).toBe(8);
-  });
-
-  it('vision arithmetic: f16 for q4f16 (f16 vision storage) with shader-f16, f32 for f32 storage on any adapter', () => {
-    expect(planPackage(manifests.q4f16!, desktop).visionArithmetic).toBe('f16');
-    expect(planPackage(manifests.fp32!, desktop).visionArithmetic).toBe('f32');
-    expect(planPackage(manifests.fp32!, { ...desktop, shaderF16: false }).visionArithmetic).toBe('f32');
-    // The rule itself, including the pair no plan reaches today (q4f16 already needs shader-f16).
-    expect(chooseVisionArithmetic('float16', { shaderF16: true })).toBe('f16');
-    expect(chooseVisionArithmetic('float16', { shaderF16: false })).toBe('f32');
-    expect(chooseVisionArithmetic('float32', { shaderF16: true })).toBe('f32');
-    expect(chooseVisionArithmetic('float32', { shaderF16: false })).toBe('f32');
   });
 
   it('refuses a context beyond max_position_embeddings with invalid-request', () => {

@@ -9,12 +9,11 @@
  *
  * Both are pure. Every refusal is a typed SarashinaError with the numbers and what to do (variant-fit.ts).
  */
-import type { VisionArithmetic } from '../../shaders/vision/vision-numerics';
 import type { GpuCapabilities } from '../gpu/gpu-context';
 import type { MemoryEstimate, PrecisionVariant } from '../protocol/api';
 import { SarashinaError } from '../protocol/errors';
 import { MANIFEST_FILE_NAME, type PackageManifest } from '../protocol/manifest';
-import { type FloatDtype, floatBytes, type PrecisionDtypes, precisionDtypes } from '../protocol/precision-dtypes';
+import { floatBytes, type PrecisionDtypes, precisionDtypes } from '../protocol/precision-dtypes';
 import { checkVariantManifest, summarizeManifest, type VariantEntry, type VariantIndex, VARIANT_INDEX_FORMAT_VERSION } from '../protocol/variant-index';
 import { decodeStepSupport } from './decode-step';
 import { type MemoryBudget, memoryBudget } from './memory-estimate';
@@ -78,8 +77,6 @@ export interface PackagePlan {
   readonly memoryEstimate: MemoryEstimate;
   readonly memoryBudget: MemoryBudget;
   readonly visionPath: VisionPath;
-  /** Arithmetic of the vision kernels' dense layers and attention (chooseVisionArithmetic). */
-  readonly visionArithmetic: VisionArithmetic;
   readonly decodePath: DecodePath;
   /** Why the decode path is not the requested one, or null. */
   readonly decodePathReason: string | null;
@@ -170,7 +167,6 @@ export function planPackage(manifest: PackageManifest, caps: PlanCapabilities, o
     memoryEstimate: choice.memoryEstimate,
     memoryBudget: choice.memoryBudget,
     visionPath: options.visionPath ?? 'kernels',
-    visionArithmetic: chooseVisionArithmetic(dtypes.floatWeights, caps),
     decodePath: unsupported === null ? requestedDecode : 'ort-baseline',
     decodePathReason: unsupported,
     prefillChunkTokens: Math.min(prefillChunkTokens(caps), choice.contextTokens),
@@ -181,12 +177,4 @@ export function planPackage(manifest: PackageManifest, caps: PlanCapabilities, o
 export function singlePackageIndex(manifest: PackageManifest): VariantIndex {
   const entry: VariantEntry = { ...summarizeManifest(manifest), path: '.', manifest: { path: MANIFEST_FILE_NAME, sizeBytes: 0, sha256: '' } };
   return { formatVersion: VARIANT_INDEX_FORMAT_VERSION, model: manifest.model, imageProcessor: manifest.imageProcessor, variants: [entry] };
-}
-
-/**
- * f16 arithmetic in the vision kernels (f16 products and short sums, f32 totals and statistics) exactly when the
- * vision weights and activations are stored in f16 and the adapter has `shader-f16`; f32 storage stays f32 math.
- */
-export function chooseVisionArithmetic(visionStorage: FloatDtype, caps: Pick<PlanCapabilities, 'shaderF16'>): VisionArithmetic {
-  return visionStorage === 'float16' && caps.shaderF16 ? 'f16' : 'f32';
 }

@@ -124,7 +124,7 @@ export class SarashinaModel implements VisionLanguageModel {
       const decoder = new OrtDecoder(graphs, spec, cache, rope, logits);
       const kernelStep = decodePath === 'kernels' ? new KernelDecodeStep({ device, kernels, caps: ctx.capabilities, manifest, weights, cache, rope, embedder, logits }) : null;
       if (kernelStep) freers.push(() => kernelStep.dispose());
-      const vision = new VisionEncoder(ctx, kernels, graphs, manifest, { path: visionPath, weights, arithmetic: plan.visionArithmetic });
+      const vision = new VisionEncoder(ctx, kernels, graphs, manifest, { path: visionPath, weights });
       // Surface shader compilation or allocation errors now, not at the first request.
       await device.queue.onSubmittedWorkDone();
       return new SarashinaModel({ ctx, manifest, weights, graphs, cache, rope, logits, embedder, decoder, vision, kernelStep, ortRow, ortGather, chunkTokens, decodePath });

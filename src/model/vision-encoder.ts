@@ -18,7 +18,6 @@ import type { ModelSpec } from '../protocol/model-spec';
 import { precisionDtypes } from '../protocol/precision-dtypes';
 import { visionCuSeqlens } from '../processor/vision-rotary';
 import { float16Bits } from '../gpu/float16-bits';
-import type { VisionArithmetic } from '../../shaders/vision/vision-numerics';
 import type { OrtGraphSet } from './ort-graph-set';
 import { encodeVisionBlock, encodeVisionMerger, encodeVisionPatchEmbed, type VisionTowerContext, type VisionWeightSource, visionPatchDim } from './vision-tower';
 import type { ImageFeatures, ImagePixels, VisionPath } from './vision-language-model';
@@ -41,11 +40,6 @@ export interface VisionEncoderOptions {
   readonly maxBaselinePatches?: number;
   /** The model's weights (ModelWeights); the kernels path reads them directly. */
   readonly weights?: VisionWeightSource;
-  /**
-   * Arithmetic of the kernels path (PackagePlan.visionArithmetic). Default 'f32'; 'f16' needs a float16 package
-   * and a device with `shader-f16`.
-   */
-  readonly arithmetic?: VisionArithmetic;
 }
 
 /** The ORT-only baseline's graph and the activation inputs it takes, in order (export/graphs/vision-graphs.ts). */
@@ -78,8 +72,7 @@ export class VisionEncoder {
 
   /**
    * `graphs` must hold vision-whole for the ORT baseline; the kernels path needs `options.weights`.
-   * Throws `invalid-model` when the baseline graph is not loaded or does not take the inputs this engine feeds, and
-   * `internal` for f16 arithmetic on a float32 package or a device without `shader-f16` (the plan never asks for it).
+   * Throws `invalid-model` when the baseline graph is not loaded or does not take the inputs this engine feeds.
    */
   constructor(
     private readonly ctx: GpuContext,
@@ -93,14 +86,7 @@ export class VisionEncoder {
     this.dtype = precisionDtypes(manifest.precision).floatWeights;
     if (this.path === 'kernels') {
       if (!options.weights) throw new SarashinaError('internal', 'The kernels vision path runs the vision tower kernels, which need the model weights: pass options.weights to VisionEncoder.');
-      const arithmetic = options.arithmetic ?? 'f32';
-      if (arithmetic === 'f16' && (this.dtype !== 'float16' || !ctx.capabilities.shaderF16)) {
-        throw new SarashinaError('internal', `f16 vision arithmetic needs a float16 package and shader-f16; this package's vision dtype is ${this.dtype}, shader-f16 ${ctx.capabilities.shaderF16 ? 'present' : 'absent'}. Take the arithmetic from planPackage (visionArithmetic).`, {
-          dtype: this.dtype,
-          shaderF16: ctx.capabilities.shaderF16,
-        });
-      }
-      this.tower = { kernels, weights: options.weights, vision: this.spec.vision, storage: this.dtype === 'float16' ? 'f16' : 'f32', arithmetic };
+      this.tower = { kernels, weights: options.weights, vision: this.spec.vision, storage: this.dtype === 'float16' ? 'f16' : 'f32' };
     } else {
       this.tower = undefined;
       checkBaselineGraph(manifest, graphs, this.dtype);

@@ -11,8 +11,7 @@
 import { encodeVisionAttention } from '../../shaders/vision/attention/vision-attention';
 import type { VisionAttentionTiling } from '../../shaders/vision/attention/vision-attention-tiling';
 import { encodeVisionLayerNorm } from '../../shaders/vision/layer-norm/vision-layer-norm';
-import { encodeVisionLinear, type VisionLinearEpilogue, type VisionLinearTiling } from '../../shaders/vision/linear/vision-linear';
-import type { VisionArithmetic, VisionStorage } from '../../shaders/vision/vision-numerics';
+import { encodeVisionLinear, type VisionLinearEpilogue, type VisionLinearTiling, type VisionStorage } from '../../shaders/vision/linear/vision-linear';
 import type { KernelCache, KernelDispatch } from '../gpu/kernel';
 import { SarashinaError } from '../protocol/errors';
 import type { ModelSpec } from '../protocol/model-spec';
@@ -29,11 +28,6 @@ export interface VisionTowerContext {
   readonly weights: VisionWeightSource;
   readonly vision: ModelSpec['vision'];
   readonly storage: VisionStorage;
-  /**
-   * Arithmetic of the dense layers and attention (PackagePlan.visionArithmetic; LayerNorm is f32 either way).
-   * Default 'f32'; 'f16' needs f16 storage and `shader-f16`.
-   */
-  readonly arithmetic?: VisionArithmetic;
   /** Forced tilings of the dense layers (bench); default: chosen per shape. */
   readonly tiling?: VisionLinearTiling;
   /** Forced attention tiling (bench); default: chooseVisionAttentionTiling. */
@@ -88,7 +82,7 @@ function linear(
     weight: weight(c, names.weight, shape.inDim * shape.outDim),
     ...(names.bias ? { bias: weight(c, names.bias, shape.outDim) } : {}),
   };
-  return encodeVisionLinear(c.kernels, pass, buffers, shape, { epilogue, storage: c.storage, arithmetic: c.arithmetic ?? 'f32', ...(c.tiling ? { tiling: c.tiling } : {}) });
+  return encodeVisionLinear(c.kernels, pass, buffers, shape, { epilogue, storage: c.storage, ...(c.tiling ? { tiling: c.tiling } : {}) });
 }
 
 function layerNorm(c: VisionTowerContext, pass: GPUComputePassEncoder, names: AffineNames, io: { x: GPUBuffer; y: GPUBuffer }, shape: { rows: number; dim: number; eps: number }): KernelDispatch | null {
@@ -126,7 +120,7 @@ export function encodeVisionBlock(c: VisionTowerContext, pass: GPUComputePassEnc
       pass,
       { qkv, cos: buffers.cos, sin: buffers.sin, cuSeqlens: buffers.cuSeqlens, out: attn },
       { heads: numHeads, headDim: E / numHeads, cuSeqlens },
-      { storage: c.storage, arithmetic: c.arithmetic ?? 'f32', ...(c.attentionTiling ? { tiling: c.attentionTiling } : {}) },
+      { storage: c.storage, ...(c.attentionTiling ? { tiling: c.attentionTiling } : {}) },
     ),
     linear(c, pass, names.proj, { x: attn, y: hidden }, { rows, inDim: E, outDim: E }, 'residual'),
     layerNorm(c, pass, names.norm2, { x: hidden, y: normed }, { rows, dim: E, eps }),

@@ -1,5 +1,4 @@
 import { SarashinaError } from '../../../src/protocol/errors';
-import type { VisionArithmetic } from '../vision-numerics';
 
 /** Override constants of vision-attention.wgsl. */
 export interface VisionAttentionTiling {
@@ -39,12 +38,10 @@ const TARGET_KEYS = 32;
 
 /**
  * Workgroup bytes the kernel declares, all vec4 arrays: q tile (4 · rowGroups × lanes), k tile (keys × (lanes | 1),
- * padded to an odd stride), v tile (keys × lanes) in the arithmetic's type (16 bytes per vec4 in f32, 8 in f16), then
- * f32 scores (rowGroups × keys) and per-thread maxima (rowGroups × lanes).
+ * padded to an odd stride), v tile (keys × lanes), scores (rowGroups × keys) and per-thread maxima (rowGroups × lanes).
  */
-export function visionAttentionStorageBytes(rowGroups: number, keys: number, headVec4s: number, arithmetic: VisionArithmetic = 'f32'): number {
-  const tileVec4Bytes = arithmetic === 'f16' ? 8 : 16;
-  return tileVec4Bytes * (4 * rowGroups * headVec4s + keys * (headVec4s | 1) + keys * headVec4s) + 16 * (rowGroups * keys + rowGroups * headVec4s);
+export function visionAttentionStorageBytes(rowGroups: number, keys: number, headVec4s: number): number {
+  return 16 * (4 * rowGroups * headVec4s + keys * (headVec4s | 1) + keys * headVec4s + rowGroups * keys + rowGroups * headVec4s);
 }
 
 /**
@@ -52,10 +49,10 @@ export function visionAttentionStorageBytes(rowGroups: number, keys: number, hea
  * (group of 4 query rows, vec4 of the head); as many row groups as fit in 512 threads, the device's invocation
  * limits and 64 rows; then the largest key tile up to ~32 keys (a multiple of the lanes, so every lane scores the
  * same number of keys) that fits the workgroup memory; if even one lane-width of keys does not fit, fewer row
- * groups, and with one group left, fewer keys. f16 arithmetic halves the q/k/v tiles, so more rows and keys fit.
+ * groups, and with one group left, fewer keys.
  * Throws `invalid-model` for an unsupported headDim and `gpu-limits-too-low` when nothing fits.
  */
-export function chooseVisionAttentionTiling(headDim: number, limits: VisionAttentionLimits, arithmetic: VisionArithmetic = 'f32'): VisionAttentionTiling {
+export function chooseVisionAttentionTiling(headDim: number, limits: VisionAttentionLimits): VisionAttentionTiling {
   if (!Number.isInteger(headDim) || headDim < 8 || headDim % 8 !== 0) {
     throw new SarashinaError(
       'invalid-model',
@@ -67,7 +64,7 @@ export function chooseVisionAttentionTiling(headDim: number, limits: VisionAtten
   const maxThreads = Math.min(MAX_THREADS, limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupSizeX);
   let rowGroups = Math.min(Math.floor(maxThreads / headVec4s), MAX_ROWS / 4);
   let keys = headVec4s * Math.max(1, Math.round(TARGET_KEYS / headVec4s));
-  const fits = (): boolean => visionAttentionStorageBytes(rowGroups, keys, headVec4s, arithmetic) <= limits.maxComputeWorkgroupStorageSize;
+  const fits = (): boolean => visionAttentionStorageBytes(rowGroups, keys, headVec4s) <= limits.maxComputeWorkgroupStorageSize;
   while (rowGroups >= 1 && !fits()) {
     if (keys > headVec4s) keys -= headVec4s;
     else if (keys > 1 && rowGroups === 1) keys -= 1;
@@ -93,6 +90,6 @@ export function chooseVisionAttentionTiling(headDim: number, limits: VisionAtten
     keys,
     headVec4s,
     workgroupSize: rowGroups * headVec4s,
-    workgroupStorageBytes: visionAttentionStorageBytes(rowGroups, keys, headVec4s, arithmetic),
+    workgroupStorageBytes: visionAttentionStorageBytes(rowGroups, keys, headVec4s),
   };
 }

@@ -1,38 +1,34 @@
 /**
  * Vision-tower self-attention (vision-attention.wgsl): fused 2-D RoPE and block-diagonal flash attention over
- * f32 or f16 storage of qkv and out with f32 or f16 arithmetic (../vision-numerics.ts), one descriptor per
- * (storage, arithmetic) pair, tile sizes from vision-attention-tiling.ts.
+ * f32 or f16 storage of qkv and out, one descriptor per storage type, tile sizes from vision-attention-tiling.ts.
  */
-import { defineKernel, type KernelCache, type KernelDescriptor, type KernelDispatch, UniformStruct } from '../../../src/gpu/kernel';
+import { defineKernel, type KernelCache, type KernelDispatch, UniformStruct } from '../../../src/gpu/kernel';
 import { SarashinaError } from '../../../src/protocol/errors';
-import { type VisionArithmetic, type VisionNumerics, type VisionStorage, visionNumericsName, visionPrelude, visionStorageBytes } from '../vision-numerics';
+import f16IoWgsl from './io-f16.wgsl?raw';
+import f32IoWgsl from './io-f32.wgsl?raw';
 import visionAttentionWgsl from './vision-attention.wgsl?raw';
 import { chooseVisionAttentionTiling, type VisionAttentionTiling } from './vision-attention-tiling';
 
-const PARAMS_FIELDS = { heads: 'u32', head_dim: 'u32', images: 'u32', total_tiles: 'u32' } as const;
-const PARAMS = new UniformStruct('Params', PARAMS_FIELDS);
-type VisionAttentionDescriptor = KernelDescriptor<typeof PARAMS_FIELDS, 'qkv' | 'cos_tab' | 'sin_tab' | 'cu_seqlens' | 'out'>;
+/** Element type of `qkv` and `out` in storage (f16: packed pairs, see io-f16.wgsl). */
+export type VisionAttentionStorage = 'f32' | 'f16';
 
-const descriptors = new Map<string, VisionAttentionDescriptor>();
+const PARAMS = new UniformStruct('Params', { heads: 'u32', head_dim: 'u32', images: 'u32', total_tiles: 'u32' });
 
-/**
- * The descriptor for a storage/arithmetic pair (numerics preludes, then the body; one object per variant):
- * `vision-attention/f32|f16|f16-arith`. Throws `internal` for f16 arithmetic on f32 storage.
- */
-export function visionAttentionKernel(numerics: VisionNumerics): VisionAttentionDescriptor {
-  const name = `vision-attention/${visionNumericsName(numerics)}`;
-  let kernel = descriptors.get(name);
-  if (!kernel) {
-    kernel = defineKernel({
-      name,
-      code: `${visionPrelude('vision-attention', numerics)}\n${visionAttentionWgsl}`,
-      constants: ['ROW_GROUPS', 'TILE_KEYS', 'HEAD_VEC4S'],
-      params: PARAMS,
-      bindings: ['qkv', 'cos_tab', 'sin_tab', 'cu_seqlens', 'out'],
-    });
-    descriptors.set(name, kernel);
-  }
-  return kernel;
+const defineVariant = (storage: VisionAttentionStorage, io: string) =>
+  defineKernel({
+    name: `vision-attention/${storage}`,
+    code: `${io}\n${visionAttentionWgsl}`,
+    constants: ['ROW_GROUPS', 'TILE_KEYS', 'HEAD_VEC4S'],
+    params: PARAMS,
+    // The io prelude declares qkv (1) and out (5); the body the others.
+    bindings: ['qkv', 'cos_tab', 'sin_tab', 'cu_seqlens', 'out'],
+  });
+
+const VARIANTS = { f32: defineVariant('f32', f32IoWgsl), f16: defineVariant('f16', f16IoWgsl) } as const;
+
+/** The descriptor per storage type: the io prelude, then the shared body (one object per variant). */
+export function visionAttentionKernel(storage: VisionAttentionStorage): (typeof VARIANTS)[VisionAttentionStorage] {
+  return VARIANTS[storage];
 }
 
 export interface VisionAttentionShape {
@@ -59,12 +55,10 @@ export interface VisionAttentionBuffers {
 }
 
 export interface VisionAttentionOptions {
-  /** Tile sizes; default: chooseVisionAttentionTiling(headDim, device.limits, arithmetic). Tests and the bench force others. */
+  /** Tile sizes; default: chooseVisionAttentionTiling(headDim, device.limits). Tests and the bench force others. */
   readonly tiling?: VisionAttentionTiling;
-  /** Element type of qkv and out; default 'f32'. 'f16' needs no device feature with f32 arithmetic (values are unpacked). */
-  readonly storage?: VisionStorage;
-  /** Default 'f32'; 'f16' needs f16 storage and a device with `shader-f16` (the package plan decides). */
-  readonly arithmetic?: VisionArithmetic;
+  /** Element type of qkv and out; default 'f32'. 'f16' needs no device feature (values are unpacked to f32). */
+  readonly storage?: VisionAttentionStorage;
 }
 
 
@@ -72,7 +66,7 @@ export interface VisionAttentionOptions {
  * Records vision attention (fused 2-D RoPE + block-diagonal softmax attention) into `pass` and returns the
  * dispatch (the caller destroys it after submission): reads `buffers.qkv`, `cos`, `sin`, `cuSeqlens`; writes
  * `buffers.out` (must not alias qkv). qkv and out hold f32, or f16 with `options.storage: 'f16'`; cos/sin are
- * always f32; arithmetic is f32, or f16 products with f32 softmax statistics with `options.arithmetic: 'f16'`.
+ * always f32; arithmetic is f32.
  * Throws `invalid-model` for a head size the kernel cannot run and `internal` for inconsistent shapes/buffers.
  */
 export function encodeVisionAttention(
@@ -82,10 +76,10 @@ export function encodeVisionAttention(
   shape: VisionAttentionShape,
   options: VisionAttentionOptions = {},
 ): KernelDispatch {
-  const numerics = { storage: options.storage ?? 'f32', arithmetic: options.arithmetic ?? 'f32' } as const;
-  const tiling = options.tiling ?? chooseVisionAttentionTiling(shape.headDim, kernels.device.limits, numerics.arithmetic);
+  const tiling = options.tiling ?? chooseVisionAttentionTiling(shape.headDim, kernels.device.limits);
   const rows = validateShape(shape, tiling);
-  const elementBytes = visionStorageBytes(numerics.storage);
+  const storage = options.storage ?? 'f32';
+  const elementBytes = storage === 'f16' ? 2 : 4;
   const need: [keyof VisionAttentionBuffers, number][] = [
     ['qkv', rows * 3 * shape.heads * shape.headDim * elementBytes],
     ['cos', (rows * shape.headDim * 4) / 2],
@@ -104,7 +98,7 @@ export function encodeVisionAttention(
   }
   // The kernel's query tile is 4 rows per row group.
   const totalTiles = visionAttentionTiles(shape.cuSeqlens, 4 * tiling.rowGroups);
-  return kernels.record(pass, visionAttentionKernel(numerics), {
+  return kernels.record(pass, VARIANTS[storage], {
     constants: { ROW_GROUPS: tiling.rowGroups, TILE_KEYS: tiling.keys, HEAD_VEC4S: tiling.headVec4s },
     params: { heads: shape.heads, head_dim: shape.headDim, images: shape.cuSeqlens.length - 1, total_tiles: totalTiles },
     buffers: { qkv: buffers.qkv, cos_tab: buffers.cos, sin_tab: buffers.sin, cu_seqlens: buffers.cuSeqlens, out: buffers.out },

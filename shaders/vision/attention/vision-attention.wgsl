@@ -1,19 +1,21 @@
 // vision-attention — Qwen2-VL vision-tower self-attention: 2-D RoPE on q and k, then non-causal softmax
 // attention that is block-diagonal over images (patches attend only to patches of the same image).
 //
-// This file is the kernel body. It is compiled after the numerics preludes (../vision-numerics.ts): the storage
-// type of qkv and out (`alias Vec4Storage`, unpack4, pack4: f32, f16 as packed pairs needing no device feature, or
-// native f16) and the arithmetic (`alias Vec4Math`, load4, SUM_RUN; f16 needs `shader-f16`).
+// This file is the kernel body. It is compiled after one of two storage preludes, which declare bindings 1 and 5
+// and `load_qkv(i) -> vec4<f32>` / `store_out(i, vec4<f32>)` for vec4 index i:
+//   io-f32.wgsl  qkv and out are f32 (array<vec4<f32>>)
+//   io-f16.wgsl  qkv and out are f16 packed in pairs (array<vec2<u32>>, unpack2x16float / pack2x16float): half
+//                the bytes, no `shader-f16` feature needed; math stays f32.
 // Bindings
 //   0 params      uniform { heads, head_dim, images, total_tiles }
-//   1 qkv         storage read (Vec4Storage): the qkv Linear's output [rows, 3, heads, head_dim]
+//   1 qkv         storage read (prelude's element type): the qkv Linear's output [rows, 3, heads, head_dim]
 //                 row-major, i.e. row r holds q | k | v, each heads × head_dim; element (r, part, h, d) at
 //                 r·3·heads·head_dim + part·heads·head_dim + h·head_dim + d (read as vec4: d / 4)
 //   2 cos_tab     storage read  vec4<f32>: [rows, head_dim / 2] cos of each rotation pair's angle
 //   3 sin_tab     storage read  vec4<f32>: [rows, head_dim / 2] sin (both from src/processor/vision-rotary.ts)
 //   4 cu_seqlens  storage read  u32 [images + 1]: prefix sums of patch counts; image b owns rows
 //                 [cu_seqlens[b], cu_seqlens[b + 1])
-//   5 out         storage read_write (Vec4Storage): [rows, heads, head_dim] (heads concatenated, the layout
+//   5 out         storage read_write (prelude's element type): [rows, heads, head_dim] (heads concatenated, the layout
 //                 attn.proj reads)
 // Math, per image b, head h, query row i of b (half = head_dim / 2, pair j ↔ j + half, rotate-half):
 //   rope(x)[j] = x[j]·cos[r, j] − x[j + half]·sin[r, j];  rope(x)[j + half] = x[j + half]·cos[r, j] + x[j]·sin[r, j]
@@ -35,11 +37,8 @@
 // Query tiles never straddle images: image b has ceil(len_b / (4·ROW_GROUPS)) tiles, total_tiles = Σ_b of that.
 // Dispatch: total_tiles × heads workgroups, linear id = wid.x + wid.y · num_workgroups.x,
 //   head = id / total_tiles, tile = id % total_tiles (neighbouring workgroups share the head's keys in cache).
-// Precision: RoPE, the q scale, scores' totals, maxima, exp2 (of non-positive arguments only), the running sums l and
-// the output totals are f32 with either arithmetic. q, k and v tiles and the products q·k and p·v are Vec4Math:
-// with f16 arithmetic q and k are rounded to f16 after RoPE, each score sums runs of SUM_RUN / 4 vec4 dot products
-// (16 products) in f16, each output sums runs of SUM_RUN keys' p·v in f16 (p rounded to f16, l summed from the
-// f32 p), and every run is added into f32 (arithmetic-f16.wgsl says why 16).
+// Precision: f32 arithmetic and accumulation throughout (f16 only as storage, with the f16 prelude); exp2 of
+// non-positive arguments only.
 
 struct Params {
   heads: u32,
@@ -59,24 +58,18 @@ const NEG_BIG: f32 = -3.0e38;
 const LOG2_E: f32 = 1.4426950408889634;
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> qkv: array<Vec4Storage>;
 @group(0) @binding(2) var<storage, read> cos_tab: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> sin_tab: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read> cu_seqlens: array<u32>;
-@group(0) @binding(5) var<storage, read_write> out: array<Vec4Storage>;
 
 // q of the tile's rows, [4·ROW_GROUPS][HEAD_VEC4S].
-var<workgroup> q_tile: array<Vec4Math, 4u * ROW_GROUPS * HEAD_VEC4S>;
-var<workgroup> k_tile: array<Vec4Math, TILE_KEYS * K_STRIDE>;
-var<workgroup> v_tile: array<Vec4Math, TILE_KEYS * HEAD_VEC4S>;
+var<workgroup> q_tile: array<vec4<f32>, 4u * ROW_GROUPS * HEAD_VEC4S>;
+var<workgroup> k_tile: array<vec4<f32>, TILE_KEYS * K_STRIDE>;
+var<workgroup> v_tile: array<vec4<f32>, TILE_KEYS * HEAD_VEC4S>;
 // [ROW_GROUPS][TILE_KEYS]: scores of a group's 4 rows, then (in place, each thread its own keys) their weights.
 var<workgroup> s_tile: array<vec4<f32>, ROW_GROUPS * TILE_KEYS>;
 // Each thread's max over its own keys of the current tile, for its 4 rows.
 var<workgroup> lane_max: array<vec4<f32>, ROW_GROUPS * HEAD_VEC4S>;
-
-fn load_qkv(index: u32) -> vec4<f32> {
-  return unpack4(qkv[index]);
-}
 
 // Rotated vec4 `lane` of (row, part, head); part 0 = q, 1 = k.
 fn load_rotated(row: u32, part: u32, head: u32, lane: u32) -> vec4<f32> {
@@ -125,7 +118,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     if (row0 + i < seq_end && lane < vec4s) {
       q = load_rotated(row0 + i, 0u, head, lane) * q_scale;
     }
-    q_tile[(4u * group + i) * HEAD_VEC4S + lane] = Vec4Math(q);
+    q_tile[(4u * group + i) * HEAD_VEC4S + lane] = q;
   }
   let q_base = 4u * group * HEAD_VEC4S;
 
@@ -143,12 +136,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     for (var i = lid; i < TILE_KEYS * HEAD_VEC4S; i += threads) {
       let key_row = i / HEAD_VEC4S;
       let key_lane = i % HEAD_VEC4S;
-      var k = Vec4Math(0.0);
-      var v = Vec4Math(0.0);
+      var k = vec4<f32>(0.0);
+      var v = vec4<f32>(0.0);
       if (key_row < keys && key_lane < vec4s) {
         let key = key0 + key_row;
-        k = Vec4Math(load_rotated(key, 1u, head, key_lane));
-        v = load4(qkv[key * 3u * params.heads * vec4s + v_offset + key_lane]);
+        k = load_rotated(key, 1u, head, key_lane);
+        v = load_qkv(key * 3u * params.heads * vec4s + v_offset + key_lane);
       }
       k_tile[key_row * K_STRIDE + key_lane] = k;
       v_tile[i] = v;
@@ -161,14 +154,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     var own_max = vec4<f32>(NEG_BIG);
     for (var j = lane; j < TILE_KEYS; j += HEAD_VEC4S) {
       var s = vec4<f32>(0.0);
-      for (var c0 = 0u; c0 < HEAD_VEC4S; c0 += SUM_RUN / 4u) {
-        var run = Vec4Math(0.0);
-        for (var c = c0; c < min(c0 + SUM_RUN / 4u, HEAD_VEC4S); c++) {
-          let k = k_tile[j * K_STRIDE + c];
-          run += Vec4Math(dot(q_tile[q_base + c], k), dot(q_tile[q_base + HEAD_VEC4S + c], k),
-                          dot(q_tile[q_base + 2u * HEAD_VEC4S + c], k), dot(q_tile[q_base + 3u * HEAD_VEC4S + c], k));
-        }
-        s += vec4<f32>(run);
+      for (var c = 0u; c < HEAD_VEC4S; c++) {
+        let k = k_tile[j * K_STRIDE + c];
+        s += vec4<f32>(dot(q_tile[q_base + c], k), dot(q_tile[q_base + HEAD_VEC4S + c], k),
+                       dot(q_tile[q_base + 2u * HEAD_VEC4S + c], k), dot(q_tile[q_base + 3u * HEAD_VEC4S + c], k));
       }
       s_tile[group * TILE_KEYS + j] = s;
       if (j < keys) {
@@ -194,25 +183,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     acc1 *= alpha.y;
     acc2 *= alpha.z;
     acc3 *= alpha.w;
-    for (var j0 = 0u; j0 < TILE_KEYS; j0 += SUM_RUN) {
-      var run0 = Vec4Math(0.0);
-      var run1 = Vec4Math(0.0);
-      var run2 = Vec4Math(0.0);
-      var run3 = Vec4Math(0.0);
-      for (var j = j0; j < min(j0 + SUM_RUN, TILE_KEYS); j++) {
-        let p = s_tile[group * TILE_KEYS + j];
-        let v = v_tile[j * HEAD_VEC4S + lane];
-        l += p;
-        let pm = Vec4Math(p);
-        run0 += pm.x * v;
-        run1 += pm.y * v;
-        run2 += pm.z * v;
-        run3 += pm.w * v;
-      }
-      acc0 += vec4<f32>(run0);
-      acc1 += vec4<f32>(run1);
-      acc2 += vec4<f32>(run2);
-      acc3 += vec4<f32>(run3);
+    for (var j = 0u; j < TILE_KEYS; j++) {
+      let p = s_tile[group * TILE_KEYS + j];
+      let v = v_tile[j * HEAD_VEC4S + lane];
+      l += p;
+      acc0 += p.x * v;
+      acc1 += p.y * v;
+      acc2 += p.z * v;
+      acc3 += p.w * v;
     }
     m = m_new;
     // The next tile overwrites k, v, s and lane_max.
@@ -223,16 +201,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let out_stride = params.heads * vec4s;
     let out_base = head * vec4s + lane;
     if (row0 < seq_end) {
-      out[row0 * out_stride + out_base] = pack4(acc0 / l.x);
+      store_out(row0 * out_stride + out_base, acc0 / l.x);
     }
     if (row0 + 1u < seq_end) {
-      out[(row0 + 1u) * out_stride + out_base] = pack4(acc1 / l.y);
+      store_out((row0 + 1u) * out_stride + out_base, acc1 / l.y);
     }
     if (row0 + 2u < seq_end) {
-      out[(row0 + 2u) * out_stride + out_base] = pack4(acc2 / l.z);
+      store_out((row0 + 2u) * out_stride + out_base, acc2 / l.z);
     }
     if (row0 + 3u < seq_end) {
-      out[(row0 + 3u) * out_stride + out_base] = pack4(acc3 / l.w);
+      store_out((row0 + 3u) * out_stride + out_base, acc3 / l.w);
     }
   }
 }

@@ -3,7 +3,7 @@ import { createStorageBuffer, readBuffer, uploadBuffer } from '../../../src/gpu/
 import { KernelCache } from '../../../src/gpu/kernel';
 import { compareArrays, randomFloats } from '../../../src/testing/compare';
 import { testGpuContext } from '../../../src/testing/node-gpu';
-import type { VisionStorage } from '../vision-numerics';
+import type { VisionStorage } from '../linear/vision-linear';
 import { fromStorage, storageElementBytes, toStorage } from '../storage-test-data';
 import { encodeVisionLayerNorm } from './vision-layer-norm';
 import { visionLayerNormReference } from './vision-layer-norm-reference';

@@ -1,12 +1,10 @@
 /**
  * LayerNorm over the last axis for the vision tower (vision-layer-norm.wgsl), over f32 or f16 storage: one
- * descriptor per storage type, one workgroup per row. Its arithmetic is f32 under either tower arithmetic: the kernel
- * is memory-bound (a few flops per element read), its statistics must be f32, and the f16-storage variant already
- * moves f16 bytes, so an `enable f16;` variant would gain nothing.
+ * descriptor per storage type, one workgroup per row.
  */
 import { defineKernel, type KernelCache, type KernelDispatch, UniformStruct } from '../../../src/gpu/kernel';
 import { SarashinaError } from '../../../src/protocol/errors';
-import { type VisionStorage, visionPrelude, visionStorageBytes } from '../vision-numerics';
+import { VISION_STORAGE_PRELUDE, type VisionStorage } from '../linear/vision-linear';
 import visionLayerNormWgsl from './vision-layer-norm.wgsl?raw';
 
 const PARAMS = new UniformStruct('Params', { rows: 'u32', dim: 'u32', eps: 'f32' });
@@ -14,7 +12,7 @@ const PARAMS = new UniformStruct('Params', { rows: 'u32', dim: 'u32', eps: 'f32'
 const defineVariant = (storage: VisionStorage) =>
   defineKernel({
     name: `vision-layer-norm/${storage}`,
-    code: `${visionPrelude('vision-layer-norm', { storage, arithmetic: 'f32' })}\n${visionLayerNormWgsl}`,
+    code: `${VISION_STORAGE_PRELUDE[storage]}\n${visionLayerNormWgsl}`,
     constants: ['WG'],
     params: PARAMS,
     bindings: ['x', 'gamma', 'beta', 'y'],
@@ -22,7 +20,7 @@ const defineVariant = (storage: VisionStorage) =>
 
 const VARIANTS = { f32: defineVariant('f32'), f16: defineVariant('f16') } as const;
 
-/** The descriptor per storage type: the numerics preludes (f32 arithmetic), then vision-layer-norm.wgsl (one object per variant). */
+/** The descriptor per storage type: the storage prelude, then vision-layer-norm.wgsl (one object per variant). */
 export function visionLayerNormKernel(storage: VisionStorage): (typeof VARIANTS)[VisionStorage] {
   return VARIANTS[storage];
 }
@@ -60,7 +58,7 @@ export function encodeVisionLayerNorm(
   options: { readonly storage?: VisionStorage } = {},
 ): KernelDispatch | null {
   const storage = options.storage ?? 'f32';
-  const elementBytes = visionStorageBytes(storage);
+  const elementBytes = storage === 'f16' ? 2 : 4;
   const { rows, dim, eps } = shape;
   if (!(dim > 0 && dim % 4 === 0)) throw new SarashinaError('invalid-model', `vision-layer-norm: dim ${dim} must be a positive multiple of 4. Check vision_config.`, { dim });
   const need: [string, GPUBuffer, number][] = [

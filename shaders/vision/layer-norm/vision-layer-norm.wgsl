@@ -1,6 +1,6 @@
 // vision-layer-norm — LayerNorm over the last axis of [rows, dim]: y = (x − mean) / sqrt(var + eps) · gamma + beta
-// (biased variance, as torch.nn.LayerNorm), f32 arithmetic. Compiled after the numerics preludes with f32 arithmetic
-// (../vision-numerics.ts); it uses the storage prelude's `alias Vec4Storage`, unpack4 and pack4.
+// (biased variance, as torch.nn.LayerNorm), f32 arithmetic. Compiled after a storage prelude
+// (../storage-f32.wgsl or ../storage-f16.wgsl: `alias Vec4Storage`, unpack4, pack4).
 // Bindings (indices in vec4s; dim is a multiple of 4)
 //   0 params  uniform { rows, dim, eps (f32 bits), _ }
 //   1 x       storage read   [rows, dim]

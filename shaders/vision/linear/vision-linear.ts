@@ -1,12 +1,20 @@
 /**
- * The vision tower's dense layers (vision-linear.wgsl): y = epilogue(x · Wᵀ + b) over f32 or f16 storage with f32
- * or f16 arithmetic (../vision-numerics.ts), one descriptor per (numerics, tiling), the tiling chosen from the
- * device's workgroup limits.
+ * The vision tower's dense layers (vision-linear.wgsl): y = epilogue(x · Wᵀ + b) over f32 or f16 storage, one
+ * descriptor per (storage, tiling), the tiling chosen from the device's workgroup limits.
  */
 import { defineKernel, type KernelCache, type KernelDescriptor, type KernelDispatch, UniformStruct } from '../../../src/gpu/kernel';
 import { SarashinaError } from '../../../src/protocol/errors';
-import { type VisionArithmetic, type VisionNumerics, type VisionStorage, visionNumericsName, visionPrelude, visionStorageBytes } from '../vision-numerics';
+import storageF16Wgsl from '../storage-f16.wgsl?raw';
+import storageF32Wgsl from '../storage-f32.wgsl?raw';
 import visionLinearWgsl from './vision-linear.wgsl?raw';
+
+/** Element type of activations and weights in storage (f16: packed pairs; arithmetic is f32 either way). */
+export type VisionStorage = 'f32' | 'f16';
+
+export const VISION_STORAGES: readonly VisionStorage[] = ['f32', 'f16'];
+
+/** The storage preludes of the vision dense kernels (../storage-*.wgsl). */
+export const VISION_STORAGE_PRELUDE: Readonly<Record<VisionStorage, string>> = { f32: storageF32Wgsl, f16: storageF16Wgsl };
 
 /** What follows the matrix product (vision-linear.wgsl's EPILOGUE). */
 export type VisionLinearEpilogue = 'none' | 'quick-gelu' | 'gelu' | 'residual';
@@ -45,10 +53,7 @@ export interface VisionLinearBuffers {
 
 export interface VisionLinearOptions {
   readonly epilogue?: VisionLinearEpilogue;
-  /** Default 'f32'. */
   readonly storage?: VisionStorage;
-  /** Default 'f32'; 'f16' needs f16 storage and a device with `shader-f16` (the package plan decides). */
-  readonly arithmetic?: VisionArithmetic;
   /** Default: chooseVisionLinearTiling(shape, device.limits); tests and the bench force others. */
   readonly tiling?: VisionLinearTiling;
 }
@@ -67,7 +72,7 @@ export function visionLinearBlock(t: VisionLinearTiling): { rows: number; cols: 
   return { rows: t.threadsM * t.rowsPerThread, cols: t.threadsN * t.colsPerThread };
 }
 
-/** Workgroup memory the kernel declares for `t` with f32 arithmetic, in bytes (f16 arithmetic: half; the chooser uses this bound for both). */
+/** Workgroup memory the kernel declares for `t`, in bytes. */
 export function visionLinearStorageBytes(t: VisionLinearTiling): number {
   const { rows, cols } = visionLinearBlock(t);
   return 4 * t.tileK * (rows + cols);
@@ -137,18 +142,15 @@ type VisionLinearDescriptor = KernelDescriptor<typeof PARAMS_FIELDS, 'x' | 'w' |
 
 const descriptors = new Map<string, VisionLinearDescriptor>();
 
-/**
- * The descriptor for a storage/arithmetic pair and a tiling (numerics preludes, tiling consts, body); one object per
- * variant. Names: `vision-linear/f32|f16|f16-arith/<tiling>`. Throws `internal` for f16 arithmetic on f32 storage.
- */
-export function visionLinearKernel(numerics: VisionNumerics, t: VisionLinearTiling): VisionLinearDescriptor {
-  const name = `vision-linear/${visionNumericsName(numerics)}/${visionLinearTilingName(t)}`;
+/** The descriptor for a storage type and tiling (storage prelude, tiling consts, body); one object per variant. */
+export function visionLinearKernel(storage: VisionStorage, t: VisionLinearTiling): VisionLinearDescriptor {
+  const name = `vision-linear/${storage}/${visionLinearTilingName(t)}`;
   let kernel = descriptors.get(name);
   if (!kernel) {
     const consts = `const TM = ${t.rowsPerThread}u;\nconst TN = ${t.colsPerThread}u;\nconst TK = ${t.tileK}u;\nconst WG_M = ${t.threadsM}u;\nconst WG_N = ${t.threadsN}u;\n`;
     kernel = defineKernel({
       name,
-      code: `${visionPrelude('vision-linear', numerics)}\n${consts}\n${visionLinearWgsl}`,
+      code: `${VISION_STORAGE_PRELUDE[storage]}\n${consts}\n${visionLinearWgsl}`,
       constants: ['EPILOGUE', 'HAS_BIAS'],
       params: PARAMS,
       bindings: ['x', 'w', 'bias', 'y'],
@@ -172,9 +174,9 @@ export function encodeVisionLinear(
   options: VisionLinearOptions = {},
 ): KernelDispatch | null {
   const { limits } = kernels.device;
-  const numerics = { storage: options.storage ?? 'f32', arithmetic: options.arithmetic ?? 'f32' } as const;
+  const storage = options.storage ?? 'f32';
   const epilogue = options.epilogue ?? 'none';
-  const elementBytes = visionStorageBytes(numerics.storage);
+  const elementBytes = storage === 'f16' ? 2 : 4;
   const { rows, inDim, outDim } = shape;
   if (!(inDim > 0 && outDim > 0 && inDim % 4 === 0 && outDim % 4 === 0)) {
     throw new SarashinaError('invalid-model', `vision-linear: in ${inDim} and out ${outDim} features must be positive multiples of 4. Check vision_config.`, { inDim, outDim });
@@ -201,7 +203,7 @@ export function encodeVisionLinear(
     throw new SarashinaError('image-too-large', `vision-linear: ${rows} rows need ${gy} workgroups along one dimension, over this GPU's ${maxGroups}. Send fewer or smaller images.`, { rows });
   }
   if (rows === 0) return null;
-  return kernels.record(pass, visionLinearKernel(numerics, tiling), {
+  return kernels.record(pass, visionLinearKernel(storage, tiling), {
     constants: { EPILOGUE: EPILOGUE_CODE[epilogue], HAS_BIAS: buffers.bias ? 1 : 0 },
     params: { rows, in_dim: inDim, out_dim: outDim },
     // Without a bias the binding is never read, but the layout still has it: the weight stands in.

@@ -1,10 +1,8 @@
 // vision-linear — the vision tower's dense layers: y = epilogue(x · Wᵀ + b) with W in Hugging Face's [out, in]
-// layout (the bytes the package ships), register-blocked and tiled through workgroup memory.
+// layout (the bytes the package ships), f32 arithmetic, register-blocked and tiled through workgroup memory.
 //
 // This file is the kernel body. It is compiled after
-//   the numerics preludes (../vision-numerics.ts): a storage prelude (../storage-f32.wgsl or ../storage-f16.wgsl:
-//   `alias Vec4Storage`, unpack4, pack4) and ../arithmetic-f32.wgsl, or ../arithmetic-f16.wgsl alone (both:
-//   `alias Vec4Math`, load4, SPLIT_SUMS, SUM_RUN);
+//   a storage prelude (../storage-f32.wgsl or ../storage-f16.wgsl): `alias Vec4Storage`, unpack4, pack4;
 //   a tiling prelude written by vision-linear.ts: consts TM, TN (outputs per invocation along rows and
 //   columns, multiples of 4), TK (k per workgroup-memory tile, a multiple of 4), WG_M, WG_N (invocations along
 //   rows and columns).
@@ -24,9 +22,6 @@
 // (two barriers per k tile; two workgroup buffers were slower: bench/BENCH.md "Vision tower"). Rows past `rows`,
 // columns past out_dim and k past in_dim are loaded as zeros and never stored.
 // Dispatch: (ceil(out_dim / BN), ceil(rows / BM)) workgroups.
-// Precision: tiles and products in Vec4Math. f32 arithmetic sums all of k in f32. f16 arithmetic (SPLIT_SUMS) sums
-// each k tile's TK ≤ SUM_RUN = 16 products per output in f16 and adds that into an f32 total after the tile
-// (arithmetic-f16.wgsl says why 16); bias, activation and residual are f32, and y is rounded once on store.
 
 struct Params {
   rows: u32,
@@ -53,11 +48,8 @@ const B_LOADS = BN * KQ / THREADS;
 const TM4 = TM / 4u;
 const TN4 = TN / 4u;
 
-var<workgroup> tile_a: array<Vec4Math, TK * BM / 4u>;
-var<workgroup> tile_b: array<Vec4Math, TK * BN / 4u>;
-
-// Split sums cover one k tile.
-const_assert !SPLIT_SUMS || TK <= SUM_RUN;
+var<workgroup> tile_a: array<vec4<f32>, TK * BM / 4u>;
+var<workgroup> tile_b: array<vec4<f32>, TK * BN / 4u>;
 
 // erf by Abramowitz & Stegun 7.1.26 (|error| ≤ 1.5e-7).
 fn erf4(v: vec4<f32>) -> vec4<f32> {
@@ -78,7 +70,7 @@ fn activate(v: vec4<f32>) -> vec4<f32> {
 }
 
 // Registers → workgroup memory, transposed to [k][rows] / [k][cols].
-fn store_tiles(tid: u32, ra: ptr<function, array<Vec4Math, A_LOADS>>, rb: ptr<function, array<Vec4Math, B_LOADS>>) {
+fn store_tiles(tid: u32, ra: ptr<function, array<vec4<f32>, A_LOADS>>, rb: ptr<function, array<vec4<f32>, B_LOADS>>) {
   for (var i = 0u; i < A_LOADS; i++) {
     let s = tid + i * THREADS;
     let r = s / KQ;
@@ -107,16 +99,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let lx = lid.x;
   let ly = lid.y;
 
-  // Sums of products per output: over all of k, or (SPLIT_SUMS) over the current k tile, then added into the f32
-  // totals `acc` (unused without SPLIT_SUMS).
-  var sums: array<Vec4Math, TM * TN4>;
   var acc: array<vec4<f32>, TM * TN4>;
   for (var i = 0u; i < TM * TN4; i++) {
-    sums[i] = Vec4Math(0.0);
     acc[i] = vec4<f32>(0.0);
   }
-  var ra: array<Vec4Math, A_LOADS>;
-  var rb: array<Vec4Math, B_LOADS>;
+  var ra: array<vec4<f32>, A_LOADS>;
+  var rb: array<vec4<f32>, B_LOADS>;
 
   let tiles = (k4s + KQ - 1u) / KQ;
   // Prefetch of k tile 0 (and later tile t + 1): slot s → tile row s / KQ, vec4 s % KQ along k.
@@ -124,18 +112,18 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     let s = tid + i * THREADS;
     let m = m0 + s / KQ;
     let k4 = s % KQ;
-    ra[i] = Vec4Math(0.0);
+    ra[i] = vec4<f32>(0.0);
     if (m < rows && k4 < k4s) {
-      ra[i] = load4(x[m * k4s + k4]);
+      ra[i] = unpack4(x[m * k4s + k4]);
     }
   }
   for (var i = 0u; i < B_LOADS; i++) {
     let s = tid + i * THREADS;
     let n = n0 + s / KQ;
     let k4 = s % KQ;
-    rb[i] = Vec4Math(0.0);
+    rb[i] = vec4<f32>(0.0);
     if (n < params.out_dim && k4 < k4s) {
-      rb[i] = load4(w[n * k4s + k4]);
+      rb[i] = unpack4(w[n * k4s + k4]);
     }
   }
 
@@ -149,24 +137,24 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         let s = tid + i * THREADS;
         let m = m0 + s / KQ;
         let k4 = next + s % KQ;
-        ra[i] = Vec4Math(0.0);
+        ra[i] = vec4<f32>(0.0);
         if (m < rows && k4 < k4s) {
-          ra[i] = load4(x[m * k4s + k4]);
+          ra[i] = unpack4(x[m * k4s + k4]);
         }
       }
       for (var i = 0u; i < B_LOADS; i++) {
         let s = tid + i * THREADS;
         let n = n0 + s / KQ;
         let k4 = next + s % KQ;
-        rb[i] = Vec4Math(0.0);
+        rb[i] = vec4<f32>(0.0);
         if (n < params.out_dim && k4 < k4s) {
-          rb[i] = load4(w[n * k4s + k4]);
+          rb[i] = unpack4(w[n * k4s + k4]);
         }
       }
     }
     for (var k = 0u; k < TK; k++) {
-      var a: array<Vec4Math, TM4>;
-      var b: array<Vec4Math, TN4>;
+      var a: array<vec4<f32>, TM4>;
+      var b: array<vec4<f32>, TN4>;
       for (var i = 0u; i < TM4; i++) {
         a[i] = tile_a[k * (BM / 4u) + i * WG_M + ly];
       }
@@ -175,18 +163,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       }
       for (var i = 0u; i < TM4; i++) {
         for (var c = 0u; c < 4u; c++) {
-          let av = Vec4Math(a[i][c]);
+          let av = vec4<f32>(a[i][c]);
           for (var j = 0u; j < TN4; j++) {
             let o = (i * 4u + c) * TN4 + j;
-            sums[o] = fma(av, b[j], sums[o]);
+            acc[o] = fma(av, b[j], acc[o]);
           }
         }
-      }
-    }
-    if (SPLIT_SUMS) {
-      for (var o = 0u; o < TM * TN4; o++) {
-        acc[o] += vec4<f32>(sums[o]);
-        sums[o] = Vec4Math(0.0);
       }
     }
     if (more) {
@@ -208,11 +190,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         if (n4 >= n4s) {
           continue;
         }
-        let o_acc = (i * 4u + c) * TN4 + j;
-        var v = vec4<f32>(sums[o_acc]);
-        if (SPLIT_SUMS) {
-          v = acc[o_acc];
-        }
+        var v = acc[(i * 4u + c) * TN4 + j];
         if (HAS_BIAS) {
           v += unpack4(bias[n4]);
         }
