@@ -1,6 +1,7 @@
 /**
  * The trained default model through the chat CLI (`npm run chat`: src/cli/chat.ts's argument parsing, image file
- * reading, createNodeEngine on Dawn — SwiftShader here — and the answer streamed to stdout), for its fp32 and
+ * reading, createNodeEngine on Dawn — on the adapter $SARASHINA_TEST_ADAPTER names, SwiftShader by default, checked
+ * from the CLI's own report — and the answer streamed to stdout), for its fp32 and
  * q4f32 packages exported by the project's exporter: questions about fresh test-split pictures (never trained on;
  * export/train/accuracy-cases.ts — several shapes mostly, every question kind, Japanese and English) must be
  * answered exactly right ≥ 90 % of the time. The model answers these ~99 % right in the Hugging Face reference
@@ -13,6 +14,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accuracyCases } from '../export/train/accuracy-cases';
 import { exportPackage } from '../export/package/export-package';
+import { TEST_ADAPTERS, testAdapter, testAdapterEnv } from '../src/testing/node-gpu';
 import { REPO_ROOT } from './harness';
 
 const OUTPUT = join(REPO_ROOT, 'e2e/output/trained-model-cli');
@@ -32,7 +34,8 @@ interface ChatRun {
 
 function npmRunChat(args: readonly string[]): Promise<ChatRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn('npm', ['run', '--silent', 'chat', '--', ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const env = { ...process.env, ...testAdapterEnv() };
+    const child = spawn('npm', ['run', '--silent', 'chat', '--', ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
@@ -87,6 +90,7 @@ describe('trained default model through the chat CLI (Node, fresh pictures)', ()
       const wrong: string[] = [];
       for (const { qa, run } of runs) {
         expect(run.code, run.stderr).toBe(0);
+        expect(run.stderr.toLowerCase(), 'the CLI runs on the test adapter').toContain(TEST_ADAPTERS[testAdapter()].identity);
         const answer = run.stdout.trim();
         if (answer !== qa.answer) wrong.push(`${qa.question} → ${JSON.stringify(answer)} (expected ${JSON.stringify(qa.answer)})`);
       }

@@ -1,5 +1,5 @@
 /**
- * The whole engine in Node (Dawn + SwiftShader) on the tiny fp32 package exported from the fixture
+ * The whole engine in Node (Dawn, on the test adapter: SwiftShader and lavapipe) on the tiny fp32 package exported from the fixture
  * checkpoint, against the Hugging Face fixtures: prompt ids, first logits and greedy tokens for a text and an
  * image case; prefix reuse on a second turn (fewer prefilled tokens, same logits as a fresh prefill); abort,
  * stop strings, max_tokens; typed errors; queued concurrent requests; dispose. Then a model published in two
@@ -18,6 +18,7 @@ import type { GenerationResult } from '../generate/generator';
 import type { ChatCompletionChunk, ChatCompletionRequest, ChatMessage } from '../protocol/api';
 import { SarashinaError } from '../protocol/errors';
 import { compareArrays } from '../testing/compare';
+import { expectTestAdapter } from '../testing/node-gpu';
 import { greedyCheckedSteps, loadCase } from '../testing/package-runner';
 import type { LocalEngine } from './local-engine';
 import { createNodeEngine } from './node-platform';
@@ -32,6 +33,8 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'engine-'));
   await exportPackage(join(FIXTURES, 'checkpoint'), join(dir, 'fp32'), { precision: 'fp32' });
   engine = await createNodeEngine({ model: join(dir, 'fp32'), contextTokens: CONTEXT });
+  // The engine opens its own WebGPU (the CLI's path): it must be on the adapter the project names.
+  expectTestAdapter(engine.context);
 }, 120_000);
 
 afterAll(async () => {

@@ -1,7 +1,7 @@
 /**
- * The chat CLI as a user runs it (a child process through vite-node, WebGPU through Dawn/SwiftShader) on the
- * tiny fp32 package: its --dump equals the Hugging Face fixture (prompt ids, first logits, greedy tokens);
- * bad arguments exit with 2 and the usage line.
+ * The chat CLI as a user runs it (a child process through vite-node, WebGPU through Dawn on the test adapter, whose
+ * VK_ICD_FILENAMES the child inherits) on the tiny fp32 package: its --dump equals the Hugging Face fixture (prompt ids,
+ * first logits, greedy tokens); bad arguments exit with 2 and the usage line.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportPackage } from '../../export/package/export-package';
 import { compareArrays } from '../testing/compare';
+import { TEST_ADAPTERS, testAdapter, testAdapterEnv } from '../testing/node-gpu';
 import { greedyCheckedSteps, loadCase } from '../testing/package-runner';
 import { parseChatArgs } from './chat-args';
 
@@ -18,7 +19,7 @@ const FIXTURES = 'export/reference/fixtures/tiny';
 const run = promisify(execFile);
 let dir = '';
 
-function chat(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ stdout: string; stderr: string }> {
+function chat(args: string[], env: NodeJS.ProcessEnv = { ...process.env, ...testAdapterEnv() }): Promise<{ stdout: string; stderr: string }> {
   return run(process.execPath, ['--liftoff-only', 'node_modules/vite-node/dist/cli.mjs', 'src/cli/chat.ts', '--', ...args], { timeout: 120_000, env });
 }
 
@@ -38,8 +39,10 @@ describe('npm run chat', () => {
     const dump = join(dir, 'dump.json');
     const images = meta.images.flatMap((f) => ['--image', join(FIXTURES, 'images', f)]);
     const steps = greedyCheckedSteps(c.greedy);
-    const { stdout } = await chat(['--model', join(dir, 'fp32'), ...images, '--prompt', meta.prompt, '--max-new-tokens', String(steps), '--dump', dump]);
+    const { stdout, stderr } = await chat(['--model', join(dir, 'fp32'), ...images, '--prompt', meta.prompt, '--max-new-tokens', String(steps), '--dump', dump]);
     expect(stdout.length).toBeGreaterThan(0);
+    // The CLI names its adapter on stderr: the child ran on the test adapter, not on whichever Dawn prefers.
+    expect(stderr.toLowerCase()).toContain(TEST_ADAPTERS[testAdapter()].identity);
     const out = JSON.parse(await readFile(dump, 'utf8')) as { inputIds: number[]; firstLogits: number[]; generatedIds: number[] };
     expect(out.inputIds).toEqual(c.inputIds);
     expect(out.firstLogits.length).toBe(logits.length);

@@ -3,18 +3,28 @@
  * GPU-machine benchmarks; browser code never imports this file.
  *
  * On a machine without a GPU it falls back to SwiftShader's Vulkan driver, which Debian's `chromium`
- * package ships, so tests run on real WebGPU everywhere.
+ * package ships, so tests run on real WebGPU everywhere. Mesa's lavapipe (a second CPU driver, with
+ * shader-f16 and subgroups of 8) is chosen by name: the tests run on both (ARCHITECTURE.md, "Testing").
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { SarashinaError } from '../protocol/errors';
 
+/** SwiftShader's Vulkan driver manifest, from Debian's `chromium` package. */
 export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+/** lavapipe's Vulkan driver manifest, from Debian's `mesa-vulkan-drivers` (Mesa ≥ 25: bookworm-backports). */
+export const LAVAPIPE_ICD = '/usr/share/vulkan/icd.d/lvp_icd.json';
+
+/** Where Dawn's Vulkan adapter comes from. */
+export type NodeWebGpuBackend = 'auto' | 'swiftshader' | 'lavapipe' | 'system';
 
 export interface NodeWebGpuOptions {
-  /** 'auto': the system's Vulkan driver, else SwiftShader. 'swiftshader': always SwiftShader. */
-  readonly backend?: 'auto' | 'swiftshader' | 'system';
+  /**
+   * 'auto' (default): $VK_ICD_FILENAMES if set, else the system's Vulkan driver, else SwiftShader.
+   * 'swiftshader' / 'lavapipe': always that CPU driver. 'system': whatever the Vulkan loader finds.
+   */
+  readonly backend?: NodeWebGpuBackend;
   /** Dawn toggles, e.g. `enable-dawn-features=allow_unsafe_apis`. */
   readonly dawnFlags?: readonly string[];
   /**
@@ -65,7 +75,18 @@ async function install(options: NodeWebGpuOptions): Promise<GPU> {
   patchWriteBuffer();
 
   const hasDriverEnv = Boolean(process.env.VK_ICD_FILENAMES ?? process.env.VK_DRIVER_FILES);
-  if (backend === 'swiftshader' || (backend === 'auto' && !hasDriverEnv && !(await hasAdapter(dawn.create(flags))))) {
+  if (backend === 'lavapipe') {
+    if (!existsSync(LAVAPIPE_ICD)) {
+      throw new SarashinaError(
+        'webgpu-unavailable',
+        `The lavapipe backend was asked for but Mesa's lavapipe Vulkan driver is missing (${LAVAPIPE_ICD}). ` +
+          'Install the package `mesa-vulkan-drivers`, Mesa 25 or newer (Debian bookworm: from bookworm-backports, ' +
+          '`apt-get install -y -t bookworm-backports mesa-vulkan-drivers`; `node scripts/ensure-test-deps.mjs` does it as root).',
+        { icd: LAVAPIPE_ICD },
+      );
+    }
+    process.env.VK_ICD_FILENAMES = LAVAPIPE_ICD;
+  } else if (backend === 'swiftshader' || (backend === 'auto' && !hasDriverEnv && !(await hasAdapter(dawn.create(flags))))) {
     if (!existsSync(SWIFTSHADER_ICD)) {
       throw new SarashinaError(
         'webgpu-unavailable',
@@ -81,8 +102,9 @@ async function install(options: NodeWebGpuOptions): Promise<GPU> {
     throw new SarashinaError(
       'webgpu-unavailable',
       `Dawn found no WebGPU adapter (VK_ICD_FILENAMES=${process.env.VK_ICD_FILENAMES ?? 'unset'}). ` +
-        'Check that the Vulkan loader is installed (`apt-get install -y libvulkan1`) and that the driver file exists.',
-      { icd: process.env.VK_ICD_FILENAMES ?? null },
+        'Check that the Vulkan loader is installed (`apt-get install -y libvulkan1`) and that the driver file exists' +
+          (backend === 'lavapipe' ? '; lavapipe needs Mesa 25 or newer (`mesa-vulkan-drivers` from bookworm-backports on Debian 12).' : '.'),
+      { icd: process.env.VK_ICD_FILENAMES ?? null, backend },
     );
   }
   const nav = (globalThis as { navigator?: object }).navigator;

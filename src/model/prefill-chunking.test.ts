@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { prefillChunks, prefillChunkTokens, SAFE_PREFILL_CHUNK_TOKENS, WIDE_PREFILL_CHUNK_TOKENS } from './prefill-chunking';
 
 describe('prefillChunkTokens', () => {
-  it('is 16 on SwiftShader-like adapters (subgroup 4), on unknown subgroup sizes and on fallback adapters', () => {
+  it('is 16 on SwiftShader-like (subgroup 4) and lavapipe-like (subgroup 8) adapters, on unknown subgroup sizes and on fallback adapters', () => {
     expect(prefillChunkTokens({ subgroupMinSize: 4, isFallbackAdapter: false })).toBe(16);
+    expect(prefillChunkTokens({ subgroupMinSize: 8, isFallbackAdapter: true })).toBe(16);
     expect(prefillChunkTokens({ subgroupMinSize: 0, isFallbackAdapter: false })).toBe(SAFE_PREFILL_CHUNK_TOKENS);
     expect(prefillChunkTokens({ subgroupMinSize: 8, isFallbackAdapter: false })).toBe(SAFE_PREFILL_CHUNK_TOKENS);
     expect(prefillChunkTokens({ subgroupMinSize: 32, isFallbackAdapter: true })).toBe(SAFE_PREFILL_CHUNK_TOKENS);
