@@ -92,7 +92,7 @@ describe('SarashinaModel on the tiny packages vs Hugging Face', () => {
       models[`${precision}/kernels`] = await loadModel(ctx, source, { contextTokens: CONTEXT });
       models[`${precision}/ort`] = await loadModel(ctx, source, { contextTokens: CONTEXT, decodePath: 'ort-baseline' });
     }
-  }, 120_000);
+  });
   afterAll(async () => {
     for (const m of Object.values(models)) await m.dispose();
     await rm(dir, { recursive: true, force: true });
