@@ -25,6 +25,7 @@ import { createNodeEngine } from './node-platform';
 
 const FIXTURES = 'export/reference/fixtures/tiny';
 const CONTEXT = 256;
+// Timeouts are the project's (vitest.config.ts): lavapipe's first run of a kernel compiles it, minutes on a cold cache.
 
 let dir = '';
 let engine: LocalEngine;
@@ -35,7 +36,7 @@ beforeAll(async () => {
   engine = await createNodeEngine({ model: join(dir, 'fp32'), contextTokens: CONTEXT });
   // The engine opens its own WebGPU (the CLI's path): it must be on the adapter the project names.
   expectTestAdapter(engine.context);
-}, 120_000);
+});
 
 afterAll(async () => {
   await engine?.dispose();
@@ -102,7 +103,7 @@ describe('parity with Hugging Face (fp32, greedy)', () => {
       expect(last?.choices[0].finish_reason).toBe(run.result.finishReason);
       expect(last?.usage?.completion_tokens).toBe(generated.length);
       expect(run.chunks.map((ch) => ch.choices[0].delta.content ?? '').join('')).toBe(run.result.text);
-    }, 120_000);
+    });
   }
 });
 
@@ -126,7 +127,7 @@ describe('prefix reuse', () => {
     const stats = compareArrays(reused.firstLogits, fresh.firstLogits);
     expect(stats.maxRel, JSON.stringify(stats)).toBeLessThan(1e-4);
     expect(reused.result.generatedIds).toEqual(fresh.result.generatedIds);
-  }, 120_000);
+  });
 
   it('another image in the same place is not reused', async () => {
     const base = await caseMessages('image-ja');
@@ -135,7 +136,7 @@ describe('prefix reuse', () => {
     const run = await stream({ messages: other, max_tokens: 1 });
     const imageStart = Array.from(run.result.inputIds).indexOf(14);
     expect(run.result.usage.prefilled_tokens).toBe(run.result.usage.prompt_tokens - imageStart);
-  }, 120_000);
+  });
 });
 
 describe('stopping', () => {
@@ -143,7 +144,7 @@ describe('stopping', () => {
     const done = await engine.chat.completions.create({ messages: await caseMessages('text-en'), max_tokens: 3 });
     expect(done.choices[0].finish_reason).toBe('length');
     expect(done.usage.completion_tokens).toBe(3);
-  }, 60_000);
+  });
 
   it('a user stop string cuts the text before it', async () => {
     const messages = await caseMessages('text-en');
@@ -154,7 +155,7 @@ describe('stopping', () => {
     const cut = await engine.chat.completions.create({ messages, max_tokens: 12, stop: [stop] });
     expect(cut.choices[0].finish_reason).toBe('stop');
     expect(cut.choices[0].message.content).toBe(text.slice(0, text.indexOf(stop)));
-  }, 60_000);
+  });
 
   it('an abort stops within one token with finish_reason abort', async () => {
     const controller = new AbortController();
@@ -170,7 +171,7 @@ describe('stopping', () => {
     // The engine is free again.
     const next = await engine.chat.completions.create({ messages: await caseMessages('text-en'), max_tokens: 1 });
     expect(next.usage.completion_tokens).toBe(1);
-  }, 60_000);
+  });
 });
 
 describe('requests', () => {
@@ -181,7 +182,7 @@ describe('requests', () => {
       engine.chat.completions.create({ messages, max_tokens: 4 }),
     ]);
     expect(a.choices[0].message.content).toBe(b.choices[0].message.content);
-  }, 60_000);
+  });
 
   it('a stream left early frees the engine for the next request', async () => {
     const messages = await caseMessages('text-en');
@@ -190,7 +191,7 @@ describe('requests', () => {
     for await (const _chunk of stream) if (++seen === 2) break;
     const next = await engine.chat.completions.create({ messages, max_tokens: 2 });
     expect(next.usage.completion_tokens).toBe(2);
-  }, 60_000);
+  });
 
   it('sampling with a seed is reproducible, and another seed can differ', async () => {
     const messages = await caseMessages('text-en');
@@ -199,14 +200,14 @@ describe('requests', () => {
     expect(a.choices[0].message.content).toBe(b.choices[0].message.content);
     const others = await Promise.all([1, 2, 3].map(sample));
     expect(others.some((o) => o.choices[0].message.content !== a.choices[0].message.content)).toBe(true);
-  }, 60_000);
+  });
 
   it('accepts a data: URL image', async () => {
     const bytes = new Uint8Array(await readFile(join(FIXTURES, 'images', 'gradient-disc-90x60.png')));
     const url = `data:image/png;base64,${Buffer.from(bytes).toString('base64')}`;
     const done = await engine.chat.completions.create({ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url } }, { type: 'text', text: 'hi' }] }], max_tokens: 1 });
     expect(done.usage.image_tokens).toBe(6);
-  }, 60_000);
+  });
 });
 
 describe('errors', () => {
@@ -241,7 +242,7 @@ describe('errors', () => {
     const other = await createNodeEngine({ model: join(dir, 'fp32'), contextTokens: 64 });
     await other.dispose();
     await expect(other.chat.completions.create({ messages: [{ role: 'user', content: 'hi' }] })).rejects.toMatchObject({ code: 'invalid-request' });
-  }, 60_000);
+  });
 });
 
 describe('a model published as q4f32 and q4f16 (variants.json)', () => {
