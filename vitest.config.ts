@@ -8,6 +8,8 @@ import { defineConfig } from 'vitest/config';
 // `--liftoff-only` keeps V8 from spending 30-50 s optimizing onnxruntime-web's wasm on the first run
 // (../shared/reference/ort-web-probe.md).
 const ALL = ['src/**/*.test.ts', 'shaders/**/*.test.ts', 'export/**/*.test.ts', 'workers/**/*.test.ts', 'scripts/**/*.test.ts'];
+// decode-attention.test.ts runs on SwiftShader only: its f16-KV variant needs no shader-f16 (packed pairs), lavapipe
+// spent ~140 s compiling it cold in CI, and the q4f16 engine tests below run it on lavapipe anyway.
 const ON_LAVAPIPE = [
   'src/testing/node-gpu.test.ts',
   'shaders/**/*.test.ts',
@@ -36,6 +38,7 @@ export default defineConfig({
         test: {
           name: 'lavapipe',
           include: ON_LAVAPIPE,
+          exclude: ['**/node_modules/**', 'shaders/decoder/decode-attention/**'],
           env: { SARASHINA_TEST_ADAPTER: 'lavapipe', GALLIVM_PERF: 'nopt' },
           testTimeout: 480_000,
           hookTimeout: 480_000,
