@@ -1,7 +1,7 @@
 /**
- * The trained default model through the chat CLI (`npm run chat`: src/cli/chat.ts's argument parsing, image file
- * reading, createNodeEngine on Dawn — on the adapter $SARASHINA_TEST_ADAPTER names, SwiftShader by default, checked
- * from the CLI's own report — and the answer streamed to stdout), for its fp32 and
+ * The trained default model through the chat CLI (`npm run chat -- --questions`: src/cli/chat.ts's argument parsing,
+ * the questions file and its image files, createNodeEngine on Dawn — on the adapter $SARASHINA_TEST_ADAPTER names,
+ * SwiftShader by default, checked from the CLI's own report — and one JSON answer line per question), for its fp32 and
  * q4f32 packages exported by the project's exporter: questions about fresh test-split pictures (never trained on;
  * export/train/accuracy-cases.ts — several shapes mostly, every question kind, Japanese and English) must be
  * answered exactly right ≥ 90 % of the time. The model answers these ~99 % right in the Hugging Face reference
@@ -19,12 +19,10 @@ import { REPO_ROOT } from './harness';
 
 const OUTPUT = join(REPO_ROOT, 'e2e/output/trained-model-cli');
 const REQUIRED_ACCURACY = 0.9;
-/** Every CLI run is a fresh process that compiles its kernels on SwiftShader (10–40 s): a few runs per package,
- * one of them a description (its ~25 decode steps are where decode-kernel errors show; the short answers are
- * decided by the prompt). Counts are asked in the component test. */
+/** One CLI process per package asks every question (`--questions`): a process compiles its kernels on SwiftShader
+ * (10–40 s) once. A few pictures, one of them a description (its ~25 decode steps are where decode-kernel errors
+ * show; the short answers are decided by the prompt). Counts are asked in the component test. */
 const CASES = accuracyCases({ pictures: 4, turnsPerPicture: 1, maxPicturePixels: 130 * 130 });
-/** Two runs at a time: most of a run is single-threaded start-up. */
-const PARALLEL_RUNS = 2;
 
 interface ChatRun {
   readonly code: number | null;
@@ -43,19 +41,6 @@ function npmRunChat(args: readonly string[]): Promise<ChatRun> {
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
-}
-
-async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }
 
 describe('trained default model through the chat CLI (Node, fresh pictures)', () => {
@@ -81,21 +66,25 @@ describe('trained default model through the chat CLI (Node, fresh pictures)', ()
     it(`answers ≥ ${REQUIRED_ACCURACY * 100} % right with the ${precision} package`, async () => {
       const model = join(OUTPUT, precision);
       await exportPackage(join(REPO_ROOT, 'export/train/checkpoint'), model, { precision });
-      const runs = await mapLimited(CASES, PARALLEL_RUNS, async (c) => {
+      const questions = CASES.map((c) => {
         const qa = c.turns[0];
         if (!qa) throw new Error(`case ${c.index} has no question`);
-        const run = await npmRunChat(['--model', model, '--image', join(OUTPUT, 'pictures', `${c.index}.png`), '--prompt', qa.question, '--max-new-tokens', '40']);
-        return { qa, run };
+        return qa;
       });
+      const file = join(OUTPUT, `${precision}-questions.jsonl`);
+      await writeFile(file, CASES.map((c, i) => JSON.stringify({ images: [join('pictures', `${c.index}.png`)], prompt: questions[i]?.question })).join('\n'));
+      const run = await npmRunChat(['--model', model, '--questions', file, '--max-new-tokens', '40']);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stderr.toLowerCase(), 'the CLI runs on the test adapter').toContain(TEST_ADAPTERS[testAdapter()].identity);
+      const lines = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as { index: number; answer?: string; error?: unknown });
+      expect(lines.map((l) => l.index)).toEqual(questions.map((_, i) => i));
       const wrong: string[] = [];
-      for (const { qa, run } of runs) {
-        expect(run.code, run.stderr).toBe(0);
-        expect(run.stderr.toLowerCase(), 'the CLI runs on the test adapter').toContain(TEST_ADAPTERS[testAdapter()].identity);
-        const answer = run.stdout.trim();
+      for (const [i, qa] of questions.entries()) {
+        const answer = (lines[i]?.answer ?? JSON.stringify(lines[i]?.error)).trim();
         if (answer !== qa.answer) wrong.push(`${qa.question} → ${JSON.stringify(answer)} (expected ${JSON.stringify(qa.answer)})`);
       }
-      console.log(`CLI ${precision}: ${runs.length - wrong.length}/${runs.length} right${wrong.length ? `; wrong: ${wrong.join('; ')}` : ''}`);
-      expect(1 - wrong.length / runs.length, wrong.join('\n')).toBeGreaterThanOrEqual(REQUIRED_ACCURACY);
+      console.log(`CLI ${precision}: ${questions.length - wrong.length}/${questions.length} right${wrong.length ? `; wrong: ${wrong.join('; ')}` : ''}`);
+      expect(1 - wrong.length / questions.length, wrong.join('\n')).toBeGreaterThanOrEqual(REQUIRED_ACCURACY);
     }, 480_000);
   }
 });

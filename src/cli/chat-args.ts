@@ -2,12 +2,14 @@
 import { parseArgs } from 'node:util';
 
 export const CHAT_USAGE =
-  'Usage: npm run chat -- --model <dir> [--image <file>]… --prompt "<text>" [--max-new-tokens N] [--temperature T] [--memory-budget-gib G] [--dump <file.json>]';
+  'Usage: npm run chat -- --model <dir> ([--image <file>]… --prompt "<text>" | --questions <file.jsonl>) [--max-new-tokens N] [--temperature T] [--memory-budget-gib G] [--dump <file.json>]';
 
 export interface ChatArgs {
   readonly model: string;
   readonly images: readonly string[];
   readonly prompt: string;
+  /** A JSON-lines file of independent questions, each {"prompt": "…", "images"?: ["file", …]}, asked with one engine. */
+  readonly questions?: string;
   readonly maxNewTokens?: number;
   readonly temperature: number;
   /** EngineOptions.memoryBudgetBytes (the GPU memory the engine may plan for). */
@@ -30,6 +32,7 @@ export function parseChatArgs(argv: readonly string[]): ChatArgs {
         model: { type: 'string' },
         image: { type: 'string', multiple: true },
         prompt: { type: 'string' },
+        questions: { type: 'string' },
         'max-new-tokens': { type: 'string' },
         temperature: { type: 'string' },
         'memory-budget-gib': { type: 'string' },
@@ -42,7 +45,10 @@ export function parseChatArgs(argv: readonly string[]): ChatArgs {
   }
   if (values.help) return { model: '', images: [], prompt: '', temperature: 0, help: true };
   if (!values.model) fail('Missing --model <dir> (the folder holding manifest.json or variants.json).');
-  if (values.prompt === undefined) fail('Missing --prompt "<text>".');
+  if (values.questions !== undefined) {
+    if (values.prompt !== undefined || values.image !== undefined) fail('--questions takes its prompts and images from the file: drop --prompt and --image.');
+    if (values.dump !== undefined) fail('--dump records one request: use it with --prompt, not --questions.');
+  } else if (values.prompt === undefined) fail('Missing --prompt "<text>" (or --questions <file.jsonl>).');
   let maxNewTokens: number | undefined;
   if (values['max-new-tokens'] !== undefined) {
     maxNewTokens = Number(values['max-new-tokens']);
@@ -60,6 +66,7 @@ export function parseChatArgs(argv: readonly string[]): ChatArgs {
     model: values.model ?? '',
     images: values.image ?? [],
     prompt: values.prompt ?? '',
+    ...(values.questions === undefined ? {} : { questions: values.questions }),
     ...(maxNewTokens === undefined ? {} : { maxNewTokens }),
     temperature,
     ...(memoryBudgetBytes === undefined ? {} : { memoryBudgetBytes }),

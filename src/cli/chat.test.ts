@@ -4,7 +4,7 @@
  * first logits, greedy tokens); bad arguments exit with 2 and the usage line.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -60,8 +60,11 @@ describe('npm run chat', () => {
     });
   }, 60_000);
 
-  it('exits with 2 and the usage line on bad arguments', async () => {
+  it('exits with 2 and the usage line on bad arguments, and names the bad line of a --questions file', async () => {
     await expect(chat(['--prompt', 'hi'])).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('Missing --model') });
+    const file = join(dir, 'questions.jsonl');
+    await writeFile(file, '{"prompt": "ok"}\n\n{"images": ["a.png"]}\n');
+    await expect(chat(['--model', join(dir, 'fp32'), '--questions', file])).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('line 3 has no "prompt"') });
   }, 60_000);
 });
 
@@ -77,5 +80,8 @@ describe('parseChatArgs', () => {
     expect(() => parseChatArgs(['--model', 'm', '--prompt', 'p', '--temperature', '-1'])).toThrow(/--temperature/);
     expect(() => parseChatArgs(['--model', 'm', '--bogus'])).toThrow(/Usage/);
     expect(() => parseChatArgs(['--model', 'm', '--prompt', 'p', '--memory-budget-gib', '0'])).toThrow(/--memory-budget-gib must be a number > 0, got 0/);
+    expect(() => parseChatArgs(['--model', 'm', '--questions', 'q.jsonl', '--prompt', 'p'])).toThrow(/--questions takes its prompts and images from the file/);
+    expect(() => parseChatArgs(['--model', 'm', '--questions', 'q.jsonl', '--dump', 'd.json'])).toThrow(/--dump records one request/);
+    expect(parseChatArgs(['--model', 'm', '--questions', 'q.jsonl'])).toMatchObject({ questions: 'q.jsonl', images: [], prompt: '' });
   });
 });
