@@ -39,7 +39,7 @@ describe('decode attention (RoPE + cache append, split-K, fused merge) on real W
     maxLen: number;
     positions: number[];
     /** Forced chunk counts (each run at every position) instead of the chooser's. */
-    chunks?: number[];
+    chunks?: (number | undefined)[];
     workgroupSize?: 128 | 256;
     /** q after a 3-head gap in the qkv buffer and the output at element 5 (else packed from 0, as the decode step). */
     offsets?: boolean;
@@ -64,6 +64,11 @@ describe('decode attention (RoPE + cache append, split-K, fused merge) on real W
     // f16 caches (q4f16): the first token, chunk edges, the last row and p past the cache; one chunk and merged chunks.
     { name: 'f16 cache: GQA 6 → 2, head 64', heads: 6, kvHeads: 2, headDim: 64, maxLen: 130, positions: [0, 32, 129, 140], kvDtype: 'float16' },
     { name: 'f16 cache: MHA 4 × 128, forced chunkings', heads: 4, kvHeads: 4, headDim: 128, maxLen: 600, positions: [437, 599], chunks: [1, 7, 38], offsets: true, kvDtype: 'float16' },
+    // head_dim not a power of two: 40 = five 8-element f16 words (fewer words than LANES), 20 = five f32 vec4s, and
+    // f16 with head_dim % 8 = 4 (four-element words).
+    { name: 'f16 cache: GQA 4 → 2, head 40, 128 invocations', heads: 4, kvHeads: 2, headDim: 40, maxLen: 90, positions: [0, 33, 89], chunks: [undefined, 1, 3], workgroupSize: 128, kvDtype: 'float16' },
+    { name: 'f32 cache: head 20', heads: 3, kvHeads: 3, headDim: 20, maxLen: 70, positions: [5, 69], chunks: [undefined, 2] },
+    { name: 'f16 cache: head 20 (four elements per word)', heads: 3, kvHeads: 1, headDim: 20, maxLen: 70, positions: [0, 69], chunks: [undefined, 2], offsets: true, kvDtype: 'float16' },
   ];
   for (const c of cases) {
     it(c.name, async () => {
@@ -93,7 +98,7 @@ describe('decode attention (RoPE + cache append, split-K, fused merge) on real W
         out: createStorageBuffer(device, 'out', (outOffset + qDim) * 4),
       };
       const attention = prepareDecodeAttention(kernels, { ...bufs, step: step.buffer }, shape, {
-        maxChunks: Math.max(...(c.chunks ?? [0])),
+        maxChunks: Math.max(0, ...(c.chunks ?? []).map((n) => n ?? 0)),
         ...(c.workgroupSize ? { workgroupSize: c.workgroupSize } : {}),
       });
       let run = 0;

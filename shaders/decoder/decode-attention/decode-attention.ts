@@ -10,6 +10,7 @@ import { createStorageBuffer } from '../../../src/gpu/gpu-buffers';
 import { defineKernel, type KernelCache, type KernelDispatch, UniformStruct } from '../../../src/gpu/kernel';
 import { SarashinaError } from '../../../src/protocol/errors';
 import decodeAttentionWgsl from './decode-attention.wgsl?raw';
+import kvF16NarrowWgsl from './kv-f16-narrow.wgsl?raw';
 import kvF16Wgsl from './kv-f16.wgsl?raw';
 import kvF32Wgsl from './kv-f32.wgsl?raw';
 
@@ -18,13 +19,24 @@ export type KvDtype = 'float32' | 'float16';
 
 export const KV_DTYPES: readonly KvDtype[] = ['float32', 'float16'];
 
-const KV_PRELUDE: Readonly<Record<KvDtype, string>> = { float32: kvF32Wgsl, float16: kvF16Wgsl };
 const KV_BYTES: Readonly<Record<KvDtype, number>> = { float32: 4, float16: 2 };
 
-const decodeAttentionDescriptor = (kv: KvDtype) =>
+/**
+ * The KV-cache preludes: f32 (one vec4 per word), f16 with eight elements per 16-byte word (head_dim % 8 = 0, every
+ * real model) and f16 with four per word (head_dim % 8 = 4).
+ */
+type KvLayout = 'f32' | 'f16' | 'f16-narrow';
+const KV_PRELUDE: Readonly<Record<KvLayout, string>> = { f32: kvF32Wgsl, f16: kvF16Wgsl, 'f16-narrow': kvF16NarrowWgsl };
+
+function kvLayout(kv: KvDtype, headDim: number): KvLayout {
+  if (kv === 'float32') return 'f32';
+  return headDim % 8 === 0 ? 'f16' : 'f16-narrow';
+}
+
+const decodeAttentionDescriptor = (layout: KvLayout) =>
   defineKernel({
-    name: `decode-attention/${kv === 'float16' ? 'f16' : 'f32'}-kv`,
-    code: `${KV_PRELUDE[kv]}\n${decodeAttentionWgsl}`,
+    name: `decode-attention/${layout}-kv`,
+    code: `${KV_PRELUDE[layout]}\n${decodeAttentionWgsl}`,
     constants: ['WORKGROUP_SIZE', 'HEAD_DIM_4'],
     params: new UniformStruct('Params', {
       heads: 'u32',
@@ -41,8 +53,12 @@ const decodeAttentionDescriptor = (kv: KvDtype) =>
     bindings: ['step', 'qkv', 'k_cache', 'v_cache', 'partials', 'cos_tab', 'sin_tab', 'out'],
   });
 
-/** The decode attention's descriptor per KV-cache type: the KV prelude, then decode-attention.wgsl. */
-export const DECODE_ATTENTION = { float32: decodeAttentionDescriptor('float32'), float16: decodeAttentionDescriptor('float16') } as const;
+/** The decode attention's descriptor per KV-cache layout: the KV prelude, then decode-attention.wgsl. */
+export const DECODE_ATTENTION: Readonly<Record<KvLayout, ReturnType<typeof decodeAttentionDescriptor>>> = {
+  f32: decodeAttentionDescriptor('f32'),
+  f16: decodeAttentionDescriptor('f16'),
+  'f16-narrow': decodeAttentionDescriptor('f16-narrow'),
+};
 
 /**
  * Invocations per workgroup: 256 where the device allows it (faster on the H200, bench/BENCH.md "Decode-step
@@ -214,7 +230,7 @@ export function prepareDecodeAttention(
   const maxChunks = Math.min(MAX_CHUNKS, Math.max(options.maxChunks ?? 0, maxAttentionChunks(maxLen, heads)));
   // The partials, then one u32 arrival counter per head (zero-initialized; the merging workgroup resets it).
   const partials = createStorageBuffer(device, 'decode-attention.partials', (heads * maxChunks * (headDim + 2) + heads) * 4);
-  const dispatch = kernels.prepare(DECODE_ATTENTION[kvDtype], {
+  const dispatch = kernels.prepare(DECODE_ATTENTION[kvLayout(kvDtype, headDim)], {
     constants: { WORKGROUP_SIZE: options.workgroupSize ?? defaultWorkgroupSize(device), HEAD_DIM_4: headDim / 4 },
     params: {
       heads,

@@ -1,15 +1,16 @@
 // decode-attention — attention for ONE query token over the static KV cache, with the token's RoPE and KV-cache
 // append fused in front and the split-K chunk merge done inside the same dispatch (one dispatch per layer).
-// Compiled after a KV-cache prelude (kv-f32.wgsl, kv-f16.wgsl) that defines KvWord, kv_load and kv_store.
+// Compiled after a KV-cache prelude (kv-f32.wgsl, kv-f16.wgsl, kv-f16-narrow.wgsl) that defines KvWord, KV_VEC4S
+// (vec4s of elements per word: 1, or 2 for 16-byte words of eight f16), kv_unpack and kv_pack.
 //
 // Bindings
 //   0 params    uniform Params
 //   1 step      uniform Step { position }            the query's position p; keys 0..p are attended
 //   2 qkv       storage read f32: this token's q, k, v before RoPE (the packed output of the qkv GEMV): q[h] at
 //               q_offset + h · head_dim, k[g] at k_offset + g · head_dim, v[g] at v_offset + g · head_dim
-//   3 k_cache   storage read_write KvWord [kv_heads, max_len, head_dim / 4] (BNSH, keys after RoPE; head_dim % 4 = 0):
-//               f32 or f16 elements per the prelude, four per KvWord
-//   4 v_cache   storage read_write KvWord [kv_heads, max_len, head_dim / 4]
+//   3 k_cache   storage read_write KvWord [kv_heads, max_len, HEAD_WORDS] (BNSH, keys after RoPE; head_dim % 4 = 0;
+//               HEAD_WORDS = head_dim / (4 · KV_VEC4S)): f32 or f16 elements per the prelude
+//   4 v_cache   storage read_write KvWord [kv_heads, max_len, HEAD_WORDS]
 //   5 partials  storage read_write atomic<u32> (f32 bits) [heads, max_chunks, head_dim + 2]: o (unnormalized), m, l;
 //               then heads u32 counters (zero between dispatches)
 //   6 cos_tab   storage read f32 [max_len, head_dim / 2]   cos(p · inv_freq[i]) (llama-rope-table.ts)
@@ -33,11 +34,12 @@
 // Dispatch: (chunks, heads) workgroups — wid.x the chunk, wid.y the head; chunks · MAX_CHUNK ≥ p + 1 and
 //   chunks ≤ max_chunks (the host's chooseAttentionChunks).
 // Work split: LANES invocations per position for the scores (each over a strided slice of the head, so one load
-//   instruction of LANES invocations reads LANES consecutive vec4s of a key), four positions per invocation per
+//   instruction of LANES invocations reads LANES consecutive words of a key), four positions per invocation per
 //   step so all their loads are in flight (HEAD_DIM_4 = head_dim / 4 is an override, so these loops have constant
 //   trip counts); for the output, WORKGROUP_SIZE / (head_dim / 4) groups each sum every groups-th position for one
-//   vec4 of the head, then the groups are added. The first VPRE value rows of each group are loaded at the start,
-//   alongside the keys, so a short chunk costs about one memory round trip. The merge splits the same way over chunks.
+//   word of the head (with 8-element words only half the invocations take part: the same loads per invocation for
+//   half the bytes), then the groups are added. The first VPRE value words of each group are loaded at the start,
+//   alongside the keys, so a short chunk costs about one memory round trip. The merge splits over chunks by vec4s.
 // Precision: f32 arithmetic; exp of non-positive arguments only. The RoPE tables carry HF's f32 angle (~1 ulp from
 //   HF). With f16 caches each stored key and value element is rounded once to f16 (relative error ≤ 2^-11).
 
@@ -87,16 +89,25 @@ var<workgroup> kp_sh: array<vec4<f32>, MAX_HEAD_DIM / 4u>;
 var<workgroup> vp_sh: array<vec4<f32>, MAX_HEAD_DIM / 4u>;
 var<workgroup> last_sh: u32;
 
-// q·k for one cache row (or, `local`, row p's key from kp_sh), this lane's slice.
+// q·k for one cache row (or, `local`, row p's key from kp_sh), this lane's slice of the row's words.
 fn key_dot(row: u32, lane: u32, local: bool) -> f32 {
+  let hw = HEAD_DIM_4 / KV_VEC4S;
   var s = 0.0;
-  for (var i = 0u; i < (HEAD_DIM_4 + LANES - 1u) / LANES; i++) {
-    let d4 = lane + i * LANES;
-    if (d4 < HEAD_DIM_4) {
+  for (var i = 0u; i < (hw + LANES - 1u) / LANES; i++) {
+    let w = lane + i * LANES;
+    if (w < hw) {
+      let d4 = w * KV_VEC4S;
       if (local) {
         s += dot(q_sh[d4], kp_sh[d4]);
+        if (KV_VEC4S == 2u) {
+          s += dot(q_sh[d4 + 1u], kp_sh[d4 + 1u]);
+        }
       } else {
-        s += dot(q_sh[d4], kv_load(k_cache[row * HEAD_DIM_4 + d4]));
+        let word = k_cache[row * hw + w];
+        s += dot(q_sh[d4], kv_unpack(word, 0u));
+        if (KV_VEC4S == 2u) {
+          s += dot(q_sh[d4 + 1u], kv_unpack(word, 1u));
+        }
       }
     }
   }
@@ -119,12 +130,28 @@ fn rope_vec4(base: u32, d4: u32, p: u32) -> vec4<f32> {
   return r;
 }
 
-// Value vec4 d4 of chunk row j (row p from vp_sh).
-fn value_row(row0: u32, j: u32, d4: u32, has_p: bool, jp: u32) -> vec4<f32> {
-  if (has_p && j == jp) {
-    return vp_sh[d4];
+// Value word wo of cache row `row`; row p (is_p) is not in the cache yet: add_value takes it from vp_sh.
+fn value_word(row: u32, wo: u32, is_p: bool) -> KvWord {
+  if (is_p) {
+    return KvWord();
   }
-  return kv_load(v_cache[(row0 + j) * HEAD_DIM_4 + d4]);
+  return v_cache[row * (HEAD_DIM_4 / KV_VEC4S) + wo];
+}
+
+// o += s · the word's vec4s (row p's from vp_sh).
+fn add_value(o: ptr<function, array<vec4<f32>, 2>>, s: f32, word: KvWord, is_p: bool, wo: u32) {
+  let d4 = wo * KV_VEC4S;
+  if (is_p) {
+    (*o)[0] += s * vp_sh[d4];
+    if (KV_VEC4S == 2u) {
+      (*o)[1] += s * vp_sh[d4 + 1u];
+    }
+  } else {
+    (*o)[0] += s * kv_unpack(word, 0u);
+    if (KV_VEC4S == 2u) {
+      (*o)[1] += s * kv_unpack(word, 1u);
+    }
+  }
 }
 
 // Partials words i .. i + 3 as a vec4 (atomic loads: written by other workgroups of this dispatch).
@@ -156,20 +183,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let has_p = p < params.max_len && p >= start && p < start + count;
   let jp = p - start;
 
-  // Output mapping, needed now for the value prefetch.
+  // Output mapping (group g, word wo), needed now for the value prefetch.
+  let hw = hd4 / KV_VEC4S;
   let groups = max(1u, WORKGROUP_SIZE / hd4);
-  let g = lid / hd4;
-  let d4o = lid % hd4;
-  let in_group = g < groups && lid < groups * hd4;
-  var vpre: array<vec4<f32>, VPRE>;
+  let g = lid / hw;
+  let wo = lid % hw;
+  let in_group = g < groups && lid < groups * hw;
+  var vpre: array<KvWord, VPRE>;
   for (var t = 0u; t < VPRE; t++) {
     let j = g + groups * t;
     if (in_group && j < count) {
-      if (has_p && j == jp) {
-        vpre[t] = qkv_vec4(params.v_offset + kvh * hd + d4o * 4u);
-      } else {
-        vpre[t] = kv_load(v_cache[(row0 + j) * hd4 + d4o]);
-      }
+      vpre[t] = value_word(row0 + j, wo, has_p && j == jp);
     }
   }
 
@@ -186,13 +210,18 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let vp = qkv_vec4(params.v_offset + kvh * hd + d4 * 4u);
       kp_sh[d4] = kp;
       vp_sh[d4] = vp;
-      if (h % (params.heads / params.kv_heads) == 0u) {
-        k_cache[(kvh * params.max_len + p) * hd4 + d4] = kv_store(kp);
-        v_cache[(kvh * params.max_len + p) * hd4 + d4] = kv_store(vp);
-      }
     }
   }
   workgroupBarrier();
+  // Row p into the caches, one word per invocation (the first query head of the kv head writes).
+  if (has_p && h % (params.heads / params.kv_heads) == 0u) {
+    for (var w = lid; w < hw; w += WORKGROUP_SIZE) {
+      let d4 = w * KV_VEC4S;
+      let i = (kvh * params.max_len + p) * hw + w;
+      k_cache[i] = kv_pack(kp_sh[d4], kp_sh[min(d4 + 1u, hd4 - 1u)]);
+      v_cache[i] = kv_pack(vp_sh[d4], vp_sh[min(d4 + 1u, hd4 - 1u)]);
+    }
+  }
 
   // Scores, partial per lane: positions j + t · per_pass, t < 4, per step.
   let lane = lid % LANES;
@@ -249,38 +278,45 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
   let l = red[0];
 
-  // Output: invocation (group g, vec4 d4o) sums positions g, g + groups, …; the prefetched rows first.
-  var o = vec4<f32>(0.0);
+  // Output: invocation (group g, word wo) sums positions g, g + groups, …; the prefetched rows first.
+  var o = array<vec4<f32>, 2>(vec4<f32>(0.0), vec4<f32>(0.0));
   if (in_group) {
     for (var t = 0u; t < VPRE; t++) {
       let j = g + groups * t;
       if (j < count) {
-        o += scores[j] * vpre[t];
+        add_value(&o, scores[j], vpre[t], has_p && j == jp, wo);
       }
     }
     // The rest four rows at a time, all four loads issued before their FMAs.
     var j = g + groups * VPRE;
     for (; j + 3u * groups < count; j += 4u * groups) {
-      let v0 = value_row(row0, j, d4o, has_p, jp);
-      let v1 = value_row(row0, j + groups, d4o, has_p, jp);
-      let v2 = value_row(row0, j + 2u * groups, d4o, has_p, jp);
-      let v3 = value_row(row0, j + 3u * groups, d4o, has_p, jp);
-      o += scores[j] * v0 + scores[j + groups] * v1 + scores[j + 2u * groups] * v2 + scores[j + 3u * groups] * v3;
+      let v0 = value_word(row0 + j, wo, has_p && j == jp);
+      let v1 = value_word(row0 + j + groups, wo, has_p && j + groups == jp);
+      let v2 = value_word(row0 + j + 2u * groups, wo, has_p && j + 2u * groups == jp);
+      let v3 = value_word(row0 + j + 3u * groups, wo, has_p && j + 3u * groups == jp);
+      add_value(&o, scores[j], v0, has_p && j == jp, wo);
+      add_value(&o, scores[j + groups], v1, has_p && j + groups == jp, wo);
+      add_value(&o, scores[j + 2u * groups], v2, has_p && j + 2u * groups == jp, wo);
+      add_value(&o, scores[j + 3u * groups], v3, has_p && j + 3u * groups == jp, wo);
     }
     for (; j < count; j += groups) {
-      o += scores[j] * value_row(row0, j, d4o, has_p, jp);
+      add_value(&o, scores[j], value_word(row0 + j, wo, has_p && j == jp), has_p && j == jp, wo);
+    }
+    // Stored by vec4 of the head: out_sh[group · hd4 + vec4].
+    out_sh[g * hd4 + wo * KV_VEC4S] = o[0];
+    if (KV_VEC4S == 2u) {
+      out_sh[g * hd4 + wo * KV_VEC4S + 1u] = o[1];
     }
   }
-  out_sh[lid] = o;
   workgroupBarrier();
   // One chunk: nothing to merge.
   if (chunks == 1u) {
-    if (in_group && g == 0u) {
+    if (lid < hd4) {
       var total = vec4<f32>(0.0);
       for (var gg = 0u; gg < groups; gg++) {
         total += out_sh[lid + gg * hd4];
       }
-      let o4 = params.out_offset + h * hd + d4o * 4u;
+      let o4 = params.out_offset + h * hd + lid * 4u;
       let r = total / l;
       out[o4] = r.x;
       out[o4 + 1u] = r.y;
@@ -292,12 +328,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let stride = hd + 2u;
   let base = h * params.max_chunks * stride;
   let slot = base + c * stride;
-  if (in_group && g == 0u) {
+  if (lid < hd4) {
     var total = vec4<f32>(0.0);
     for (var gg = 0u; gg < groups; gg++) {
       total += out_sh[lid + gg * hd4];
     }
-    let o4 = slot + d4o * 4u;
+    let o4 = slot + lid * 4u;
     atomicStore(&partials[o4], bitcast<u32>(total.x));
     atomicStore(&partials[o4 + 1u], bitcast<u32>(total.y));
     atomicStore(&partials[o4 + 2u], bitcast<u32>(total.z));
@@ -351,31 +387,33 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     workgroupBarrier();
   }
   let big_l = red[0];
-  // Output: invocation (group g, vec4 d4o) sums chunks g, g + groups, …; then the groups are added in order.
+  // Output: invocation (group gm, vec4 d4m) sums chunks gm, gm + groups, …; then the groups are added in order.
+  let gm = lid / hd4;
+  let d4m = lid % hd4;
   var acc = vec4<f32>(0.0);
-  if (in_group) {
+  if (gm < groups) {
     // Four chunks per step, all sixteen loads issued before their FMAs (the merge is one workgroup's latency).
-    var cc = g;
+    var cc = gm;
     for (; cc + 3u * groups < chunks; cc += 4u * groups) {
-      let v0 = partial_vec4(base + cc * stride + d4o * 4u);
-      let v1 = partial_vec4(base + (cc + groups) * stride + d4o * 4u);
-      let v2 = partial_vec4(base + (cc + 2u * groups) * stride + d4o * 4u);
-      let v3 = partial_vec4(base + (cc + 3u * groups) * stride + d4o * 4u);
+      let v0 = partial_vec4(base + cc * stride + d4m * 4u);
+      let v1 = partial_vec4(base + (cc + groups) * stride + d4m * 4u);
+      let v2 = partial_vec4(base + (cc + 2u * groups) * stride + d4m * 4u);
+      let v3 = partial_vec4(base + (cc + 3u * groups) * stride + d4m * 4u);
       acc += scores[cc] * v0 + scores[cc + groups] * v1 + scores[cc + 2u * groups] * v2 + scores[cc + 3u * groups] * v3;
     }
     for (; cc < chunks; cc += groups) {
-      acc += scores[cc] * partial_vec4(base + cc * stride + d4o * 4u);
+      acc += scores[cc] * partial_vec4(base + cc * stride + d4m * 4u);
     }
   }
   workgroupBarrier();
   out_sh[lid] = acc;
   workgroupBarrier();
-  if (in_group && g == 0u) {
+  if (lid < hd4) {
     var total = vec4<f32>(0.0);
     for (var gg = 0u; gg < groups; gg++) {
       total += out_sh[lid + gg * hd4];
     }
-    let o4 = params.out_offset + h * hd + d4o * 4u;
+    let o4 = params.out_offset + h * hd + lid * 4u;
     let r = total / big_l;
     out[o4] = r.x;
     out[o4 + 1u] = r.y;
