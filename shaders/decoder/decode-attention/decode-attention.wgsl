@@ -183,15 +183,18 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let has_p = p < params.max_len && p >= start && p < start + count;
   let jp = p - start;
 
-  // Output mapping (group g, word wo), needed now for the value prefetch.
+  // Output mapping (group g, word wo), needed now for the value prefetch. `groups` groups of hd4 vec4s fit out_sh;
+  // the value phase runs up to twice as many (8-element words: every invocation busy), the second half adding its
+  // sums into the first half's slots.
   let hw = hd4 / KV_VEC4S;
   let groups = max(1u, WORKGROUP_SIZE / hd4);
+  let vgroups = min(max(1u, WORKGROUP_SIZE / hw), 2u * groups);
   let g = lid / hw;
   let wo = lid % hw;
-  let in_group = g < groups && lid < groups * hw;
+  let in_group = g < vgroups && lid < vgroups * hw;
   var vpre: array<KvWord, VPRE>;
   for (var t = 0u; t < VPRE; t++) {
-    let j = g + groups * t;
+    let j = g + vgroups * t;
     if (in_group && j < count) {
       vpre[t] = value_word(row0 + j, wo, has_p && j == jp);
     }
@@ -278,34 +281,44 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
   let l = red[0];
 
-  // Output: invocation (group g, word wo) sums positions g, g + groups, …; the prefetched rows first.
+  // Output: invocation (group g, word wo) sums positions g, g + vgroups, …; the prefetched rows first.
   var o = array<vec4<f32>, 2>(vec4<f32>(0.0), vec4<f32>(0.0));
   if (in_group) {
     for (var t = 0u; t < VPRE; t++) {
-      let j = g + groups * t;
+      let j = g + vgroups * t;
       if (j < count) {
         add_value(&o, scores[j], vpre[t], has_p && j == jp, wo);
       }
     }
     // The rest four rows at a time, all four loads issued before their FMAs.
-    var j = g + groups * VPRE;
-    for (; j + 3u * groups < count; j += 4u * groups) {
+    var j = g + vgroups * VPRE;
+    for (; j + 3u * vgroups < count; j += 4u * vgroups) {
       let v0 = value_word(row0 + j, wo, has_p && j == jp);
-      let v1 = value_word(row0 + j + groups, wo, has_p && j + groups == jp);
-      let v2 = value_word(row0 + j + 2u * groups, wo, has_p && j + 2u * groups == jp);
-      let v3 = value_word(row0 + j + 3u * groups, wo, has_p && j + 3u * groups == jp);
+      let v1 = value_word(row0 + j + vgroups, wo, has_p && j + vgroups == jp);
+      let v2 = value_word(row0 + j + 2u * vgroups, wo, has_p && j + 2u * vgroups == jp);
+      let v3 = value_word(row0 + j + 3u * vgroups, wo, has_p && j + 3u * vgroups == jp);
       add_value(&o, scores[j], v0, has_p && j == jp, wo);
-      add_value(&o, scores[j + groups], v1, has_p && j + groups == jp, wo);
-      add_value(&o, scores[j + 2u * groups], v2, has_p && j + 2u * groups == jp, wo);
-      add_value(&o, scores[j + 3u * groups], v3, has_p && j + 3u * groups == jp, wo);
+      add_value(&o, scores[j + vgroups], v1, has_p && j + vgroups == jp, wo);
+      add_value(&o, scores[j + 2u * vgroups], v2, has_p && j + 2u * vgroups == jp, wo);
+      add_value(&o, scores[j + 3u * vgroups], v3, has_p && j + 3u * vgroups == jp, wo);
     }
-    for (; j < count; j += groups) {
+    for (; j < count; j += vgroups) {
       add_value(&o, scores[j], value_word(row0 + j, wo, has_p && j == jp), has_p && j == jp, wo);
     }
-    // Stored by vec4 of the head: out_sh[group · hd4 + vec4].
-    out_sh[g * hd4 + wo * KV_VEC4S] = o[0];
+  }
+  // Stored by vec4 of the head, out_sh[group · hd4 + vec4]: groups < `groups` first, then the rest add theirs.
+  let slot_v = (g % groups) * hd4 + wo * KV_VEC4S;
+  if (in_group && g < groups) {
+    out_sh[slot_v] = o[0];
     if (KV_VEC4S == 2u) {
-      out_sh[g * hd4 + wo * KV_VEC4S + 1u] = o[1];
+      out_sh[slot_v + 1u] = o[1];
+    }
+  }
+  workgroupBarrier();
+  if (in_group && g >= groups) {
+    out_sh[slot_v] += o[0];
+    if (KV_VEC4S == 2u) {
+      out_sh[slot_v + 1u] += o[1];
     }
   }
   workgroupBarrier();
