@@ -11,6 +11,7 @@ import type { ChatCompletionChunk, ContentPart } from '../protocol/api';
 import { isSarashinaError } from '../protocol/errors';
 import type { GenerationResult } from '../generate/generator';
 import { CHAT_USAGE, parseChatArgs } from './chat-args';
+import { truncationNote } from './truncation-note';
 
 const IMAGE_TYPES: Record<string, string> = { '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.webp': 'image/webp', '.gif': 'image/gif' };
 
@@ -87,6 +88,8 @@ async function main(argv: string[]): Promise<number> {
     `[${done.finishReason}] ${usage.prompt_tokens} prompt tokens (${usage.prefilled_tokens} prefilled, ${usage.image_tokens} image), ` +
       `${usage.completion_tokens} generated; TTFT ${timings.timeToFirstTokenMs.toFixed(0)} ms, ${timings.decodeTokensPerSecond.toFixed(1)} tok/s`,
   );
+  const note = truncationNote(usage.truncation);
+  if (note) console.error(note);
   if (args.dump) {
     const logits = firstLogits as Float32Array | null;
     const dump = { inputIds: Array.from(done.inputIds), firstLogits: logits ? Array.from(logits) : [], generatedIds: [...done.generatedIds] };
