@@ -297,7 +297,9 @@ describe('a request longer than the context', () => {
   it('shrinks an image too large for the context; its tokens are planImage\'s at the reported size and budget', async () => {
     const spec = parseImageProcessorConfig(await checkpointJson('preprocessor_config.json'));
     const image = { type: 'image_url' as const, image_url: { url: await imageBlob('waves-box-520x400.png') } };
-    const messages: ChatMessage[] = [{ role: 'user', content: [image, { type: 'text', text: 'What is this?' }] }];
+    // A long question leaves the image little room: a small encode on SwiftShader.
+    const question = 'Describe the waves, the box and every colour you can see, one by one, from left to right and top to bottom. '.repeat(3);
+    const messages: ChatMessage[] = [{ role: 'user', content: [image, { type: 'text', text: question }] }];
     const full = planImage(400, 520, spec).tokenCount;
     const maxTokens = 2;
     const text = await textProcessor();
