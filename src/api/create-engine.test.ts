@@ -12,11 +12,14 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportPackage } from '../../export/package/export-package';
 import { exportVariants } from '../../export/package/export-variants';
+import { parseImageProcessorConfig } from '../../export/hf-config';
 import { GpuContext } from '../gpu/gpu-context';
 import { installNodeWebGpu } from '../gpu/node-webgpu';
 import type { GenerationResult } from '../generate/generator';
 import type { ChatCompletionChunk, ChatCompletionRequest, ChatMessage } from '../protocol/api';
 import { SarashinaError } from '../protocol/errors';
+import { planImage } from '../processor/image/preprocess-images';
+import { TextProcessor } from '../processor/text/text-processor';
 import { compareArrays } from '../testing/compare';
 import { expectTestAdapter } from '../testing/node-gpu';
 import { greedyCheckedSteps, loadCase } from '../testing/package-runner';
@@ -242,6 +245,101 @@ describe('errors', () => {
     const other = await createNodeEngine({ model: join(dir, 'fp32'), contextTokens: 64 });
     await other.dispose();
     await expect(other.chat.completions.create({ messages: [{ role: 'user', content: 'hi' }] })).rejects.toMatchObject({ code: 'invalid-request' });
+  });
+});
+
+describe('a request longer than the context', () => {
+  // The package's own tokenizer, template and image processor config, to build the expected requests here.
+  const checkpointJson = async (name: string): Promise<unknown> => JSON.parse(await readFile(join(FIXTURES, 'checkpoint', name), 'utf8'));
+  const textProcessor = async (): Promise<TextProcessor> =>
+    TextProcessor.fromFiles({
+      tokenizerJson: await checkpointJson('tokenizer.json'),
+      tokenizerConfig: await checkpointJson('tokenizer_config.json'),
+      chatTemplate: await checkpointJson('chat_template.json'),
+    });
+
+  it('drops its oldest turn (and that turn\'s image) and answers as the truncated conversation sent directly', async () => {
+    const image = { type: 'image_url' as const, image_url: { url: await imageBlob('gradient-disc-90x60.png') } };
+    const messages: ChatMessage[] = [
+      { role: 'user', content: [image, { type: 'text', text: 'Describe the picture in detail, please: every colour you can see, and where it is.' }] },
+      {
+        role: 'assistant',
+        content: 'A soft disc sits in the middle of a gradient that runs from dark at the left edge to light at the right edge; the disc itself is brighter at its centre, and nothing else is in the frame.',
+      },
+      { role: 'user', content: 'And what shape is in the middle?' },
+      { role: 'assistant', content: 'A round disc, lighter at its centre.' },
+      { role: 'user', content: 'Thank you. Which colour is the brightest?' },
+    ];
+    const maxTokens = 4;
+    // Preconditions from the processor: the whole conversation is over the context, without its first turn it fits.
+    const text = await textProcessor();
+    const length = (m: readonly ChatMessage[], imageTokens: number[]): number => text.encodePrompt({ messages: m, imageTokenCounts: imageTokens }).inputIds.length;
+    expect(length(messages, [6]) + maxTokens).toBeGreaterThan(CONTEXT);
+    expect(length(messages.slice(2), []) + maxTokens).toBeLessThanOrEqual(CONTEXT);
+
+    // The KV cache first holds the first turns (image included): dropping a turn must not reuse those rows.
+    await engine.chat.completions.create({ messages: messages.slice(0, 3), max_tokens: 1 });
+    const fitted = await stream({ messages, max_tokens: maxTokens });
+    const truncation = { dropped_messages: 2, dropped_images: 1, resized_images: [] };
+    expect(fitted.result.usage.truncation).toEqual(truncation);
+    expect(fitted.chunks.at(-1)?.usage?.truncation).toEqual(truncation);
+    expect(fitted.result.usage.image_tokens).toBe(0);
+
+    engine.generator.resetPrefix();
+    const direct = await stream({ messages: messages.slice(2), max_tokens: maxTokens });
+    expect(direct.result.usage.truncation).toBeUndefined();
+    expect(Array.from(fitted.result.inputIds)).toEqual(Array.from(direct.result.inputIds));
+    const stats = compareArrays(fitted.firstLogits, direct.firstLogits);
+    expect(stats.maxRel, JSON.stringify(stats)).toBeLessThan(1e-4);
+    expect(fitted.result.generatedIds).toEqual(direct.result.generatedIds);
+  });
+
+  it('shrinks an image too large for the context; its tokens are planImage\'s at the reported size and budget', async () => {
+    const spec = parseImageProcessorConfig(await checkpointJson('preprocessor_config.json'));
+    const image = { type: 'image_url' as const, image_url: { url: await imageBlob('waves-box-520x400.png') } };
+    // A long question leaves the image little room: a small encode on SwiftShader.
+    const question = 'Describe the waves, the box and every colour you can see, one by one, from left to right and top to bottom. '.repeat(3);
+    const messages: ChatMessage[] = [{ role: 'user', content: [image, { type: 'text', text: question }] }];
+    const full = planImage(400, 520, spec).tokenCount;
+    const maxTokens = 2;
+    const text = await textProcessor();
+    expect(text.encodePrompt({ messages, imageTokenCounts: [full] }).inputIds.length + maxTokens).toBeGreaterThan(CONTEXT);
+    const run = await stream({ messages, max_tokens: maxTokens });
+    const resized = run.result.usage.truncation?.resized_images ?? [];
+    expect(resized).toHaveLength(1);
+    const r = resized[0]!;
+    expect(r).toMatchObject({ index: 0, original_image_tokens: full });
+    const plan = planImage(400, 520, spec, { maxPixels: r.max_pixels });
+    expect([plan.resizedWidth, plan.resizedHeight, plan.tokenCount]).toEqual([r.width, r.height, r.image_tokens]);
+    expect(planImage(r.height, r.width, spec).tokenCount).toBe(r.image_tokens);
+    expect(run.result.usage.image_tokens).toBe(r.image_tokens);
+    expect(Array.from(run.result.inputIds).filter((id) => id === 14)).toHaveLength(r.image_tokens);
+    expect(run.result.usage.prompt_tokens).toBe(text.encodePrompt({ messages, imageTokenCounts: [r.image_tokens] }).inputIds.length);
+    expect(run.result.usage.prompt_tokens + maxTokens).toBeLessThanOrEqual(CONTEXT);
+
+    // The same image sent at that budget directly: no truncation, the same prompt and answer.
+    engine.generator.resetPrefix();
+    const direct = await stream({ messages, max_tokens: maxTokens, max_pixels: r.max_pixels });
+    expect(direct.result.usage.truncation).toBeUndefined();
+    expect(Array.from(direct.result.inputIds)).toEqual(Array.from(run.result.inputIds));
+    expect(direct.result.generatedIds).toEqual(run.result.generatedIds);
+  });
+
+  it('a single message longer than the context is refused with the numbers before any GPU work; the next request runs', async () => {
+    const long: ChatMessage[] = [{ role: 'user', content: 'Tell me about the sea and the sky. '.repeat(12) }];
+    const promptTokens = (await textProcessor()).encodePrompt({ messages: long, imageTokenCounts: [] }).inputIds.length;
+    expect(promptTokens + 64).toBeGreaterThan(CONTEXT);
+    const before = engine.generator.cachedPrefix;
+    const error = await engine.chat.completions.create({ messages: long }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(SarashinaError);
+    expect(error).toMatchObject({ code: 'context-overflow', details: { promptTokens, contextTokens: CONTEXT, maxNewTokens: 64, overBy: promptTokens + 64 - CONTEXT } });
+    expect((error as SarashinaError).message).toContain(`the prompt has ${promptTokens} tokens`);
+    expect(engine.generator.cachedPrefix).toEqual(before);
+    const next = await engine.chat.completions.create({ messages: [{ role: 'user', content: 'hello' }], max_tokens: 1 });
+    expect(next.usage.completion_tokens).toBe(1);
   });
 });
 

@@ -12,7 +12,10 @@ export interface ChatCompletions {
    * Runs one chat request. With `stream: true` it resolves (once the prompt is checked and the first token
    * is out) to an async iterable of chunks: the first carries `role`, the last `finish_reason`, `usage` and
    * `timings`. Otherwise it resolves to the whole completion. Requests run one at a time per engine; later
-   * ones wait (a stream holds the engine until it is read to the end or left early). Rejects with `SarashinaError` (invalid-request, context-overflow, image-too-large, …).
+   * ones wait (a stream holds the engine until it is read to the end or left early). A conversation longer than the
+   * context is fitted before any GPU work (oldest turns left out, then images shrunk; reported in `usage.truncation`).
+   * Rejects with `SarashinaError` (invalid-request, context-overflow when even the fitted request does not fit,
+   * image-too-large, …).
    */
   create(request: StreamingRequest): Promise<AsyncIterable<ChatCompletionChunk>>;
   create(request: NonStreamingRequest): Promise<ChatCompletion>;

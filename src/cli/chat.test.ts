@@ -14,6 +14,7 @@ import { compareArrays } from '../testing/compare';
 import { TEST_ADAPTERS, testAdapter, testAdapterEnv } from '../testing/node-gpu';
 import { greedyCheckedSteps, loadCase } from '../testing/package-runner';
 import { parseChatArgs } from './chat-args';
+import { truncationNote } from './truncation-note';
 
 const FIXTURES = 'export/reference/fixtures/tiny';
 const run = promisify(execFile);
@@ -83,5 +84,18 @@ describe('parseChatArgs', () => {
     expect(() => parseChatArgs(['--model', 'm', '--questions', 'q.jsonl', '--prompt', 'p'])).toThrow(/--questions takes its prompts and images from the file/);
     expect(() => parseChatArgs(['--model', 'm', '--questions', 'q.jsonl', '--dump', 'd.json'])).toThrow(/--dump records one request/);
     expect(parseChatArgs(['--model', 'm', '--questions', 'q.jsonl'])).toMatchObject({ questions: 'q.jsonl', images: [], prompt: '' });
+  });
+});
+
+describe('truncationNote', () => {
+  it('says what was left out and shrunk, nothing when nothing was', () => {
+    expect(truncationNote(undefined)).toBe('');
+    expect(truncationNote({ dropped_messages: 0, dropped_images: 0, resized_images: [] })).toBe('');
+    const note = truncationNote({
+      dropped_messages: 2,
+      dropped_images: 1,
+      resized_images: [{ index: 3, width: 392, height: 280, max_pixels: 110000, image_tokens: 140, original_image_tokens: 252 }],
+    });
+    expect(note).toBe('[context] to fit the context: 2 oldest message(s) left out (1 image(s) with them); image 3 shrunk to 392×280 px (140 image tokens, 252 at the full budget)');
   });
 });

@@ -14,6 +14,7 @@ import type { LocalEngine } from '../api/local-engine';
 import { isSarashinaError } from '../protocol/errors';
 import type { GenerationResult } from '../generate/generator';
 import { type ChatArgs, CHAT_USAGE, parseChatArgs } from './chat-args';
+import { truncationNote } from './truncation-note';
 
 const IMAGE_TYPES: Record<string, string> = { '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.webp': 'image/webp', '.gif': 'image/gif' };
 
@@ -117,6 +118,8 @@ function reportStats(done: GenerationResult): void {
     `[${done.finishReason}] ${usage.prompt_tokens} prompt tokens (${usage.prefilled_tokens} prefilled, ${usage.image_tokens} image), ` +
       `${usage.completion_tokens} generated; TTFT ${timings.timeToFirstTokenMs.toFixed(0)} ms, ${timings.decodeTokensPerSecond.toFixed(1)} tok/s`,
   );
+  const note = truncationNote(usage.truncation);
+  if (note) console.error(note);
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -60,7 +60,7 @@ button:focus-visible, textarea:focus-visible, a:focus-visible { outline: 2px sol
 .msg.assistant { align-self: flex-start; background: var(--sc-surface); }
 .msg.error { align-self: stretch; max-width: none; color: var(--sc-danger); border: 1px solid var(--sc-danger); background: transparent; }
 .msg .who { display: block; font-size: 0.75em; color: var(--sc-muted); margin-bottom: 2px; }
-.msg .note { display: block; font-size: 0.8em; color: var(--sc-muted); }
+.msg .note, .msg .context-note { display: block; font-size: 0.8em; color: var(--sc-muted); }
 .msg .hint:not(:empty) { display: block; margin-bottom: 4px; }
 .msg .detail { display: block; font-size: 0.85em; }
 .msg p { margin: 0 0 0.5em; } .msg p:last-child { margin-bottom: 0; }

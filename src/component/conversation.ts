@@ -2,7 +2,7 @@
  * The chat history the component keeps and sends whole on every turn (the engine reuses the common prefix,
  * so resending costs only the new tokens). Pure data: no DOM, no engine.
  */
-import type { ChatMessage, ContentPart, FinishReason } from '../protocol/api';
+import type { ChatMessage, ContentPart, ContextTruncation, FinishReason } from '../protocol/api';
 
 export interface UserTurn {
   readonly role: 'user';
@@ -16,6 +16,8 @@ export interface AssistantTurn {
   text: string;
   /** null while streaming. */
   finishReason: FinishReason | null;
+  /** What the engine left out or shrunk to fit this answer's request into the context (null: nothing). */
+  truncation: ContextTruncation | null;
 }
 
 export type Turn = UserTurn | AssistantTurn;
@@ -37,7 +39,7 @@ export class Conversation {
 
   /** Starts an (empty, streaming) assistant turn after the last user turn. */
   startAssistant(): AssistantTurn {
-    const turn: AssistantTurn = { role: 'assistant', text: '', finishReason: null };
+    const turn: AssistantTurn = { role: 'assistant', text: '', finishReason: null, truncation: null };
     this.list.push(turn);
     return turn;
   }

@@ -3,7 +3,7 @@
  * the safe Markdown renderer (re-rendered as tokens stream in), and error lines. A polite live region, with
  * aria-busy on the answer being written so screen readers read it once complete rather than per token.
  */
-import type { FinishReason } from '../protocol/api';
+import type { ContextTruncation, FinishReason } from '../protocol/api';
 import type { ErrorCode } from '../protocol/errors';
 import type { Turn, UserTurn } from './conversation';
 import { renderMarkdown } from './render-markdown';
@@ -12,8 +12,11 @@ import type { UiStrings } from './ui-strings';
 export interface AssistantView {
   /** Shows `text` (the whole answer so far). */
   update(text: string): void;
-  /** Marks the answer complete; a note says when it was stopped or cut by the token limit. */
-  finish(reason: FinishReason): void;
+  /**
+   * Marks the answer complete; a note says when it was stopped or cut by the token limit, another when its request
+   * was fitted to the context (older messages left out, images shrunk).
+   */
+  finish(reason: FinishReason, truncation?: ContextTruncation | null): void;
   remove(): void;
 }
 
@@ -52,6 +55,8 @@ export class MessageList {
       if (hint) hint.textContent = strings.requestError[box.dataset.code as ErrorCode] ?? '';
       const note = box.querySelector('.note');
       if (note) note.textContent = this.noteFor(box.dataset.finishReason);
+      const contextNote = box.querySelector('.context-note');
+      if (contextNote) contextNote.textContent = this.contextNoteFor(box);
     }
     // Relabelled text wraps differently: stay at the end of the conversation if the user was there.
     if (atBottom) this.scroll();
@@ -86,7 +91,7 @@ export class MessageList {
         body.replaceChildren(renderMarkdown(text, this.doc));
         if (atBottom) this.scroll();
       },
-      finish: (reason) => {
+      finish: (reason, truncation) => {
         box.removeAttribute('aria-busy');
         box.dataset.finishReason = reason;
         const note = this.noteFor(reason);
@@ -94,6 +99,15 @@ export class MessageList {
           const span = this.doc.createElement('span');
           span.className = 'note';
           span.textContent = note;
+          box.append(span);
+        }
+        if (truncation && (truncation.dropped_messages > 0 || truncation.resized_images.length > 0)) {
+          // Kept as counts on the box, so a language switch can rewrite the note.
+          box.dataset.droppedMessages = String(truncation.dropped_messages);
+          box.dataset.resizedImages = String(truncation.resized_images.length);
+          const span = this.doc.createElement('span');
+          span.className = 'context-note';
+          span.textContent = this.contextNoteFor(box);
           box.append(span);
         }
       },
@@ -124,7 +138,7 @@ export class MessageList {
       } else {
         const view = this.appendAssistant();
         view.update(turn.text);
-        if (turn.finishReason) view.finish(turn.finishReason);
+        if (turn.finishReason) view.finish(turn.finishReason, turn.truncation);
       }
     }
     this.releaseUnused(turns);
@@ -157,6 +171,12 @@ export class MessageList {
 
   private noteFor(reason: string | undefined): string {
     return reason === 'abort' ? this.strings.stopped : reason === 'length' ? this.strings.truncated : '';
+  }
+
+  private contextNoteFor(box: HTMLElement): string {
+    const dropped = Number(box.dataset.droppedMessages ?? 0);
+    const resized = Number(box.dataset.resizedImages ?? 0);
+    return [...(dropped > 0 ? [this.strings.contextDropped(dropped)] : []), ...(resized > 0 ? [this.strings.contextResized(resized)] : [])].join(' ');
   }
 
   private urlFor(blob: Blob): string {

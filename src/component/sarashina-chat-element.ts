@@ -234,7 +234,8 @@ export class SarashinaChatElement extends HTMLElement {
         timings = chunk.timings ?? timings;
       }
       answer.finishReason = finishReason;
-      view.finish(finishReason);
+      answer.truncation = usage?.truncation ?? null;
+      view.finish(finishReason, answer.truncation);
       const detail: ChatMessageDetail = { message: { role: 'assistant', content: answer.text }, finishReason, usage, timings };
       this.emit('message', detail);
     } catch (e) {

@@ -23,6 +23,9 @@ describe('ui strings', () => {
     const en = uiStrings('en');
     expect(paths(en).sort()).toEqual(paths(ja).sort());
     for (const table of [ja, en]) {
+      // The context notes name their count (the language's own plural where it has one).
+      expect(table.contextDropped(3)).toContain('3');
+      expect(table.contextResized(2)).toContain('2');
       for (const [code, help] of Object.entries(table.capability)) {
         expect(help.what, code).not.toBe('');
         expect(help.todo.length, code).toBeGreaterThan(0);

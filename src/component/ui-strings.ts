@@ -33,6 +33,9 @@ export interface UiStrings {
   readonly emptyHint: string;
   readonly stopped: string;
   readonly truncated: string;
+  /** Under an answer whose request was fitted to the context (usage.truncation): what was left out or shrunk. */
+  readonly contextDropped: (messages: number) => string;
+  readonly contextResized: (images: number) => string;
   readonly errorTitle: string;
   readonly loadErrorTitle: string;
   readonly capabilityTitle: string;
@@ -71,6 +74,8 @@ const JA: UiStrings = {
   emptyHint: '画像を貼り付け・ドロップ・選択して、質問を入力してください。',
   stopped: '(生成を停止しました)',
   truncated: '(最大トークン数に達しました)',
+  contextDropped: (n) => `古いメッセージ ${n} 件はコンテキストに収まらないため、この回答には使われていません。`,
+  contextResized: (n) => `画像 ${n} 枚をコンテキストに収まるよう縮小しました。`,
   errorTitle: 'エラー',
   loadErrorTitle: 'モデルを読み込めませんでした',
   capabilityTitle: 'この環境ではモデルを実行できません',
@@ -142,6 +147,8 @@ const EN: UiStrings = {
   emptyHint: 'Paste, drop or pick images, then ask a question.',
   stopped: '(stopped)',
   truncated: '(reached the token limit)',
+  contextDropped: (n) => `The oldest ${n} message${n === 1 ? '' : 's'} did not fit the context and ${n === 1 ? 'was' : 'were'} left out of this answer.`,
+  contextResized: (n) => `${n} image${n === 1 ? ' was' : 's were'} shrunk to fit the context.`,
   errorTitle: 'Error',
   loadErrorTitle: 'Could not load the model',
   capabilityTitle: 'This browser or GPU cannot run the model',

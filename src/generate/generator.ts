@@ -1,33 +1,32 @@
 /**
- * One chat request end to end on a loaded model: messages + decoded images → prompt ids (context budget
- * checked before any GPU work) → image features (cached by content) → prefill of only what the KV cache
- * does not already hold → GPU sampling and decode steps → streamed text until a stop, max tokens or abort.
+ * One chat request end to end on a loaded model: messages + decoded images → prompt ids fitted to the context
+ * before any GPU work (oldest turns dropped, then images shrunk: context-fit.ts) → image features (cached by
+ * content) → prefill of only what the KV cache does not already hold → GPU sampling and decode steps → streamed
+ * text until a stop, max tokens or abort.
  * Requests run one at a time: a second call waits for the first to finish.
  */
 import { readBuffer } from '../gpu/gpu-buffers';
 import type { FeatureSpan, ImageFeatures, VisionLanguageModel } from '../model/vision-language-model';
-import type { FinishReason, Timings, Usage } from '../protocol/api';
+import type { ContextTruncation, FinishReason, Timings, Usage } from '../protocol/api';
 import { SarashinaError } from '../protocol/errors';
 import type { ImageProcessorSpec } from '../protocol/model-spec';
 import type { DecodedImage } from '../processor/image/decoded-image';
-import { planImage, preprocessImages } from '../processor/image/preprocess-images';
+import { preprocessImages } from '../processor/image/preprocess-images';
 import type { ChatMessage } from '../processor/text/chat-messages';
 import { DEFAULT_STOP_STRINGS } from '../processor/text/stop-string-matcher';
 import type { PromptInputs, TextProcessor } from '../processor/text/text-processor';
 import { ImageFeatureCache } from '../model/image-feature-cache';
+import { fitToContext } from './context-fit';
 import { decodedImageKey } from './image-key';
 import { type CachedPrefix, promptImageKeys, reusablePrefixLength } from './prefix-plan';
 import type { GpuSampler } from '../../shaders/sampler/gpu-sampler';
 import { type SamplingOptions, validateSamplingOptions } from '../protocol/sampling-options';
 
-/** Default `max_tokens` when the request gives none (then also capped by the room left in the context). */
-export const DEFAULT_MAX_NEW_TOKENS = 512;
-
 export interface GenerateRequest {
   readonly messages: readonly ChatMessage[];
   /** The decoded images of the messages' image parts, in order of appearance. */
   readonly images: readonly DecodedImage[];
-  /** New tokens at most; default min(512, room left in the context). */
+  /** New tokens at most, reserved before the answer starts; default min(512, room left in the context) (context-fit.ts). */
   readonly maxNewTokens?: number;
   readonly sampling: SamplingOptions;
   /** Extra stop strings (`\n###` and EOS always stop). */
@@ -67,13 +66,20 @@ export interface GeneratorOptions {
   readonly imageCacheBytes?: number;
 }
 
-/** What one request prefills: the prompt, from which position, with which image features. */
-interface PrefillPlan {
+/** The request fitted to the context, before any GPU work: the prompt, its images (one per span) and their keys. */
+interface FittedRequest {
   readonly prompt: PromptInputs;
+  readonly maxNewTokens: number;
+  /** Per image span: the decoded image and the pixel budget it is preprocessed with. */
+  readonly images: readonly { readonly image: DecodedImage; readonly maxPixels: number | undefined }[];
+  readonly imageKeys: readonly string[];
+  readonly truncation: ContextTruncation | null;
+}
+
+/** What one request prefills: the fitted request, from which position, with which image features. */
+interface PrefillPlan extends FittedRequest {
   readonly start: number;
   readonly spans: readonly FeatureSpan[];
-  readonly imageKeys: readonly string[];
-  readonly maxNewTokens: number;
 }
 
 export class Generator {
@@ -114,9 +120,10 @@ export class Generator {
 
   /**
    * Runs one request, yielding a `token` event per generated id (with the text it made visible, possibly "")
-   * and finally one `done` event. Waits for earlier requests to finish first. Throws `SarashinaError`:
-   * `invalid-request` for bad messages/images/options, `context-overflow` (before any GPU work) when the
-   * prompt plus max tokens does not fit the KV cache. An abort stops within one token with finish reason
+   * and finally one `done` event. Waits for earlier requests to finish first. A request longer than the context
+   * is fitted first (fitToContext: oldest turns dropped, then images shrunk; reported in `usage.truncation`).
+   * Throws `SarashinaError`: `invalid-request` for bad messages/images/options, `context-overflow` (before any GPU
+   * work, the KV cache untouched) when even the fitted request does not fit. An abort stops within one token with finish reason
    * 'abort'. Leaving the iteration early (break) ends the request and frees the engine for the next.
    */
   async *generate(request: GenerateRequest): AsyncGenerator<GenerateEvent, void, undefined> {
@@ -143,8 +150,8 @@ export class Generator {
     const t0 = now() - (request.imageDecodeMs ?? 0);
     // The one check of the sampling options per request: the sampler takes them as valid at every token.
     validateSamplingOptions(request.sampling);
-    const maxPixels = request.maxPixels;
-    const { prompt, maxNewTokens, imageKeys } = await this.buildPrompt(request);
+    const fit = await this.fitRequest(request);
+    const { prompt, imageKeys } = fit;
 
     const start = reusablePrefixLength(this.cached, { inputIds: prompt.inputIds, imageSpans: prompt.imageSpans, imageKeys });
     const spans: FeatureSpan[] = [];
@@ -155,13 +162,13 @@ export class Generator {
       for (let i = 0; i < prompt.imageSpans.length; i++) {
         const span = prompt.imageSpans[i];
         const key = imageKeys[i];
-        const image = request.images[i];
+        const image = fit.images[i];
         if (!span || key === undefined || !image || span.start < start) continue;
         if (request.signal?.aborted) break; // nothing will be prefilled: decodeLoop finishes with 'abort'
         let features = this.features.get(key);
         if (!features) {
           const tp = now();
-          const pixels = preprocessImages([image], this.imageSpec, maxPixels === undefined ? {} : { maxPixels });
+          const pixels = preprocessImages([image.image], this.imageSpec, image.maxPixels === undefined ? {} : { maxPixels: image.maxPixels });
           preprocessMs += now() - tp;
           const te = now();
           const encoded = await this.model.encodeImages({ pixelValues: pixels.pixelValues, grids: pixels.grids });
@@ -174,7 +181,7 @@ export class Generator {
         handles.push(features);
         spans.push({ start: span.start - start, length: span.length, features, featureRow: 0 });
       }
-      yield* this.decodeLoop(request, { prompt, start, spans, imageKeys, maxNewTokens }, { t0, preprocessMs, imageEncodeMs });
+      yield* this.decodeLoop(request, { ...fit, start, spans }, { t0, preprocessMs, imageEncodeMs });
     } finally {
       for (const h of handles) h.release();
     }
@@ -186,7 +193,7 @@ export class Generator {
     times: { readonly t0: number; readonly preprocessMs: number; readonly imageEncodeMs: number },
   ): AsyncGenerator<GenerateEvent, void, undefined> {
     const { t0, preprocessMs, imageEncodeMs } = times;
-    const { prompt, start, spans, imageKeys, maxNewTokens } = plan;
+    const { prompt, start, spans, imageKeys, maxNewTokens, truncation } = plan;
     const promptTokens = prompt.inputIds.length;
     const imageTokens = prompt.imageSpans.reduce((n, s) => n + s.length, 0);
     const keys = promptImageKeys({ inputIds: prompt.inputIds, imageSpans: prompt.imageSpans, imageKeys });
@@ -279,6 +286,7 @@ export class Generator {
           total_tokens: promptTokens + generatedIds.length,
           prefilled_tokens: prefilled ? promptTokens - start : 0,
           image_tokens: imageTokens,
+          ...(truncation ? { truncation } : {}),
         },
         timings: {
           preprocessMs,
@@ -292,23 +300,33 @@ export class Generator {
     };
   }
 
-  /** Image keys, token counts, prompt ids and the max-token budget, all before any GPU work. */
-  private async buildPrompt(request: GenerateRequest): Promise<{ prompt: PromptInputs; maxNewTokens: number; imageKeys: string[] }> {
-    const { maxPixels } = request;
-    const tokenCounts = request.images.map((image, index) => {
-      try {
-        return planImage(image.height, image.width, this.imageSpec, maxPixels === undefined ? {} : { maxPixels }).tokenCount;
-      } catch (e) {
-        if (e instanceof SarashinaError) throw new SarashinaError(e.code, `image ${index}: ${e.message}`, { ...e.details, index });
-        throw e;
-      }
-    });
-    const contextTokens = this.model.contextTokens;
-    const requested = request.maxNewTokens;
-    const prompt = this.text.buildPrompt({ messages: request.messages, imageTokenCounts: tokenCounts, maxNewTokens: requested ?? 1, contextTokens });
-    const maxNewTokens = requested ?? Math.min(DEFAULT_MAX_NEW_TOKENS, contextTokens - prompt.inputIds.length);
-    const imageKeys = await Promise.all(request.images.map((image) => decodedImageKey(image, maxPixels)));
-    return { prompt, maxNewTokens, imageKeys };
+  /** The request fitted to the context, its images' keys and the max-token budget, all before any GPU work. */
+  private async fitRequest(request: GenerateRequest): Promise<FittedRequest> {
+    const { maxPixels, maxNewTokens } = request;
+    const fit = fitToContext(
+      {
+        messages: request.messages,
+        images: request.images,
+        contextTokens: this.model.contextTokens,
+        ...(maxPixels === undefined ? {} : { maxPixels }),
+        ...(maxNewTokens === undefined ? {} : { maxNewTokens }),
+      },
+      { text: this.text, imageSpec: this.imageSpec },
+    );
+    const images = await Promise.all(
+      fit.images.map(async (f) => {
+        const image = request.images[f.index];
+        if (!image) throw new SarashinaError('internal', `the fitted request names image ${f.index} of ${request.images.length}: report this.`, { index: f.index });
+        return { image, maxPixels: f.maxPixels, key: await decodedImageKey(image, { width: f.plan.resizedWidth, height: f.plan.resizedHeight }) };
+      }),
+    );
+    return {
+      prompt: fit.prompt,
+      maxNewTokens: fit.maxNewTokens,
+      images: images.map(({ image, maxPixels }) => ({ image, maxPixels })),
+      imageKeys: images.map((i) => i.key),
+      truncation: fit.truncation,
+    };
   }
 
   private truncateCache(length: number): void {

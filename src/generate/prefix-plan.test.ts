@@ -31,6 +31,16 @@ describe('reusablePrefixLength', () => {
     expect(reusablePrefixLength(same, p)).toBe(4);
   });
 
+  it('after a dropped turn took its image away, reuses only what is the same picture at the same positions', () => {
+    // Cached: <s> [a a] [b] text; the fitted prompt lost image a (its turn was dropped), so b moved to a's place.
+    const cached = { ids: [1, 14, 14, 14, 5, 6], imageKeys: [null, 'a', 'a', 'b', null, null] };
+    expect(reusablePrefixLength(cached, prompt([1, 14, 5, 6, 7], [{ start: 1, length: 1 }], ['b']))).toBe(1);
+    // The same picture as the dropped one (same key, same size) at the same place: its rows are exactly those needed.
+    expect(reusablePrefixLength(cached, prompt([1, 14, 14, 7, 8], [{ start: 1, length: 2 }], ['a']))).toBe(3);
+    // The same picture shrunk to fit (another key): recomputed.
+    expect(reusablePrefixLength(cached, prompt([1, 14, 7, 8], [{ start: 1, length: 1 }], ['a@smaller']))).toBe(1);
+  });
+
   it('never starts inside an image span', () => {
     // The cache ends in the middle of the image (an earlier request stopped there).
     const p = prompt([1, 14, 14, 14, 2, 3], [{ start: 1, length: 3 }], ['a']);

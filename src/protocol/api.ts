@@ -24,9 +24,18 @@ export interface ChatMessage {
 }
 
 export interface ChatCompletionRequest {
+  /**
+   * The conversation. When it does not fit the context with room for the answer, the oldest whole turns are left
+   * out, then the remaining images shrunk (see `Usage.truncation`); what cannot fit even so is refused with
+   * `context-overflow` before any GPU work.
+   */
   readonly messages: readonly ChatMessage[];
   readonly stream?: boolean;
-  /** New tokens at most (default 512, capped by the context budget). */
+  /**
+   * New tokens at most, reserved in full before the answer starts (older turns are left out to make room); a value
+   * that cannot fit even then is refused with `context-overflow`, never clamped. Default: min(512, what the
+   * context leaves), with at least min(64, context / 4) tokens reserved.
+   */
   readonly max_tokens?: number;
   /** 0 = greedy (default 0, as the model card runs it). */
   readonly temperature?: number;
@@ -50,6 +59,38 @@ export interface Usage {
   /** Prompt tokens actually run through prefill (the rest came from the reused prefix). */
   readonly prefilled_tokens: number;
   readonly image_tokens: number;
+  /** Present when the request was fitted to the context: what was left out or shrunk. Absent when it fitted as sent. */
+  readonly truncation?: ContextTruncation;
+}
+
+/**
+ * How a request that did not fit the context (prompt + answer budget > context tokens) was made to fit, before any
+ * GPU work: first the oldest whole turns were left out, then the images of the remaining messages were shrunk.
+ */
+export interface ContextTruncation {
+  /**
+   * User and assistant messages left out, all from the start of the conversation: whole turns (a user message with
+   * the assistant messages after it), never the latest user message. System messages are always kept.
+   */
+  readonly dropped_messages: number;
+  /** Image parts of the dropped messages (they went with them). */
+  readonly dropped_images: number;
+  /** Images of the kept messages encoded smaller than the request's pixel budget, so that the prompt fits. */
+  readonly resized_images: readonly ResizedImage[];
+}
+
+/** One image shrunk to fit the context (same smart resize as the processor: aspect kept, sides multiples of 28). */
+export interface ResizedImage {
+  /** Index among the request's image parts (order of appearance over all messages, dropped ones counted). */
+  readonly index: number;
+  /** The size it was encoded at, in pixels. */
+  readonly width: number;
+  readonly height: number;
+  /** The pixel budget it was given (never below the processor's min_pixels). */
+  readonly max_pixels: number;
+  /** Its image tokens now, and at the request's pixel budget. */
+  readonly image_tokens: number;
+  readonly original_image_tokens: number;
 }
 
 /** Timings of one request, in milliseconds. */

@@ -113,6 +113,21 @@ export class TextProcessor {
    * `SarashinaError('context-overflow')` when prompt + maxNewTokens does not fit `contextTokens`.
    */
   buildPrompt(request: PromptRequest): PromptInputs {
+    const prompt = this.encodePrompt(request);
+    checkContextBudget({
+      promptTokens: prompt.inputIds.length,
+      maxNewTokens: request.maxNewTokens,
+      contextTokens: request.contextTokens,
+      imageTokens: request.imageTokenCounts.reduce((a, b) => a + b, 0),
+    });
+    return prompt;
+  }
+
+  /**
+   * As buildPrompt without the context check: what the request becomes, however long (the context fitter
+   * measures candidate requests with it). Same `invalid-request` errors as buildPrompt.
+   */
+  encodePrompt(request: Pick<PromptRequest, 'messages' | 'imageTokenCounts'>): PromptInputs {
     const prompt = renderChatPrompt(request.messages, {
       template: this.template,
       templateTokens: this.tokenizer.templateTokens,
@@ -132,12 +147,6 @@ export class TextProcessor {
     const expanded = expandImagePlaceholders(ids, {
       imageTokenId: this.imageTokenId,
       tokenCounts: request.imageTokenCounts,
-    });
-    checkContextBudget({
-      promptTokens: expanded.inputIds.length,
-      maxNewTokens: request.maxNewTokens,
-      contextTokens: request.contextTokens,
-      imageTokens: request.imageTokenCounts.reduce((a, b) => a + b, 0),
     });
     return { ...expanded, text: prompt.text, systemMessageIgnored: prompt.systemMessageIgnored };
   }
