@@ -95,6 +95,19 @@ describe('chat through the Worker (Chromium)', () => {
     expect(bad?.message).toMatch(/image 0/);
   });
 
+  it('a conversation longer than the context leaves its oldest turn out, reported in usage through the worker', async () => {
+    // The first turn's reply alone is longer than the whole context: only leaving that turn (and its image) out fits.
+    const long: ChatMessage[] = [...messages, { role: 'assistant', content: 'りんご みかん '.repeat(CONTEXT) }, { role: 'user', content: 'ありがとう。' }];
+    const out = await page.evaluate(([msgs]) => window.chatComplete(msgs, 2), [long] as const);
+    expect(out.usage.truncation).toMatchObject({ dropped_messages: 2, dropped_images: 1 });
+    expect(out.usage.image_tokens).toBe(0);
+    expect(out.usage.prompt_tokens + 2).toBeLessThanOrEqual(CONTEXT);
+    // The next request, the first turn alone, fits as sent.
+    const again = await page.evaluate(([msgs]) => window.chatComplete(msgs, 2), [messages] as const);
+    expect(again.usage.truncation).toBeUndefined();
+    expect(again.usage.prompt_tokens).toBe(c.inputIds.length);
+  });
+
   it('dispose, then a new engine in a new worker answers again', async () => {
     const afterDispose = await page.evaluate(() => window.chatDispose());
     expect(afterDispose).toMatchObject({ isSarashinaError: true, code: 'invalid-request' });
