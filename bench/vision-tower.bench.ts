@@ -9,7 +9,8 @@
  *   path's numbers (oldMs, ortBlockRunMs) are in bench/BENCH.md with the commit that measured them.
  * Times are wall clock (performance.now() around submit … onSubmittedWorkDone), median of --reps after a warm-up.
  *
- *   npx vite-node bench/vision-tower.bench.ts -- [--cases 1024,3996,12288] [--reps 3] [--parts micro,tower] [--preset 8b|tiny] [--out f.json]
+ *   npx vite-node bench/vision-tower.bench.ts -- [--cases 1024,3996,12288] [--reps 3] [--parts micro,tower] [--preset 8b|tiny] [--storage f32|f16] [--out f.json]
+ * `--storage f16` (q4f16 packages' weights and activations as f16 pairs): the whole tower only (newMs).
  * GPU machine: node bench/gpu/bundle.mjs bench/vision-tower.bench.ts, ORT's wasm next to the bundle (see
  * bench/gpu/stage-model-bench.sh), then `source .gpu/env.sh && "$NODE" <dir>/vision-tower.mjs --out $OUT/x.json`.
  */
@@ -17,6 +18,7 @@ import { writeFileSync } from 'node:fs';
 import { GraphBuilder } from '../export/graphs/graph-builder';
 import { parseModelConfig } from '../export/hf-config';
 import { presetConfigJson } from '../export/random/random-presets';
+import { float16Bits } from '../src/gpu/float16-bits';
 import { createStorageBuffer } from '../src/gpu/gpu-buffers';
 import { KernelCache } from '../src/gpu/kernel';
 import { encodeOnnxModel } from '../src/ort/onnx/onnx-model';
@@ -41,6 +43,7 @@ const cases = (value('cases') ?? '1024,3996,12288').split(',').map(Number);
 const reps = Number(value('reps') ?? 3);
 const parts = (value('parts') ?? 'micro,tower').split(',');
 const out = value('out');
+const storage = (value('storage') ?? 'f32') as 'f32' | 'f16';
 const now = (): number => performance.now();
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 const r2 = (x: number): number => Number(x.toFixed(3));
@@ -74,16 +77,17 @@ const checkpointShapes = checkpointTensorShapes(spec);
 /** Random vision weights, one GPU buffer each, filled from one pool (LayerNorm scales near 1). */
 class RandomWeights implements VisionWeightSource {
   private readonly buffers = new Map<string, { buffer: GPUBuffer; dtype: string; shape: number[] }>();
-  private readonly pool = randomFloats(v.embedDim * 4 * v.embedDim * 4 + 1024, 7).map((x) => 0.03 * x);
+  private readonly pool = randomFloats(Math.max(16 * v.embedDim * v.embedDim, visionPatchDim(v) * v.embedDim) + 1024, 7).map((x) => 0.03 * x);
   get(name: string): { buffer: GPUBuffer; dtype: string; shape: number[] } {
     let w = this.buffers.get(name);
     if (!w) {
       const shape = weightShape(name);
       const count = shape.reduce((a, b) => a * b, 1);
       const data = normWeights.has(name) ? this.pool.subarray(0, count).map((x) => 1 + 3 * x) : this.pool.subarray(name.length % 512, (name.length % 512) + count);
-      const buffer = createStorageBuffer(device, name, count * 4);
-      device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
-      w = { buffer, dtype: 'float32', shape };
+      const bytes = storage === 'f16' ? float16Bits(data) : data;
+      const buffer = createStorageBuffer(device, name, Math.ceil(bytes.byteLength / 4) * 4);
+      device.queue.writeBuffer(buffer, 0, bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      w = { buffer, dtype: storage === 'f16' ? 'float16' : 'float32', shape };
       this.buffers.set(name, w);
     }
     return w;
@@ -251,7 +255,7 @@ async function tower(): Promise<void> {
     const b = towerBuffers(n, grid);
     const heads = { heads: v.numHeads, headDim: E / v.numHeads, cuSeqlens: cu };
     const attention = (pass: GPUComputePassEncoder): KernelDispatch => encodeVisionAttention(kernels, pass, { qkv: b.qkv, cos: b.cos, sin: b.sin, cuSeqlens: b.cuSeqlens, out: b.attn }, heads);
-    const c: VisionTowerContext = { kernels, weights, vision: v, storage: 'f32' };
+    const c: VisionTowerContext = { kernels, weights, vision: v, storage };
     const newPath = (tower: VisionTowerContext = c): void =>
       submitPass((pass) => [
         ...encodeVisionPatchEmbed(tower, pass, { pixels: b.pixels, hidden: b.hidden }, n),
@@ -260,6 +264,14 @@ async function tower(): Promise<void> {
       ]);
     const row: Record<string, unknown> = { patches: n, grid };
     row.newMs = r2(await timeIt(() => newPath()));
+    if (storage === 'f16') {
+      row.storage = storage;
+      row.newTflops = r2(towerFlop(n) / ((row.newMs as number) * 1e9));
+      log(JSON.stringify(row));
+      rows.push(row);
+      for (const buffer of Object.values(b)) buffer.destroy();
+      continue;
+    }
     // Attention with fewer query rows per workgroup (more workgroups for small images).
     for (const rowGroups of n <= 4096 ? [4, 8] : []) {
       const headVec4s = E / v.numHeads / 4;
