@@ -81,7 +81,7 @@ function checkOptions(options: RandomPackageOptions): void {
   const { preset, precision, seed, maxPixels } = options;
   const minPixels = isRandomPreset(preset) ? Number(preprocessorConfigJson(preset).min_pixels) : 0;
   const problem: { message: string; details: ErrorDetails } | null = !isRandomPreset(preset)
-    ? { message: `Unknown preset ${JSON.stringify(preset)}. Use tiny, 8b or 14b.`, details: { preset: String(preset) } }
+    ? { message: `Unknown preset ${JSON.stringify(preset)}. Use tiny, odd, 8b or 14b.`, details: { preset: String(preset) } }
     : !PRECISIONS.includes(precision)
       ? { message: `Unknown precision ${JSON.stringify(precision)}. Use one of ${PRECISIONS.join(', ')}.`, details: { precision: String(precision) } }
       : !(Number.isInteger(seed) && seed >= 0 && seed <= 0xffffffff)
