@@ -3,7 +3,7 @@
  * the descriptor test checks each against its WGSL and compiles it.
  */
 import type { KernelDescriptor, UniformFields } from '../src/gpu/kernel';
-import { DECODE_ATTENTION, HEAD_UNITS, KV_DTYPES } from './decoder/decode-attention/decode-attention';
+import { DECODE_ATTENTION, KV_DTYPES } from './decoder/decode-attention/decode-attention';
 import { EMBEDDING_GATHER } from './decoder/embedding-gather/embedding-gather';
 import { F32_GEMV } from './decoder/f32-gemv/f32-gemv';
 import { INT4_GEMV, INT4_SCALE_DTYPES } from './decoder/int4-gemv/int4-gemv';
@@ -26,7 +26,7 @@ export function allKernels(): KernelDescriptor<UniformFields, string>[] {
     ...VISION_STORAGES.map(visionAttentionKernel),
     F32_GEMV,
     RMS_NORM,
-    ...HEAD_UNITS.flatMap((unit) => KV_DTYPES.map((dtype) => DECODE_ATTENTION[unit][dtype])),
+    ...KV_DTYPES.map((dtype) => DECODE_ATTENTION[dtype]),
     EMBEDDING_GATHER,
     // (each kernel role adds its descriptors here)
   ];

@@ -64,9 +64,6 @@ describe('decode attention (RoPE + cache append, split-K, fused merge) on real W
     // f16 caches (q4f16): the first token, chunk edges, the last row and p past the cache; one chunk and merged chunks.
     { name: 'f16 cache: GQA 6 → 2, head 64', heads: 6, kvHeads: 2, headDim: 64, maxLen: 130, positions: [0, 32, 129, 140], kvDtype: 'float16' },
     { name: 'f16 cache: MHA 4 × 128, forced chunkings', heads: 4, kvHeads: 4, headDim: 128, maxLen: 600, positions: [437, 599], chunks: [1, 7, 38], offsets: true, kvDtype: 'float16' },
-    // head_dim 18 (the odd test model: hidden 72 / 4 heads): KV rows start off vec4 boundaries, so heads are read in vec2s.
-    { name: 'head 18 (vec2 units): MHA 4 × 18, chunked and merged', heads: 4, kvHeads: 4, headDim: 18, maxLen: 300, positions: [0, 33, 299], chunks: [1, 5], offsets: true },
-    { name: 'head 18 (vec2 units), f16 cache: GQA 4 → 2', heads: 4, kvHeads: 2, headDim: 18, maxLen: 130, positions: [0, 64, 129, 140], kvDtype: 'float16' },
   ];
   for (const c of cases) {
     it(c.name, async () => {
@@ -140,10 +137,7 @@ describe('decode attention (RoPE + cache append, split-K, fused merge) on real W
     const big = createStorageBuffer(device, 'big', 4 * 128 * 64 * 4);
     const small = createStorageBuffer(device, 'small', 256);
     const buffers = { qkv: big, step: big, kCache: big, vCache: big, cos: big, sin: big, out: big };
-    // Odd (Llama's RoPE pairs halves) and past the workgroup arrays.
-    for (const headDim of [7, 258]) {
-      expect(() => prepareDecodeAttention(kernels, buffers, { heads: 4, kvHeads: 4, headDim, maxLen: 64 })).toThrow(expect.objectContaining({ code: 'invalid-model' }));
-    }
+    expect(() => prepareDecodeAttention(kernels, buffers, { heads: 4, kvHeads: 4, headDim: 6, maxLen: 64 })).toThrow(expect.objectContaining({ code: 'invalid-model' }));
     expect(() => prepareDecodeAttention(kernels, { ...buffers, vCache: small }, { heads: 4, kvHeads: 4, headDim: 128, maxLen: 64 })).toThrow(
       expect.objectContaining({ code: 'internal', message: expect.stringContaining('buffer vCache holds 256 bytes, needs 131072') }),
     );

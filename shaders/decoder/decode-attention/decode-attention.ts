@@ -10,8 +10,6 @@ import { createStorageBuffer } from '../../../src/gpu/gpu-buffers';
 import { defineKernel, type KernelCache, type KernelDispatch, UniformStruct } from '../../../src/gpu/kernel';
 import { SarashinaError } from '../../../src/protocol/errors';
 import decodeAttentionWgsl from './decode-attention.wgsl?raw';
-import headUnit2Wgsl from './head-unit-2.wgsl?raw';
-import headUnit4Wgsl from './head-unit-4.wgsl?raw';
 import kvF16Wgsl from './kv-f16.wgsl?raw';
 import kvF32Wgsl from './kv-f32.wgsl?raw';
 
@@ -23,27 +21,11 @@ export const KV_DTYPES: readonly KvDtype[] = ['float32', 'float16'];
 const KV_PRELUDE: Readonly<Record<KvDtype, string>> = { float32: kvF32Wgsl, float16: kvF16Wgsl };
 const KV_BYTES: Readonly<Record<KvDtype, number>> = { float32: 4, float16: 2 };
 
-/**
- * Elements per head unit the kernel reads: 4 (vec4) when head_dim % 4 = 0, else 2 (vec2; head sizes are even, as
- * Llama's RoPE needs). The narrow unit exists for heads like 18 (hidden 72 / 4 heads), whose KV rows do not start
- * on vec4 boundaries; every Llama size in use (64, 80, 128) takes the vec4 path.
- */
-export type HeadUnit = 4 | 2;
-
-export const HEAD_UNITS: readonly HeadUnit[] = [4, 2];
-
-const HEAD_UNIT_PRELUDE: Readonly<Record<HeadUnit, string>> = { 4: headUnit4Wgsl, 2: headUnit2Wgsl };
-
-/** The head unit for `headDim` (an even number). */
-export function headUnitOf(headDim: number): HeadUnit {
-  return headDim % 4 === 0 ? 4 : 2;
-}
-
-const decodeAttentionDescriptor = (kv: KvDtype, unit: HeadUnit) =>
+const decodeAttentionDescriptor = (kv: KvDtype) =>
   defineKernel({
-    name: `decode-attention/${kv === 'float16' ? 'f16' : 'f32'}-kv${unit === 2 ? '/vec2' : ''}`,
-    code: `${HEAD_UNIT_PRELUDE[unit]}\n${KV_PRELUDE[kv]}\n${decodeAttentionWgsl}`,
-    constants: ['WORKGROUP_SIZE', 'HEAD_UNITS'],
+    name: `decode-attention/${kv === 'float16' ? 'f16' : 'f32'}-kv`,
+    code: `${KV_PRELUDE[kv]}\n${decodeAttentionWgsl}`,
+    constants: ['WORKGROUP_SIZE', 'HEAD_DIM_4'],
     params: new UniformStruct('Params', {
       heads: 'u32',
       kv_heads: 'u32',
@@ -59,11 +41,8 @@ const decodeAttentionDescriptor = (kv: KvDtype, unit: HeadUnit) =>
     bindings: ['step', 'qkv', 'k_cache', 'v_cache', 'partials', 'cos_tab', 'sin_tab', 'out'],
   });
 
-/** The decode attention's descriptor per head unit and KV-cache type: the two preludes, then decode-attention.wgsl. */
-export const DECODE_ATTENTION = {
-  4: { float32: decodeAttentionDescriptor('float32', 4), float16: decodeAttentionDescriptor('float16', 4) },
-  2: { float32: decodeAttentionDescriptor('float32', 2), float16: decodeAttentionDescriptor('float16', 2) },
-} as const;
+/** The decode attention's descriptor per KV-cache type: the KV prelude, then decode-attention.wgsl. */
+export const DECODE_ATTENTION = { float32: decodeAttentionDescriptor('float32'), float16: decodeAttentionDescriptor('float16') } as const;
 
 /**
  * Invocations per workgroup: 256 where the device allows it (faster on the H200, bench/BENCH.md "Decode-step
@@ -202,10 +181,10 @@ export function prepareDecodeAttention(
       { maxLen, limit: MAX_ATTENTION_CONTEXT },
     );
   }
-  if (!Number.isInteger(headDim) || headDim <= 0 || headDim % 2 !== 0 || headDim > MAX_HEAD_DIM || heads % kvHeads !== 0) {
+  if (headDim % 4 !== 0 || headDim > MAX_HEAD_DIM || heads % kvHeads !== 0) {
     throw new SarashinaError(
       'invalid-model',
-      `decode attention: head_dim ${headDim} must be even and at most ${MAX_HEAD_DIM}, and heads ${heads} a multiple of kv heads ${kvHeads}. ` +
+      `decode attention: head_dim ${headDim} must be a multiple of 4 and at most ${MAX_HEAD_DIM}, and heads ${heads} a multiple of kv heads ${kvHeads}. ` +
         'This model shape is not supported by the WGSL decode path; use the ORT decode path.',
       { headDim, heads, kvHeads },
     );
@@ -235,9 +214,8 @@ export function prepareDecodeAttention(
   const maxChunks = Math.min(MAX_CHUNKS, Math.max(options.maxChunks ?? 0, maxAttentionChunks(maxLen, heads)));
   // The partials, then one u32 arrival counter per head (zero-initialized; the merging workgroup resets it).
   const partials = createStorageBuffer(device, 'decode-attention.partials', (heads * maxChunks * (headDim + 2) + heads) * 4);
-  const unit = headUnitOf(headDim);
-  const dispatch = kernels.prepare(DECODE_ATTENTION[unit][kvDtype], {
-    constants: { WORKGROUP_SIZE: options.workgroupSize ?? defaultWorkgroupSize(device), HEAD_UNITS: headDim / unit },
+  const dispatch = kernels.prepare(DECODE_ATTENTION[kvDtype], {
+    constants: { WORKGROUP_SIZE: options.workgroupSize ?? defaultWorkgroupSize(device), HEAD_DIM_4: headDim / 4 },
     params: {
       heads,
       kv_heads: kvHeads,

@@ -1,17 +1,15 @@
 // decode-attention — attention for ONE query token over the static KV cache, with the token's RoPE and KV-cache
 // append fused in front and the split-K chunk merge done inside the same dispatch (one dispatch per layer).
-// Compiled after a head-unit prelude (head-unit-4.wgsl, head-unit-2.wgsl: HVec, UNIT and the unit loads/stores)
-// and a KV-cache prelude (kv-f32.wgsl, kv-f16.wgsl: KvWord, kv_load, kv_store). A head is read in units of UNIT
-// elements: vec4s where head_dim % 4 = 0, vec2s for the other even head sizes.
+// Compiled after a KV-cache prelude (kv-f32.wgsl, kv-f16.wgsl) that defines KvWord, kv_load and kv_store.
 //
 // Bindings
 //   0 params    uniform Params
 //   1 step      uniform Step { position }            the query's position p; keys 0..p are attended
 //   2 qkv       storage read f32: this token's q, k, v before RoPE (the packed output of the qkv GEMV): q[h] at
 //               q_offset + h · head_dim, k[g] at k_offset + g · head_dim, v[g] at v_offset + g · head_dim
-//   3 k_cache   storage read_write KvWord [kv_heads, max_len, head_dim / UNIT] (BNSH, keys after RoPE):
-//               f32 or f16 elements per the prelude, UNIT per KvWord
-//   4 v_cache   storage read_write KvWord [kv_heads, max_len, head_dim / UNIT]
+//   3 k_cache   storage read_write KvWord [kv_heads, max_len, head_dim / 4] (BNSH, keys after RoPE; head_dim % 4 = 0):
+//               f32 or f16 elements per the prelude, four per KvWord
+//   4 v_cache   storage read_write KvWord [kv_heads, max_len, head_dim / 4]
 //   5 partials  storage read_write atomic<u32> (f32 bits) [heads, max_chunks, head_dim + 2]: o (unnormalized), m, l;
 //               then heads u32 counters (zero between dispatches)
 //   6 cos_tab   storage read f32 [max_len, head_dim / 2]   cos(p · inv_freq[i]) (llama-rope-table.ts)
@@ -35,10 +33,10 @@
 // Dispatch: (chunks, heads) workgroups — wid.x the chunk, wid.y the head; chunks · MAX_CHUNK ≥ p + 1 and
 //   chunks ≤ max_chunks (the host's chooseAttentionChunks).
 // Work split: LANES invocations per position for the scores (each over a strided slice of the head, so one load
-//   instruction of LANES invocations reads LANES consecutive units of a key), four positions per invocation per
-//   step so all their loads are in flight (HEAD_UNITS = head_dim / UNIT is an override, so these loops have constant
-//   trip counts); for the output, WORKGROUP_SIZE / HEAD_UNITS groups each sum every groups-th position for one
-//   unit of the head, then the groups are added. The first VPRE value rows of each group are loaded at the start,
+//   instruction of LANES invocations reads LANES consecutive vec4s of a key), four positions per invocation per
+//   step so all their loads are in flight (HEAD_DIM_4 = head_dim / 4 is an override, so these loops have constant
+//   trip counts); for the output, WORKGROUP_SIZE / (head_dim / 4) groups each sum every groups-th position for one
+//   vec4 of the head, then the groups are added. The first VPRE value rows of each group are loaded at the start,
 //   alongside the keys, so a short chunk costs about one memory round trip. The merge splits the same way over chunks.
 // Precision: f32 arithmetic; exp of non-positive arguments only. The RoPE tables carry HF's f32 angle (~1 ulp from
 //   HF). With f16 caches each stored key and value element is rounded once to f16 (relative error ≤ 2^-11).
@@ -63,7 +61,7 @@ struct Step {
 }
 
 override WORKGROUP_SIZE: u32 = 128u;
-override HEAD_UNITS: u32 = 32u; // head_dim / UNIT (≤ MAX_HEAD_DIM / UNIT)
+override HEAD_DIM_4: u32 = 32u; // head_dim / 4 (≤ 64)
 const LANES: u32 = 8u;
 const MAX_CHUNK: u32 = 256u;
 const MAX_HEAD_DIM: u32 = 256u;
@@ -79,38 +77,38 @@ const VPRE: u32 = 4u;
 @group(0) @binding(7) var<storage, read> sin_tab: array<f32>;
 @group(0) @binding(8) var<storage, read_write> out: array<f32>;
 
-var<workgroup> q_sh: array<HVec, MAX_HEAD_DIM / UNIT>;
+var<workgroup> q_sh: array<vec4<f32>, MAX_HEAD_DIM / 4u>;
 var<workgroup> lane_part: array<f32, MAX_CHUNK * LANES>;
 var<workgroup> scores: array<f32, MAX_CHUNK>;
 var<workgroup> red: array<f32, WORKGROUP_SIZE>;
-var<workgroup> out_sh: array<HVec, WORKGROUP_SIZE>;
+var<workgroup> out_sh: array<vec4<f32>, WORKGROUP_SIZE>;
 // Row p's key (rotated) and value, from the qkv buffer (workgroups whose chunk holds p).
-var<workgroup> kp_sh: array<HVec, MAX_HEAD_DIM / UNIT>;
-var<workgroup> vp_sh: array<HVec, MAX_HEAD_DIM / UNIT>;
+var<workgroup> kp_sh: array<vec4<f32>, MAX_HEAD_DIM / 4u>;
+var<workgroup> vp_sh: array<vec4<f32>, MAX_HEAD_DIM / 4u>;
 var<workgroup> last_sh: u32;
 
 // q·k for one cache row (or, `local`, row p's key from kp_sh), this lane's slice.
 fn key_dot(row: u32, lane: u32, local: bool) -> f32 {
   var s = 0.0;
-  for (var i = 0u; i < (HEAD_UNITS + LANES - 1u) / LANES; i++) {
+  for (var i = 0u; i < (HEAD_DIM_4 + LANES - 1u) / LANES; i++) {
     let d4 = lane + i * LANES;
-    if (d4 < HEAD_UNITS) {
+    if (d4 < HEAD_DIM_4) {
       if (local) {
         s += dot(q_sh[d4], kp_sh[d4]);
       } else {
-        s += dot(q_sh[d4], kv_load(k_cache[row * HEAD_UNITS + d4]));
+        s += dot(q_sh[d4], kv_load(k_cache[row * HEAD_DIM_4 + d4]));
       }
     }
   }
   return s;
 }
 
-// Elements UNIT·d4 .. UNIT·d4 + UNIT − 1 of rope(x) at position p, x the head_dim values at qkv[base ..] (rotate_half).
-fn rope_unit(base: u32, d4: u32, p: u32) -> HVec {
-  let half = HEAD_UNITS * UNIT / 2u;
-  var r = HVec(0.0);
-  for (var e = 0u; e < UNIT; e++) {
-    let d = d4 * UNIT + e;
+// Elements 4·d4 .. 4·d4 + 3 of rope(x) at position p, x the head_dim values at qkv[base ..] (rotate_half).
+fn rope_vec4(base: u32, d4: u32, p: u32) -> vec4<f32> {
+  let half = HEAD_DIM_4 * 2u;
+  var r = vec4<f32>(0.0);
+  for (var e = 0u; e < 4u; e++) {
+    let d = d4 * 4u + e;
     let i = select(d - half, d, d < half);
     let c = cos_tab[p * half + i];
     let s = sin_tab[p * half + i];
@@ -121,14 +119,23 @@ fn rope_unit(base: u32, d4: u32, p: u32) -> HVec {
   return r;
 }
 
-// Value unit d4 of chunk row j (row p from vp_sh).
-fn value_row(row0: u32, j: u32, d4: u32, has_p: bool, jp: u32) -> HVec {
+// Value vec4 d4 of chunk row j (row p from vp_sh).
+fn value_row(row0: u32, j: u32, d4: u32, has_p: bool, jp: u32) -> vec4<f32> {
   if (has_p && j == jp) {
     return vp_sh[d4];
   }
-  return kv_load(v_cache[(row0 + j) * HEAD_UNITS + d4]);
+  return kv_load(v_cache[(row0 + j) * HEAD_DIM_4 + d4]);
 }
 
+// Partials words i .. i + 3 as a vec4 (atomic loads: written by other workgroups of this dispatch).
+fn partial_vec4(i: u32) -> vec4<f32> {
+  return vec4<f32>(bitcast<f32>(atomicLoad(&partials[i])), bitcast<f32>(atomicLoad(&partials[i + 1u])),
+                   bitcast<f32>(atomicLoad(&partials[i + 2u])), bitcast<f32>(atomicLoad(&partials[i + 3u])));
+}
+
+fn qkv_vec4(base: u32) -> vec4<f32> {
+  return vec4<f32>(qkv[base], qkv[base + 1u], qkv[base + 2u], qkv[base + 3u]);
+}
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -141,8 +148,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let start = c * chunk_len;
   let count = select(0u, min(min(chunk_len, length - start), MAX_CHUNK), start < length);
   let kvh = h / (params.heads / params.kv_heads);
-  let hd = HEAD_UNITS * UNIT;
-  let hd4 = HEAD_UNITS;
+  let hd = HEAD_DIM_4 * 4u;
+  let hd4 = HEAD_DIM_4;
   let row0 = kvh * params.max_len + start;
   let p = step.position;
   // This chunk holds p (then at local index p − start) and takes row p from the qkv buffer.
@@ -154,12 +161,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let g = lid / hd4;
   let d4o = lid % hd4;
   let in_group = g < groups && lid < groups * hd4;
-  var vpre: array<HVec, VPRE>;
+  var vpre: array<vec4<f32>, VPRE>;
   for (var t = 0u; t < VPRE; t++) {
     let j = g + groups * t;
     if (in_group && j < count) {
       if (has_p && j == jp) {
-        vpre[t] = qkv_unit(params.v_offset + kvh * hd + d4o * UNIT);
+        vpre[t] = qkv_vec4(params.v_offset + kvh * hd + d4o * 4u);
       } else {
         vpre[t] = kv_load(v_cache[(row0 + j) * hd4 + d4o]);
       }
@@ -170,13 +177,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   for (var d4 = lid; d4 < hd4; d4 += WORKGROUP_SIZE) {
     let o = params.q_offset + h * hd;
     if (rope_q) {
-      q_sh[d4] = rope_unit(o, d4, p) * params.scale;
+      q_sh[d4] = rope_vec4(o, d4, p) * params.scale;
     } else {
-      q_sh[d4] = qkv_unit(o + d4 * UNIT) * params.scale;
+      q_sh[d4] = qkv_vec4(o + d4 * 4u) * params.scale;
     }
     if (has_p) {
-      let kp = rope_unit(params.k_offset + kvh * hd, d4, p);
-      let vp = qkv_unit(params.v_offset + kvh * hd + d4 * UNIT);
+      let kp = rope_vec4(params.k_offset + kvh * hd, d4, p);
+      let vp = qkv_vec4(params.v_offset + kvh * hd + d4 * 4u);
       kp_sh[d4] = kp;
       vp_sh[d4] = vp;
       if (h % (params.heads / params.kv_heads) == 0u) {
@@ -242,8 +249,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
   let l = red[0];
 
-  // Output: invocation (group g, unit d4o) sums positions g, g + groups, …; the prefetched rows first.
-  var o = HVec(0.0);
+  // Output: invocation (group g, vec4 d4o) sums positions g, g + groups, …; the prefetched rows first.
+  var o = vec4<f32>(0.0);
   if (in_group) {
     for (var t = 0u; t < VPRE; t++) {
       let j = g + groups * t;
@@ -269,11 +276,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   // One chunk: nothing to merge.
   if (chunks == 1u) {
     if (in_group && g == 0u) {
-      var total = HVec(0.0);
+      var total = vec4<f32>(0.0);
       for (var gg = 0u; gg < groups; gg++) {
         total += out_sh[lid + gg * hd4];
       }
-      store_out_unit(params.out_offset + h * hd + d4o * UNIT, total / l);
+      let o4 = params.out_offset + h * hd + d4o * 4u;
+      let r = total / l;
+      out[o4] = r.x;
+      out[o4 + 1u] = r.y;
+      out[o4 + 2u] = r.z;
+      out[o4 + 3u] = r.w;
     }
     return;
   }
@@ -281,11 +293,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let base = h * params.max_chunks * stride;
   let slot = base + c * stride;
   if (in_group && g == 0u) {
-    var total = HVec(0.0);
+    var total = vec4<f32>(0.0);
     for (var gg = 0u; gg < groups; gg++) {
       total += out_sh[lid + gg * hd4];
     }
-    store_partial_unit(slot + d4o * UNIT, total);
+    let o4 = slot + d4o * 4u;
+    atomicStore(&partials[o4], bitcast<u32>(total.x));
+    atomicStore(&partials[o4 + 1u], bitcast<u32>(total.y));
+    atomicStore(&partials[o4 + 2u], bitcast<u32>(total.z));
+    atomicStore(&partials[o4 + 3u], bitcast<u32>(total.w));
   }
   if (lid == 0u) {
     atomicStore(&partials[slot + hd], bitcast<u32>(m));
@@ -335,30 +351,35 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     workgroupBarrier();
   }
   let big_l = red[0];
-  // Output: invocation (group g, unit d4o) sums chunks g, g + groups, …; then the groups are added in order.
-  var acc = HVec(0.0);
+  // Output: invocation (group g, vec4 d4o) sums chunks g, g + groups, …; then the groups are added in order.
+  var acc = vec4<f32>(0.0);
   if (in_group) {
     // Four chunks per step, all sixteen loads issued before their FMAs (the merge is one workgroup's latency).
     var cc = g;
     for (; cc + 3u * groups < chunks; cc += 4u * groups) {
-      let v0 = partial_unit(base + cc * stride + d4o * UNIT);
-      let v1 = partial_unit(base + (cc + groups) * stride + d4o * UNIT);
-      let v2 = partial_unit(base + (cc + 2u * groups) * stride + d4o * UNIT);
-      let v3 = partial_unit(base + (cc + 3u * groups) * stride + d4o * UNIT);
+      let v0 = partial_vec4(base + cc * stride + d4o * 4u);
+      let v1 = partial_vec4(base + (cc + groups) * stride + d4o * 4u);
+      let v2 = partial_vec4(base + (cc + 2u * groups) * stride + d4o * 4u);
+      let v3 = partial_vec4(base + (cc + 3u * groups) * stride + d4o * 4u);
       acc += scores[cc] * v0 + scores[cc + groups] * v1 + scores[cc + 2u * groups] * v2 + scores[cc + 3u * groups] * v3;
     }
     for (; cc < chunks; cc += groups) {
-      acc += scores[cc] * partial_unit(base + cc * stride + d4o * UNIT);
+      acc += scores[cc] * partial_vec4(base + cc * stride + d4o * 4u);
     }
   }
   workgroupBarrier();
   out_sh[lid] = acc;
   workgroupBarrier();
   if (in_group && g == 0u) {
-    var total = HVec(0.0);
+    var total = vec4<f32>(0.0);
     for (var gg = 0u; gg < groups; gg++) {
       total += out_sh[lid + gg * hd4];
     }
-    store_out_unit(params.out_offset + h * hd + d4o * UNIT, total / big_l);
+    let o4 = params.out_offset + h * hd + d4o * 4u;
+    let r = total / big_l;
+    out[o4] = r.x;
+    out[o4 + 1u] = r.y;
+    out[o4 + 2u] = r.z;
+    out[o4 + 3u] = r.w;
   }
 }
