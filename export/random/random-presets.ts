@@ -29,15 +29,16 @@ export const PRESETS: Readonly<Record<RandomPreset, PresetDims>> = {
     maxPixels: 200704,
     maxShardBytes: null,
   },
-  // Sizes off every power of two wherever Hugging Face allows it, so no kernel or graph can lean on
-  // multiples of 32 (the int4 block) or of 4 (vec4): int4 K = 72 and 200 (tails 8 of a 32-block), text
-  // head_dim 18 (even, as Llama RoPE needs, not a multiple of 4), vocab 1000 (ids 997/998 for the image
-  // start/end), vision head_dim 20 (a multiple of 4, as the 2-D RoPE's row/column halves need, not of 8),
-  // vision MLP int(80 · 2.5) = 200 (Qwen2VLVisionBlock: int(embed_dim * mlp_ratio)). The merger's
-  // 4 · embed_dim is always a multiple of 32 here (embed_dim is heads · a multiple of 4, times 4).
+  // Sizes off every power of two wherever the engine's runtimes allow it, so no kernel or graph can lean on
+  // multiples of 32 (the int4 block) or on powers of two: int4 K = 144 and 212 (partial last blocks of 16 and 20),
+  // 3 text heads of 48, vocab 1000 (ids 997/998 for the image start/end), 3 vision heads of 40, vision width 120
+  // and MLP int(120 · 2.5) = 300 (Qwen2VLVisionBlock: int(embed_dim * mlp_ratio)). The text head size is a multiple
+  // of 16 because onnxruntime-web's GroupQueryAttention with its rotary (prefill) needs one (measured: "head_size
+  // must be a multiple of 8" at 18, "shall be a multiple of 16" at 24); our vision attention needs a multiple of 8.
+  // The merger's 4 · embed_dim is then a multiple of 32 too.
   odd: {
-    text: { hiddenSize: 72, intermediateSize: 200, numLayers: 2, numHeads: 4, vocabSize: 1000, maxPositionEmbeddings: 4096 },
-    vision: { depth: 2, embedDim: 80, numHeads: 4, mlpRatio: 2.5 },
+    text: { hiddenSize: 144, intermediateSize: 212, numLayers: 2, numHeads: 3, vocabSize: 1000, maxPositionEmbeddings: 4096 },
+    vision: { depth: 2, embedDim: 120, numHeads: 3, mlpRatio: 2.5 },
     imageStartId: 997,
     imageEndId: 998,
     maxPixels: 200704,
