@@ -14,6 +14,7 @@ const ON_LAVAPIPE = [
   'src/testing/node-gpu.test.ts',
   'shaders/**/*.test.ts',
   'src/model/sarashina-model.test.ts',
+  'src/model/odd-model.test.ts',
   'src/model/vision-encoder.test.ts',
   'src/api/create-engine.test.ts',
   'export/package/exported-parity.test.ts',

@@ -1,5 +1,5 @@
 /**
- * `npm run random-checkpoint -- --preset tiny|8b|14b --seed N --out DIR`
+ * `npm run random-checkpoint -- --preset tiny|odd|8b|14b --seed N --out DIR`
  * Writes a random Sarashina2-Vision checkpoint in the Hugging Face layout (export/random/).
  */
 
@@ -8,7 +8,7 @@ import { isSarashinaError } from '../../src/protocol/errors';
 import { writeRandomCheckpoint } from '../random/random-checkpoint';
 import { isRandomPreset } from '../random/random-presets';
 
-const USAGE = 'usage: npm run random-checkpoint -- --preset tiny|8b|14b [--seed 0] --out DIR';
+const USAGE = 'usage: npm run random-checkpoint -- --preset tiny|odd|8b|14b [--seed 0] --out DIR';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { preset: { type: 'string' }, seed: { type: 'string', default: '0' }, out: { type: 'string' }, help: { type: 'boolean' } } });

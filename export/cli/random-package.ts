@@ -1,5 +1,5 @@
 /**
- * `npm run random-package -- --preset tiny|8b|14b --out DIR [--precision fp32|q4f32|q4f16] [--seed N]
+ * `npm run random-package -- --preset tiny|odd|8b|14b --out DIR [--precision fp32|q4f32|q4f16] [--seed N]
  *  [--max-pixels N] [--max-shard-mb N] [--force]`
  * A model package with random weights written directly (export/random/random-package.ts), for
  * benchmarks. Also runs bundled with plain Node: `node bench/gpu/bundle.mjs export/cli/random-package.ts`.
@@ -12,7 +12,7 @@ import { DEFAULT_MAX_SHARD_BYTES } from '../package/package-writer';
 import { writeRandomPackage } from '../random/random-package';
 import type { RandomPreset } from '../random/random-presets';
 
-const USAGE = 'Usage: npm run random-package -- --preset tiny|8b|14b --out <dir> [--precision fp32|q4f32|q4f16] [--seed N] [--max-pixels N] [--max-shard-mb N] [--force]';
+const USAGE = 'Usage: npm run random-package -- --preset tiny|odd|8b|14b --out <dir> [--precision fp32|q4f32|q4f16] [--seed N] [--max-pixels N] [--max-shard-mb N] [--force]';
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -38,7 +38,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   };
   if (positionals.length > 0) return fail(`Unexpected arguments: ${positionals.join(' ')}.`);
-  if (!values.preset) return fail('Missing --preset tiny|8b|14b.');
+  if (!values.preset) return fail('Missing --preset tiny|odd|8b|14b.');
   if (!values.out) return fail('Missing --out <dir>.');
   // Preset, precision, seed and max_pixels are checked by writeRandomPackage (precise SarashinaErrors).
   const seed = Number(values.seed);

@@ -18,6 +18,7 @@
  */
 import type { ModelSpec } from '../../src/protocol/model-spec';
 import type { Precision } from '../../src/protocol/manifest';
+import { int4BlocksPerRow } from '../../src/protocol/int4-layout';
 import { scalesName, WEIGHTS } from '../../src/protocol/weight-names';
 import { precisionDtypes } from '../../src/protocol/precision-dtypes';
 import { type FloatType, GraphBuilder, type ModelGraph } from './graph-builder';
@@ -42,7 +43,8 @@ function decoderLinear(b: GraphBuilder, x: string, name: string, inDim: number, 
     const w = b.weight(name, 'float32', [outDim, inDim], name);
     return b.op('Gemm', [x, w], { attributes: { transB: 1 } });
   }
-  const blocks = inDim / MATMULNBITS_BLOCK_SIZE;
+  // B [N, ceil(K / 32), 16] with the true K as the attribute: a partial last block is padded (int4-layout.ts).
+  const blocks = int4BlocksPerRow(inDim);
   const packed = b.weight(name, 'uint8', [outDim, blocks, MATMULNBITS_BLOCK_SIZE / 2], name);
   const scales = b.weight(scalesName(name), b.floatType, [outDim, blocks], scalesName(name));
   return b.op('MatMulNBits', [x, packed, scales], {

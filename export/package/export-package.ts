@@ -12,7 +12,7 @@ import { checkTensorShapes, parseImageProcessorConfig, parseModelConfig } from '
 import { SafetensorsCheckpoint } from '../safetensors/safetensors-checkpoint';
 import { toFloat32 } from '../safetensors/safetensors-dtype';
 import { float16BitsToFloat32, toFloat16Array } from '../quantize/float16';
-import { quantizeInt4Block32 } from '../quantize/int4-block-quantizer';
+import { int4BlocksPerRow, quantizeInt4Block32 } from '../quantize/int4-block-quantizer';
 import { ExportProgressTracker, type ExportProgress } from './export-progress';
 import { checkPackageTarget, type ExportResult, writeFloatWeight, writeInt4Weight, writePackage } from './package-writer';
 import type { ShardWriter } from './shard-writer';
@@ -96,7 +96,7 @@ async function convertWeight(checkpoint: SafetensorsCheckpoint, planned: Planned
     };
     return writeFloatWeight(shards, planned, conv.dtype, floatChunks());
   }
-  const blocks = cols / 32;
+  const blocks = int4BlocksPerRow(cols);
   const scales = conv.scaleDtype === 'float32' ? new Float32Array(rows * blocks) : new Uint16Array(rows * blocks);
   const packedChunks = function* (): Generator<Uint8Array> {
     for (const chunk of chunks()) {

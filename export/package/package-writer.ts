@@ -21,6 +21,7 @@ import {
   type WeightEntry,
 } from '../../src/protocol/manifest';
 import type { ImageProcessorSpec, ModelSpec } from '../../src/protocol/model-spec';
+import { int4BlocksPerRow, int4WeightBytes } from '../../src/protocol/int4-layout';
 import { scalesName } from '../../src/protocol/weight-names';
 import { encodeOnnxModel } from '../../src/ort/onnx/onnx-model';
 import { packageGraphs } from './package-graphs';
@@ -164,21 +165,22 @@ export async function writeFloatWeight(shards: ShardWriter, planned: PlannedWeig
 }
 
 /**
- * Writes an int4 block-32 weight [rows, cols]: its packed codes come in `packedChunks` (row order),
- * then `scales` ([rows, cols/32], f32 values or f16 bits), which the chunks may fill as they are
- * produced — it is written only after the last chunk.
+ * Writes an int4 block-32 weight [rows, cols]: its packed codes come in `packedChunks` (row order, rows of
+ * ceil(cols/32) blocks), then `scales` ([rows, ceil(cols/32)], f32 values or f16 bits), which the chunks may fill
+ * as they are produced — it is written only after the last chunk.
  */
 export async function writeInt4Weight(shards: ShardWriter, planned: PlannedWeight, packedChunks: Iterable<Uint8Array>, scales: Float32Array | Uint16Array): Promise<Record<string, WeightEntry>> {
   const [rows = 1, cols = 1] = planned.shape;
-  const blocks = cols / 32;
-  await shards.begin(planned.name, rows * cols / 2);
+  const blocks = int4BlocksPerRow(cols);
+  const { packedBytes } = int4WeightBytes(rows, cols, 0);
+  await shards.begin(planned.name, packedBytes);
   for (const chunk of packedChunks) await shards.write(chunk);
   const packedParts = shards.end();
   const scalesWeight = scalesName(planned.name);
   await shards.begin(scalesWeight, scales.byteLength);
   await shards.write(new Uint8Array(scales.buffer, scales.byteOffset, scales.byteLength));
   return {
-    [planned.name]: { parts: packedParts, sizeBytes: rows * cols / 2, dtype: 'uint8', shape: [rows, blocks, 16], layout: 'matmulnbits-q4-b32' },
+    [planned.name]: { parts: packedParts, sizeBytes: packedBytes, dtype: 'uint8', shape: [rows, blocks, 16], layout: 'matmulnbits-q4-b32' },
     [scalesWeight]: { parts: shards.end(), sizeBytes: scales.byteLength, dtype: scales instanceof Float32Array ? 'float32' : 'float16', shape: [rows, blocks], layout: 'matmulnbits-scales' },
   };
 }

@@ -65,8 +65,32 @@ describe('int4 block-32 quantizer', () => {
     expect(compareArrays(d, w).nmse).toBeLessThan(0.01);
   });
 
-  it('rejects widths that are not a multiple of 32 and non-finite weights', () => {
-    expect(() => quantizeInt4Block32(new Float32Array(40), 1, 40, { scaleType: 'float32', name: 'x.weight' })).toThrow(/x\.weight.*multiple of 32, got 40/);
+  it.each(['float32', 'float16'] as const)('pads a partial last block as MatMulNBits reads it: code 8, scale from the real values (%s scales)', (scaleType) => {
+    // K = 40: one full block and 8 real values in the second, whose largest |w| (0.7) is far below the first's (3.5).
+    const [rows, cols] = [3, 40];
+    const w = randomFloats(rows * cols, 5).map((x, i) => ((i % cols) < 32 ? x * 3.5 : x * 0.7));
+    for (let r = 0; r < rows; r++) {
+      w[r * cols] = 3.5;
+      w[r * cols + 33] = -0.7;
+    }
+    const q = quantizeInt4Block32(w, rows, cols, { scaleType });
+    expect(q.packed.length).toBe(rows * 2 * 16);
+    expect(q.scales.length).toBe(rows * 2);
+    const scales = scaleValues(q);
+    const f16 = scaleType === 'float16' ? 2 ** -11 : 1e-7;
+    for (let r = 0; r < rows; r++) {
+      expect(Math.abs(scales[2 * r]! - 0.5) / 0.5).toBeLessThan(f16);
+      expect(Math.abs(scales[2 * r + 1]! - 0.1) / 0.1).toBeLessThan(f16);
+      // Bytes 4..15 of the second block hold only padding: both nibbles 8.
+      for (let j = 4; j < 16; j++) expect(q.packed[(2 * r + 1) * 16 + j]).toBe(0x88);
+    }
+    const d = dequantizeInt4Block32(q);
+    expect(d.length).toBe(rows * cols);
+    for (let i = 0; i < w.length; i++) expect(Math.abs(d[i]! - w[i]!)).toBeLessThanOrEqual(scales[Math.floor(i / cols) * 2 + ((i % cols) < 32 ? 0 : 1)]! * (0.5 + 0.004));
+  });
+
+  it('rejects a shape that is no weight and non-finite weights', () => {
+    expect(() => quantizeInt4Block32(new Float32Array(0), 1, 0, { scaleType: 'float32', name: 'x.weight' })).toThrow(/x\.weight: shape \[1, 0\]/);
     const bad = new Float32Array(32);
     bad[5] = NaN;
     try {
@@ -80,12 +104,17 @@ describe('int4 block-32 quantizer', () => {
 
   // accuracy_level 4 lets ORT quantize A to int8 per block (the fast path the decoder uses): measured
   // maxRel 3.4e-3 here; level 0 keeps A in f32 and must match to rounding.
+  // K = 200 and 72 (partial last blocks, the odd test model's widths): onnxruntime-web's WebGPU kernels read
+  // B [N, ceil(K/32), 16] with the true K like its CPU kernel (the int4 GEMV tests compare against that one).
   it.each([
-    [0, 1e-5],
-    [4, 1e-2],
-  ])('MatMulNBits on WebGPU (no CPU fallback), accuracy_level %i, equals A · dequant(W)ᵀ within %f relative', async (accuracyLevel, tolerance) => {
+    [0, 1e-5, 128],
+    [4, 1e-2, 128],
+    [0, 1e-5, 200],
+    [4, 1e-2, 72],
+  ])('MatMulNBits on WebGPU (no CPU fallback), accuracy_level %i, equals A · dequant(W)ᵀ within %f relative, K = %i', async (accuracyLevel, tolerance, K) => {
     const ctx = await testGpuContext();
-    const [M, K, N] = [5, 128, 48];
+    const [M, N] = [5, 48];
+    const blocks = Math.ceil(K / 32);
     const w = randomFloats(N * K, 21);
     const a = randomFloats(M * K, 22);
     const q = quantizeInt4Block32(w, N, K, { scaleType: 'float32' });
@@ -93,8 +122,8 @@ describe('int4 block-32 quantizer', () => {
       name: 'mmnb',
       inputs: [
         { name: 'a', type: 'float32', shape: [M, K] },
-        { name: 'b', type: 'uint8', shape: [N, K / 32, 16] },
-        { name: 'scales', type: 'float32', shape: [N, K / 32] },
+        { name: 'b', type: 'uint8', shape: [N, blocks, 16] },
+        { name: 'scales', type: 'float32', shape: [N, blocks] },
       ],
       outputs: [{ name: 'y', type: 'float32', shape: [M, N] }],
       nodes: [
@@ -110,8 +139,8 @@ describe('int4 block-32 quantizer', () => {
     try {
       const out = await harness.run({
         a: { type: 'float32', dims: [M, K], data: a },
-        b: { type: 'uint8', dims: [N, K / 32, 16], data: q.packed },
-        scales: { type: 'float32', dims: [N, K / 32], data: q.scales },
+        b: { type: 'uint8', dims: [N, blocks, 16], data: q.packed },
+        scales: { type: 'float32', dims: [N, blocks], data: q.scales },
       });
       const y = await harness.readFloat32(out.y!);
       const d = dequantizeInt4Block32(q);

@@ -7,8 +7,11 @@
  *   block b of row n = W[n, 32b … 32b+31];  scale[n, b] = max|block| / 7
  *   q = clamp(round(w / scale), -8, 7)        (round half away from zero; all-zero block → scale 0, q 0)
  *   stored nibble = q + 8 (0…15); byte j of a block = nibble[2j] | nibble[2j+1] << 4 (low nibble first)
- *   packed: uint8 [N, K/32, 16];  scales: [N, K/32], f32 (q4f32) or f16 (q4f16)
+ *   packed: uint8 [N, ceil(K/32), 16];  scales: [N, ceil(K/32)], f32 (q4f32) or f16 (q4f16)
  *   dequantized w' = (nibble − 8) · scale
+ * Any K: when K % 32 ≠ 0 each row's last block holds K % 32 real values and is padded with the code 8 (the
+ * implicit zero point, so the padding dequantizes to exactly 0) — MatMulNBits' layout, B [N, ceil(K/32), 16] with
+ * the node's K attribute the true K. The last block's scale comes from its real values only.
  *
  * Why /7 and not /8: with /7 the largest |w| maps exactly to ±7, so no value is ever clamped and the
  * error bound is simply |w − w'| ≤ scale / 2 = max|block| / 14 (the code −8 is never produced). /8
@@ -17,18 +20,17 @@
  * one clamp a scale rounded down by < 2^-11 relative can cause, which adds < 0.004 · scale).
  */
 import { SarashinaError } from '../../src/protocol/errors';
+import { INT4_BLOCK_BYTES, INT4_BLOCK_SIZE, int4BlocksPerRow } from '../../src/protocol/int4-layout';
 import { float16BitsToFloat32, float32ToFloat16Bits } from './float16';
 
-export const INT4_BLOCK_SIZE = 32;
-/** Bytes per block of 32 int4 values. */
-export const INT4_BLOCK_BYTES = INT4_BLOCK_SIZE / 2;
+export { INT4_BLOCK_BYTES, INT4_BLOCK_SIZE, int4BlocksPerRow };
 
 export type ScaleType = 'float32' | 'float16';
 
 export interface Int4Weight {
-  /** uint8 [rows, cols/32, 16]: two 4-bit codes per byte, low nibble first. */
+  /** uint8 [rows, ceil(cols/32), 16]: two 4-bit codes per byte, low nibble first; padding codes are 8. */
   readonly packed: Uint8Array;
-  /** [rows, cols/32] f32 values (scaleType 'float32') or f16 bit patterns ('float16'). */
+  /** [rows, ceil(cols/32)] f32 values (scaleType 'float32') or f16 bit patterns ('float16'). */
   readonly scales: Float32Array | Uint16Array;
   readonly scaleType: ScaleType;
   readonly rows: number;
@@ -43,7 +45,8 @@ export interface QuantizeOptions {
 
 /**
  * Quantizes W [rows, cols] (row-major f32, rows = output features) to int4 block-32.
- * `cols` must be a multiple of 32; non-finite weights are rejected (they would poison a whole block).
+ * Any `cols` ≥ 1 (the last block of a row padded with zeros); non-finite weights are rejected (they would poison a
+ * whole block).
  */
 export function quantizeInt4Block32(weight: Float32Array, rows: number, cols: number, options: QuantizeOptions): Int4Weight {
   const name = options.name ?? 'weight';
@@ -54,23 +57,20 @@ export function quantizeInt4Block32(weight: Float32Array, rows: number, cols: nu
       actual: weight.length,
     });
   }
-  if (cols % INT4_BLOCK_SIZE !== 0) {
-    throw new SarashinaError(
-      'invalid-model',
-      `${name}: int4 quantization needs the input width to be a multiple of ${INT4_BLOCK_SIZE}, got ${cols}. ` +
-        'Export this model with --precision fp32.',
-      { tensor: name, cols },
-    );
+  if (!Number.isSafeInteger(rows) || !Number.isSafeInteger(cols) || rows <= 0 || cols <= 0) {
+    throw new SarashinaError('invalid-model', `${name}: shape [${rows}, ${cols}] is not two positive integers; a linear weight needs both.`, { tensor: name, rows, cols });
   }
-  const blocks = cols / INT4_BLOCK_SIZE;
+  const blocks = int4BlocksPerRow(cols);
   const packed = new Uint8Array(rows * blocks * INT4_BLOCK_BYTES);
   const scales = options.scaleType === 'float16' ? new Uint16Array(rows * blocks) : new Float32Array(rows * blocks);
   const codes = new Uint8Array(INT4_BLOCK_SIZE);
   for (let r = 0; r < rows; r++) {
     for (let b = 0; b < blocks; b++) {
       const base = r * cols + b * INT4_BLOCK_SIZE;
+      // Real values in this block: 32, or cols % 32 in a padded last block.
+      const count = Math.min(INT4_BLOCK_SIZE, cols - b * INT4_BLOCK_SIZE);
       let maxAbs = 0;
-      for (let i = 0; i < INT4_BLOCK_SIZE; i++) {
+      for (let i = 0; i < count; i++) {
         const w = weight[base + i] ?? 0;
         if (!Number.isFinite(w)) {
           throw new SarashinaError('invalid-model', `${name}: value ${w} at [${r}, ${b * INT4_BLOCK_SIZE + i}] is not finite; the checkpoint is damaged.`, {
@@ -91,7 +91,8 @@ export function quantizeInt4Block32(weight: Float32Array, rows: number, cols: nu
         scales[s] = scale;
       }
       const inv = scale > 0 ? 1 / scale : 0;
-      for (let i = 0; i < INT4_BLOCK_SIZE; i++) {
+      codes.fill(8);
+      for (let i = 0; i < count; i++) {
         const v = (weight[base + i] ?? 0) * inv;
         const q = Math.min(7, Math.max(-8, Math.sign(v) * Math.round(Math.abs(v))));
         codes[i] = q + 8;
@@ -111,18 +112,21 @@ export function scaleValues(weight: Int4Weight): Float32Array {
   return out;
 }
 
-/** W' [rows, cols] = (nibble − 8) · scale: exactly what MatMulNBits multiplies by. */
+/** W' [rows, cols] = (nibble − 8) · scale: exactly what MatMulNBits multiplies by (a padded block's tail dropped). */
 export function dequantizeInt4Block32(weight: Int4Weight): Float32Array {
   const { rows, cols, packed } = weight;
-  const blocks = cols / INT4_BLOCK_SIZE;
+  const blocks = int4BlocksPerRow(cols);
   const scales = scaleValues(weight);
   const out = new Float32Array(rows * cols);
-  for (let s = 0; s < rows * blocks; s++) {
-    const scale = scales[s] ?? 0;
-    for (let j = 0; j < INT4_BLOCK_BYTES; j++) {
-      const byte = packed[s * INT4_BLOCK_BYTES + j] ?? 0;
-      out[s * INT4_BLOCK_SIZE + 2 * j] = ((byte & 0xf) - 8) * scale;
-      out[s * INT4_BLOCK_SIZE + 2 * j + 1] = ((byte >> 4) - 8) * scale;
+  for (let r = 0; r < rows; r++) {
+    for (let b = 0; b < blocks; b++) {
+      const s = r * blocks + b;
+      const scale = scales[s] ?? 0;
+      const count = Math.min(INT4_BLOCK_SIZE, cols - b * INT4_BLOCK_SIZE);
+      for (let i = 0; i < count; i++) {
+        const byte = packed[s * INT4_BLOCK_BYTES + (i >> 1)] ?? 0;
+        out[r * cols + b * INT4_BLOCK_SIZE + i] = ((i & 1 ? byte >> 4 : byte & 0xf) - 8) * scale;
+      }
     }
   }
   return out;

@@ -12,6 +12,7 @@ import { generationConfigJson, presetConfigJson, PRESETS } from './random-preset
 import { randomBf16Tensor } from './random-weights';
 
 const COMMITTED = join(import.meta.dirname, '../reference/fixtures/tiny/checkpoint');
+const COMMITTED_ODD = join(import.meta.dirname, '../reference/fixtures/odd/checkpoint');
 let dir: string;
 
 beforeAll(async () => {
@@ -31,6 +32,31 @@ describe('writeRandomCheckpoint', () => {
       const [a, b] = await Promise.all([readFile(join(out, file)), readFile(join(COMMITTED, file))]);
       expect(Buffer.compare(a, b), file).toBe(0);
     }
+  });
+
+  it('reproduces the committed odd checkpoint (the Hugging Face odd fixtures are made from it) byte for byte', async () => {
+    const out = join(dir, 'odd');
+    const result = await writeRandomCheckpoint(out, { preset: 'odd', seed: 0 });
+    const committed = (await readdir(COMMITTED_ODD)).sort();
+    expect([...result.files].sort()).toEqual(committed);
+    for (const file of committed) {
+      const [a, b] = await Promise.all([readFile(join(out, file)), readFile(join(COMMITTED_ODD, file))]);
+      expect(Buffer.compare(a, b), file).toBe(0);
+    }
+  });
+
+  it('writes an odd checkpoint whose sizes are off the powers of two, as Hugging Face derives them', async () => {
+    const out = join(dir, 'odd-parse');
+    await writeRandomCheckpoint(out, { preset: 'odd', seed: 7 });
+    const spec = parseModelConfig(JSON.parse(await readFile(join(out, 'config.json'), 'utf8')));
+    // LlamaConfig: head_dim = hidden_size // num_attention_heads; Qwen2VLVisionBlock: int(embed_dim * mlp_ratio).
+    expect(spec.text).toMatchObject({ hiddenSize: 144, intermediateSize: 212, numHeads: 3, numKvHeads: 3, headDim: 48, vocabSize: 1000 });
+    expect(spec.vision).toMatchObject({ depth: 2, embedDim: 120, numHeads: 3, mlpDim: 300, outHiddenSize: 144 });
+    expect(spec.tokens).toMatchObject({ imageStart: 997, imageEnd: 998 });
+    for (const k of [spec.text.hiddenSize, spec.text.intermediateSize, spec.text.vocabSize, spec.vision.embedDim, spec.vision.mlpDim]) expect(k % 32, String(k)).not.toBe(0);
+    const ckpt = await SafetensorsCheckpoint.open(out);
+    expect(() => checkTensorShapes(spec, ckpt.tensors)).not.toThrow();
+    expect(ckpt.tensors.get(WEIGHTS.visionBlock(0).fc1.weight)?.shape).toEqual([300, 120]);
   });
 
   it('writes a tiny checkpoint that hf-config parses into the tiny ModelSpec, with matching tensors', async () => {

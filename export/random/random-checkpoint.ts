@@ -57,7 +57,7 @@ export function planShards(tensors: readonly TensorToWrite[], maxShardBytes: num
 /** Writes the checkpoint into `dir` (created if needed; existing files of the same names are replaced). */
 export async function writeRandomCheckpoint(dir: string, options: RandomCheckpointOptions): Promise<RandomCheckpointResult> {
   const { preset, seed } = options;
-  if (!isRandomPreset(preset)) throw new SarashinaError('invalid-request', `Unknown preset ${JSON.stringify(preset)}. Use tiny, 8b or 14b.`, { preset: String(preset) });
+  if (!isRandomPreset(preset)) throw new SarashinaError('invalid-request', `Unknown preset ${JSON.stringify(preset)}. Use tiny, odd, 8b or 14b.`, { preset: String(preset) });
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new SarashinaError('invalid-request', `Seed ${seed} is not an unsigned 32-bit integer. Pass a whole number from 0 to 4294967295.`, { seed });
   await mkdir(dir, { recursive: true });
   const dims = PRESETS[preset];

@@ -13,6 +13,7 @@
  */
 import { type ErrorDetails, SarashinaError } from '../../src/protocol/errors';
 import { PRECISIONS, type Precision, type WeightEntry } from '../../src/protocol/manifest';
+import { int4BlocksPerRow, int4WeightBytes } from '../../src/protocol/int4-layout';
 import type { ModelSpec } from '../../src/protocol/model-spec';
 import { parseImageProcessorConfig, parseModelConfig } from '../hf-config';
 import { ExportProgressTracker, type ExportProgress } from '../package/export-progress';
@@ -81,7 +82,7 @@ function checkOptions(options: RandomPackageOptions): void {
   const { preset, precision, seed, maxPixels } = options;
   const minPixels = isRandomPreset(preset) ? Number(preprocessorConfigJson(preset).min_pixels) : 0;
   const problem: { message: string; details: ErrorDetails } | null = !isRandomPreset(preset)
-    ? { message: `Unknown preset ${JSON.stringify(preset)}. Use tiny, 8b or 14b.`, details: { preset: String(preset) } }
+    ? { message: `Unknown preset ${JSON.stringify(preset)}. Use tiny, odd, 8b or 14b.`, details: { preset: String(preset) } }
     : !PRECISIONS.includes(precision)
       ? { message: `Unknown precision ${JSON.stringify(precision)}. Use one of ${PRECISIONS.join(', ')}.`, details: { precision: String(precision) } }
       : !(Number.isInteger(seed) && seed >= 0 && seed <= 0xffffffff)
@@ -97,7 +98,10 @@ function packageBytes(planned: PlannedWeight): number {
   const count = planned.shape.reduce((a, b) => a * b, 1);
   const conv = planned.conversion;
   const floatBytes = (dtype: string): number => (dtype === 'float32' ? 4 : 2);
-  return conv.kind === 'float' ? count * floatBytes(conv.dtype) : count / 2 + (count / 32) * floatBytes(conv.scaleDtype);
+  if (conv.kind === 'float') return count * floatBytes(conv.dtype);
+  const [rows = 1, cols = 1] = planned.shape;
+  const { packedBytes, scalesBytes } = int4WeightBytes(rows, cols, floatBytes(conv.scaleDtype));
+  return packedBytes + scalesBytes;
 }
 
 async function randomWeight(spec: ModelSpec, planned: PlannedWeight, shards: ShardWriter, seed: number): Promise<Record<string, WeightEntry>> {
@@ -118,7 +122,8 @@ async function randomWeight(spec: ModelSpec, planned: PlannedWeight, shards: Sha
     return writeFloatWeight(shards, planned, conv.dtype, toPackage());
   }
   const words = xorshift128(tensorSeed(seed, planned.name));
-  const blockCount = count / 32;
+  const [rows = 1, cols = 1] = planned.shape;
+  const blockCount = rows * int4BlocksPerRow(cols);
   const scale = init.std / CODE_RMS;
   const scales = conv.scaleDtype === 'float32' ? new Float32Array(blockCount) : new Uint16Array(blockCount);
   const chunk = new Uint32Array(CHUNK_WORDS);
@@ -136,7 +141,8 @@ async function randomWeight(spec: ModelSpec, planned: PlannedWeight, shards: Sha
     }
   }
   const codes = function* (): Generator<Uint8Array> {
-    const totalWords = count / 8;
+    // Whole rows of blocks, a partial last block's padding random too: readers never multiply it (int4-layout.ts).
+    const totalWords = int4WeightBytes(rows, cols, 0).packedBytes / 4;
     for (let w = 0; w < totalWords; w += CHUNK_WORDS) {
       const part = chunk.subarray(0, Math.min(CHUNK_WORDS, totalWords - w));
       words(part);

@@ -4,7 +4,7 @@
  * generation_config.json and a Qwen2-VL-style preprocessor_config.json.
  */
 
-export type RandomPreset = 'tiny' | '8b' | '14b';
+export type RandomPreset = 'tiny' | 'odd' | '8b' | '14b';
 
 export interface PresetDims {
   readonly text: { readonly hiddenSize: number; readonly intermediateSize: number; readonly numLayers: number; readonly numHeads: number; readonly vocabSize: number; readonly maxPositionEmbeddings: number };
@@ -29,6 +29,21 @@ export const PRESETS: Readonly<Record<RandomPreset, PresetDims>> = {
     maxPixels: 200704,
     maxShardBytes: null,
   },
+  // Sizes off every power of two wherever the engine's runtimes allow it, so no kernel or graph can lean on
+  // multiples of 32 (the int4 block) or on powers of two: int4 K = 144 and 212 (partial last blocks of 16 and 20),
+  // 3 text heads of 48, vocab 1000 (ids 997/998 for the image start/end), 3 vision heads of 40, vision width 120
+  // and MLP int(120 · 2.5) = 300 (Qwen2VLVisionBlock: int(embed_dim * mlp_ratio)). The text head size is a multiple
+  // of 16 because onnxruntime-web's GroupQueryAttention with its rotary (prefill) needs one (measured: "head_size
+  // must be a multiple of 8" at 18, "shall be a multiple of 16" at 24); our vision attention needs a multiple of 8.
+  // The merger's 4 · embed_dim is then a multiple of 32 too.
+  odd: {
+    text: { hiddenSize: 144, intermediateSize: 212, numLayers: 2, numHeads: 3, vocabSize: 1000, maxPositionEmbeddings: 4096 },
+    vision: { depth: 2, embedDim: 120, numHeads: 3, mlpRatio: 2.5 },
+    imageStartId: 997,
+    imageEndId: 998,
+    maxPixels: 200704,
+    maxShardBytes: null,
+  },
   '8b': {
     text: { hiddenSize: 4096, intermediateSize: 11008, numLayers: 32, numHeads: 32, vocabSize: 102400, maxPositionEmbeddings: 4096 },
     vision: { depth: 32, embedDim: 1280, numHeads: 16, mlpRatio: 4 },
@@ -47,19 +62,26 @@ export const PRESETS: Readonly<Record<RandomPreset, PresetDims>> = {
   },
 };
 
+const NAME_OR_PATH: Readonly<Record<RandomPreset, string>> = {
+  tiny: 'random/sarashina2-tiny',
+  odd: 'random/sarashina2-odd',
+  '8b': 'sbintuitions/sarashina2-7b',
+  '14b': 'sbintuitions/sarashina2-13b',
+};
+
 /** True when `value` names a preset. */
 export function isRandomPreset(value: unknown): value is RandomPreset {
-  return value === 'tiny' || value === '8b' || value === '14b';
+  return value === 'tiny' || value === 'odd' || value === '8b' || value === '14b';
 }
 
 /**
  * config.json content for `preset`. 8b is the real sarashina2-vision-8b file; 14b adds the
- * Sarashina2-13B text sizes and the 5120 projector width; tiny lists every non-default size.
+ * Sarashina2-13B text sizes and the 5120 projector width; tiny and odd list every non-default size.
  */
 export function presetConfigJson(preset: RandomPreset): Record<string, unknown> {
   const dims = PRESETS[preset];
   const text: Record<string, unknown> = {
-    _name_or_path: preset === 'tiny' ? 'random/sarashina2-tiny' : preset === '8b' ? 'sbintuitions/sarashina2-7b' : 'sbintuitions/sarashina2-13b',
+    _name_or_path: NAME_OR_PATH[preset],
     architectures: ['LlamaForCausalLM'],
     max_position_embeddings: dims.text.maxPositionEmbeddings,
     model_type: 'llama',
@@ -78,7 +100,7 @@ export function presetConfigJson(preset: RandomPreset): Record<string, unknown> 
       num_key_value_heads: dims.text.numHeads,
     });
   }
-  if (preset === 'tiny') {
+  if (preset === 'tiny' || preset === 'odd') {
     Object.assign(vision, { depth: dims.vision.depth, embed_dim: dims.vision.embedDim, mlp_ratio: dims.vision.mlpRatio, num_heads: dims.vision.numHeads });
   }
   return {

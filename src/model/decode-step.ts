@@ -115,13 +115,16 @@ export class KernelDecodeStep {
     // The residual stream [H], then every RMSNorm weight [H] (input and post-attention per layer, final), read by
     // the GEMVs that fuse the norm: copied once here as f32, from weights the ORT graph keeps using.
     const norms = normNames(manifest);
-    const hidden = buffer('hidden', H * (1 + norms.length));
-    const normOffset = new Map(norms.map((name, i) => [name, H * (1 + i)]));
-    copyNormWeights(kernels, weights, norms, hidden, H);
+    // The int4 GEMV reads x and the fused norm's weight in whole vec4s (the lanes past K masked), so every vector it
+    // reads is padded to a multiple of 4 floats and each norm weight starts on one.
+    const stride = roundUp4(H);
+    const hidden = buffer('hidden', stride * (1 + norms.length));
+    const normOffset = new Map(norms.map((name, i) => [name, stride * (1 + i)]));
+    copyNormWeights(kernels, weights, norms, hidden, H, stride);
     const normed = buffer('normed', H);
     const qkv = buffer('qkv', qDim + 2 * kvDim);
-    const attn = buffer('attn', qDim);
-    const act = buffer('act', t.intermediateSize);
+    const attn = buffer('attn', roundUp4(qDim));
+    const act = buffer('act', roundUp4(t.intermediateSize));
     const w = (name: string): GPUBuffer => weights.get(name).buffer;
     const kind = (name: string): LinearKind | null => linearKind(manifest, name);
     // The int4 scales' type of a linear (one per package: decodeStepSupport).
@@ -243,11 +246,16 @@ export class KernelDecodeStep {
   }
 }
 
+/** `n` rounded up to a multiple of 4 (whole vec4s). */
+function roundUp4(n: number): number {
+  return Math.ceil(n / 4) * 4;
+}
+
 /**
- * Writes the norm weights `names` as f32 into `hidden` at [H · (1 + i), H · (2 + i)) and submits: f32 weights by
+ * Writes the norm weights `names` as f32 into `hidden` at [stride · (1 + i), stride · (1 + i) + H) and submits: f32 weights by
  * copy, f16 ones (q4f16) widened by the embedding gather's f16 → f32 rows (exact) as row 0 of a one-row table.
  */
-function copyNormWeights(kernels: KernelCache, weights: ModelWeights, names: readonly string[], hidden: GPUBuffer, H: number): void {
+function copyNormWeights(kernels: KernelCache, weights: ModelWeights, names: readonly string[], hidden: GPUBuffer, H: number, stride: number): void {
   const { device } = kernels;
   const encoder = device.createCommandEncoder({ label: 'decode-step.norm-weights' });
   const temporary: { destroy(): void }[] = [];
@@ -255,7 +263,7 @@ function copyNormWeights(kernels: KernelCache, weights: ModelWeights, names: rea
   let widen: { id: GPUBuffer; row: GPUBuffer } | null = null;
   for (const [i, name] of names.entries()) {
     const weight = weights.get(name);
-    const offsetBytes = H * (1 + i) * 4;
+    const offsetBytes = stride * (1 + i) * 4;
     if (weight.dtype === 'float32') {
       encoder.copyBufferToBuffer(weight.buffer, 0, hidden, offsetBytes, H * 4);
       continue;

@@ -96,6 +96,14 @@ describe('planPackage', () => {
     expect(planPackage({ ...q4f16, weights: mixed }, desktop).decodePathReason).toMatch(/mix float16 and float32 scales/);
   });
 
+  it('refuses head sizes the runtimes cannot run before anything is downloaded, naming the size', () => {
+    const fp32 = manifests.fp32!;
+    const text = { ...fp32.model.text, hiddenSize: 72, numHeads: 4, numKvHeads: 4, headDim: 18 };
+    expect(() => planPackage({ ...fp32, model: { ...fp32.model, text } }, desktop)).toThrow(expect.objectContaining({ code: 'invalid-model', message: expect.stringContaining('head size is 18') }));
+    const vision = { ...fp32.model.vision, embedDim: 80, numHeads: 4 };
+    expect(() => planPackage({ ...fp32, model: { ...fp32.model, vision } }, desktop)).toThrow(expect.objectContaining({ code: 'invalid-model', message: expect.stringContaining('head size is 20') }));
+  });
+
   it('a software adapter prefills in runs of 16 (onnxruntime-web GQA exactness, ARCHITECTURE.md), never more than the context', () => {
     const fallback = { ...desktop, isFallbackAdapter: true, subgroupMinSize: 4 };
     expect(planPackage(manifests.fp32!, fallback).prefillChunkTokens).toBe(16);

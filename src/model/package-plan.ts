@@ -146,11 +146,39 @@ export function chooseVariant(index: VariantIndex, caps: PlanCapabilities, optio
 }
 
 /**
+ * Head sizes the runtimes take, checked before anything is downloaded: onnxruntime-web 1.30's GroupQueryAttention
+ * (every decoder graph's prefill, with its rotary) refused 18 ("head_size must be a multiple of 8") and 24 ("shall be
+ * a multiple of 16") on lavapipe (2026-12-02); our vision attention tiles heads in vec4 halves (vision-attention.ts).
+ */
+const TEXT_HEAD_MULTIPLE = 16;
+const VISION_HEAD_MULTIPLE = 8;
+
+function checkHeadSizes(manifest: PackageManifest): void {
+  const { text, vision } = manifest.model;
+  if (text.headDim % TEXT_HEAD_MULTIPLE !== 0) {
+    throw new SarashinaError(
+      'invalid-model',
+      `The decoder's head size is ${text.headDim} (hidden ${text.hiddenSize} / ${text.numHeads} heads); onnxruntime-web's GroupQueryAttention, which prefills every package, needs a multiple of ${TEXT_HEAD_MULTIPLE}. This model cannot run in this engine.`,
+      { headDim: text.headDim, multiple: TEXT_HEAD_MULTIPLE },
+    );
+  }
+  const visionHead = vision.embedDim / vision.numHeads;
+  if (visionHead % VISION_HEAD_MULTIPLE !== 0) {
+    throw new SarashinaError(
+      'invalid-model',
+      `The vision tower's head size is ${visionHead} (embed_dim ${vision.embedDim} / ${vision.numHeads} heads); the vision attention kernel needs a multiple of ${VISION_HEAD_MULTIPLE}. This model cannot run in this engine.`,
+      { headDim: visionHead, multiple: VISION_HEAD_MULTIPLE },
+    );
+  }
+}
+
+/**
  * The plan for `manifest` on an adapter with `caps`. With `options.variant` (chosen from the model's index) the
  * manifest must be the package that choice describes ('invalid-model' otherwise, checkVariantManifest); without,
  * the package is a model of one variant and chooseVariant's checks and errors apply to it.
  */
 export function planPackage(manifest: PackageManifest, caps: PlanCapabilities, options: PackagePlanOptions = {}): PackagePlan {
+  checkHeadSizes(manifest);
   const chosen = options.variant;
   if (chosen) checkVariantManifest(chosen.index, chosen.entry, manifest);
   const choice = chosen ?? chooseVariant(singlePackageIndex(manifest), caps, options);

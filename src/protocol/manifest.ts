@@ -11,9 +11,9 @@
  * Weights. A graph takes each weight as an input; `GraphEntry.weights` maps input name → weight name. Layouts:
  *   'row-major'            a plain tensor of `shape` (linear weights keep HF's [out, in]; the vision
  *                          patch embedding is stored as [E, C·T·P·P]).
- *   'matmulnbits-q4-b32'   int4 block-32 symmetric codes, uint8 [N, K/32, 16], low nibble first,
- *                          code − 8 = q (export/quantize/int4-block-quantizer.ts).
- *   'matmulnbits-scales'   its scales [N, K/32] (float32 in q4f32, float16 in q4f16), weight name
+ *   'matmulnbits-q4-b32'   int4 block-32 symmetric codes, uint8 [N, ceil(K/32), 16], low nibble first,
+ *                          code − 8 = q, a partial last block padded (int4-layout.ts, int4-block-quantizer.ts).
+ *   'matmulnbits-scales'   its scales [N, ceil(K/32)] (float32 in q4f32, float16 in q4f16), weight name
  *                          `<name>.scales`.
  * Dtypes: fp32 stores everything float32; q4f32 stores vision weights and norms float32 and decoder
  * linears int4; q4f16 stores them float16. The embedding table (`llm.model.embed_tokens.weight`) is

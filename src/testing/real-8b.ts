@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { parseModelConfig } from '../../export/hf-config';
 import { planWeights } from '../../export/package/weight-plan';
+import { int4WeightBytes } from '../protocol/int4-layout';
 import type { Precision } from '../protocol/manifest';
 import type { ModelSpec } from '../protocol/model-spec';
 import { QWEN2_VL_IMAGE_DEFAULTS } from '../protocol/model-spec';
@@ -29,10 +30,13 @@ export function real8bWeights(precision: Precision): { weightBytes: number; larg
     const parts: [string, number][] =
       c.kind === 'float'
         ? [[w.name, count * (c.dtype === 'float32' ? 4 : 2)]]
-        : [
-            [w.name, count / 2],
-            [`${w.name}.scales`, (count / 32) * (c.scaleDtype === 'float32' ? 4 : 2)],
-          ];
+        : (() => {
+            const { packedBytes, scalesBytes } = int4WeightBytes(rows, cols, c.scaleDtype === 'float32' ? 4 : 2);
+            return [
+              [w.name, packedBytes],
+              [`${w.name}.scales`, scalesBytes],
+            ] as [string, number][];
+          })();
     for (const [name, sizeBytes] of parts) {
       weightBytes += sizeBytes;
       if (sizeBytes > largestWeight.sizeBytes) largestWeight = { name, sizeBytes };

@@ -7,12 +7,13 @@
 import { defineKernel, type KernelCache, type KernelDispatch, UniformStruct } from '../../../src/gpu/kernel';
 import type { GpuCapabilities } from '../../../src/gpu/gpu-context';
 import { SarashinaError } from '../../../src/protocol/errors';
+import { INT4_BLOCK_SIZE, int4BlocksPerRow } from '../../../src/protocol/int4-layout';
 import int4GemvWgsl from './int4-gemv.wgsl?raw';
 import scalesF16Wgsl from './scales-f16.wgsl?raw';
 import scalesF32Wgsl from './scales-f32.wgsl?raw';
 
 /** int4 values per quantization block (MatMulNBits block_size). */
-export const INT4_BLOCK = 32;
+export const INT4_BLOCK = INT4_BLOCK_SIZE;
 
 export type GemvEpilogue = 'store' | 'add' | 'swiglu';
 /** The int4 GEMV's epilogues: the shared ones plus 'store3' (three matrices stacked along n in one dispatch). */
@@ -51,7 +52,11 @@ export const INT4_GEMV = { float32: int4GemvDescriptor('float32'), float16: int4
 export interface GemvShape {
   /** Output rows (the weight's N). */
   readonly n: number;
-  /** Input length (the weight's K), a multiple of 32. */
+  /**
+   * Input length (the weight's K, MatMulNBits' K attribute): any positive integer. Each weight row holds
+   * ceil(K / 32) blocks, the last one padded (as MatMulNBits pads it); x is read as ceil(K / 4) vec4s, so its
+   * buffer holds 4 · ceil(K / 4) floats, the ones past K masked to 0 whatever they are.
+   */
   readonly k: number;
   readonly epilogue: Int4GemvEpilogue;
   /** SwiGLU only: the first up row inside qweight2/scales2 (N when gate and up are one packed [2N, …] buffer). Default 0. */
@@ -108,13 +113,10 @@ export function gemvVariantName(v: GemvVariant): string {
 }
 
 export function validateGemvShape(shape: GemvShape): void {
-  if (!Number.isInteger(shape.k) || shape.k <= 0 || shape.k % INT4_BLOCK !== 0) {
-    throw new SarashinaError(
-      'invalid-model',
-      `int4 GEMV: K = ${shape.k} is not a positive multiple of the block size ${INT4_BLOCK}. ` +
-        'Re-export the model with block-32 MatMulNBits weights.',
-      { k: shape.k, blockSize: INT4_BLOCK },
-    );
+  if (!Number.isSafeInteger(shape.k) || shape.k <= 0) {
+    throw new SarashinaError('invalid-model', `int4 GEMV: K = ${shape.k} must be a positive integer input width. Check the weight shapes in the manifest.`, {
+      k: shape.k,
+    });
   }
   if (!Number.isInteger(shape.n) || shape.n <= 0) {
     throw new SarashinaError('invalid-model', `int4 GEMV: N = ${shape.n} must be a positive integer row count. Check the weight shapes in the manifest.`, {
@@ -152,7 +154,9 @@ export function prepareInt4Gemv(
 ): KernelDispatch {
   validateGemvShape(shape);
   if (variant.rows < 1 || variant.rows > MAX_ROWS) throw new RangeError(`int4 GEMV: rows per workgroup ${variant.rows} outside 1..${MAX_ROWS}`);
-  const blocks = shape.k / INT4_BLOCK;
+  const blocks = int4BlocksPerRow(shape.k);
+  // x is read as whole vec4s: the last one may reach past k (its extra lanes are masked in the kernel).
+  const xFloats = Math.ceil(shape.k / 4) * 4;
   const scaleDtype = shape.scaleDtype ?? 'float32';
   // Bytes of `rows` rows of scales, in whole words (f16 scales are read as u32 pairs).
   const scaleBytes = (rows: number): number => Math.ceil((rows * blocks * SCALE_BYTES[scaleDtype]) / 4) * 4;
@@ -167,7 +171,7 @@ export function prepareInt4Gemv(
     throw new RangeError(`int4 GEMV: norm weight offset ${shape.norm.weightOffset} must be a multiple of 4 at or past k = ${shape.k}`);
   }
   const need: [string, GPUBuffer | undefined, number][] = [
-    ['x', buffers.x, (shape.norm ? shape.norm.weightOffset + shape.k : shape.k) * 4],
+    ['x', buffers.x, (shape.norm ? shape.norm.weightOffset + xFloats : xFloats) * 4],
     ['qweight', buffers.qweight, rowsA * blocks * 16],
     ['scales', buffers.scales, scaleBytes(rowsA)],
     ['y', buffers.y, ((shape.yOffset ?? 0) + shape.n) * 4],
@@ -213,15 +217,15 @@ export function prepareInt4Gemv(
   });
 }
 
-/** W[n, k] from MatMulNBits bytes and scales (zero point 8), f64 arithmetic. */
+/** W[n, k] from MatMulNBits bytes and scales (zero point 8; rows of ceil(k / 32) blocks), f64 arithmetic. */
 function weight(qweight: Uint8Array, scales: Float32Array, k: number, n: number, kk: number): number {
-  const blocks = k / INT4_BLOCK;
+  const blocks = int4BlocksPerRow(k);
   const byte = qweight[n * blocks * 16 + Math.floor(kk / 2)] ?? 0;
   const q = kk % 2 === 0 ? byte & 15 : byte >> 4;
   return (q - 8) * (scales[n * blocks + Math.floor(kk / INT4_BLOCK)] ?? 0);
 }
 
-/** Plain-TS reference: dot[n] = Σ_k x[k] · W[n, k] in f64. */
+/** Plain-TS reference: dot[n] = Σ_{k < K} x[k] · W[n, k] in f64 (a padded last block's extra codes take no part). */
 export function int4GemvReference(x: Float32Array, qweight: Uint8Array, scales: Float32Array, shape: { n: number; k: number }): Float64Array {
   const out = new Float64Array(shape.n);
   for (let n = 0; n < shape.n; n++) {

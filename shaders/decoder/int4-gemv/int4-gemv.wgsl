@@ -3,11 +3,14 @@
 // defines ScaleWord, scale_word and scale_value.
 //
 // Bindings
-//   0 params    uniform Params (k a multiple of 32; blocks_per_row = k / 32; y_offset: first element of y written)
-//   1 x         storage read  vec4<f32>: x [k / 4] from element 0; with NORM the RMSNorm weight [k / 4] from
-//               element norm_offset (a multiple of 4) of the same buffer
-//   2 qweight   storage read  vec4<u32> [n, k / 32]   one 16-byte block = 32 int4 (byte i: low nibble k = 2i, high k = 2i + 1)
-//   3 scales    storage read  [n, k / 32] of the scales prelude's type: f32 (scales-f32.wgsl) or f16 pairs in u32
+//   0 params    uniform Params (any k ≥ 1; blocks_per_row = ceil(k / 32); y_offset: first element of y written)
+//   1 x         storage read  vec4<f32>: x [ceil(k / 4)] from element 0; with NORM the RMSNorm weight [ceil(k / 4)]
+//               from element norm_offset (a multiple of 4) of the same buffer. Elements k .. 4·ceil(k / 4) − 1 of
+//               either are read but masked to 0 (they may hold anything); nothing past them is read.
+//   2 qweight   storage read  vec4<u32> [n, ceil(k / 32)]   one 16-byte block = 32 int4 (byte i: low nibble k = 2i,
+//               high k = 2i + 1); the last block of a row holds k % 32 real codes when k % 32 ≠ 0 (MatMulNBits pads
+//               each row to whole blocks), its padding codes are never multiplied by anything but 0
+//   3 scales    storage read  [n, ceil(k / 32)] of the scales prelude's type: f32 (scales-f32.wgsl) or f16 pairs in u32
 //               words (scales-f16.wgsl); read through scale_word / scale_value, so both are f32 in registers
 //   4 y         storage read_write f32 [y_offset + n]
 //   5 qweight2  (main_swiglu, main_store3) a second matrix, same layout: SwiGLU's "up" rows starting at row
@@ -25,6 +28,8 @@
 //   main_swiglu: y[y_offset + n] = silu(dot_gate[n]) · dot_up[n] (gate rows from 2/3, up rows from 5/6)
 // Work split: a workgroup owns ROWS consecutive rows; every invocation takes one block per step for all ROWS rows,
 //   issuing their weight and scale loads before any math; each x block is loaded once per invocation for ROWS rows.
+//   The loop runs over the k / 32 full blocks only; a partial last block (k % 32 ≠ 0) is peeled after it and taken
+//   by one invocation with x masked past k (load_x_tail), so the hot loop has no per-block branch.
 //   A workgroup together reads all of x once, so the fused norm's Σ x² is one more accumulator of the same
 //   reduction, a tree over WORKGROUP_SIZE (a power of two) in workgroup memory.
 // Unpacking: nibble t of a u32 word (bits 4t..4t+3) is masked in place and OR-ed into the mantissa of 2^23:
@@ -73,6 +78,8 @@ struct XBlock {
   sumsq: f32,
 }
 
+const BLOCK: u32 = 32u;
+
 const NIBBLE_SCALE = vec4<f32>(1.0, 0.0625, 0.00390625, 0.000244140625);
 
 fn load_x_block(b: u32) -> XBlock {
@@ -120,7 +127,8 @@ fn block_dot(w: vec4<u32>, xb: ptr<function, XBlock>) -> f32 {
 fn dot_rows(row0: u32, lid: u32, last: u32, row_offset: u32, acc0: u32, with_sumsq: bool, acc_in: array<f32, MAX_ACC>) -> array<f32, MAX_ACC> {
   var acc = acc_in;
   let bpr = params.blocks_per_row;
-  for (var b = lid; b < bpr; b += WORKGROUP_SIZE) {
+  let full = params.k / BLOCK;
+  for (var b = lid; b < full; b += WORKGROUP_SIZE) {
     var w: array<vec4<u32>, MAX_ROWS>;
     var s: array<f32, MAX_ROWS>;
     for (var r = 0u; r < ROWS; r++) {
@@ -130,13 +138,24 @@ fn dot_rows(row0: u32, lid: u32, last: u32, row_offset: u32, acc0: u32, with_sum
     }
     accumulate_block(&acc, b, &w, &s, acc0, with_sumsq);
   }
+  if (full < bpr && lid == full % WORKGROUP_SIZE) {
+    var w: array<vec4<u32>, MAX_ROWS>;
+    var s: array<f32, MAX_ROWS>;
+    for (var r = 0u; r < ROWS; r++) {
+      let base = (min(row0 + r, last) + row_offset) * bpr;
+      w[r] = qweight[base + full];
+      s[r] = scale_value(scales[scale_word(base + full)], base + full);
+    }
+    accumulate_tail(&acc, full, &w, &s, acc0, with_sumsq);
+  }
   return acc;
 }
 
 fn dot_rows2(row0: u32, lid: u32, last: u32, row_offset: u32, acc0: u32, with_sumsq: bool, acc_in: array<f32, MAX_ACC>) -> array<f32, MAX_ACC> {
   var acc = acc_in;
   let bpr = params.blocks_per_row;
-  for (var b = lid; b < bpr; b += WORKGROUP_SIZE) {
+  let full = params.k / BLOCK;
+  for (var b = lid; b < full; b += WORKGROUP_SIZE) {
     var w: array<vec4<u32>, MAX_ROWS>;
     var s: array<f32, MAX_ROWS>;
     for (var r = 0u; r < ROWS; r++) {
@@ -146,13 +165,24 @@ fn dot_rows2(row0: u32, lid: u32, last: u32, row_offset: u32, acc0: u32, with_su
     }
     accumulate_block(&acc, b, &w, &s, acc0, with_sumsq);
   }
+  if (full < bpr && lid == full % WORKGROUP_SIZE) {
+    var w: array<vec4<u32>, MAX_ROWS>;
+    var s: array<f32, MAX_ROWS>;
+    for (var r = 0u; r < ROWS; r++) {
+      let base = (min(row0 + r, last) + row_offset) * bpr;
+      w[r] = qweight2[base + full];
+      s[r] = scale_value(scales2[scale_word(base + full)], base + full);
+    }
+    accumulate_tail(&acc, full, &w, &s, acc0, with_sumsq);
+  }
   return acc;
 }
 
 fn dot_rows3(row0: u32, lid: u32, last: u32, row_offset: u32, acc0: u32, with_sumsq: bool, acc_in: array<f32, MAX_ACC>) -> array<f32, MAX_ACC> {
   var acc = acc_in;
   let bpr = params.blocks_per_row;
-  for (var b = lid; b < bpr; b += WORKGROUP_SIZE) {
+  let full = params.k / BLOCK;
+  for (var b = lid; b < full; b += WORKGROUP_SIZE) {
     var w: array<vec4<u32>, MAX_ROWS>;
     var s: array<f32, MAX_ROWS>;
     for (var r = 0u; r < ROWS; r++) {
@@ -162,13 +192,60 @@ fn dot_rows3(row0: u32, lid: u32, last: u32, row_offset: u32, acc0: u32, with_su
     }
     accumulate_block(&acc, b, &w, &s, acc0, with_sumsq);
   }
+  if (full < bpr && lid == full % WORKGROUP_SIZE) {
+    var w: array<vec4<u32>, MAX_ROWS>;
+    var s: array<f32, MAX_ROWS>;
+    for (var r = 0u; r < ROWS; r++) {
+      let base = (min(row0 + r, last) + row_offset) * bpr;
+      w[r] = qweight3[base + full];
+      s[r] = scale_value(scales3[scale_word(base + full)], base + full);
+    }
+    accumulate_tail(&acc, full, &w, &s, acc0, with_sumsq);
+  }
   return acc;
+}
+
+// The partial last block b = k / 32 (k % 32 = count > 0 real elements), as load_x_block but with every element at
+// or past k set to 0 after the norm weight is applied, so neither x's nor the norm weight's values past k (whatever
+// the buffer holds there) nor the padding codes reach a sum. The vec4s wholly past k are never read.
+fn load_x_tail(b: u32, count: u32) -> XBlock {
+  let o = b * 8u;
+  let vecs = (count + 3u) / 4u;
+  var xb: XBlock;
+  var squares = vec4<f32>(0.0);
+  for (var i = 0u; i < 8u; i++) {
+    var v = vec4<f32>(0.0);
+    if (i < vecs) {
+      let live = vec4<u32>(4u * i) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(count);
+      let raw = select(vec4<f32>(0.0), x[o + i], live);
+      v = raw;
+      if (NORM) {
+        squares += raw * raw;
+        v = select(vec4<f32>(0.0), raw * x[params.norm_offset / 4u + o + i], live);
+      }
+    }
+    xb.v[i] = v * NIBBLE_SCALE;
+  }
+  xb.sumsq = squares.x + squares.y + squares.z + squares.w;
+  return xb;
 }
 
 // acc[acc0 + r] += s[r] · block_dot(w[r], x block b) for the ROWS rows; (NORM, with_sumsq) acc[SUMSQ] += Σ x².
 fn accumulate_block(acc: ptr<function, array<f32, MAX_ACC>>, b: u32, w: ptr<function, array<vec4<u32>, MAX_ROWS>>,
                     s: ptr<function, array<f32, MAX_ROWS>>, acc0: u32, with_sumsq: bool) {
   var xb = load_x_block(b);
+  if (NORM && with_sumsq) {
+    (*acc)[SUMSQ] += xb.sumsq;
+  }
+  for (var r = 0u; r < ROWS; r++) {
+    (*acc)[acc0 + r] += (*s)[r] * block_dot((*w)[r], &xb);
+  }
+}
+
+// accumulate_block for the partial last block b (load_x_tail instead of load_x_block).
+fn accumulate_tail(acc: ptr<function, array<f32, MAX_ACC>>, b: u32, w: ptr<function, array<vec4<u32>, MAX_ROWS>>,
+                   s: ptr<function, array<f32, MAX_ROWS>>, acc0: u32, with_sumsq: bool) {
+  var xb = load_x_tail(b, params.k - b * BLOCK);
   if (NORM && with_sumsq) {
     (*acc)[SUMSQ] += xb.sumsq;
   }
