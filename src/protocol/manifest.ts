@@ -33,6 +33,7 @@
 import type { PrecisionVariant } from './api';
 import { type JsonFields, jsonFields } from './json-fields';
 import type { ImageProcessorSpec, ModelSpec } from './model-spec';
+import { scalesName } from './weight-names';
 import type { WeightSplit } from './weight-parts';
 
 export const MANIFEST_FORMAT_VERSION = 3;
@@ -309,6 +310,13 @@ function parseWeightSplits(v: unknown, weights: Readonly<Record<string, WeightEn
       sum += w.shape[0] ?? 0;
     }
     if (sum !== rows) invalid(`${f}.rows`, `the parts' rows added up (${sum})`, rows);
+    // An int4 part is multiplied with its own scales: they must hold the part's rows.
+    if (first?.layout === 'matmulnbits-q4-b32') {
+      for (const [i, part] of parts.entries()) {
+        const scales = weights[scalesName(part)];
+        if (scales?.shape[0] !== weights[part]?.shape[0]) invalid(`${f}.parts[${i}]`, `an int4 part with scales ${scalesName(part)} of its ${weights[part]?.shape[0]} rows`, part);
+      }
+    }
     out[name] = { rows, parts };
   }
   return out;
