@@ -12,8 +12,8 @@
 import type { ModelSpec } from '../../src/protocol/model-spec';
 import type { Precision, WeightDtype } from '../../src/protocol/manifest';
 import { precisionDtypes } from '../../src/protocol/precision-dtypes';
-import { allDecoderLinears, checkpointTensorShapes, WEIGHTS } from '../../src/protocol/weight-names';
-import { DEFAULT_MAX_WEIGHT_PART_BYTES, splittableWeights, splitRows } from '../../src/protocol/weight-parts';
+import { allDecoderLinears, checkpointTensorShapes, scalesName, WEIGHTS } from '../../src/protocol/weight-names';
+import { DEFAULT_MAX_WEIGHT_PART_BYTES, partName, splittableWeights, splitRows } from '../../src/protocol/weight-parts';
 
 export type Conversion =
   | { readonly kind: 'float'; readonly dtype: Exclude<WeightDtype, 'uint8'> }
@@ -40,6 +40,25 @@ export interface WeightPlanOptions {
 export function packageRowBytes(shape: readonly number[], conversion: Conversion): number {
   const cols = shape.length === 1 ? (shape[0] ?? 1) : shape.slice(1).reduce((a, b) => a * b, 1);
   return conversion.kind === 'int4' ? cols / 2 : cols * (conversion.dtype === 'float32' ? 4 : 2);
+}
+
+/**
+ * The manifest weights `planned` becomes, with their byte sizes: the weight or its row parts (`partName`), and for
+ * int4 each one's scales — one GPU buffer and one storage binding each.
+ */
+export function plannedEntries(planned: PlannedWeight): { readonly name: string; readonly sizeBytes: number }[] {
+  const rowBytes = packageRowBytes(planned.shape, planned.conversion);
+  const names = planned.rowParts.length < 2 ? [planned.name] : planned.rowParts.map((_, i) => partName(planned.name, i));
+  const c = planned.conversion;
+  return names.flatMap((name, i) => {
+    const rows = planned.rowParts[i] ?? 0;
+    if (c.kind === 'float') return [{ name, sizeBytes: rows * rowBytes }];
+    return [
+      { name, sizeBytes: rows * rowBytes },
+      // One scale per 32-code block, i.e. per 16 bytes of codes.
+      { name: scalesName(name), sizeBytes: ((rows * rowBytes) / 16) * (c.scaleDtype === 'float32' ? 4 : 2) },
+    ];
+  });
 }
 
 export function planWeights(spec: ModelSpec, precision: Precision, options: WeightPlanOptions = {}): PlannedWeight[] {
