@@ -7,7 +7,9 @@
  * With int4 linears each RMSNorm is fused into the GEMVs that read it (they normalize x themselves; the norm
  * weights are copied once behind the residual stream in the `hidden` buffer, so x and the weight are one binding)
  * and q, k, v are one dispatch; RoPE, the KV-cache append and the merge of the attention chunks run inside
- * the one decode-attention dispatch, so a layer is 5 dispatches: qkv, attention, o, gate/up, down.
+ * the one decode-attention dispatch, so a layer is 5 dispatches: qkv, attention, o, gate/up, down. A linear stored
+ * as row parts (a weight over one storage binding: src/protocol/weight-parts.ts) is one GEMV per part, each writing
+ * its rows of y at an offset; the embedding table's parts are one gather each.
  *
  * Covers packages whose decoder linears are f32 matrices (fp32: f32 GEMV) or int4 with f32 or f16 scales (q4f32,
  * q4f16: int4 GEMV), with f32 or f16 norm weights and an f32 or f16 KV cache. `decodeStepSupport` says why
