@@ -54,7 +54,8 @@ const totalBytes = shards * SHARD;
 const manifest = {
   shards: Array.from({ length: shards }, (_, s) => ({ path: `weights-${String(s).padStart(5, '0')}.bin`, sizeBytes: SHARD, sha256: '' })),
   weights,
-} as unknown as PackageManifest; // ModelWeights.upload reads only shards and weights
+  weightSplits: {},
+} as unknown as PackageManifest; // ModelWeights.upload reads only shards, weights and weightSplits
 
 const gc = (globalThis as { gc?: () => void }).gc;
 const gpu = await installNodeWebGpu();

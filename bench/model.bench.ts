@@ -121,6 +121,8 @@ const packageBytes = manifest.shards.reduce((n, s) => n + s.sizeBytes, 0);
 // KV cache up to the position) ÷ the read bandwidth a WGSL kernel reaches on this card, measured here.
 const stepWeights = new Set([WEIGHTS.finalNorm, ...allDecoderLinears(manifest.model).flatMap((name) => [name, scalesName(name)])]);
 for (let l = 0; l < manifest.model.text.numLayers; l++) stepWeights.add(WEIGHTS.decoderLayer(l).inputNorm).add(WEIGHTS.decoderLayer(l).postAttentionNorm);
+// A weight stored as row parts (manifest weightSplits) is read as its parts.
+for (const [name, split] of Object.entries(manifest.weightSplits)) if (stepWeights.has(name)) for (const part of split.parts) stepWeights.add(part);
 const stepWeightBytes = Object.entries(manifest.weights)
   .filter(([name]) => stepWeights.has(name))
   .reduce((n, [, w]) => n + w.sizeBytes, 0);

@@ -1,5 +1,5 @@
 /**
- * `npm run export -- <hf-dir-or-url> --out <dir> [--precision P[,P…]] [--max-shard-mb N] [--force]`, P one of
+ * `npm run export -- <hf-dir-or-url> --out <dir> [--precision P[,P…]] [--max-shard-mb N] [--max-weight-part-mb N] [--force]`, P one of
  * fp32, q4f32, q4f16. One precision writes one package into <dir> (exportPackage, export/package/export-package.ts);
  * several write <dir>/<P>/ per precision and <dir>/variants.json (exportVariants, export/package/export-variants.ts).
  */
@@ -11,8 +11,10 @@ import { DEFAULT_MAX_SHARD_BYTES, exportPackage } from '../package/export-packag
 import { exportVariants } from '../package/export-variants';
 
 const USAGE =
-  'Usage: npm run export -- <hf-dir-or-url> --out <dir> [--precision fp32|q4f32|q4f16[,…]] [--max-shard-mb N] [--force]\n' +
-  '  several precisions (e.g. --precision q4f16,q4f32) write <dir>/<precision>/ each and <dir>/variants.json';
+  'Usage: npm run export -- <hf-dir-or-url> --out <dir> [--precision fp32|q4f32|q4f16[,…]] [--max-shard-mb N] [--max-weight-part-mb N] [--force]\n' +
+  '  several precisions (e.g. --precision q4f16,q4f32) write <dir>/<precision>/ each and <dir>/variants.json\n' +
+  '  --max-weight-part-mb: larger decoder linears and embedding tables are stored as row parts of at most this size\n' +
+  '  (default 128, the storage binding every WebGPU adapter grants)';
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -22,6 +24,7 @@ async function main(argv: string[]): Promise<number> {
       out: { type: 'string' },
       precision: { type: 'string', default: 'q4f32' },
       'max-shard-mb': { type: 'string' },
+      'max-weight-part-mb': { type: 'string' },
       force: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -46,6 +49,11 @@ async function main(argv: string[]): Promise<number> {
     console.error(`--max-shard-mb must be a number in (0, 2048], got ${values['max-shard-mb']}.`);
     return 2;
   }
+  const partMb = values['max-weight-part-mb'] === undefined ? undefined : Number(values['max-weight-part-mb']);
+  if (partMb !== undefined && !(partMb > 0 && partMb <= 2048)) {
+    console.error(`--max-weight-part-mb must be a number in (0, 2048], got ${values['max-weight-part-mb']}.`);
+    return 2;
+  }
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
   const tty = process.stderr.isTTY;
@@ -53,6 +61,7 @@ async function main(argv: string[]): Promise<number> {
   let label = '';
   const common = {
     maxShardBytes: Math.floor(shardMb * 2 ** 20),
+    ...(partMb === undefined ? {} : { maxWeightPartBytes: Math.floor(partMb * 2 ** 20) }),
     overwrite: values.force,
     signal: controller.signal,
     onProgress: (p: ExportProgress) => {

@@ -1,6 +1,6 @@
 /**
  * `npm run random-package -- --preset tiny|odd|8b|14b --out DIR [--precision fp32|q4f32|q4f16] [--seed N]
- *  [--max-pixels N] [--max-shard-mb N] [--force]`
+ *  [--max-pixels N] [--max-shard-mb N] [--max-weight-part-mb N] [--force]`
  * A model package with random weights written directly (export/random/random-package.ts), for
  * benchmarks. Also runs bundled with plain Node: `node bench/gpu/bundle.mjs export/cli/random-package.ts`.
  */
@@ -12,7 +12,7 @@ import { DEFAULT_MAX_SHARD_BYTES } from '../package/package-writer';
 import { writeRandomPackage } from '../random/random-package';
 import type { RandomPreset } from '../random/random-presets';
 
-const USAGE = 'Usage: npm run random-package -- --preset tiny|odd|8b|14b --out <dir> [--precision fp32|q4f32|q4f16] [--seed N] [--max-pixels N] [--max-shard-mb N] [--force]';
+const USAGE = 'Usage: npm run random-package -- --preset tiny|odd|8b|14b --out <dir> [--precision fp32|q4f32|q4f16] [--seed N] [--max-pixels N] [--max-shard-mb N] [--max-weight-part-mb N] [--force]';
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -25,6 +25,7 @@ async function main(argv: string[]): Promise<number> {
       seed: { type: 'string', default: '0' },
       'max-pixels': { type: 'string' },
       'max-shard-mb': { type: 'string' },
+      'max-weight-part-mb': { type: 'string' },
       force: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -45,6 +46,9 @@ async function main(argv: string[]): Promise<number> {
   const maxPixels = values['max-pixels'] === undefined ? undefined : Number(values['max-pixels']);
   const shardMb = values['max-shard-mb'] === undefined ? DEFAULT_MAX_SHARD_BYTES / 2 ** 20 : Number(values['max-shard-mb']);
   if (!(shardMb > 0 && shardMb <= 2048)) return fail(`--max-shard-mb must be a number in (0, 2048], got ${values['max-shard-mb']}.`);
+  // Row parts of the decoder linears and the embedding table (default 128 MiB, export/package/package-writer.ts).
+  const partMb = values['max-weight-part-mb'] === undefined ? undefined : Number(values['max-weight-part-mb']);
+  if (partMb !== undefined && !(partMb > 0 && partMb <= 2048)) return fail(`--max-weight-part-mb must be a number in (0, 2048], got ${values['max-weight-part-mb']}.`);
 
   const started = performance.now();
   const progress = stderrProgress('random-package');
@@ -53,6 +57,7 @@ async function main(argv: string[]): Promise<number> {
     precision: values.precision as Precision,
     seed,
     maxShardBytes: Math.floor(shardMb * 2 ** 20),
+    ...(partMb === undefined ? {} : { maxWeightPartBytes: Math.floor(partMb * 2 ** 20) }),
     ...(maxPixels === undefined ? {} : { maxPixels }),
     overwrite: values.force,
     onProgress: progress.onProgress,

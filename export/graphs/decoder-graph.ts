@@ -22,12 +22,14 @@ import { int4BlocksPerRow } from '../../src/protocol/int4-layout';
 import { scalesName, WEIGHTS } from '../../src/protocol/weight-names';
 import { precisionDtypes } from '../../src/protocol/precision-dtypes';
 import { type FloatType, GraphBuilder, type ModelGraph } from './graph-builder';
-import { silu } from './graph-layers';
+import { type RowPartsOf, rowPartLinear, silu } from './graph-layers';
 
 export interface DecoderGraphOptions {
   readonly precision: Precision;
   /** MatMulNBits accuracy_level: 4 lets ORT quantize activations to int8 (fast; ~1e-3 relative), 0 keeps them. */
   readonly accuracyLevel?: number;
+  /** Row parts of the linears stored split (default: every weight whole). */
+  readonly rowParts?: RowPartsOf;
 }
 
 export const MATMULNBITS_BLOCK_SIZE = 32;
@@ -37,19 +39,24 @@ export function floatTypeOf(precision: Precision): FloatType {
   return precisionDtypes(precision).activation;
 }
 
-/** Linear y = x · Wᵀ for weight `name` [outDim, inDim]: Gemm in fp32, MatMulNBits in q4 variants. */
+/**
+ * Linear y = x · Wᵀ for weight `name` [outDim, inDim]: Gemm in fp32, MatMulNBits in q4 variants; one per row part
+ * and a Concat when the weight is stored split.
+ */
 function decoderLinear(b: GraphBuilder, x: string, name: string, inDim: number, outDim: number, options: DecoderGraphOptions): string {
-  if (options.precision === 'fp32') {
-    const w = b.weight(name, 'float32', [outDim, inDim], name);
-    return b.op('Gemm', [x, w], { attributes: { transB: 1 } });
-  }
-  // B [N, ceil(K / 32), 16] with the true K as the attribute: a partial last block is padded (int4-layout.ts).
-  const blocks = int4BlocksPerRow(inDim);
-  const packed = b.weight(name, 'uint8', [outDim, blocks, MATMULNBITS_BLOCK_SIZE / 2], name);
-  const scales = b.weight(scalesName(name), b.floatType, [outDim, blocks], scalesName(name));
-  return b.op('MatMulNBits', [x, packed, scales], {
-    domain: 'com.microsoft',
-    attributes: { K: inDim, N: outDim, bits: 4, block_size: MATMULNBITS_BLOCK_SIZE, accuracy_level: options.accuracyLevel ?? 4 },
+  return rowPartLinear(b, name, options.rowParts?.(name) ?? [outDim], (weight, rows) => {
+    if (options.precision === 'fp32') {
+      const w = b.weight(weight, 'float32', [rows, inDim], weight);
+      return b.op('Gemm', [x, w], { attributes: { transB: 1 } });
+    }
+    // B [N, ceil(K / 32), 16] with the true K as the attribute: a partial last block is padded (int4-layout.ts).
+    const blocks = int4BlocksPerRow(inDim);
+    const packed = b.weight(weight, 'uint8', [rows, blocks, MATMULNBITS_BLOCK_SIZE / 2], weight);
+    const scales = b.weight(scalesName(weight), b.floatType, [rows, blocks], scalesName(weight));
+    return b.op('MatMulNBits', [x, packed, scales], {
+      domain: 'com.microsoft',
+      attributes: { K: inDim, N: rows, bits: 4, block_size: MATMULNBITS_BLOCK_SIZE, accuracy_level: options.accuracyLevel ?? 4 },
+    });
   });
 }
 

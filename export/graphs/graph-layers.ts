@@ -4,6 +4,7 @@
  * weight bytes serve ORT and our own kernels.
  */
 import type { AffineNames } from '../../src/protocol/weight-names';
+import { partName } from '../../src/protocol/weight-parts';
 import type { GraphBuilder } from './graph-builder';
 
 /** The package weights a layer's weight (and bias) bind to, named by WEIGHTS. */
@@ -21,6 +22,23 @@ export function linear(b: GraphBuilder, x: string, p: { name: string; binding: L
   const inputs = [x, w];
   if (p.bias) inputs.push(b.weight(`${p.name}.bias`, b.floatType, [p.outDim], bound(p.binding, 'bias')));
   return b.op('Gemm', inputs, { attributes: { transB: 1 } });
+}
+
+/**
+ * Rows per row part of each weight (src/protocol/weight-parts.ts): [rows] for a weight stored whole. The exporter
+ * takes it from its weight plan, tests from a manifest's weightSplits.
+ */
+export type RowPartsOf = (weight: string) => readonly number[] | undefined;
+
+/**
+ * A linear whose weight `name` may be stored as row parts: `one(weight, rows)` builds the product with one bound
+ * weight of `rows` output rows; with several parts, their outputs are concatenated along the last (output) axis in
+ * row order, which is the product with the whole weight.
+ */
+export function rowPartLinear(b: GraphBuilder, name: string, rowParts: readonly number[], one: (weight: string, rows: number) => string): string {
+  if (rowParts.length < 2) return one(name, rowParts[0] ?? 0);
+  const outputs = rowParts.map((rows, i) => one(partName(name, i), rows));
+  return b.op('Concat', outputs, { attributes: { axis: -1 } });
 }
 
 /** LayerNormalization over the last axis with weight and bias bound as `binding` says. */

@@ -138,7 +138,7 @@ describe('exportPackage on the tiny random checkpoint', () => {
       }
     };
     check(mutate(['precision'], 'int8'), /precision must be one of fp32, q4f32, q4f16, but it is "int8"/);
-    check(mutate(['formatVersion'], 3), /formatVersion must be 1 \(exporter 0\.1\.0\) or 2 \(exporter 0\.2\.0 or later\), but it is 3/);
+    check(mutate(['formatVersion'], 4), /formatVersion must be 1 \(exporter 0\.1\.0\), 2 \(exporter 0\.2\.0\) or 3 \(exporter 0\.3\.0 or later\), but it is 4/);
     check(mutate(['shards', 0, 'sha256'], 'abc'), /shards\[0\]\.sha256 must be 64 lower-case hex digits/);
     check(mutate(['model', 'text', 'hiddenSize'], -4), /model\.text\.hiddenSize must be a finite integer > 0, but it is -4/);
     const norm = WEIGHTS.projectorNorm.weight;
@@ -150,6 +150,80 @@ describe('exportPackage on the tiny random checkpoint', () => {
     check(mutate(['graphs', 1, 'name'], 'vision-whole'), /graphs\[1\]\.name must be a graph listed once/);
     check(mutate(['graphs'], (json.graphs as unknown[]).slice(1)), /graphs must be a list holding graph "vision-whole"/);
     check(mutate(['tokenizer', 'tokenizer', 'path'], '../x'), /tokenizer\.tokenizer\.path must be a relative path inside the package/);
+  });
+});
+
+describe('exportPackage with a weight part limit (row parts)', () => {
+  // 4000 bytes: the tiny model's lm_head codes (2048 rows × 32 B), its f16 table (128 B rows), gate/up (160 × 32 B)
+  // and down (64 × 80 B) are cut, q/k/v/o (64 × 32 B = 2 KiB) stay whole. Vision weights are never cut.
+  const LIMIT = 4000;
+  it.each(['q4f32', 'fp32'] as const)('%s: parts ≤ the limit, cut at whole rows, a smaller last part, bytes equal to the unsplit package', async (precision) => {
+    const out = join(dir, `split-${precision}`);
+    const { manifest } = await exportPackage(ckpt, out, { precision, maxShardBytes: SHARD, maxWeightPartBytes: LIMIT });
+    const whole = await readPackageManifest(join(dir, `pkg-${precision}`));
+    expect(whole.weightSplits).toEqual({});
+    const split = Object.keys(manifest.weightSplits);
+    const layer = WEIGHTS.decoderLayer(0);
+    for (const name of [WEIGHTS.lmHead, WEIGHTS.embedTokens, layer.gate, layer.up, layer.down]) expect(split, name).toContain(name);
+    if (precision === 'q4f32') {
+      expect(split).toContain(scalesName(WEIGHTS.lmHead));
+      expect(split).not.toContain(layer.q);
+    }
+    expect(split.filter((n) => n.startsWith('visual.') || n.startsWith('norm.'))).toEqual([]);
+    for (const [name, { rows, parts }] of Object.entries(manifest.weightSplits)) {
+      expect(manifest.weights[name], `${name} is only its parts`).toBeUndefined();
+      const partRows = parts.map((p) => manifest.weights[p]!.shape[0]!);
+      expect(partRows.reduce((a, b) => a + b, 0)).toBe(rows);
+      expect(new Set(partRows.slice(0, -1)).size, name).toBe(1);
+      expect(partRows.at(-1)!, name).toBeLessThanOrEqual(partRows[0]!);
+      for (const p of parts) expect(manifest.weights[p]!.sizeBytes, p).toBeLessThanOrEqual(LIMIT);
+      // The concatenated parts are the weight the unsplit export wrote (checked against the checkpoint above).
+      const bytes = await readPackageWeight(out, manifest, name);
+      expect(Buffer.from(bytes).equals(Buffer.from(await readPackageWeight(join(dir, `pkg-${precision}`), whole, name))), name).toBe(true);
+    }
+    // lm_head: some part smaller than the others (2048 rows never divide evenly here).
+    const lmRows = manifest.weightSplits[WEIGHTS.lmHead]!.parts.map((p) => manifest.weights[p]!.shape[0]!);
+    expect(lmRows.at(-1)!).toBeLessThan(lmRows[0]!);
+    // The decoder graph binds the parts, never a whole split name.
+    const decoder = manifest.graphs.find((g) => g.name === 'decoder')!;
+    const bound = new Set(Object.values(decoder.weights));
+    for (const [name, { parts }] of Object.entries(manifest.weightSplits)) {
+      if (name === WEIGHTS.embedTokens) continue; // gathered by the engine, not in the graph
+      expect(bound.has(name)).toBe(false);
+      for (const p of parts) expect(bound.has(p), p).toBe(true);
+    }
+  });
+
+  it('manifest validation of weightSplits names the field', async () => {
+    const json = JSON.parse(await readFile(join(dir, 'split-q4f32', 'manifest.json'), 'utf8')) as { weightSplits: Record<string, { rows: number; parts: string[] }>; weights: Record<string, unknown> };
+    expect(() => parseManifest(json)).not.toThrow();
+    const lm = WEIGHTS.lmHead;
+    const edit = (f: (m: typeof json) => void): unknown => {
+      const copy = structuredClone(json);
+      f(copy);
+      return copy;
+    };
+    const check = (m: unknown, pattern: RegExp | string): void => {
+      const message = typeof pattern === 'string' ? expect.stringContaining(pattern) : expect.stringMatching(pattern);
+      expect(() => parseManifest(m)).toThrow(expect.objectContaining({ code: 'invalid-model', message }));
+    };
+    check(edit((m) => (m.weightSplits[lm]!.rows += 1)), `weightSplits["${lm}"].rows must be the parts' rows added up (2048)`);
+    check(edit((m) => (m.weightSplits[lm]!.parts[1] = 'nope')), `weightSplits["${lm}"].parts[1] must be a weight listed in weights`);
+    check(edit((m) => (m.weightSplits[lm]!.parts = m.weightSplits[lm]!.parts.slice(0, 1))), `weightSplits["${lm}"].parts must be at least 2 part weights`);
+    check(edit((m) => (m.weights[lm] = m.weights[`${lm}.part0`])), `weightSplits["${lm}"] must be the name of a weight stored only as parts`);
+    // Parts of different kinds (codes vs scales).
+    check(edit((m) => (m.weightSplits[lm]!.parts[1] = `${lm}.part1.scales`)), `weightSplits["${lm}"].parts[1] must be a part like`);
+    // An int4 part without its own scales.
+    check(edit((m) => delete m.weights[`${lm}.part2.scales`]), /scales/);
+    // Format 2 had no splits: weightSplits is not read.
+    const format2 = parseManifest({ ...(await readPackageManifest(join(dir, 'pkg-q4f32'))), formatVersion: 2, weightSplits: 'ignored' });
+    expect(format2.weightSplits).toEqual({});
+  });
+
+  it('a limit below one row is refused before anything is written', async () => {
+    await expectFailure(() => exportPackage(ckpt, join(dir, 'out-part'), { precision: 'fp32', maxWeightPartBytes: 100 }), 'invalid-request', /smaller than one row of llm\.model\.embed_tokens\.weight \(256 bytes\)/);
+    await expectFailure(() => exportPackage(ckpt, join(dir, 'out-part'), { precision: 'fp32', maxWeightPartBytes: 0 }), 'invalid-request', /maxWeightPartBytes 0/);
+    await expectNothingLeft(dir, 'out-part');
   });
 });
 

@@ -30,6 +30,8 @@ export interface ExportOptions {
   /** Replace an existing `outDir` (only after the new package is complete). */
   readonly overwrite?: boolean;
   readonly accuracyLevel?: number;
+  /** Largest row part of a decoder linear or the embedding table (default 128 MiB; package-writer.ts). */
+  readonly maxWeightPartBytes?: number;
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: ExportProgress) => void;
   readonly fetchImpl?: typeof fetch;
@@ -52,7 +54,7 @@ export async function exportPackage(source: string, outDir: string, options: Exp
   checkTensorShapes(spec, checkpoint.tensors);
 
   const progress = new ExportProgressTracker(
-    planWeights(spec, options.precision).reduce((n, w) => n + checkpoint.info(w.source).sizeBytes, 0),
+    planWeights(spec, options.precision, options).reduce((n, w) => n + checkpoint.info(w.source).sizeBytes, 0),
     options.onProgress,
   );
   return writePackage(

@@ -7,12 +7,15 @@ import type { ModelSpec } from '../../src/protocol/model-spec';
 import type { GraphName, Precision } from '../../src/protocol/manifest';
 import { buildDecoderGraph, floatTypeOf } from '../graphs/decoder-graph';
 import type { ModelGraph } from '../graphs/graph-builder';
+import type { RowPartsOf } from '../graphs/graph-layers';
 import { buildVisionWholeGraph } from '../graphs/vision-graphs';
 
 export interface PackageGraphOptions {
   readonly precision: Precision;
   /** MatMulNBits accuracy_level of the decoder (default 4). */
   readonly accuracyLevel?: number;
+  /** Row parts of the weights stored split (the writer's weight plan; a manifest's weightSplits); default none. */
+  readonly rowParts?: RowPartsOf;
 }
 
 /** name → graph, in the order they are written. */
@@ -20,6 +23,13 @@ export function packageGraphs(spec: ModelSpec, options: PackageGraphOptions): Ma
   const floatType = floatTypeOf(options.precision);
   return new Map<GraphName, ModelGraph>([
     ['vision-whole', buildVisionWholeGraph(spec, { floatType })],
-    ['decoder', buildDecoderGraph(spec, { precision: options.precision, ...(options.accuracyLevel !== undefined ? { accuracyLevel: options.accuracyLevel } : {}) })],
+    [
+      'decoder',
+      buildDecoderGraph(spec, {
+        precision: options.precision,
+        ...(options.accuracyLevel !== undefined ? { accuracyLevel: options.accuracyLevel } : {}),
+        ...(options.rowParts ? { rowParts: options.rowParts } : {}),
+      }),
+    ],
   ]);
 }

@@ -10,8 +10,22 @@ export async function readPackageManifest(dir: string): Promise<PackageManifest>
   return parseManifest(JSON.parse(text));
 }
 
-/** The bytes of weight `name` (its parts concatenated). */
+/**
+ * The bytes of weight `name` (its shard ranges concatenated); a weight stored as row parts (manifest weightSplits)
+ * is its parts' bytes concatenated in row order, i.e. the whole weight.
+ */
 export async function readPackageWeight(dir: string, manifest: PackageManifest, name: string): Promise<Uint8Array> {
+  const split = manifest.weightSplits[name];
+  if (split) {
+    const parts = await Promise.all(split.parts.map((part) => readPackageWeight(dir, manifest, part)));
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.byteLength;
+    }
+    return out;
+  }
   const entry = manifest.weights[name];
   if (!entry) throw new SarashinaError('invalid-model', `The package has no weight ${name}.`, { weight: name });
   const out = new Uint8Array(entry.sizeBytes);

@@ -16,6 +16,7 @@ import {
   type PackageFile,
   type PackageManifest,
   parseManifest,
+  type ShardRange,
   type Precision,
   type TensorDtype,
   type WeightEntry,
@@ -23,14 +24,15 @@ import {
 import type { ImageProcessorSpec, ModelSpec } from '../../src/protocol/model-spec';
 import { int4BlocksPerRow, int4WeightBytes } from '../../src/protocol/int4-layout';
 import { scalesName } from '../../src/protocol/weight-names';
+import { partName, type WeightSplit } from '../../src/protocol/weight-parts';
 import { encodeOnnxModel } from '../../src/ort/onnx/onnx-model';
 import { packageGraphs } from './package-graphs';
 import { ShardWriter } from './shard-writer';
 import { planWeights, type PlannedWeight } from './weight-plan';
 import { fileWriteError } from './write-error';
 
-/** 0.2.0: manifest format 2 (vision-whole and decoder only, no pipelines). */
-export const EXPORTER_VERSION = '0.2.0';
+/** 0.3.0: manifest format 3 (weights over the part limit as row parts, `weightSplits`). 0.2.0 wrote format 2. */
+export const EXPORTER_VERSION = '0.3.0';
 /** Default largest shard: small enough to stream and cache, large enough to keep the file count low. */
 export const DEFAULT_MAX_SHARD_BYTES = 256 * 1024 * 1024;
 
@@ -57,6 +59,11 @@ export interface WritePackageOptions {
   /** Replace an existing `outDir` (only after the new package is complete). */
   readonly overwrite?: boolean;
   readonly accuracyLevel?: number;
+  /**
+   * Largest row part of a splittable weight (decoder linears, lm_head, embedding table), default 128 MiB: what
+   * every WebGPU adapter can bind. Tests pass a few KiB to split the tiny model's weights.
+   */
+  readonly maxWeightPartBytes?: number;
   readonly signal?: AbortSignal;
   /** Called after each planned weight is written. */
   readonly onWeight?: (planned: PlannedWeight) => void;
@@ -73,9 +80,13 @@ export interface ExportResult {
  * Checks the options that need no source: the shard size and that `outDir` may be written. Call it
  * before reading a large source, so a wrong --out fails at once.
  */
-export async function checkPackageTarget(outDir: string, options: Pick<WritePackageOptions, 'maxShardBytes' | 'overwrite'>): Promise<void> {
+export async function checkPackageTarget(outDir: string, options: Pick<WritePackageOptions, 'maxShardBytes' | 'overwrite' | 'maxWeightPartBytes'>): Promise<void> {
   const maxShardBytes = options.maxShardBytes ?? DEFAULT_MAX_SHARD_BYTES;
   if (maxShardBytes > 2 ** 31) throw new SarashinaError('invalid-request', `maxShardBytes ${maxShardBytes} is over 2 GB, the largest file a browser handles well. Use at most ${2 ** 31}.`, { maxShardBytes });
+  const part = options.maxWeightPartBytes;
+  if (part !== undefined && !(Number.isInteger(part) && part > 0)) {
+    throw new SarashinaError('invalid-request', `maxWeightPartBytes ${part} is not a positive whole number of bytes. Leave it out for 128 MiB, the binding every WebGPU adapter grants.`, { maxWeightPartBytes: part });
+  }
   if (!options.overwrite && (await exists(outDir))) {
     throw new SarashinaError('invalid-request', `${outDir} already exists. Remove it, choose another --out, or pass --force to replace it.`, { outDir });
   }
@@ -107,7 +118,9 @@ export async function writePackage(content: PackageContent, produce: WeightProdu
       chatTemplate: content.chatTemplateBytes ? await writeSmall('chat_template.json', content.chatTemplateBytes) : null,
     };
     const graphs: GraphEntry[] = [];
-    for (const [name, model] of packageGraphs(spec, options)) {
+    const plan = planWeights(spec, options.precision, options);
+    const rowParts = new Map(plan.map((w) => [w.name, w.rowParts]));
+    for (const [name, model] of packageGraphs(spec, { ...options, rowParts: (weight) => rowParts.get(weight) })) {
       const file = await writeSmall(`${name}.onnx`, encodeOnnxModel(model.graph));
       const signature = (v: { name: string; type: string; shape: readonly (number | string)[] }) => ({ name: v.name, dtype: v.type as TensorDtype, shape: [...v.shape] });
       graphs.push({
@@ -120,7 +133,7 @@ export async function writePackage(content: PackageContent, produce: WeightProdu
     }
 
     const weights: Record<string, WeightEntry> = {};
-    for (const planned of planWeights(spec, options.precision)) {
+    for (const planned of plan) {
       if (options.signal?.aborted) throw new SarashinaError('aborted', `Export was cancelled before tensor ${planned.name}; the partial package was removed.`, { tensor: planned.name });
       Object.assign(weights, await produce(planned, shards));
       options.onWeight?.(planned);
@@ -134,6 +147,7 @@ export async function writePackage(content: PackageContent, produce: WeightProdu
       graphs,
       shards: await shards.finish(),
       weights,
+      weightSplits: weightSplits(plan),
       exporter: { name: 'sarashina-webgpu export', version: EXPORTER_VERSION, source: content.source },
     };
     // What we write must pass the same validation the engine applies at load.
@@ -155,34 +169,93 @@ export async function writePackage(content: PackageContent, produce: WeightProdu
   }
 }
 
-/** Writes a float weight whose package bytes (f32 or f16, row-major) come in `chunks`. */
-export async function writeFloatWeight(shards: ShardWriter, planned: PlannedWeight, dtype: Exclude<WeightEntry['dtype'], 'uint8'>, chunks: Iterable<Uint8Array>): Promise<Record<string, WeightEntry>> {
-  const count = planned.shape.reduce((a, b) => a * b, 1);
-  const sizeBytes = count * (dtype === 'float32' ? 4 : 2);
-  await shards.begin(planned.name, sizeBytes);
-  for (const chunk of chunks) await shards.write(chunk);
-  return { [planned.name]: { parts: shards.end(), sizeBytes, dtype, shape: [...planned.shape], layout: 'row-major' } };
+/** The manifest's `weightSplits` for `plan`: every weight written as row parts (and an int4 weight's scales). */
+export function weightSplits(plan: readonly PlannedWeight[]): Record<string, WeightSplit> {
+  const out: Record<string, WeightSplit> = {};
+  for (const w of plan) {
+    if (w.rowParts.length < 2) continue;
+    const rows = w.rowParts.reduce((a, b) => a + b, 0);
+    const parts = w.rowParts.map((_, i) => partName(w.name, i));
+    out[w.name] = { rows, parts };
+    if (w.conversion.kind === 'int4') out[scalesName(w.name)] = { rows, parts: parts.map(scalesName) };
+  }
+  return out;
+}
+
+/** The names its bytes are written under: the weight's own, or its row parts'. */
+function partNames(planned: PlannedWeight): string[] {
+  return planned.rowParts.length < 2 ? [planned.name] : planned.rowParts.map((_, i) => partName(planned.name, i));
 }
 
 /**
- * Writes an int4 block-32 weight [rows, cols]: its packed codes come in `packedChunks` (row order, rows of
- * ceil(cols/32) blocks), then `scales` ([rows, ceil(cols/32)], f32 values or f16 bits), which the chunks may fill
- * as they are produced — it is written only after the last chunk.
+ * Writes the row-ordered bytes in `chunks` as consecutive shard entries `names[i]` of `sizes[i]` bytes (a chunk
+ * may straddle entries); returns each entry's shard ranges.
+ */
+async function writeEntries(shards: ShardWriter, names: readonly string[], sizes: readonly number[], chunks: Iterable<Uint8Array>): Promise<ShardRange[][]> {
+  const ranges: ShardRange[][] = [];
+  let i = 0;
+  let left = 0;
+  const next = async (): Promise<void> => {
+    if (i > 0) ranges.push(shards.end());
+    await shards.begin(names[i] ?? '', sizes[i] ?? 0);
+    left = sizes[i] ?? 0;
+    i++;
+  };
+  await next();
+  for (const chunk of chunks) {
+    let at = 0;
+    while (at < chunk.byteLength) {
+      if (left === 0) await next();
+      const n = Math.min(left, chunk.byteLength - at);
+      await shards.write(chunk.subarray(at, at + n));
+      at += n;
+      left -= n;
+    }
+  }
+  ranges.push(shards.end());
+  return ranges;
+}
+
+/** Writes a float weight whose package bytes (f32 or f16, row-major, row order) come in `chunks`; one entry per row part. */
+export async function writeFloatWeight(shards: ShardWriter, planned: PlannedWeight, dtype: Exclude<WeightEntry['dtype'], 'uint8'>, chunks: Iterable<Uint8Array>): Promise<Record<string, WeightEntry>> {
+  const [, ...tail] = planned.shape;
+  const rowBytes = (planned.shape.length === 1 ? (planned.shape[0] ?? 1) : tail.reduce((a, b) => a * b, 1)) * (dtype === 'float32' ? 4 : 2);
+  const names = partNames(planned);
+  const shapes = planned.rowParts.length < 2 ? [[...planned.shape]] : planned.rowParts.map((rows) => [rows, ...tail]);
+  const sizes = planned.rowParts.length < 2 ? [planned.shape.reduce((a, b) => a * b, 1) * (dtype === 'float32' ? 4 : 2)] : planned.rowParts.map((rows) => rows * rowBytes);
+  const ranges = await writeEntries(shards, names, sizes, chunks);
+  const out: Record<string, WeightEntry> = {};
+  names.forEach((name, i) => {
+    out[name] = { parts: ranges[i] ?? [], sizeBytes: sizes[i] ?? 0, dtype, shape: shapes[i] ?? [], layout: 'row-major' };
+  });
+  return out;
+}
+
+/**
+ * Writes an int4 block-32 weight [rows, cols]: its packed codes come in `packedChunks` (row order,
+ * rows of ceil(cols/32) blocks), then `scales` ([rows, ceil(cols/32)], f32 values or f16 bits), which the chunks may fill as they are
+ * produced — it is written only after the last chunk. Row parts: the codes of every part, then the scales of
+ * every part, cut at the same rows.
  */
 export async function writeInt4Weight(shards: ShardWriter, planned: PlannedWeight, packedChunks: Iterable<Uint8Array>, scales: Float32Array | Uint16Array): Promise<Record<string, WeightEntry>> {
-  const [rows = 1, cols = 1] = planned.shape;
+  const [, cols = 1] = planned.shape;
   const blocks = int4BlocksPerRow(cols);
-  const { packedBytes } = int4WeightBytes(rows, cols, 0);
-  await shards.begin(planned.name, packedBytes);
-  for (const chunk of packedChunks) await shards.write(chunk);
-  const packedParts = shards.end();
-  const scalesWeight = scalesName(planned.name);
-  await shards.begin(scalesWeight, scales.byteLength);
-  await shards.write(new Uint8Array(scales.buffer, scales.byteOffset, scales.byteLength));
-  return {
-    [planned.name]: { parts: packedParts, sizeBytes: packedBytes, dtype: 'uint8', shape: [rows, blocks, 16], layout: 'matmulnbits-q4-b32' },
-    [scalesWeight]: { parts: shards.end(), sizeBytes: scales.byteLength, dtype: scales instanceof Float32Array ? 'float32' : 'float16', shape: [rows, blocks], layout: 'matmulnbits-scales' },
-  };
+  const names = partNames(planned);
+  const codeRanges = await writeEntries(shards, names, planned.rowParts.map((rows) => rows * blocks * 16), packedChunks);
+  const scaleBytes = scales.BYTES_PER_ELEMENT;
+  const scaleRanges = await writeEntries(
+    shards,
+    names.map(scalesName),
+    planned.rowParts.map((rows) => rows * blocks * scaleBytes),
+    [new Uint8Array(scales.buffer, scales.byteOffset, scales.byteLength)],
+  );
+  const out: Record<string, WeightEntry> = {};
+  names.forEach((name, i) => {
+    const rows = planned.rowParts[i] ?? 0;
+    out[name] = { parts: codeRanges[i] ?? [], sizeBytes: rows * blocks * 16, dtype: 'uint8', shape: [rows, blocks, 16], layout: 'matmulnbits-q4-b32' };
+    out[scalesName(name)] = { parts: scaleRanges[i] ?? [], sizeBytes: rows * blocks * scaleBytes, dtype: scales instanceof Float32Array ? 'float32' : 'float16', shape: [rows, blocks], layout: 'matmulnbits-scales' };
+  });
+  return out;
 }
 
 async function exists(path: string): Promise<boolean> {

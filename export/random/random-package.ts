@@ -31,6 +31,8 @@ export interface RandomPackageOptions {
   /** Unsigned 32-bit seed; the same seed, preset and precision give byte-identical packages. */
   readonly seed: number;
   readonly maxShardBytes?: number;
+  /** Largest row part of a decoder linear or the embedding table (default 128 MiB; package-writer.ts). */
+  readonly maxWeightPartBytes?: number;
   /** The preprocessor's max_pixels (default: the preset's); e.g. 1344×1792 needs ≥ 2408448. */
   readonly maxPixels?: number;
   /** Replace an existing `outDir` (only after the new package is complete). */
@@ -57,7 +59,7 @@ export async function writeRandomPackage(outDir: string, options: RandomPackageO
   const dims = PRESETS[preset];
   const files = buildTokenizerFiles({ vocabSize: dims.text.vocabSize, imageStartId: dims.imageStartId, imageEndId: dims.imageEndId, seed });
   const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
-  const plan = planWeights(spec, precision);
+  const plan = planWeights(spec, precision, options);
   const progress = new ExportProgressTracker(
     plan.reduce((n, w) => n + packageBytes(w), 0),
     options.onProgress,
@@ -73,7 +75,13 @@ export async function writeRandomPackage(outDir: string, options: RandomPackageO
     },
     (planned, shards) => randomWeight(spec, planned, shards, seed),
     outDir,
-    { precision, ...(options.maxShardBytes === undefined ? {} : { maxShardBytes: options.maxShardBytes }), ...(options.overwrite === undefined ? {} : { overwrite: options.overwrite }), onWeight: (w) => progress.add(packageBytes(w), w.name) },
+    {
+      precision,
+      ...(options.maxShardBytes === undefined ? {} : { maxShardBytes: options.maxShardBytes }),
+      ...(options.maxWeightPartBytes === undefined ? {} : { maxWeightPartBytes: options.maxWeightPartBytes }),
+      ...(options.overwrite === undefined ? {} : { overwrite: options.overwrite }),
+      onWeight: (w) => progress.add(packageBytes(w), w.name),
+    },
   );
 }
 

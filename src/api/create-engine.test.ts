@@ -86,6 +86,17 @@ async function stream(request: Omit<ChatCompletionRequest, 'stream'>, onChunk?: 
   return { result, firstLogits, chunks };
 }
 
+describe('the device', () => {
+  // The tiny model's largest buffer (its 512 KiB embedding table) is far below WebGPU's default binding limit, so the
+  // engine asks for no more than the default (128 MiB per binding, 256 MiB per buffer: the WebGPU spec's defaults),
+  // whatever the adapter offers (SwiftShader: 1 GiB), and runs on it (every test of this file).
+  it('is requested with the buffer limits the plan needs, not the adapter\'s maxima', () => {
+    expect(engine.context.device.limits.maxStorageBufferBindingSize).toBe(134_217_728);
+    expect(engine.context.device.limits.maxBufferSize).toBe(268_435_456);
+    expect(engine.context.capabilities.maxStorageBufferBindingSize).toBe(134_217_728);
+  });
+});
+
 describe('parity with Hugging Face (fp32, greedy)', () => {
   for (const name of ['text-en', 'image-ja', 'two-images-en']) {
     it(`${name}: prompt ids, first logits and greedy tokens`, async () => {

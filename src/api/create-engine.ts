@@ -6,10 +6,11 @@
  */
 import { Generator } from '../generate/generator';
 import { GpuSampler } from '../../shaders/sampler/gpu-sampler';
-import { GpuContext } from '../gpu/gpu-context';
+import { type GpuAdapterChoice, GpuContext } from '../gpu/gpu-context';
 import { KernelCache } from '../gpu/kernel';
 import type { PackageSource } from '../protocol/package-source';
 import { chooseVariant, type PackagePlan, planPackage, type VariantChoice, type VariantOptions } from '../model/package-plan';
+import { planBufferLimits } from '../model/device-limits';
 import { SarashinaModel } from '../model/sarashina-model';
 import type { VisionLanguageModel } from '../model/vision-language-model';
 import type { EngineOptions } from '../protocol/api';
@@ -42,13 +43,15 @@ export async function createEngine(options: CreateEngineOptions): Promise<LocalE
   const { signal } = options;
   checkAborted(signal);
   // The GPU first: a browser without WebGPU, or without what the package needs, should learn it before a download.
+  // The adapter plans the model; its device is requested once the plan says which buffer limits it needs.
   const ownsContext = options.context === undefined;
-  const context = options.context ?? (await createContext(options, platform));
+  const adapter = options.context ? null : await requestAdapter(options, platform);
+  let context: GpuContext | null = options.context ?? null;
   let model: VisionLanguageModel | null = null;
   try {
     // The variant and the plan are made from the index and the manifest before the download: a model this GPU
     // cannot run costs nothing.
-    const caps = context.capabilities;
+    const caps = options.context?.capabilities ?? (adapter as GpuAdapterChoice).capabilities;
     const planOptions: VariantOptions = {
       ...(options.precision === undefined ? {} : { precision: options.precision }),
       ...(options.contextTokens === undefined ? {} : { contextTokens: options.contextTokens }),
@@ -69,6 +72,7 @@ export async function createEngine(options: CreateEngineOptions): Promise<LocalE
     });
     checkAborted(signal);
     if (!plan) throw new SarashinaError('internal', 'The platform opened the package without checking its manifest.');
+    context ??= await GpuContext.create({ adapter: adapter as GpuAdapterChoice, bufferLimits: planBufferLimits(plan, caps) });
     const text = await loadTextProcessor(source, manifest);
     checkAborted(signal);
     const loadModel = options.loadModel ?? loadSarashinaModel;
@@ -99,15 +103,15 @@ export async function createEngine(options: CreateEngineOptions): Promise<LocalE
     });
   } catch (e) {
     await model?.dispose();
-    if (ownsContext) context.dispose();
+    if (ownsContext) context?.dispose();
     throw e;
   }
 }
 
-/** A context on `options.gpu`, else the platform's WebGPU (Dawn in Node), else navigator.gpu. */
-async function createContext(options: CreateEngineOptions, platform: EnginePlatform): Promise<GpuContext> {
+/** An adapter of `options.gpu`, else of the platform's WebGPU (Dawn in Node), else of navigator.gpu. */
+async function requestAdapter(options: CreateEngineOptions, platform: EnginePlatform): Promise<GpuAdapterChoice> {
   const gpu = options.gpu ?? (platform.gpu ? await platform.gpu() : undefined);
-  return GpuContext.create(gpu ? { gpu } : {});
+  return GpuContext.requestAdapter(gpu ? { gpu } : {});
 }
 
 const loadSarashinaModel: ModelLoader = (context, source, plan, options) => SarashinaModel.load(context, source, plan, options);

@@ -23,24 +23,50 @@ export interface GpuCapabilities {
   readonly maxComputeWorkgroupsPerDimension: number;
 }
 
-export interface GpuContextOptions {
+export interface GpuAdapterOptions {
   /** The `GPU` to use; defaults to `navigator.gpu`. Node passes Dawn's (see node-webgpu.ts). */
   readonly gpu?: GPU;
   readonly powerPreference?: GPUPowerPreference;
 }
 
+/** An adapter before its device: what it offers (its capabilities carry the adapter's maximum limits). */
+export interface GpuAdapterChoice {
+  readonly gpu: GPU;
+  readonly adapter: GPUAdapter;
+  readonly capabilities: GpuCapabilities;
+}
+
+/** The buffer-size limits a device is requested with (bytes). */
+export interface GpuBufferLimits {
+  readonly maxStorageBufferBindingSize: number;
+  readonly maxBufferSize: number;
+}
+
+export interface GpuContextOptions extends GpuAdapterOptions {
+  /** An adapter already requested (GpuContext.requestAdapter), e.g. one whose capabilities planned the model. */
+  readonly adapter?: GpuAdapterChoice;
+  /**
+   * The buffer-size limits to request (what the model's plan needs: src/model/device-limits.ts); default the
+   * adapter's maxima. Over the adapter's → 'gpu-limits-too-low'.
+   */
+  readonly bufferLimits?: GpuBufferLimits;
+}
+
 /** Optional features we use when present; onnxruntime-web also asks for these on its own devices. */
 const WANTED_FEATURES: readonly GPUFeatureName[] = ['shader-f16', 'subgroups', 'timestamp-query', 'subgroup-size-control' as GPUFeatureName];
 
-/** Limits raised to the adapter's maximum: weights and KV caches are large buffers. */
+/**
+ * Limits raised to the adapter's maximum: kernel variants are chosen from them (they bound workgroups, not memory).
+ * The buffer-size limits (BUFFER_LIMITS) are raised to what the caller asks for, by default also the maximum.
+ */
 const RAISED_LIMITS = [
-  'maxBufferSize',
-  'maxStorageBufferBindingSize',
   'maxComputeWorkgroupStorageSize',
   'maxComputeInvocationsPerWorkgroup',
   'maxComputeWorkgroupSizeX',
   'maxStorageBuffersPerShaderStage',
 ] as const;
+
+const BUFFER_LIMITS = ['maxStorageBufferBindingSize', 'maxBufferSize'] as const;
 
 export class GpuContext {
   readonly lost: Promise<SarashinaError>;
@@ -64,8 +90,8 @@ export class GpuContext {
     );
   }
 
-  /** Requests an adapter and a device with our optional features and the adapter's maximum limits. */
-  static async create(options: GpuContextOptions = {}): Promise<GpuContext> {
+  /** Requests an adapter; its capabilities are what it offers (limits at its maxima). */
+  static async requestAdapter(options: GpuAdapterOptions = {}): Promise<GpuAdapterChoice> {
     const gpu = options.gpu ?? (typeof navigator !== 'undefined' ? navigator.gpu : undefined);
     if (!gpu) {
       throw new SarashinaError(
@@ -82,11 +108,31 @@ export class GpuContext {
           'or enable the flag #enable-unsafe-webgpu on Linux.',
       );
     }
+    return { gpu, adapter, capabilities: describe(adapter, adapter.features, adapter.limits) };
+  }
+
+  /**
+   * Requests a device (on `options.adapter`, or a new adapter) with our optional features, the adapter's maximum
+   * compute limits and `options.bufferLimits` (default: the adapter's maxima).
+   */
+  static async create(options: GpuContextOptions = {}): Promise<GpuContext> {
+    const { gpu, adapter } = options.adapter ?? (await GpuContext.requestAdapter(options));
     const requiredFeatures = WANTED_FEATURES.filter((f) => adapter.features.has(f));
     const requiredLimits: Record<string, number> = {};
     for (const name of RAISED_LIMITS) requiredLimits[name] = adapter.limits[name];
+    for (const name of BUFFER_LIMITS) {
+      const wanted = options.bufferLimits?.[name] ?? adapter.limits[name];
+      if (wanted > adapter.limits[name]) {
+        throw new SarashinaError('gpu-limits-too-low', `The model needs ${name} ${wanted} bytes, but this GPU allows ${adapter.limits[name]}. Use a smaller model or a GPU/browser with higher limits.`, {
+          limit: name,
+          neededBytes: wanted,
+          limitBytes: adapter.limits[name],
+        });
+      }
+      requiredLimits[name] = wanted;
+    }
     const device = await adapter.requestDevice({ requiredFeatures, requiredLimits, label: 'sarashina' });
-    return new GpuContext(gpu, adapter, device, describe(adapter, device));
+    return new GpuContext(gpu, adapter, device, describe(adapter, device.features, device.limits));
   }
 
   dispose(): void {
@@ -96,9 +142,10 @@ export class GpuContext {
   }
 }
 
-function describe(adapter: GPUAdapter, device: GPUDevice): GpuCapabilities {
+/** Capabilities from the adapter's info and `features` / `limits` (the device's, or the adapter's before a device). */
+function describe(adapter: GPUAdapter, features: GPUSupportedFeatures, limits: GPUSupportedLimits): GpuCapabilities {
   const info = adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number; isFallbackAdapter?: boolean };
-  const has = (f: string): boolean => device.features.has(f);
+  const has = (f: string): boolean => features.has(f) && WANTED_FEATURES.includes(f as GPUFeatureName);
   return {
     vendor: info.vendor,
     architecture: info.architecture,
@@ -109,10 +156,10 @@ function describe(adapter: GPUAdapter, device: GPUDevice): GpuCapabilities {
     timestampQuery: has('timestamp-query'),
     subgroupMinSize: info.subgroupMinSize ?? 0,
     subgroupMaxSize: info.subgroupMaxSize ?? 0,
-    maxBufferSize: device.limits.maxBufferSize,
-    maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize,
-    maxComputeWorkgroupStorageSize: device.limits.maxComputeWorkgroupStorageSize,
-    maxComputeInvocationsPerWorkgroup: device.limits.maxComputeInvocationsPerWorkgroup,
-    maxComputeWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension,
+    maxBufferSize: limits.maxBufferSize,
+    maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
+    maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
+    maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
+    maxComputeWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension,
   };
 }

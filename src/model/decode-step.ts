@@ -7,7 +7,9 @@
  * With int4 linears each RMSNorm is fused into the GEMVs that read it (they normalize x themselves; the norm
  * weights are copied once behind the residual stream in the `hidden` buffer, so x and the weight are one binding)
  * and q, k, v are one dispatch; RoPE, the KV-cache append and the merge of the attention chunks run inside
- * the one decode-attention dispatch, so a layer is 5 dispatches: qkv, attention, o, gate/up, down.
+ * the one decode-attention dispatch, so a layer is 5 dispatches: qkv, attention, o, gate/up, down. A linear stored
+ * as row parts (a weight over one storage binding: src/protocol/weight-parts.ts) is one GEMV per part, each writing
+ * its rows of y at an offset; the embedding table's parts are one gather each.
  *
  * Covers packages whose decoder linears are f32 matrices (fp32: f32 GEMV) or int4 with f32 or f16 scales (q4f32,
  * q4f16: int4 GEMV), with f32 or f16 norm weights and an f32 or f16 KV cache. `decodeStepSupport` says why
@@ -34,6 +36,7 @@ import { prepareRmsNorm } from '../../shaders/decoder/rms-norm/rms-norm';
 import { createStorageBuffer } from '../gpu/gpu-buffers';
 import type { GpuCapabilities } from '../gpu/gpu-context';
 import type { KernelCache, KernelDispatch } from '../gpu/kernel';
+import { SarashinaError } from '../protocol/errors';
 import type { PackageManifest } from '../protocol/manifest';
 import { allDecoderLinears, scalesName, WEIGHTS } from '../protocol/weight-names';
 import { type RopeTables, uploadRopeTables } from './decoder';
@@ -67,11 +70,25 @@ export function decodeStepSupport(manifest: PackageManifest): string | null {
 
 type LinearKind = { readonly kind: 'f32' } | { readonly kind: 'int4'; readonly scales: Int4ScaleDtype };
 
-/** How the step multiplies by a decoder linear: row-major f32 (f32 GEMV), MatMulNBits int4 with f32 or f16 scales, or null. */
+/** One row part of a decoder linear on the GPU (the whole linear when stored whole). */
+interface LinearPart {
+  readonly firstRow: number;
+  readonly rows: number;
+  /** f32 [rows, k] or int4 codes [rows, k/32, 16]. */
+  readonly weight: GPUBuffer;
+  /** int4: its scales [rows, k/32]. */
+  readonly scales: GPUBuffer | null;
+}
+
+/**
+ * How the step multiplies by a decoder linear: row-major f32 (f32 GEMV), MatMulNBits int4 with f32 or f16 scales, or
+ * null. A linear stored as row parts is read by its first part (the manifest checks that its parts are alike).
+ */
 function linearKind(manifest: PackageManifest, name: string): LinearKind | null {
-  const w = manifest.weights[name];
+  const first = manifest.weightSplits[name]?.parts[0] ?? name;
+  const w = manifest.weights[first];
   if (w?.layout === 'row-major' && w.dtype === 'float32') return { kind: 'f32' };
-  const scales = manifest.weights[scalesName(name)]?.dtype;
+  const scales = manifest.weights[scalesName(first)]?.dtype;
   if (w?.layout === 'matmulnbits-q4-b32' && (scales === 'float32' || scales === 'float16')) return { kind: 'int4', scales };
   return null;
 }
@@ -125,40 +142,60 @@ export class KernelDecodeStep {
     const qkv = buffer('qkv', qDim + 2 * kvDim);
     const attn = buffer('attn', roundUp4(qDim));
     const act = buffer('act', roundUp4(t.intermediateSize));
-    const w = (name: string): GPUBuffer => weights.get(name).buffer;
     const kind = (name: string): LinearKind | null => linearKind(manifest, name);
     // The int4 scales' type of a linear (one per package: decodeStepSupport).
     const scaleDtype = (name: string): Int4ScaleDtype => {
       const k = kind(name);
       return k?.kind === 'int4' ? k.scales : 'float32';
     };
-    const gemv = (x: GPUBuffer, y: GPUBuffer, name: string, shape: GemvShape & { epilogue: GemvEpilogue }, up?: string): KernelDispatch => {
-      if (kind(name)?.kind === 'f32') return prepareF32Gemv(kernels, { x, y, weight: w(name), ...(up ? { weight2: w(up) } : {}) }, shape);
-      const int4Shape: GemvShape = { ...shape, scaleDtype: scaleDtype(name) };
-      return prepareInt4Gemv(
-        kernels,
-        { x, y, qweight: w(name), scales: w(scalesName(name)), ...(up ? { qweight2: w(up), scales2: w(scalesName(up)) } : {}) },
-        int4Shape,
-        chooseGemvVariant(caps, int4Shape),
-      );
+    /** The linear's row parts (one when stored whole), an int4 one's scales cut at the same rows. */
+    const linearParts = (name: string): LinearPart[] => {
+      const codes = weights.rowParts(name);
+      const scales = kind(name)?.kind === 'int4' ? weights.rowParts(scalesName(name)) : null;
+      if (scales && (scales.length !== codes.length || scales.some((sc, i) => sc.rows !== codes[i]?.rows))) {
+        throw new SarashinaError('invalid-model', `The row parts of ${name} and of its scales hold different rows. Re-export the package.`, { weight: name });
+      }
+      return codes.map((c, i) => ({ firstRow: c.firstRow, rows: c.rows, weight: c.weight.buffer, scales: scales?.[i]?.weight.buffer ?? null }));
     };
-    const norm = (name: string): KernelDispatch => prepareRmsNorm(kernels, { x: hidden, weight: w(name), y: normed }, { rows: 1, dim: H, eps: t.rmsNormEps });
-    const add = this.dispatches.push.bind(this.dispatches);
+    /**
+     * y[yOffset + rows of each part] from x, one dispatch per row part (the GEMVs write at an offset of y, so y is
+     * bound whole); SwiGLU's up matrix must be cut at the gate's rows.
+     */
+    const gemv = (x: GPUBuffer, y: GPUBuffer, name: string, shape: GemvShape & { epilogue: GemvEpilogue }, up?: string): KernelDispatch[] => {
+      const gates = linearParts(name);
+      const ups = up ? linearParts(up) : null;
+      if (up && ups && (ups.length !== gates.length || ups.some((u, i) => u.rows !== gates[i]?.rows))) {
+        throw new SarashinaError('invalid-model', `${name} and ${up} are stored in row parts of different rows; the fused SwiGLU needs them cut alike. Re-export the package.`, { weight: name });
+      }
+      return gates.map((p, i) => {
+        const u = ups?.[i];
+        const partShape = { ...shape, n: p.rows, yOffset: (shape.yOffset ?? 0) + p.firstRow };
+        if (kind(name)?.kind === 'f32') return prepareF32Gemv(kernels, { x, y, weight: p.weight, ...(u ? { weight2: u.weight } : {}) }, partShape);
+        const int4Shape: GemvShape = { ...partShape, scaleDtype: scaleDtype(name) };
+        const buffers = { x, y, qweight: p.weight, scales: p.scales as GPUBuffer, ...(u ? { qweight2: u.weight, scales2: u.scales as GPUBuffer } : {}) };
+        return prepareInt4Gemv(kernels, buffers, int4Shape, chooseGemvVariant(caps, int4Shape));
+      });
+    };
+    const norm = (name: string): KernelDispatch => prepareRmsNorm(kernels, { x: hidden, weight: weights.get(name).buffer, y: normed }, { rows: 1, dim: H, eps: t.rmsNormEps });
+    const add = (...d: Dispatch[]): void => {
+      this.dispatches.push(...d);
+    };
     /**
      * GEMVs of RMSNorm(hidden) with the norm weight `normName`: int4 GEMVs fuse the norm (x = hidden; three stores
-     * into one qkv buffer become one 'store3' dispatch when the row counts allow); any f32 linear among them gets
-     * the separate norm dispatch into `normed` first, and all then read `normed`.
+     * into one qkv buffer become one 'store3' dispatch when each is stored whole and the row counts allow); any f32
+     * linear among them gets the separate norm dispatch into `normed` first, and all then read `normed`.
      */
     const normedGemvs = (normName: string, list: { name: string; y: GPUBuffer; shape: GemvShape & { epilogue: GemvEpilogue }; up?: string }[]): void => {
       const fused = list.every((g) => kind(g.name)?.kind === 'int4');
       if (!fused) {
         add(norm(normName));
-        for (const g of list) add(gemv(normed, g.y, g.name, g.shape, g.up));
+        for (const g of list) add(...gemv(normed, g.y, g.name, g.shape, g.up));
         return;
       }
       const norm_ = { eps: t.rmsNormEps, weightOffset: normOffset.get(normName) ?? 0 };
       const [a, b, c] = list;
-      if (list.length === 3 && a && b && c) {
+      const whole = list.map((g) => linearParts(g.name)).every((p) => p.length === 1);
+      if (list.length === 3 && a && b && c && whole) {
         const shape: GemvShape = {
           n: a.shape.n + b.shape.n + c.shape.n,
           k: H,
@@ -170,6 +207,7 @@ export class KernelDecodeStep {
         };
         const variant = chooseGemvVariant(caps, shape);
         if (a.shape.n % variant.rows === 0 && b.shape.n % variant.rows === 0) {
+          const w = (name: string): GPUBuffer => weights.get(name).buffer;
           const buffers = {
             x: hidden,
             y: a.y,
@@ -184,21 +222,10 @@ export class KernelDecodeStep {
           return;
         }
       }
-      for (const g of list) {
-        const shape: GemvShape = { ...g.shape, norm: norm_, scaleDtype: scaleDtype(g.name) };
-        const up = g.up;
-        add(
-          prepareInt4Gemv(
-            kernels,
-            { x: hidden, y: g.y, qweight: w(g.name), scales: w(scalesName(g.name)), ...(up ? { qweight2: w(up), scales2: w(scalesName(up)) } : {}) },
-            shape,
-            chooseGemvVariant(caps, shape),
-          ),
-        );
-      }
+      for (const g of list) add(...gemv(hidden, g.y, g.name, { ...g.shape, norm: norm_ }, g.up));
     };
 
-    add(embedder.prepareTokenGather(hidden, 'float32'));
+    add(...embedder.prepareTokenGather(hidden, 'float32'));
     for (let l = 0; l < t.numLayers; l++) {
       const names = WEIGHTS.decoderLayer(l);
       normedGemvs(names.inputNorm, [
@@ -212,9 +239,9 @@ export class KernelDecodeStep {
       const kvDtype = cache.elementBytes === 2 ? 'float16' : 'float32';
       const shape = { heads: t.numHeads, kvHeads: t.numKvHeads, headDim: t.headDim, maxLen: cache.capacityTokens, qOffset: 0, kOffset: qDim, vOffset: qDim + kvDim, kvDtype } as const;
       add(prepareDecodeAttention(kernels, { qkv, step: this.step.buffer, kCache, vCache, cos: rope.cos, sin: rope.sin, out: attn }, shape));
-      add(gemv(attn, hidden, names.o, { n: H, k: qDim, epilogue: 'add' }));
+      add(...gemv(attn, hidden, names.o, { n: H, k: qDim, epilogue: 'add' }));
       normedGemvs(names.postAttentionNorm, [{ name: names.gate, y: act, shape: { n: t.intermediateSize, k: H, epilogue: 'swiglu' }, up: names.up }]);
-      add(gemv(act, hidden, names.down, { n: H, k: t.intermediateSize, epilogue: 'add' }));
+      add(...gemv(act, hidden, names.down, { n: H, k: t.intermediateSize, epilogue: 'add' }));
     }
     normedGemvs(WEIGHTS.finalNorm, [{ name: WEIGHTS.lmHead, y: logits, shape: { n: t.vocabSize, k: H, epilogue: 'store' } }]);
   }

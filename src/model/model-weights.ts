@@ -1,12 +1,15 @@
 /**
  * The model's weights on the GPU: one buffer per weight, streamed shard by shard from the package (never
- * the whole model in JS memory), usable by our kernels and bound to ORT graphs as inputs.
+ * the whole model in JS memory), usable by our kernels and bound to ORT graphs as inputs. A weight the package
+ * stores as row parts (manifest weightSplits, src/protocol/weight-parts.ts) is one buffer per part: `rowParts`
+ * gives a kernel the parts with their first rows, the ORT graphs bind the parts by name.
  */
 import { ORT_USAGE } from '../gpu/gpu-buffers';
 import type { GpuContext } from '../gpu/gpu-context';
 import type { PackageSource } from '../protocol/package-source';
 import { SarashinaError } from '../protocol/errors';
 import type { PackageManifest, WeightDtype, WeightLayout } from '../protocol/manifest';
+import type { WeightSplit } from '../protocol/weight-parts';
 
 export interface GpuWeight {
   readonly name: string;
@@ -15,6 +18,13 @@ export interface GpuWeight {
   readonly shape: readonly number[];
   readonly layout: WeightLayout;
   readonly sizeBytes: number;
+}
+
+/** One row part of a weight on the GPU: rows [firstRow, firstRow + rows) of the whole weight. */
+export interface GpuRowPart {
+  readonly weight: GpuWeight;
+  readonly firstRow: number;
+  readonly rows: number;
 }
 
 export interface UploadProgress {
@@ -40,6 +50,7 @@ export class ModelWeights {
 
   private constructor(
     private readonly weights: ReadonlyMap<string, GpuWeight>,
+    private readonly splits: Readonly<Record<string, WeightSplit>>,
     readonly totalBytes: number,
   ) {}
 
@@ -56,7 +67,8 @@ export class ModelWeights {
           throw new SarashinaError(
             'gpu-limits-too-low',
             `Weight ${name} is ${entry.sizeBytes} bytes but this GPU binds at most ${maxBinding} bytes per buffer ` +
-              '(maxStorageBufferBindingSize). Use a smaller model or a GPU/browser with higher limits.',
+              `(maxStorageBufferBindingSize). Re-export the package with exporter 0.3.0 or later and --max-weight-part-mb ${Math.floor(maxBinding / 2 ** 20)} or less ` +
+              '(it stores larger decoder weights as row parts), or use a GPU/browser with higher limits.',
             { weight: name, sizeBytes: entry.sizeBytes, limit: maxBinding },
           );
         }
@@ -96,13 +108,29 @@ export class ModelWeights {
       for (const w of weights.values()) w.buffer.destroy();
       throw e;
     }
-    return new ModelWeights(weights, totalBytes);
+    return new ModelWeights(weights, manifest.weightSplits, totalBytes);
   }
 
   get(name: string): GpuWeight {
     const w = this.weights.get(name);
     if (!w) throw new SarashinaError('invalid-model', `The package has no weight ${name}, which a graph or kernel needs. Re-export the package.`, { weight: name });
     return w;
+  }
+
+  /**
+   * The row parts of weight `name` in row order: its parts when the package stores it split, else the whole weight
+   * as one part (first row 0). Throws 'invalid-model' when the package has neither.
+   */
+  rowParts(name: string): GpuRowPart[] {
+    const split = this.splits[name];
+    const names = split ? split.parts : [name];
+    let firstRow = 0;
+    return names.map((part) => {
+      const weight = this.get(part);
+      const rows = weight.shape[0] ?? 1;
+      firstRow += rows;
+      return { weight, firstRow: firstRow - rows, rows };
+    });
   }
 
   has(name: string): boolean {

@@ -16,7 +16,8 @@ import { readManifest } from '../protocol/package-source';
 import { precisionDtypes } from '../protocol/precision-dtypes';
 import { buildVariantIndex } from '../protocol/variant-index';
 import { scalesName, WEIGHTS } from '../protocol/weight-names';
-import { real8bIndex, real8bWeights } from '../testing/real-8b';
+import { real8bIndex, real8bSpec, real8bWeights } from '../testing/real-8b';
+import { plannedEntries, planWeights } from '../../export/package/weight-plan';
 import { estimateMemory } from './memory-estimate';
 import { chooseVariant, planPackage } from './package-plan';
 
@@ -149,9 +150,26 @@ describe('chooseVariant: the real 8B offered as q4f32 and q4f16', () => {
   /** lavapipe: f16, but the 128 MiB per binding WebGPU guarantees. */
   const smallBindings = { ...desktop, subgroupMinSize: 8, maxStorageBufferBindingSize: 2 ** 27 };
 
-  it('the q4 variants\' largest weight is the f16 embedding table: vocab 102400 × hidden 4096 × 2 bytes; the int4 lm_head ≈ 210 MB', () => {
-    expect(real8bWeights('q4f16').largestWeight).toEqual({ name: 'llm.model.embed_tokens.weight', sizeBytes: 102400 * 4096 * 2 });
-    expect(index.variants.every((v) => v.largestWeight.sizeBytes === 838_860_800)).toBe(true);
+  // WebGPU's default maxStorageBufferBindingSize, the exporter's default part limit.
+  const MiB128 = 134_217_728;
+
+  it('every weight buffer of every 8B variant is at most 128 MiB; the largest is a row part of the embedding table', () => {
+    // config.json: vocab 102400, hidden 4096. The f16 table (839 MB) in parts of ⌊128 MiB / (4096 × 2 B)⌋ = 16384 rows.
+    expect(real8bWeights('q4f16').largestWeight).toEqual({ name: 'llm.model.embed_tokens.weight.part0', sizeBytes: 16384 * 4096 * 2 });
+    expect(index.variants.every((v) => v.largestWeight.sizeBytes === MiB128)).toBe(true);
+    for (const precision of ['fp32', 'q4f32', 'q4f16'] as const) {
+      const plan = planWeights(real8bSpec(), precision);
+      const entries = plan.flatMap(plannedEntries);
+      expect(Math.max(...entries.map((e) => e.sizeBytes)), precision).toBeLessThanOrEqual(MiB128);
+      // Cutting moves no bytes: the parts add up to the whole weights (config dims × element bytes).
+      const t = real8bSpec().text;
+      const lm = plan.find((w) => w.name === WEIGHTS.lmHead)!;
+      expect(lm.rowParts.reduce((a, b) => a + b, 0)).toBe(t.vocabSize);
+      const lmBytes = plannedEntries(lm).reduce((n, e) => n + e.sizeBytes, 0);
+      expect(lmBytes, precision).toBe(precision === 'fp32' ? t.vocabSize * t.hiddenSize * 4 : t.vocabSize * t.hiddenSize * (0.5 + (precision === 'q4f32' ? 4 : 2) / 32));
+    }
+    // The int4 lm_head's codes (102400 × 2048 B = 210 MB): parts of 65536 rows (128 MiB) and the remaining 36864.
+    expect(planWeights(real8bSpec(), 'q4f16').find((w) => w.name === WEIGHTS.lmHead)!.rowParts).toEqual([65536, 36864]);
   });
 
   it('shader-f16: q4f16, the fastest, at the model\'s full context within the default 8 GiB; a smaller budget gets the largest context that fits', () => {
@@ -185,11 +203,20 @@ describe('chooseVariant: the real 8B offered as q4f32 and q4f16', () => {
     );
   });
 
-  it('128 MiB bindings: gpu-limits-too-low naming the embedding table, its size and the limit, before any download', () => {
-    expect(() => chooseVariant(index, smallBindings, { memoryBudgetBytes: 16 * GiB })).toThrow(
+  it('128 MiB bindings (lavapipe, the WebGPU default): the 8B q4f16 fits, weights in row parts, at its full context', () => {
+    const c = chooseVariant(index, smallBindings, { memoryBudgetBytes: 16 * GiB });
+    expect(c.precision).toBe('q4f16');
+    // A KV layer buffer at 4096 tokens: 32 KV heads × 128 × 2 bytes × 4096 = 32 MiB, within the binding.
+    expect(c.contextTokens).toBe(4096);
+  });
+
+  it('128 MiB bindings and a package of whole weights (exporter 0.2.0): gpu-limits-too-low naming the table, its size, the limit and the re-export', () => {
+    // What a format-2 package's index says: the whole f16 table (102400 × 4096 × 2 bytes) is its largest weight.
+    const old = { ...index, variants: index.variants.map((v) => ({ ...v, largestWeight: { name: 'llm.model.embed_tokens.weight', sizeBytes: 102400 * 4096 * 2 } })) };
+    expect(() => chooseVariant(old, smallBindings, { memoryBudgetBytes: 16 * GiB })).toThrow(
       expect.objectContaining({
         code: 'gpu-limits-too-low',
-        message: expect.stringContaining('llm.model.embed_tokens.weight is 838860800 bytes'),
+        message: expect.stringMatching(/llm\.model\.embed_tokens\.weight is 838860800 bytes.*--max-weight-part-mb 128/),
         details: expect.objectContaining({ weight: 'llm.model.embed_tokens.weight', sizeBytes: 838_860_800, limitBytes: 2 ** 27 }),
       }),
     );

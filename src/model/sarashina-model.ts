@@ -45,7 +45,7 @@ interface Parts {
   readonly kernelStep: KernelDecodeStep | null;
   /** ORT decode path: the token's embedding row [hiddenSize] and its gather. */
   readonly ortRow: GPUBuffer;
-  readonly ortGather: KernelDispatch;
+  readonly ortGather: readonly KernelDispatch[];
   readonly chunkTokens: number;
   readonly decodePath: DecodePath;
 }
@@ -182,7 +182,7 @@ export class SarashinaModel implements VisionLanguageModel {
       const encoder = ctx.device.createCommandEncoder({ label: 'decode.ort-embed' });
       embedder.copyTokenId(encoder, tokenBuffer);
       const pass = encoder.beginComputePass();
-      ortGather.record(pass);
+      for (const k of ortGather) k.record(pass);
       pass.end();
       ctx.device.queue.submit([encoder.finish()]);
       await decoder.run(ortRow, 1, position);

@@ -2,7 +2,8 @@
  * Token embeddings on the GPU: ids → rows of `llm.model.embed_tokens.weight` (f32 in fp32 packages, f16 in
  * q4 packages) as f32 rows (f16 rows for q4f16's f16 activations), with image features copied over the rows of
  * each FeatureSpan. Prefill uploads the ids; the decode step reads its id from a GPU buffer (the sampler's output)
- * so the token never goes through the CPU.
+ * so the token never goes through the CPU. A table stored as row parts (an 8B f16 table is 839 MB, over the 128 MiB
+ * binding WebGPU guarantees) is gathered by one dispatch per part, each writing the rows of the ids in its range.
  */
 import { type EmbeddingGatherFormat, prepareEmbeddingGather } from '../../shaders/decoder/embedding-gather/embedding-gather';
 import { createStorageBuffer } from '../gpu/gpu-buffers';
@@ -69,12 +70,12 @@ export function validateFeatureSpans(length: number, spans: readonly FeatureSpan
 export class TokenEmbedder {
   private disposed = false;
   private readonly prepared: KernelDispatch[] = [];
-  private readonly gather: KernelDispatch;
+  private readonly gather: KernelDispatch[];
 
   private constructor(
     private readonly device: GPUDevice,
     private readonly kernels: KernelCache,
-    private readonly weights: Pick<ModelWeights, 'get'>,
+    private readonly weights: Pick<ModelWeights, 'rowParts'>,
     private readonly spec: ModelSpec,
     readonly maxRows: number,
     readonly dtype: EmbeddingDtype,
@@ -88,7 +89,7 @@ export class TokenEmbedder {
     this.gather = this.prepareGather(ids, rows, maxRows);
   }
 
-  static create(device: GPUDevice, kernels: KernelCache, weights: Pick<ModelWeights, 'get'>, spec: ModelSpec, options: TokenEmbedderOptions): TokenEmbedder {
+  static create(device: GPUDevice, kernels: KernelCache, weights: Pick<ModelWeights, 'rowParts'>, spec: ModelSpec, options: TokenEmbedderOptions): TokenEmbedder {
     const { maxRows } = options;
     const dtype = options.dtype ?? 'float32';
     const H = spec.text.hiddenSize;
@@ -105,16 +106,24 @@ export class TokenEmbedder {
     );
   }
 
-  /** A gather of `count` ids from `ids` into `out` (rows of `dtype`) for whichever table the package stores. */
-  private prepareGather(ids: GPUBuffer, out: GPUBuffer, count: number, dtype: EmbeddingDtype = this.dtype): KernelDispatch {
+  /**
+   * A gather of `count` ids from `ids` into `out` (rows of `dtype`) for whichever table the package stores: one
+   * dispatch per row part of the table (one for a table stored whole), recorded in order into one pass.
+   */
+  private prepareGather(ids: GPUBuffer, out: GPUBuffer, count: number, dtype: EmbeddingDtype = this.dtype): KernelDispatch[] {
     const t = this.spec.text;
-    const table = this.weights.get(EMBED_TOKENS_WEIGHT);
-    if (table.layout !== 'row-major' || (table.dtype !== 'float32' && table.dtype !== 'float16')) throw unsupportedTable(`${table.dtype} ${table.layout}`);
-    if (dtype === 'float16' && table.dtype !== 'float16') throw unsupportedTable(`${table.dtype} ${table.layout} for f16 activations`);
-    const format: EmbeddingGatherFormat = table.dtype === 'float32' ? { kind: 'f32', out: 'f32' } : { kind: 'f16', out: dtype === 'float16' ? 'f16' : 'f32' };
-    const kernel = prepareEmbeddingGather(this.kernels, { ids, table: table.buffer, out }, format, { count, hidden: t.hiddenSize, vocab: t.vocabSize });
-    this.prepared.push(kernel);
-    return kernel;
+    const parts = this.weights.rowParts(EMBED_TOKENS_WEIGHT);
+    const rows = parts.reduce((n, p) => n + p.rows, 0);
+    if (rows !== t.vocabSize) throw unsupportedTable(`${rows} rows for a vocabulary of ${t.vocabSize}`);
+    const kernels = parts.map(({ weight: table, firstRow, rows }, i) => {
+      if (table.layout !== 'row-major' || (table.dtype !== 'float32' && table.dtype !== 'float16')) throw unsupportedTable(`${table.dtype} ${table.layout}`);
+      if (dtype === 'float16' && table.dtype !== 'float16') throw unsupportedTable(`${table.dtype} ${table.layout} for f16 activations`);
+      const format: EmbeddingGatherFormat = table.dtype === 'float32' ? { kind: 'f32', out: 'f32' } : { kind: 'f16', out: dtype === 'float16' ? 'f16' : 'f32' };
+      const shape = { count, hidden: t.hiddenSize, vocab: rows, firstRow, lastPart: i === parts.length - 1 };
+      return prepareEmbeddingGather(this.kernels, { ids, table: table.buffer, out }, format, shape);
+    });
+    this.prepared.push(...kernels);
+    return kernels;
   }
 
   /**
@@ -129,7 +138,7 @@ export class TokenEmbedder {
     const encoder = this.device.createCommandEncoder({ label: 'embed' });
     const pass = encoder.beginComputePass({ label: 'embed' });
     // Always maxRows ids: rows past ids.length hold stale (valid) ids and are never read.
-    this.gather.record(pass);
+    for (const k of this.gather) k.record(pass);
     pass.end();
     const end = offset + ids.length;
     for (const span of spans) {
@@ -144,9 +153,10 @@ export class TokenEmbedder {
 
   /**
    * Prepares the decode step's gather: one row for the id `copyTokenId` placed, written to `out` [hiddenSize] of
-   * `dtype` (default the embedder's; our decode kernels take f32 rows whatever the package's activations).
+   * `dtype` (default the embedder's; our decode kernels take f32 rows whatever the package's activations). Record
+   * every returned dispatch, in order (one per row part of the table).
    */
-  prepareTokenGather(out: GPUBuffer, dtype: EmbeddingDtype = this.dtype): KernelDispatch {
+  prepareTokenGather(out: GPUBuffer, dtype: EmbeddingDtype = this.dtype): KernelDispatch[] {
     return this.prepareGather(this.tokenId, out, 1, dtype);
   }
 

@@ -1,6 +1,7 @@
 /**
  * The preflight of one variant on one adapter, before anything is downloaded: can its shaders run (shader-f16),
- * does its largest weight fit one binding, does a KV layer buffer fit, and which context fits the memory budget.
+ * does its largest weight buffer (a row part, for weights the exporter split: src/protocol/weight-parts.ts) fit one
+ * binding, does a KV layer buffer fit, and which context fits the memory budget.
  * Pure; every failure is a typed SarashinaError with the numbers and what to do, returned (not thrown) so that
  * chooseVariant can try the next variant and say why it skipped this one.
  */
@@ -52,8 +53,9 @@ export function fitVariant(index: VariantIndex, variant: VariantSummary, caps: F
   if (w.sizeBytes > perBuffer) {
     const error = new SarashinaError(
       'gpu-limits-too-low',
-      `${p}: weight ${w.name} is ${w.sizeBytes} bytes (${formatGiB(w.sizeBytes)}), but this GPU binds at most ${perBuffer} bytes per buffer (${limits}), ` +
-        'and weights larger than one binding are not split yet. Use a GPU/browser that grants larger storage bindings (desktop Chrome passes on the adapter\'s limit, often 1–4 GiB) or a smaller model.',
+      `${p}: weight ${w.name} is ${w.sizeBytes} bytes (${formatGiB(w.sizeBytes)}), but this GPU binds at most ${perBuffer} bytes per buffer (${limits}). ` +
+        `Re-export the model with exporter 0.3.0 or later and --max-weight-part-mb ${Math.max(1, Math.floor(perBuffer / 2 ** 20))} or less (it stores larger decoder weights as row parts; ` +
+        'its default, 128 MiB, fits every WebGPU adapter), or use a GPU/browser that grants larger storage bindings (desktop Chrome passes on the adapter\'s limit, often 1–4 GiB).',
       { precision: p, weight: w.name, sizeBytes: w.sizeBytes, limitBytes: perBuffer },
     );
     return { ok: false, error, short: `${p}'s ${w.name} (${formatGiB(w.sizeBytes)}) is over this adapter's ${formatGiB(perBuffer)} binding limit` };

@@ -47,6 +47,14 @@ export const VISION_BASELINE_GRAPH = 'vision-whole' satisfies GraphName;
 const BASELINE_INPUTS = ['pixel_values', 'rotary_cos', 'rotary_sin', 'attention_bias'] as const;
 
 /** The package graphs a vision path runs (the sessions SarashinaModel creates for it). */
+/**
+ * Bytes of the vision tower's widest activation buffer for `patches` patches: qkv [N, 3E], the MLP's [N, mlpDim],
+ * the pixels [N, C·T·P²] or the merger's [N/4, H], counted as f32 (the widest dtype). One storage binding.
+ */
+export function visionWidestActivationBytes(vision: ModelSpec['vision'], patches: number): number {
+  return patches * Math.max(3 * vision.embedDim, vision.mlpDim, visionPatchDim(vision), vision.outHiddenSize / vision.spatialMergeSize ** 2) * 4;
+}
+
 export function visionPathGraphs(path: VisionPath): GraphName[] {
   return path === 'ort-baseline' ? [VISION_BASELINE_GRAPH] : [];
 }
@@ -222,8 +230,7 @@ export class VisionEncoder {
         { floats: images.pixelValues.length, patches, patchDim },
       );
     }
-    // The widest activation per patch: qkv [N, 3E], the MLP's [N, mlpDim], the pixels, or the merger's [N/4, H]; f32 at most.
-    const widest = patches * Math.max(3 * v.embedDim, v.mlpDim, patchDim, v.outHiddenSize / merge ** 2) * 4;
+    const widest = visionWidestActivationBytes(v, patches);
     const limit = this.ctx.capabilities.maxStorageBufferBindingSize;
     if (widest > limit) {
       throw new SarashinaError(

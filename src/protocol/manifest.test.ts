@@ -58,8 +58,8 @@ describe('parseManifest: a format-1 package (exporter 0.1.0)', () => {
   });
 
   it('other format versions are refused naming the ones this engine reads and their exporters', () => {
-    for (const version of [0, 3, '1', undefined]) {
-      expectInvalid({ ...format1(), formatVersion: version }, /formatVersion must be 1 \(exporter 0\.1\.0\) or 2 \(exporter 0\.2\.0 or later\)/);
+    for (const version of [0, 4, '1', undefined]) {
+      expectInvalid({ ...format1(), formatVersion: version }, /formatVersion must be 1 \(exporter 0\.1\.0\), 2 \(exporter 0\.2\.0\) or 3 \(exporter 0\.3\.0 or later\)/);
     }
   });
 });

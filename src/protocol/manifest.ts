@@ -20,15 +20,23 @@
  * gathered by the engine's own kernel: float32 in fp32, float16 in q4 variants (unpack2x16float works
  * without shader-f16). `llm.lm_head.weight` always exists (written from the table when tied).
  *
- * Formats: 2 (exporter 0.2.0 on) as above. 1 (exporter 0.1.0) also listed the ORT-segmented vision graphs
- * (vision-pre, vision-block, vision-block-last), a projector graph and `pipelines`; its weights are the same, so
- * it is read as format 2 with those left out.
+ * Row parts (src/protocol/weight-parts.ts): a weight larger than the exporter's part limit (default 128 MiB, the
+ * storage binding every WebGPU adapter grants) is stored as row parts `<name>.part<i>`, each an ordinary weight
+ * (an int4 part with its own `<name>.part<i>.scales`), and `weightSplits` maps the whole weight's name (and, for
+ * int4, its scales' name) to `{ rows, parts }`; the whole name is then not a weight itself. The graphs bind the parts.
+ *
+ * Formats: 3 (exporter 0.3.0 on) as above. 2 (exporter 0.2.0) had no `weightSplits` (every weight whole), read as
+ * format 3 with none. 1 (exporter 0.1.0) also listed the ORT-segmented vision graphs (vision-pre, vision-block,
+ * vision-block-last), a projector graph and `pipelines`; its weights are the same, so it is read as format 3 with
+ * those left out.
  */
 import type { PrecisionVariant } from './api';
 import { type JsonFields, jsonFields } from './json-fields';
 import type { ImageProcessorSpec, ModelSpec } from './model-spec';
+import { scalesName } from './weight-names';
+import type { WeightSplit } from './weight-parts';
 
-export const MANIFEST_FORMAT_VERSION = 2;
+export const MANIFEST_FORMAT_VERSION = 3;
 export const MANIFEST_FILE_NAME = 'manifest.json';
 
 /**
@@ -101,6 +109,8 @@ export interface PackageManifest {
   readonly graphs: readonly GraphEntry[];
   readonly shards: readonly PackageFile[];
   readonly weights: Readonly<Record<string, WeightEntry>>;
+  /** Weights stored as row parts: whole name → its rows and part weights in row order (empty before format 3). */
+  readonly weightSplits: Readonly<Record<string, WeightSplit>>;
   readonly exporter: { readonly name: string; readonly version: string; readonly source: string };
 }
 
@@ -201,7 +211,9 @@ function parseSignature(v: unknown, field: string): TensorSignature {
  */
 export function parseManifest(json: unknown): PackageManifest {
   const o = obj(json, 'manifest');
-  if (o.formatVersion !== 1 && o.formatVersion !== MANIFEST_FORMAT_VERSION) invalid('formatVersion', `1 (exporter 0.1.0) or ${MANIFEST_FORMAT_VERSION} (exporter 0.2.0 or later)`, o.formatVersion);
+  if (o.formatVersion !== 1 && o.formatVersion !== 2 && o.formatVersion !== MANIFEST_FORMAT_VERSION) {
+    invalid('formatVersion', `1 (exporter 0.1.0), 2 (exporter 0.2.0) or ${MANIFEST_FORMAT_VERSION} (exporter 0.3.0 or later)`, o.formatVersion);
+  }
   const formatVersion = o.formatVersion;
   const tok = obj(o.tokenizer, 'tokenizer');
   const shards = arr(o.shards, 'shards').map((s, i) => parseFile(s, `shards[${i}]`));
@@ -229,6 +241,7 @@ export function parseManifest(json: unknown): PackageManifest {
     if (partBytes !== sizeBytes) invalid(`${f}.parts`, `ranges adding up to sizeBytes ${sizeBytes}`, partBytes);
     weights[name] = { parts, sizeBytes, dtype, shape, layout: oneOf(e.layout, `${f}.layout`, WEIGHT_LAYOUTS) };
   }
+  const weightSplits = formatVersion === MANIFEST_FORMAT_VERSION ? parseWeightSplits(o.weightSplits, weights) : {};
   const graphs: GraphEntry[] = [];
   for (const [i, g] of arr(o.graphs, 'graphs').entries()) {
     const f = `graphs[${i}]`;
@@ -266,6 +279,45 @@ export function parseManifest(json: unknown): PackageManifest {
     graphs,
     shards,
     weights,
+    weightSplits,
     exporter: { name: str(ex.name, 'exporter.name'), version: str(ex.version, 'exporter.version'), source: str(ex.source, 'exporter.source') },
   };
+}
+
+/**
+ * Validates `weightSplits`: each whole name is not itself a weight; its parts are listed weights of one dtype and
+ * layout whose shapes differ only in the first dim, and those first dims add up to `rows`.
+ */
+function parseWeightSplits(v: unknown, weights: Readonly<Record<string, WeightEntry>>): Record<string, WeightSplit> {
+  const out: Record<string, WeightSplit> = {};
+  for (const [name, s] of Object.entries(obj(v, 'weightSplits'))) {
+    const f = `weightSplits["${name}"]`;
+    if (name in weights) invalid(f, 'the name of a weight stored only as parts', name);
+    const e = obj(s, f);
+    const rows = num(e.rows, `${f}.rows`, { int: true, positive: true });
+    const parts = arr(e.parts, `${f}.parts`).map((p, i) => str(p, `${f}.parts[${i}]`));
+    if (parts.length < 2) invalid(`${f}.parts`, 'at least 2 part weights', parts);
+    let sum = 0;
+    let first: WeightEntry | undefined;
+    for (const [i, part] of parts.entries()) {
+      const w = weights[part];
+      if (!w) invalid(`${f}.parts[${i}]`, 'a weight listed in weights', part);
+      first ??= w;
+      const tail = (x: WeightEntry): string => x.shape.slice(1).join(',');
+      if (w.dtype !== first.dtype || w.layout !== first.layout || w.shape.length < 1 || tail(w) !== tail(first)) {
+        invalid(`${f}.parts[${i}]`, `a part like ${parts[0]} (${first.dtype} ${first.layout} [rows, ${first.shape.slice(1).join(', ')}])`, `${part}: ${w.dtype} ${w.layout} [${w.shape.join(', ')}]`);
+      }
+      sum += w.shape[0] ?? 0;
+    }
+    if (sum !== rows) invalid(`${f}.rows`, `the parts' rows added up (${sum})`, rows);
+    // An int4 part is multiplied with its own scales: they must hold the part's rows.
+    if (first?.layout === 'matmulnbits-q4-b32') {
+      for (const [i, part] of parts.entries()) {
+        const scales = weights[scalesName(part)];
+        if (scales?.shape[0] !== weights[part]?.shape[0]) invalid(`${f}.parts[${i}]`, `an int4 part with scales ${scalesName(part)} of its ${weights[part]?.shape[0]} rows`, part);
+      }
+    }
+    out[name] = { rows, parts };
+  }
+  return out;
 }

@@ -29,7 +29,10 @@ export interface VariantSummary {
   readonly downloadBytes: number;
   /** Bytes of all weights, i.e. of the weight buffers on the GPU. */
   readonly weightBytes: number;
-  /** The largest single weight: one GPU buffer and one storage binding. */
+  /**
+   * The largest weight buffer: one storage binding (a row part of a weight stored split, src/protocol/weight-parts.ts;
+   * the exporter's default part limit keeps it ≤ 128 MiB).
+   */
   readonly largestWeight: { readonly name: string; readonly sizeBytes: number };
 }
 

@@ -9,6 +9,7 @@ import { gunzipSync } from 'node:zlib';
 import type { GpuContext } from '../gpu/gpu-context';
 import type { GraphName, PackageManifest } from '../protocol/manifest';
 import { WEIGHTS } from '../protocol/weight-names';
+import { splitRowCounts, weightRowParts } from '../protocol/weight-parts';
 import { type PatchGrid, visionRotaryTables } from '../processor/vision-rotary';
 import type { OrtTensor } from '../ort/ort-runtime';
 import type { ModelGraph } from '../../export/graphs/graph-builder';
@@ -51,7 +52,7 @@ export class LoadedPackage {
     readonly dir: string,
     readonly manifest: PackageManifest,
   ) {
-    this.graphs = packageGraphs(manifest.model, { precision: manifest.precision });
+    this.graphs = packageGraphs(manifest.model, { precision: manifest.precision, rowParts: splitRowCounts(manifest) });
   }
 
   async weight(name: string, type: HostTensor['type']): Promise<HostData> {
@@ -115,7 +116,7 @@ export async function visionWhole(ctx: GpuContext, pkg: LoadedPackage, pixels: F
 /** Embeddings of `ids` with image features in the `<|file|>` rows (what the engine's gather kernel does). */
 export async function embed(pkg: LoadedPackage, ids: number[], features: Float32Array | null): Promise<Float32Array> {
   const t = pkg.manifest.model.text;
-  const entry = pkg.manifest.weights[WEIGHTS.embedTokens]!;
+  const entry = pkg.manifest.weights[weightRowParts(pkg.manifest, WEIGHTS.embedTokens)[0]!.name]!;
   const raw = await pkg.weight(WEIGHTS.embedTokens, entry.dtype === 'float16' ? 'float16' : 'float32');
   const table = raw instanceof Uint16Array ? fromFloat16Array(raw) : (raw as Float32Array);
   const out = new Float32Array(ids.length * t.hiddenSize);

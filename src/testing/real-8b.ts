@@ -1,12 +1,11 @@
 /**
  * Test data of the real Sarashina2-Vision-8B without its weights: the spec from its verbatim config.json
- * (export/reference/fixtures/real-configs), and each variant's weight bytes and largest weight as the exporter
+ * (export/reference/fixtures/real-configs), and each variant's weight bytes and largest weight buffer as the exporter
  * plans them (export/package/weight-plan.ts): what a variants.json of the real model would say.
  */
 import { readFileSync } from 'node:fs';
 import { parseModelConfig } from '../../export/hf-config';
-import { planWeights } from '../../export/package/weight-plan';
-import { int4WeightBytes } from '../protocol/int4-layout';
+import { plannedEntries, planWeights } from '../../export/package/weight-plan';
 import type { Precision } from '../protocol/manifest';
 import type { ModelSpec } from '../protocol/model-spec';
 import { QWEN2_VL_IMAGE_DEFAULTS } from '../protocol/model-spec';
@@ -19,25 +18,15 @@ export function real8bSpec(): ModelSpec {
   return parseModelConfig(JSON.parse(readFileSync(REAL_8B_CONFIG, 'utf8')) as unknown);
 }
 
-/** Weight bytes and the largest weight of the 8B in `precision`, from the exporter's weight plan. */
+/**
+ * Weight bytes and the largest weight buffer of the 8B in `precision`, from the exporter's weight plan with its
+ * default part limit (weights over 128 MiB as row parts): what its variants.json would say.
+ */
 export function real8bWeights(precision: Precision): { weightBytes: number; largestWeight: { name: string; sizeBytes: number } } {
   let weightBytes = 0;
   let largestWeight = { name: '', sizeBytes: 0 };
   for (const w of planWeights(real8bSpec(), precision)) {
-    const [rows = 1, cols = 1] = w.shape.length === 1 ? [1, w.shape[0] ?? 1] : w.shape;
-    const count = rows * cols;
-    const c = w.conversion;
-    const parts: [string, number][] =
-      c.kind === 'float'
-        ? [[w.name, count * (c.dtype === 'float32' ? 4 : 2)]]
-        : (() => {
-            const { packedBytes, scalesBytes } = int4WeightBytes(rows, cols, c.scaleDtype === 'float32' ? 4 : 2);
-            return [
-              [w.name, packedBytes],
-              [`${w.name}.scales`, scalesBytes],
-            ] as [string, number][];
-          })();
-    for (const [name, sizeBytes] of parts) {
+    for (const { name, sizeBytes } of plannedEntries(w)) {
       weightBytes += sizeBytes;
       if (sizeBytes > largestWeight.sizeBytes) largestWeight = { name, sizeBytes };
     }

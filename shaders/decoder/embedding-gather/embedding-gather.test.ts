@@ -48,6 +48,36 @@ describe('embedding gather on real WebGPU', () => {
     });
   }
 
+  // A table stored as row parts (uneven: 17, 17, 16 rows): one dispatch per part, each claiming its ids, the last part
+  // also the ids past the vocabulary; together they give the reference's rows of the whole table. Ids on both sides
+  // of each part boundary.
+  const partIds = new Uint32Array([16, 17, 0, 33, 34, 49, 1000, 50, 20]);
+  const partShape = { count: partIds.length, hidden, vocab };
+  for (const format of formats) {
+    it(`${format.kind} table → ${format.out} rows in row parts: exactly the whole table's reference`, async () => {
+      const { device } = await testGpuContext();
+      const values = randomFloats(vocab * hidden, 5);
+      const table = format.kind === 'f16' ? toFloat16Array(values) : values;
+      const outBytes = partIds.length * hidden * (format.out === 'f16' ? 2 : 4);
+      const idBuffer = uploadBuffer(device, 'ids', partIds);
+      const out = uploadBuffer(device, 'out', new Uint8Array(outBytes).fill(0xff));
+      const kernels = new KernelCache(device);
+      const parts: GPUBuffer[] = [];
+      const dispatches = [17, 17, 16].map((rows, i, all) => {
+        const firstRow = all.slice(0, i).reduce((a, b) => a + b, 0);
+        const part = uploadBuffer(device, `table.part${i}`, table.subarray(firstRow * hidden, (firstRow + rows) * hidden));
+        parts.push(part);
+        return prepareEmbeddingGather(kernels, { ids: idBuffer, table: part, out }, format, { count: partIds.length, hidden, vocab: rows, firstRow, lastPart: i === all.length - 1 });
+      });
+      await runDispatches(device, dispatches);
+      const raw = await readBuffer(device, out, outBytes);
+      const got = format.out === 'f16' ? new Uint16Array(raw) : new Float32Array(raw);
+      expect(Array.from(got)).toEqual(Array.from(embeddingGatherReference(table, partIds, format, partShape)));
+      for (const d of dispatches) d.destroy();
+      for (const b of [idBuffer, out, ...parts]) b.destroy();
+    });
+  }
+
   it('rejects an f16 table with an odd hidden size and a too-small output', async () => {
     const { device } = await testGpuContext();
     const kernels = new KernelCache(device);
