@@ -22,7 +22,7 @@ import {
   type WeightEntry,
 } from '../../src/protocol/manifest';
 import type { ImageProcessorSpec, ModelSpec } from '../../src/protocol/model-spec';
-import { int4BlocksPerRow, int4WeightBytes } from '../../src/protocol/int4-layout';
+import { int4BlocksPerRow } from '../../src/protocol/int4-layout';
 import { scalesName } from '../../src/protocol/weight-names';
 import { partName, type WeightSplit } from '../../src/protocol/weight-parts';
 import { encodeOnnxModel } from '../../src/ort/onnx/onnx-model';
