@@ -51,12 +51,12 @@ describe('writeRandomCheckpoint', () => {
     const spec = parseModelConfig(JSON.parse(await readFile(join(out, 'config.json'), 'utf8')));
     // LlamaConfig: head_dim = hidden_size // num_attention_heads; Qwen2VLVisionBlock: int(embed_dim * mlp_ratio).
     expect(spec.text).toMatchObject({ hiddenSize: 144, intermediateSize: 212, numHeads: 3, numKvHeads: 3, headDim: 48, vocabSize: 1000 });
-    expect(spec.vision).toMatchObject({ depth: 2, embedDim: 120, numHeads: 3, mlpDim: 300, outHiddenSize: 144 });
+    expect(spec.vision).toMatchObject({ depth: 2, embedDim: 120, numHeads: 3, mlpDim: 240, outHiddenSize: 144 });
     expect(spec.tokens).toMatchObject({ imageStart: 997, imageEnd: 998 });
     for (const k of [spec.text.hiddenSize, spec.text.intermediateSize, spec.text.vocabSize, spec.vision.embedDim, spec.vision.mlpDim]) expect(k % 32, String(k)).not.toBe(0);
     const ckpt = await SafetensorsCheckpoint.open(out);
     expect(() => checkTensorShapes(spec, ckpt.tensors)).not.toThrow();
-    expect(ckpt.tensors.get(WEIGHTS.visionBlock(0).fc1.weight)?.shape).toEqual([300, 120]);
+    expect(ckpt.tensors.get(WEIGHTS.visionBlock(0).fc1.weight)?.shape).toEqual([240, 120]);
   });
 
   it('writes a tiny checkpoint that hf-config parses into the tiny ModelSpec, with matching tensors', async () => {

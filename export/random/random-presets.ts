@@ -32,13 +32,14 @@ export const PRESETS: Readonly<Record<RandomPreset, PresetDims>> = {
   // Sizes off every power of two wherever the engine's runtimes allow it, so no kernel or graph can lean on
   // multiples of 32 (the int4 block) or on powers of two: int4 K = 144 and 212 (partial last blocks of 16 and 20),
   // 3 text heads of 48, vocab 1000 (ids 997/998 for the image start/end), 3 vision heads of 40, vision width 120
-  // and MLP int(120 · 2.5) = 300 (Qwen2VLVisionBlock: int(embed_dim * mlp_ratio)). The text head size is a multiple
+  // and MLP 120 · 2 = 240 (Qwen2VLVisionBlock: int(embed_dim * mlp_ratio); transformers 5.17's config dataclass
+  // takes only an integer mlp_ratio — 2.5 failed its validation on the GPU machine). The text head size is a multiple
   // of 16 because onnxruntime-web's GroupQueryAttention with its rotary (prefill) needs one (measured: "head_size
   // must be a multiple of 8" at 18, "shall be a multiple of 16" at 24); our vision attention needs a multiple of 8.
   // The merger's 4 · embed_dim is then a multiple of 32 too.
   odd: {
     text: { hiddenSize: 144, intermediateSize: 212, numLayers: 2, numHeads: 3, vocabSize: 1000, maxPositionEmbeddings: 4096 },
-    vision: { depth: 2, embedDim: 120, numHeads: 3, mlpRatio: 2.5 },
+    vision: { depth: 2, embedDim: 120, numHeads: 3, mlpRatio: 2 },
     imageStartId: 997,
     imageEndId: 998,
     maxPixels: 200704,

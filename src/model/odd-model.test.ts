@@ -1,6 +1,6 @@
 /**
  * SarashinaModel on the odd checkpoint (export/reference/fixtures/odd: hidden 144 = 3 heads of 48, intermediate
- * 212, vocab 1000, vision 120 = 3 heads of 40, MLP 300 — no width a multiple of 32, so every int4 linear has a
+ * 212, vocab 1000, vision 120 = 3 heads of 40, MLP 240 — no width a multiple of 32, so every int4 linear has a
  * padded last block): the fp32 package against the plain-TS reference forward (export/reference-forward) and, once
  * the GPU machine has made them, the Hugging Face fixtures; the int4 packages' kernel decode against ORT's decode
  * (onnxruntime's MatMulNBits reading the same padded blocks). q4f16 needs shader-f16 (its ORT prefill graph is f16).
