@@ -6,8 +6,10 @@ import { SarashinaError } from '../protocol/errors';
 import type { DecodedImage } from '../processor/image/decoded-image';
 
 export interface RequestDefaults {
-  /** The engine's pixel budget per image (createEngine's maxPixels). */
+  /** The engine's pixel budget per image (createEngine's maxPixels, within maxPixelsLimit). */
   readonly maxPixels?: number;
+  /** The most pixels per image the GPU's binding limit allows (a request's max_pixels is lowered to it). */
+  readonly maxPixelsLimit?: number;
 }
 
 function bad(field: string, expected: string, value: unknown): never {
@@ -40,7 +42,10 @@ export function toGenerateRequest(request: ChatCompletionRequest, images: readon
   else if (Array.isArray(stop)) stops = [...(stop as readonly unknown[])].map((s, i) => (typeof s === 'string' && s !== '' ? s : bad(`stop[${i}]`, 'a non-empty string', s)));
   else if (stop !== undefined) bad('stop', 'a string or an array of strings', stop);
   if (stops.includes('')) bad('stop', 'a non-empty string', '');
-  const pixels = maxPixels ?? defaults.maxPixels;
+  if (maxPixels !== undefined && !(Number.isInteger(maxPixels) && maxPixels > 0)) bad('max_pixels', 'a positive integer', maxPixels);
+  const wanted = maxPixels ?? defaults.maxPixels;
+  const limit = defaults.maxPixelsLimit;
+  const pixels = limit === undefined ? wanted : Math.min(wanted ?? limit, limit);
   const signal = request.signal;
   if (signal !== undefined && !(typeof AbortSignal !== 'undefined' && signal instanceof AbortSignal)) bad('signal', 'an AbortSignal', typeof signal);
   return {

@@ -375,6 +375,9 @@ describe('a model published as q4f32 and q4f16 (variants.json)', () => {
       expect(info.contextTokens).toBe(config.text_config.max_position_embeddings);
       expect(info.memoryBudgetBytes).toBe(8 * 2 ** 30);
       expect(info.memoryBudgetReason).toMatch(/WebGPU reports no GPU memory size/);
+      // The tiny tower's widest row per patch is far below any binding limit: the processor's budget stands.
+      const processor = JSON.parse(await readFile(join(FIXTURES, 'checkpoint', 'preprocessor_config.json'), 'utf8')) as { max_pixels: number };
+      expect(info.maxPixels).toBe(processor.max_pixels);
       const e = info.memoryEstimate;
       expect(e.totalBytes).toBe(e.weightsBytes + e.kvCacheBytes + e.activationsBytes);
       const done = await variantEngine.chat.completions.create({ messages: await caseMessages('image-ja'), max_tokens: 2 });

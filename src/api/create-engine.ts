@@ -11,6 +11,7 @@ import { KernelCache } from '../gpu/kernel';
 import type { PackageSource } from '../protocol/package-source';
 import { chooseVariant, type PackagePlan, planPackage, type VariantChoice, type VariantOptions } from '../model/package-plan';
 import { planBufferLimits } from '../model/device-limits';
+import { visionMaxPixels } from '../model/vision-encoder';
 import { SarashinaModel } from '../model/sarashina-model';
 import type { VisionLanguageModel } from '../model/vision-language-model';
 import type { EngineOptions } from '../protocol/api';
@@ -83,6 +84,9 @@ export async function createEngine(options: CreateEngineOptions): Promise<LocalE
     const { device } = context;
     const sampler = new GpuSampler(device, new KernelCache(device), { vocab: manifest.model.text.vocabSize, maxPreviousIds: model.contextTokens });
     const generator = new Generator({ model, text, sampler, device, imageSpec: manifest.imageProcessor });
+    // The ORT-only vision baseline has its own patch limit (VisionEncoder refuses past it); our tower's is the binding.
+    const pixelLimit = plan.visionPath === 'kernels' ? visionMaxPixels(manifest.model.vision, context.capabilities.maxStorageBufferBindingSize) : Infinity;
+    const maxPixels = Math.min(options.maxPixels ?? manifest.imageProcessor.maxPixels, pixelLimit);
     return new LocalEngine({
       info: {
         modelId: source.id,
@@ -93,13 +97,15 @@ export async function createEngine(options: CreateEngineOptions): Promise<LocalE
         memoryEstimate: plan.memoryEstimate,
         memoryBudgetBytes: plan.memoryBudget.bytes,
         memoryBudgetReason: plan.memoryBudget.reason,
+        maxPixels,
       },
       context,
       ownsContext,
       model,
       generator,
       decodeImage: platform.decodeImage,
-      ...(options.maxPixels === undefined ? {} : { maxPixels: options.maxPixels }),
+      maxPixels,
+      ...(Number.isFinite(pixelLimit) ? { maxPixelsLimit: pixelLimit } : {}),
     });
   } catch (e) {
     await model?.dispose();

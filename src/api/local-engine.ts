@@ -29,6 +29,8 @@ export interface LocalEngineParts {
   readonly generator: Generator;
   readonly decodeImage: ImageDecoder;
   readonly maxPixels?: number;
+  /** The most pixels per image this device's binding limit allows (visionMaxPixels). */
+  readonly maxPixelsLimit?: number;
   readonly fetch?: typeof fetch;
 }
 
@@ -66,7 +68,10 @@ export class LocalEngine implements InspectableEngine {
     const decodeStart = performance.now();
     const images = await decodeRequestImages(request.messages, parts.decodeImage, parts.fetch);
     const generateRequest = {
-      ...toGenerateRequest(request, images, parts.maxPixels === undefined ? {} : { maxPixels: parts.maxPixels }),
+      ...toGenerateRequest(request, images, {
+        ...(parts.maxPixels === undefined ? {} : { maxPixels: parts.maxPixels }),
+        ...(parts.maxPixelsLimit === undefined ? {} : { maxPixelsLimit: parts.maxPixelsLimit }),
+      }),
       imageDecodeMs: performance.now() - decodeStart,
     };
     const events = parts.generator.generate(hooks.onFirstLogits ? { ...generateRequest, onFirstLogits: hooks.onFirstLogits } : generateRequest);

@@ -55,6 +55,15 @@ export function visionWidestActivationBytes(vision: ModelSpec['vision'], patches
   return patches * Math.max(3 * vision.embedDim, vision.mlpDim, visionPatchDim(vision), vision.outHiddenSize / vision.spatialMergeSize ** 2) * 4;
 }
 
+/**
+ * The most pixels one image may have so that the tower's widest activation fits one storage binding of
+ * `bindingBytes` (an image of h·w pixels has h·w / patchSize² patches per frame; the processor's resize keeps
+ * h·w ≤ its pixel budget). On a 128 MiB binding the 8B tower holds 6553 patches ≈ 1.28 MP.
+ */
+export function visionMaxPixels(vision: ModelSpec['vision'], bindingBytes: number): number {
+  return Math.floor(bindingBytes / visionWidestActivationBytes(vision, 1)) * vision.patchSize ** 2;
+}
+
 export function visionPathGraphs(path: VisionPath): GraphName[] {
   return path === 'ort-baseline' ? [VISION_BASELINE_GRAPH] : [];
 }

@@ -198,4 +198,10 @@ export interface EngineInfo {
   readonly memoryBudgetBytes: number;
   /** Where the budget came from (the option, navigator.deviceMemory, or the default). */
   readonly memoryBudgetReason: string;
+  /**
+   * The pixel budget per image: createEngine's maxPixels, else the image processor's, lowered to what one storage
+   * binding of this device holds for the vision tower's widest activation (on a 128 MiB binding the 8B's tower
+   * holds ≈ 1.28 MP; larger images are resized down to it, as the processor resizes any image).
+   */
+  readonly maxPixels: number;
 }
