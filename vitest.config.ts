@@ -8,8 +8,9 @@ import { defineConfig } from 'vitest/config';
 // `--liftoff-only` keeps V8 from spending 30-50 s optimizing onnxruntime-web's wasm on the first run
 // (../shared/reference/ort-web-probe.md).
 const ALL = ['src/**/*.test.ts', 'shaders/**/*.test.ts', 'export/**/*.test.ts', 'workers/**/*.test.ts', 'scripts/**/*.test.ts'];
-// decode-attention.test.ts runs on SwiftShader only: its f16-KV variant needs no shader-f16 (packed pairs), lavapipe
-// spent ~140 s compiling it cold in CI, and the q4f16 engine tests below run it on lavapipe anyway.
+// decode-attention.test.ts and int4-gemv.test.ts run on SwiftShader only: their f16 variants need no shader-f16 (packed
+// pairs, unpack2x16float), lavapipe spent ~140 s and ~150–300 s compiling them cold in CI, and the q4f16 engine tests
+// below run both kernels on lavapipe (subgroups of 8, f16 scales and KV) against Hugging Face and onnxruntime.
 const ON_LAVAPIPE = [
   'src/testing/node-gpu.test.ts',
   'shaders/**/*.test.ts',
@@ -39,7 +40,7 @@ export default defineConfig({
         test: {
           name: 'lavapipe',
           include: ON_LAVAPIPE,
-          exclude: ['**/node_modules/**', 'shaders/decoder/decode-attention/**'],
+          exclude: ['**/node_modules/**', 'shaders/decoder/decode-attention/**', 'shaders/decoder/int4-gemv/**'],
           env: { SARASHINA_TEST_ADAPTER: 'lavapipe', GALLIVM_PERF: 'nopt' },
           testTimeout: 480_000,
           hookTimeout: 480_000,
