@@ -25,7 +25,8 @@ export interface DemoSettings {
 export const DEFAULT_SETTINGS: DemoSettings = {
   model: DEFAULT_MODEL_URL,
   precision: null,
-  contextTokens: 1024,
+  // The engine's default: the model's maximum context within the memory budget (engine.info says which).
+  contextTokens: null,
   maxPixels: null,
   temperature: null,
   maxTokens: 128,

@@ -1,7 +1,8 @@
 /**
- * The f16 graph variants (q4f16 packages) cannot run on WebGPU here: SwiftShader (CI) and NVIDIA under
- * Vulkan have no `shader-f16`. Their structure and math are checked on onnxruntime-web's wasm CPU EP
- * instead, against the plain-TS forward with f16-rounded weights, at f16 tolerance.
+ * The f16 graph variants (q4f16 packages), structure and math, on onnxruntime-web's wasm CPU EP against the
+ * plain-TS forward with f16-rounded weights, at f16 tolerance: adapter-independent, so it runs once (SwiftShader's
+ * project). On WebGPU they run where the adapter has `shader-f16`: lavapipe in the q4f16 engine tests
+ * (src/model/sarashina-model.test.ts, src/model/odd-model.test.ts), the H200 with Dawn's f16 toggles in the bench.
  */
 import { describe, expect, it } from 'vitest';
 import { encodeOnnxModel } from '../../src/ort/onnx/onnx-model';
