@@ -21,7 +21,7 @@ import { SarashinaError } from '../protocol/errors';
 import { planImage } from '../processor/image/preprocess-images';
 import { TextProcessor } from '../processor/text/text-processor';
 import { compareArrays } from '../testing/compare';
-import { expectTestAdapter } from '../testing/node-gpu';
+import { expectTestAdapter, testAdapter } from '../testing/node-gpu';
 import { greedyCheckedSteps, loadCase } from '../testing/package-runner';
 import type { LocalEngine } from './local-engine';
 import { createNodeEngine } from './node-platform';
@@ -86,6 +86,10 @@ async function stream(request: Omit<ChatCompletionRequest, 'stream'>, onChunk?: 
   return { result, firstLogits, chunks };
 }
 
+// Request handling (prefix reuse, stopping, concurrency, errors, context fitting) does not depend on the adapter: it
+// runs once, on SwiftShader. lavapipe runs the parity, device and variant tests (q4f16 is chosen there).
+const REQUEST_LOGIC_ONCE = testAdapter() === 'lavapipe';
+
 describe('the device', () => {
   // The tiny model's largest buffer (its 512 KiB embedding table) is far below WebGPU's default binding limit, so the
   // engine asks for no more than the default (128 MiB per binding, 256 MiB per buffer: the WebGPU spec's defaults),
@@ -121,7 +125,7 @@ describe('parity with Hugging Face (fp32, greedy)', () => {
   }
 });
 
-describe('prefix reuse', () => {
+describe.skipIf(REQUEST_LOGIC_ONCE)('prefix reuse', () => {
   it('a second turn prefills only its new tokens and gives the same logits as a fresh engine state', async () => {
     const first = await engine.chat.completions.create({ messages: await caseMessages('image-ja'), max_tokens: 6 });
     const messages: ChatMessage[] = [
@@ -153,7 +157,7 @@ describe('prefix reuse', () => {
   });
 });
 
-describe('stopping', () => {
+describe.skipIf(REQUEST_LOGIC_ONCE)('stopping', () => {
   it('max_tokens ends with finish_reason length', async () => {
     const done = await engine.chat.completions.create({ messages: await caseMessages('text-en'), max_tokens: 3 });
     expect(done.choices[0].finish_reason).toBe('length');
@@ -188,7 +192,7 @@ describe('stopping', () => {
   });
 });
 
-describe('requests', () => {
+describe.skipIf(REQUEST_LOGIC_ONCE)('requests', () => {
   it('runs concurrent requests one after the other', async () => {
     const messages = await caseMessages('text-en');
     const [a, b] = await Promise.all([
@@ -224,7 +228,7 @@ describe('requests', () => {
   });
 });
 
-describe('errors', () => {
+describe.skipIf(REQUEST_LOGIC_ONCE)('errors', () => {
   const code = async (request: ChatCompletionRequest): Promise<string> => {
     try {
       await engine.chat.completions.create(request);
@@ -259,7 +263,7 @@ describe('errors', () => {
   });
 });
 
-describe('a request longer than the context', () => {
+describe.skipIf(REQUEST_LOGIC_ONCE)('a request longer than the context', () => {
   // The package's own tokenizer, template and image processor config, to build the expected requests here.
   const checkpointJson = async (name: string): Promise<unknown> => JSON.parse(await readFile(join(FIXTURES, 'checkpoint', name), 'utf8'));
   const textProcessor = async (): Promise<TextProcessor> =>

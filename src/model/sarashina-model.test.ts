@@ -90,6 +90,8 @@ async function run(ctx: GpuContext, model: SarashinaModel, p: Prompt, steps: num
   }
 }
 
+const Q4F32_ON_SWIFTSHADER = "q4f32's ORT decode and row parts are checked on the adapter without shader-f16 (SwiftShader)";
+
 describe('SarashinaModel on the tiny packages vs Hugging Face', () => {
   let dir: string;
   const models: Record<string, SarashinaModel> = {};
@@ -100,6 +102,10 @@ describe('SarashinaModel on the tiny packages vs Hugging Face', () => {
       await exportPackage(join(FIXTURES, 'checkpoint'), join(dir, precision), { precision });
       const source = new NodeDirSource(join(dir, precision));
       models[`${precision}/kernels`] = await loadModel(ctx, source, { contextTokens: CONTEXT });
+      // With shader-f16 (lavapipe) q4f32's ORT decode and split package only repeat SwiftShader's checks, and ORT's
+      // q4f32 decode graph alone cost lavapipe ~110 s of cold shader compiles in CI; its kernels stay (the q4f16
+      // comparison reads them).
+      if (precision === 'q4f32' && ctx.capabilities.shaderF16) continue;
       models[`${precision}/ort`] = await loadModel(ctx, source, { contextTokens: CONTEXT, decodePath: 'ort-baseline' });
       const split = join(dir, `${precision}-parts`);
       await exportPackage(join(FIXTURES, 'checkpoint'), split, { precision, maxWeightPartBytes: PART_LIMITS[precision] });
@@ -158,8 +164,9 @@ describe('SarashinaModel on the tiny packages vs Hugging Face', () => {
     }
   });
 
-  it('q4f32: int4 kernel decode tracks ORT decode step by step (two-images-en)', async () => {
+  it('q4f32: int4 kernel decode tracks ORT decode step by step (two-images-en)', async ({ skip }) => {
     const ctx = await testGpuContext();
+    if (!models['q4f32/ort']) skip(Q4F32_ON_SWIFTSHADER);
     const kernel = models['q4f32/kernels']!;
     const ort = models['q4f32/ort']!;
     const p = await prompt(kernel, 'two-images-en');
@@ -249,6 +256,7 @@ describe('SarashinaModel on the tiny packages vs Hugging Face', () => {
   it.for(['fp32', 'q4f32', 'q4f16'] as const)('%s with weights in row parts: first logits vs HF, decode logits equal to the whole-weight package', async (precision, { skip }) => {
     const ctx = await testGpuContext();
     if (precision === 'q4f16' && !ctx.capabilities.shaderF16) skip(NO_F16);
+    if (!models[`${precision}/parts`]) skip(Q4F32_ON_SWIFTSHADER);
     const parts = models[`${precision}/parts`]!;
     const whole = models[`${precision}/kernels`]!;
     expect(parts.decodePath).toBe('kernels');
