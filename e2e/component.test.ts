@@ -398,7 +398,7 @@ describe('<sarashina-chat> (Chromium)', () => {
       // 1. A good picture and bytes no browser decodes, both typed image/png: the request is refused, the message and
       //    the good picture come back, the undecodable one does not; sending again answers about the good one alone.
       await el.locator('input[type=file]').setInputFiles([
-        join(FIXTURES, 'images', imageName),
+        { name: imageName, mimeType: 'image/png', buffer: readFileSync(join(FIXTURES, 'images', imageName)) },
         { name: 'broken.png', mimeType: 'image/png', buffer: Buffer.from('this is not a PNG file') },
       ]);
       await box.fill('この画像は何ですか?');

@@ -365,7 +365,7 @@ function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]
  */
 function badImageIndex(e: unknown): number | undefined {
   if (!isSarashinaError(e) || e.code !== 'invalid-request') return undefined;
-  const index = (e.details as { index?: unknown }).index;
+  const index = e.details['index'];
   return typeof index === 'number' && Number.isInteger(index) ? index : undefined;
 }
 

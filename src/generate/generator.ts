@@ -373,8 +373,8 @@ function requestWarnings(request: GenerateRequest, prompt: PromptInputs): Comple
     {
       code: 'system-message-ignored',
       message:
-        `${count} system message(s) were not given to the model: its chat template renders no system turn (its fixed ` +
-        'preamble is the system prompt it was trained with). Put the instruction in the first user message instead.',
+        `${count} system message(s) were not given to the model: its chat template leaves them out of the prompt. ` +
+        'Put the instruction in the first user message instead.',
     },
   ];
 }
