@@ -2,7 +2,8 @@
  * The engine in Chromium (WebGPU on SwiftShader) through the Worker client, on the tiny fp32 package exported
  * into e2e/output (git-ignored, served by the Vite server): a chat with an image (greedy text equal to the
  * Hugging Face fixture's), abort mid-generation, a second turn that reuses the prefix, a typed error across
- * the worker boundary, dispose and recreate.
+ * the worker boundary, a system message's warning (Sarashina's template renders none) on the completion and the
+ * stream's last chunk, dispose and recreate.
  */
 import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -73,6 +74,18 @@ describe('chat through the Worker (Chromium)', () => {
     const out = await page.evaluate(([msgs]) => window.chatComplete(msgs, 3), [second] as const);
     expect(out.usage.prefilled_tokens).toBeGreaterThan(0);
     expect(out.usage.prefilled_tokens).toBeLessThan(out.usage.prompt_tokens);
+  });
+
+  it('a system message the template leaves out: the warning arrives through the worker, on the stream and the completion', async () => {
+    const withSystem: ChatMessage[] = [{ role: 'system', content: '簡潔に答えてください。' }, ...messages];
+    const warnings = [{ code: 'system-message-ignored', message: expect.stringContaining('1 system message(s) were not given to the model') }];
+    const streamed = await page.evaluate(([msgs]) => window.chatStream(msgs, { maxTokens: 1 }), [withSystem] as const);
+    expect(streamed.warnings).toEqual(warnings);
+    // The prompt is the user message's alone, as Hugging Face renders it.
+    expect(streamed.usage?.prompt_tokens).toBe(c.inputIds.length);
+    const completed = await page.evaluate(([msgs]) => window.chatComplete(msgs, 1), [withSystem] as const);
+    expect(completed.warnings).toEqual(warnings);
+    expect((await page.evaluate(([msgs]) => window.chatComplete(msgs, 1), [messages] as const)).warnings).toBeUndefined();
   });
 
   it('an ImageBitmap is transferred to the worker and used', async () => {

@@ -3,7 +3,9 @@
  * loads, a keyboard-sent chat with an image whose streamed text equals createWorkerEngine's for the same
  * request (greedy), multi-turn with prefix reuse, retry and clear, stop mid-generation, the download screen
  * and its cancel button, dark theme, Markdown/HTML injection rendered as text, and the capability screen in
- * a Chromium where navigator.gpu is really undefined. Screenshots go to e2e/output/component-*.png.
+ * a Chromium where navigator.gpu is really undefined; a failed turn (an undecodable image, a message too long for the
+ * context, a stop before any text) goes back to the composer and the next message works. Screenshots go to
+ * e2e/output/component-*.png.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -27,6 +29,24 @@ const SECOND_IMAGE = 'stripes-150x100.png';
 
 function shot(page: Page, name: string): Promise<Buffer> {
   return page.screenshot({ path: join(OUTPUT, `component-${name}.png`) });
+}
+
+/**
+ * Presses Enter in the composer (as a user sends) and waits for the `message` or `error` event it ends with. The
+ * events before it (errors included) do not count.
+ */
+async function sendAndWait(page: Page): Promise<'message' | 'error'> {
+  const before = await page.evaluate(() => ({ messages: window.componentEvents().messages.length, errors: window.componentEvents().errors.length }));
+  await page.locator('sarashina-chat textarea').press('Enter');
+  const handle = await page.waitForFunction(
+    (b) => {
+      const e = window.componentEvents();
+      return e.errors.length > b.errors ? 'error' : e.messages.length > b.messages ? 'message' : false;
+    },
+    before,
+    { timeout: 120_000 },
+  );
+  return (await handle.jsonValue()) as 'message' | 'error';
 }
 
 async function waitForMessages(page: Page, n: number): Promise<void> {
@@ -348,17 +368,84 @@ describe('<sarashina-chat> (Chromium)', () => {
       expect(events.messages.length).toBe(before);
       const alert = page.locator('sarashina-chat .msg.error');
       expect(await alert.textContent()).toContain('context-overflow');
-      expect(await alert.locator('.hint').textContent()).toContain('会話が長すぎます');
+      expect(await alert.locator('.hint').textContent()).toContain('メッセージが長すぎて');
+      // The refused message is not kept in the conversation: it is back in the text box.
+      expect(await box.inputValue()).toBe('変換中');
+      expect(await alert.locator('.returned').textContent()).toContain('入力欄に戻しました');
       expect(await page.locator('sarashina-chat button.send').isVisible()).toBe(true);
       await page.evaluate(() => document.querySelector('sarashina-chat')?.setAttribute('lang', 'en'));
       expect(await page.locator('sarashina-chat button.retry').textContent()).toBe('Regenerate');
       expect(await alert.locator('.who').textContent()).toBe('Error (context-overflow)');
-      expect(await alert.locator('.hint').textContent()).toContain('The conversation is too long');
+      expect(await alert.locator('.hint').textContent()).toContain('The message is too long for the context');
+      expect(await alert.locator('.returned').textContent()).toContain('put back in the input box');
       expect(await alert.locator('.detail').textContent()).toMatch(/\d+ tokens/);
       expect(await page.locator('sarashina-chat .msg.assistant .note').first().textContent()).toBe('(stopped)');
       expect(await box.getAttribute('placeholder')).toContain('Enter sends');
       await shot(page, 'chat-en-error');
       await page.evaluate(() => document.querySelector('sarashina-chat')?.setAttribute('lang', 'ja'));
+    });
+
+    it('a failed turn is not resent: after an undecodable image, a message too long alone, and a stop before any text, the next message works', async () => {
+      const el = page.locator('sarashina-chat');
+      const box = page.locator('sarashina-chat textarea');
+      const userBubbles = (): Promise<number> => page.locator('sarashina-chat .msg.user').count();
+      const lastMessage = async () => (await page.evaluate(() => window.componentEvents())).messages.at(-1);
+      const lastError = async () => (await page.evaluate(() => window.componentEvents())).errors.at(-1);
+      await page.evaluate(() => document.querySelector('sarashina-chat')?.setAttribute('max-tokens', '3'));
+      await page.locator('sarashina-chat button.clear').click();
+      await box.fill('');
+
+      // 1. A good picture and bytes no browser decodes, both typed image/png: the request is refused, the message and
+      //    the good picture come back, the undecodable one does not; sending again answers about the good one alone.
+      await el.locator('input[type=file]').setInputFiles([
+        { name: imageName, mimeType: 'image/png', buffer: readFileSync(join(FIXTURES, 'images', imageName)) },
+        { name: 'broken.png', mimeType: 'image/png', buffer: Buffer.from('this is not a PNG file') },
+      ]);
+      await box.fill('この画像は何ですか?');
+      expect(await sendAndWait(page)).toBe('error');
+      expect((await lastError())?.code).toBe('invalid-request');
+      expect(await userBubbles()).toBe(0);
+      expect(await box.inputValue()).toBe('この画像は何ですか?');
+      expect(await el.locator('.thumb').count()).toBe(1);
+      expect(await el.locator('.msg.error .returned').textContent()).toContain('読み込めなかった画像は除きました');
+      await shot(page, 'failed-image');
+      expect(await sendAndWait(page)).toBe('message');
+      expect((await lastMessage())?.usage?.image_tokens).toBe(6);
+      expect(await userBubbles()).toBe(1);
+
+      // 2. A message too long for the context on its own: refused, back in the box; a short one then answers, and the
+      //    history it sends is the turn before (its prefix is reused from the cache).
+      const long = 'りんご みかん '.repeat(CONTEXT);
+      await box.fill(long);
+      expect(await sendAndWait(page)).toBe('error');
+      expect((await lastError())?.code).toBe('context-overflow');
+      expect(await box.inputValue()).toBe(long);
+      expect(await userBubbles()).toBe(1);
+      await box.fill('ありがとう。');
+      expect(await sendAndWait(page)).toBe('message');
+      const short = await lastMessage();
+      expect(short?.finishReason).not.toBe('abort');
+      expect(short?.usage?.prompt_tokens).toBeLessThan(CONTEXT);
+      expect(short?.usage?.prefilled_tokens).toBeLessThan(short?.usage?.prompt_tokens ?? 0);
+      expect(await userBubbles()).toBe(2);
+
+      // 3. Stopped before any text (stop pressed in the same task as send): nothing was answered, so the question goes
+      //    back to the box and leaves no turn; sending it again answers.
+      await box.fill('もう一度お願いします。');
+      const before = (await page.evaluate(() => window.componentEvents())).messages.length;
+      await page.evaluate(() => {
+        const root = document.querySelector('sarashina-chat')?.shadowRoot;
+        root?.querySelector('textarea')?.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true, cancelable: true }));
+        root?.querySelector<HTMLButtonElement>('button.stop')?.click();
+      });
+      await page.waitForFunction((n) => window.componentEvents().messages.length > n, before, { timeout: 120_000 });
+      expect(await lastMessage()).toMatchObject({ finishReason: 'abort', message: { content: '' } });
+      expect(await box.inputValue()).toBe('もう一度お願いします。');
+      expect(await userBubbles()).toBe(2);
+      expect(await el.locator('.msg.assistant').count()).toBe(2);
+      expect(await sendAndWait(page)).toBe('message');
+      expect((await lastMessage())?.finishReason).not.toBe('abort');
+      expect(await userBubbles()).toBe(3);
     });
 
     it('dark theme by attribute and by prefers-color-scheme', async () => {

@@ -16,6 +16,13 @@ let engine: LocalEngine | null = null;
 let initController: AbortController | null = null;
 const controllers = new Map<number, AbortController>();
 const streams = new Map<number, AsyncIterator<ChatCompletionChunk>>();
+/**
+ * Requests aborted before they arrived: the client forwards an abort as soon as the signal fires, which can be before
+ * its request message is sent (a stop pressed while images are being read); without this the request would run in
+ * full. The client's ids only grow, so an id above every one started will still arrive, and nothing is left here.
+ */
+const abortedEarly = new Set<number>();
+let highestStarted = 0;
 
 function loaded(): LocalEngine {
   if (!engine) throw new SarashinaError('invalid-request', 'The worker engine is not loaded (or was disposed): create a new engine.', {});
@@ -25,6 +32,8 @@ function loaded(): LocalEngine {
 function withSignal(requestId: number, request: WorkerRequest): WorkerRequest & { signal: AbortSignal } {
   const controller = new AbortController();
   controllers.set(requestId, controller);
+  highestStarted = Math.max(highestStarted, requestId);
+  if (abortedEarly.delete(requestId)) controller.abort();
   return { ...request, signal: controller.signal };
 }
 
@@ -84,7 +93,9 @@ const api: EngineWorkerApi = {
     await iterator?.return?.();
   },
   abort(requestId) {
-    controllers.get(requestId)?.abort();
+    const controller = controllers.get(requestId);
+    if (controller) controller.abort();
+    else if (requestId > highestStarted) abortedEarly.add(requestId);
   },
   async dispose() {
     for (const c of controllers.values()) c.abort();

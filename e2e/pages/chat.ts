@@ -1,6 +1,6 @@
 /** e2e page: the engine through the Worker client, driven step by step from e2e/chat.test.ts. */
 import type { InspectableEngine } from '../../src/api/engine';
-import type { ChatCompletionChunk, ChatMessage, LoadProgress, Usage } from '../../src/protocol/api';
+import type { ChatCompletionChunk, ChatMessage, CompletionWarning, LoadProgress, Usage } from '../../src/protocol/api';
 import { SarashinaError } from '../../src/protocol/errors';
 import { createWorkerEngine } from '../../workers/engine-client';
 
@@ -10,6 +10,8 @@ interface StreamOut {
   readonly finishReason: string | null;
   readonly usage: Usage | null;
   readonly roleFirst: boolean;
+  /** The last chunk's warnings (absent when none). */
+  readonly warnings?: readonly CompletionWarning[];
 }
 
 interface ErrorOut {
@@ -23,7 +25,7 @@ declare global {
   interface Window {
     chatLoad: (model: string, contextTokens: number) => Promise<{ info: unknown; progress: number; phases: string[] }>;
     chatStream: (messages: ChatMessage[], options: { maxTokens: number; abortAfterChunks?: number }) => Promise<StreamOut>;
-    chatComplete: (messages: ChatMessage[], maxTokens: number) => Promise<{ text: string; finishReason: string; usage: Usage }>;
+    chatComplete: (messages: ChatMessage[], maxTokens: number) => Promise<{ text: string; finishReason: string; usage: Usage; warnings?: readonly CompletionWarning[] }>;
     chatInspect: (messages: ChatMessage[], maxTokens: number) => Promise<{ inputIds: number[]; firstLogits: number[]; generatedIds: number[]; finishReason: string }>;
     chatBitmap: (url: string, text: string) => Promise<Usage>;
     chatError: (messages: ChatMessage[], maxTokens: number) => Promise<ErrorOut | null>;
@@ -63,12 +65,12 @@ window.chatStream = async (messages, { maxTokens, abortAfterChunks }) => {
     last = chunk;
     if (abortAfterChunks !== undefined && chunks === abortAfterChunks) controller.abort();
   }
-  return { text, chunks, finishReason: last?.choices[0].finish_reason ?? null, usage: last?.usage ?? null, roleFirst };
+  return { text, chunks, finishReason: last?.choices[0].finish_reason ?? null, usage: last?.usage ?? null, roleFirst, ...(last?.warnings ? { warnings: last.warnings } : {}) };
 };
 
 window.chatComplete = async (messages, maxTokens) => {
   const done = await current().chat.completions.create({ messages, max_tokens: maxTokens });
-  return { text: done.choices[0].message.content, finishReason: done.choices[0].finish_reason, usage: done.usage };
+  return { text: done.choices[0].message.content, finishReason: done.choices[0].finish_reason, usage: done.usage, ...(done.warnings ? { warnings: done.warnings } : {}) };
 };
 
 window.chatInspect = async (messages, maxTokens) => {

@@ -1,4 +1,4 @@
-/** Generator events → OpenAI-shaped completion objects and stream chunks. */
+/** Generator events → OpenAI-shaped completion objects and stream chunks (usage, timings and warnings on the last). */
 import type { GenerationResult } from '../generate/generator';
 import type { ChatCompletion, ChatCompletionChunk, FinishReason } from '../protocol/api';
 
@@ -22,6 +22,7 @@ export function completionFrom(identity: CompletionIdentity, result: GenerationR
     choices: [{ index: 0, message: { role: 'assistant', content: result.text }, finish_reason: result.finishReason }],
     usage: result.usage,
     timings: result.timings,
+    ...(result.warnings.length > 0 ? { warnings: result.warnings } : {}),
   };
 }
 
@@ -36,5 +37,6 @@ export function chunkFrom(
     object: 'chat.completion.chunk',
     choices: [{ index: 0, delta, finish_reason: finishReason }],
     ...(result ? { usage: result.usage, timings: result.timings } : {}),
+    ...(result && result.warnings.length > 0 ? { warnings: result.warnings } : {}),
   };
 }

@@ -228,6 +228,25 @@ describe.skipIf(REQUEST_LOGIC_ONCE)('requests', () => {
   });
 });
 
+describe.skipIf(REQUEST_LOGIC_ONCE)('system messages', () => {
+  // Sarashina's template renders no system turn: the prompt is Hugging Face's for the user message alone (the
+  // fixture's ids), and the completion says the system message did not reach the model.
+  it('a system message the template leaves out: the same prompt ids as HF, and a warning on the completion and the last chunk', async () => {
+    const { c } = await loadCase(FIXTURES, 'text-en');
+    const messages: ChatMessage[] = [{ role: 'system', content: 'Answer in one word.' }, ...(await caseMessages('text-en'))];
+    const run = await stream({ messages, max_tokens: 2 });
+    expect(Array.from(run.result.inputIds)).toEqual(c.inputIds);
+    const warnings = [{ code: 'system-message-ignored', message: expect.stringMatching(/^1 system message\(s\) were not given to the model.*first user message/) }];
+    expect(run.chunks.at(-1)?.warnings).toEqual(warnings);
+    expect(run.chunks.slice(0, -1).every((ch) => ch.warnings === undefined)).toBe(true);
+    const completion = await engine.chat.completions.create({ messages, max_tokens: 1 });
+    expect(completion.warnings).toEqual(warnings);
+    const plain = await engine.chat.completions.create({ messages: messages.slice(1), max_tokens: 1 });
+    expect(plain.warnings).toBeUndefined();
+    expect('warnings' in plain).toBe(false);
+  });
+});
+
 describe.skipIf(REQUEST_LOGIC_ONCE)('errors', () => {
   const code = async (request: ChatCompletionRequest): Promise<string> => {
     try {

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 
 export const CHAT_USAGE =
-  'Usage: npm run chat -- --model <dir> ([--image <file>]… --prompt "<text>" | --questions <file.jsonl>) [--max-new-tokens N] [--temperature T] [--memory-budget-gib G] [--dump <file.json>]';
+  'Usage: npm run chat -- --model <dir> ([--image <file>]… --prompt "<text>" | --questions <file.jsonl>) [--system "<text>"] [--max-new-tokens N] [--temperature T] [--memory-budget-gib G] [--dump <file.json>]';
 
 export interface ChatArgs {
   readonly model: string;
@@ -10,6 +10,11 @@ export interface ChatArgs {
   readonly prompt: string;
   /** A JSON-lines file of independent questions, each {"prompt": "…", "images"?: ["file", …]}, asked with one engine. */
   readonly questions?: string;
+  /**
+   * A system message sent before every question. Sarashina's chat template renders none (the answer's stderr says
+   * so); a model whose template does gets it.
+   */
+  readonly system?: string;
   readonly maxNewTokens?: number;
   readonly temperature: number;
   /** EngineOptions.memoryBudgetBytes (the GPU memory the engine may plan for). */
@@ -33,6 +38,7 @@ export function parseChatArgs(argv: readonly string[]): ChatArgs {
         image: { type: 'string', multiple: true },
         prompt: { type: 'string' },
         questions: { type: 'string' },
+        system: { type: 'string' },
         'max-new-tokens': { type: 'string' },
         temperature: { type: 'string' },
         'memory-budget-gib': { type: 'string' },
@@ -67,6 +73,7 @@ export function parseChatArgs(argv: readonly string[]): ChatArgs {
     images: values.image ?? [],
     prompt: values.prompt ?? '',
     ...(values.questions === undefined ? {} : { questions: values.questions }),
+    ...(values.system === undefined ? {} : { system: values.system }),
     ...(maxNewTokens === undefined ? {} : { maxNewTokens }),
     temperature,
     ...(memoryBudgetBytes === undefined ? {} : { memoryBudgetBytes }),

@@ -1,7 +1,8 @@
 /**
  * The chat CLI as a user runs it (a child process through vite-node, WebGPU through Dawn on the test adapter, whose
  * VK_ICD_FILENAMES the child inherits) on the tiny fp32 package: its --dump equals the Hugging Face fixture (prompt ids,
- * first logits, greedy tokens); bad arguments exit with 2 and the usage line.
+ * first logits, greedy tokens) also with a --system message, which Sarashina's template leaves out (so the prompt ids
+ * are still Hugging Face's) and stderr says so; bad arguments exit with 2 and the usage line.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -34,16 +35,17 @@ afterAll(async () => {
 });
 
 describe('npm run chat', () => {
-  it('--dump matches the HF fixture (image-ja)', async () => {
+  it('--dump matches the HF fixture (image-ja); a --system message is left out by the template and stderr warns', async () => {
     const { c, logits } = await loadCase(FIXTURES, 'image-ja');
     const meta = JSON.parse(await readFile(join(FIXTURES, 'image-ja', 'case.json'), 'utf8')) as { prompt: string; images: string[] };
     const dump = join(dir, 'dump.json');
     const images = meta.images.flatMap((f) => ['--image', join(FIXTURES, 'images', f)]);
     const steps = greedyCheckedSteps(c.greedy);
-    const { stdout, stderr } = await chat(['--model', join(dir, 'fp32'), ...images, '--prompt', meta.prompt, '--max-new-tokens', String(steps), '--dump', dump]);
+    const { stdout, stderr } = await chat(['--model', join(dir, 'fp32'), ...images, '--prompt', meta.prompt, '--system', '簡潔に答えてください。', '--max-new-tokens', String(steps), '--dump', dump]);
     expect(stdout.length).toBeGreaterThan(0);
     // The CLI names its adapter on stderr: the child ran on the test adapter, not on whichever Dawn prefers.
     expect(stderr.toLowerCase()).toContain(TEST_ADAPTERS[testAdapter()].identity);
+    expect(stderr).toMatch(/\[warning system-message-ignored\] 1 system message\(s\) were not given to the model/);
     const out = JSON.parse(await readFile(dump, 'utf8')) as { inputIds: number[]; firstLogits: number[]; generatedIds: number[] };
     expect(out.inputIds).toEqual(c.inputIds);
     expect(out.firstLogits.length).toBe(logits.length);
@@ -73,6 +75,8 @@ describe('parseChatArgs', () => {
   it('reads repeated images and numbers', () => {
     const a = parseChatArgs(['--model', 'm', '--image', 'a.png', '--image', 'b.jpg', '--prompt', 'p', '--max-new-tokens', '5', '--temperature', '0.7']);
     expect(a).toMatchObject({ model: 'm', images: ['a.png', 'b.jpg'], prompt: 'p', maxNewTokens: 5, temperature: 0.7 });
+    expect(a.system).toBeUndefined();
+    expect(parseChatArgs(['--model', 'm', '--prompt', 'p', '--system', 's']).system).toBe('s');
     expect(parseChatArgs(['--model', 'm', '--prompt', 'p', '--memory-budget-gib', '12']).memoryBudgetBytes).toBe(12 * 2 ** 30);
   });
 

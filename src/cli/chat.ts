@@ -1,5 +1,5 @@
 /**
- * `npm run chat -- --model <dir> ([--image <file>]… --prompt "<text>" | --questions <file.jsonl>) [--max-new-tokens N] [--temperature T] [--memory-budget-gib G] [--dump <file.json>]`
+ * `npm run chat -- --model <dir> ([--image <file>]… --prompt "<text>" | --questions <file.jsonl>) [--system "<text>"] [--max-new-tokens N] [--temperature T] [--memory-budget-gib G] [--dump <file.json>]`
  * The same engine as the browser's, on WebGPU through Dawn (a real GPU, or SwiftShader on a CPU). Streams the
  * answer to stdout, stats to stderr. `--dump` writes the prompt ids, the full first-step logits and the
  * generated ids as JSON, to compare any build with the Hugging Face reference. `--questions` asks many independent
@@ -87,7 +87,7 @@ async function ask(engine: LocalEngine, question: Question, args: ChatArgs, sign
   let text = '';
   const stream = (await engine.create(
     {
-      messages: [{ role: 'user', content: parts }],
+      messages: [...(args.system === undefined ? [] : [{ role: 'system' as const, content: args.system }]), { role: 'user', content: parts }],
       stream: true,
       temperature: args.temperature,
       signal,
@@ -120,6 +120,7 @@ function reportStats(done: GenerationResult): void {
   );
   const note = truncationNote(usage.truncation);
   if (note) console.error(note);
+  for (const warning of done.warnings) console.error(`[warning ${warning.code}] ${warning.message}`);
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -63,6 +63,7 @@ button:focus-visible, textarea:focus-visible, a:focus-visible { outline: 2px sol
 .msg .note, .msg .context-note { display: block; font-size: 0.8em; color: var(--sc-muted); }
 .msg .hint:not(:empty) { display: block; margin-bottom: 4px; }
 .msg .detail { display: block; font-size: 0.85em; }
+.msg .returned { display: block; margin-top: 4px; font-size: 0.85em; color: var(--sc-muted); }
 .msg p { margin: 0 0 0.5em; } .msg p:last-child { margin-bottom: 0; }
 .msg ul, .msg ol { margin: 0.3em 0; padding-inline-start: 1.4em; }
 .msg pre { background: var(--sc-code-bg); padding: 8px; border-radius: 6px; overflow-x: auto; margin: 0.4em 0; }

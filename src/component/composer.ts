@@ -148,6 +148,29 @@ export class Composer {
     this.textarea.focus();
   }
 
+  /**
+   * Puts a message that was not sent (its request failed) back: its text before whatever was typed since, its
+   * images before those attached since.
+   */
+  restore(text: string, images: readonly Blob[]): void {
+    const typed = this.textarea.value;
+    this.textarea.value = typed.trim() === '' ? text : text.trim() === '' ? typed : `${text}\n${typed}`;
+    this.images = [...images.map((blob) => ({ blob, url: URL.createObjectURL(blob) })), ...this.images];
+    this.renderThumbs();
+    this.refresh();
+  }
+
+  /** Empties the composer and returns what was in it (to carry an unsent message into a new composer). */
+  takeDraft(): { text: string; images: Blob[] } {
+    const draft = { text: this.textarea.value, images: this.images.map((i) => i.blob) };
+    for (const image of this.images) URL.revokeObjectURL(image.url);
+    this.images = [];
+    this.textarea.value = '';
+    this.renderThumbs();
+    this.refresh();
+    return draft;
+  }
+
   dispose(): void {
     for (const image of this.images) URL.revokeObjectURL(image.url);
     this.images = [];

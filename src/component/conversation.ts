@@ -1,6 +1,11 @@
 /**
  * The chat history the component keeps and sends whole on every turn (the engine reuses the common prefix,
  * so resending costs only the new tokens). Pure data: no DOM, no engine.
+ *
+ * A turn whose request fails is taken back out of the history (`takeBack`): it would fail the same way in every
+ * later request that resends it (an undecodable image, a message too long alone for the context), so its text and
+ * images return to the composer instead. Sarashina's chat template renders no system turn, so there is no system
+ * prompt here: the engine would leave it out (and say so in the completion's `warnings`).
  */
 import type { ChatMessage, ContentPart, ContextTruncation, FinishReason } from '../protocol/api';
 
@@ -21,6 +26,12 @@ export interface AssistantTurn {
 }
 
 export type Turn = UserTurn | AssistantTurn;
+
+/** A user turn taken back out of the history: what returns to the composer. */
+export interface TakenBackTurn {
+  readonly text: string;
+  readonly images: readonly Blob[];
+}
 
 export class Conversation {
   private readonly list: Turn[] = [];
@@ -44,11 +55,6 @@ export class Conversation {
     return turn;
   }
 
-  /** Drops `turn` if it is the last one (a failed or empty answer is not kept in the history). */
-  dropIfLast(turn: Turn): void {
-    if (this.list[this.list.length - 1] === turn) this.list.pop();
-  }
-
   /** For "retry last": removes the answers after the last user turn; false if there is no user turn. */
   rewindToLastUser(): boolean {
     const last = this.list.map((t) => t.role).lastIndexOf('user');
@@ -57,14 +63,38 @@ export class Conversation {
     return true;
   }
 
+  /**
+   * Takes `turn` and every turn after it (its answer) out of the history, after its request failed, and returns its
+   * text and images for the composer. `badImageIndex` is an image index of the failed request (the engine's error
+   * details name it, counting the images of every user turn in order, as `toMessages` sends them); when it falls in
+   * `turn`, that image is left out, since sending it again would fail again. null when `turn` is not in the history
+   * (the conversation was cleared meanwhile).
+   */
+  takeBack(turn: UserTurn, options: { readonly badImageIndex?: number } = {}): TakenBackTurn | null {
+    const at = this.list.indexOf(turn);
+    if (at === -1) return null;
+    const firstImage = this.list.slice(0, at).reduce((n, t) => n + (t.role === 'user' ? t.images.length : 0), 0);
+    const bad = options.badImageIndex === undefined ? -1 : options.badImageIndex - firstImage;
+    this.list.length = at;
+    return { text: turn.text, images: turn.images.filter((_, i) => i !== bad) };
+  }
+
+  /** The last user turn (the one a request answers), or null. */
+  lastUser(): UserTurn | null {
+    for (let i = this.list.length - 1; i >= 0; i--) {
+      const turn = this.list[i];
+      if (turn?.role === 'user') return turn;
+    }
+    return null;
+  }
+
   clear(): void {
     this.list.length = 0;
   }
 
-  /** The request messages: the system prompt (if any, non-blank), then every turn; empty answers are left out. */
-  toMessages(systemPrompt: string | null): ChatMessage[] {
+  /** The request messages: every turn in order; empty answers are left out. */
+  toMessages(): ChatMessage[] {
     const messages: ChatMessage[] = [];
-    if (systemPrompt && systemPrompt.trim() !== '') messages.push({ role: 'system', content: systemPrompt });
     for (const turn of this.list) {
       if (turn.role === 'assistant') {
         if (turn.text !== '') messages.push({ role: 'assistant', content: turn.text });

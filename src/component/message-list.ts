@@ -53,6 +53,8 @@ export class MessageList {
       if (who) who.textContent = this.whoLabel(box);
       const hint = box.querySelector('.hint');
       if (hint) hint.textContent = strings.requestError[box.dataset.code as ErrorCode] ?? '';
+      const returned = box.querySelector('.returned');
+      if (returned) returned.textContent = strings.messageReturned(Number(box.dataset.unreadableImages ?? 0));
       const note = box.querySelector('.note');
       if (note) note.textContent = this.noteFor(box.dataset.finishReason);
       const contextNote = box.querySelector('.context-note');
@@ -115,8 +117,12 @@ export class MessageList {
     };
   }
 
-  /** An error line: what the user can do (for known codes, in the UI language), then the engine's message. */
-  appendError(code: ErrorCode, message: string): void {
+  /**
+   * An error line: what the user can do (for known codes, in the UI language), then the engine's message; with
+   * `returned`, a line saying the message was taken out of the conversation and is back in the input box (less
+   * `unreadableImages` images).
+   */
+  appendError(code: ErrorCode, message: string, options: { readonly returned?: boolean; readonly unreadableImages?: number } = {}): void {
     const box = this.bubble('error', code);
     box.setAttribute('role', 'alert');
     const hint = this.doc.createElement('span');
@@ -126,6 +132,13 @@ export class MessageList {
     detail.className = 'detail';
     detail.textContent = message;
     box.append(hint, detail);
+    if (options.returned === true) {
+      const returned = this.doc.createElement('span');
+      returned.className = 'returned';
+      box.dataset.unreadableImages = String(options.unreadableImages ?? 0);
+      returned.textContent = this.strings.messageReturned(options.unreadableImages ?? 0);
+      box.append(returned);
+    }
     this.scroll();
   }
 

@@ -2,8 +2,14 @@
  * `<sarashina-chat>`: a chat with Sarashina2-Vision in any page. It loads the model package at `model` into
  * an engine in a Worker (through the worker client only), shows download progress, a capability screen when
  * the browser or GPU cannot run it, then the chat (images + text, streamed answers, stop, retry, clear).
- * Attributes: model, system-prompt, max-tokens, temperature, max-pixels, lang (ja | en), precision,
- * context-tokens, theme (light | dark; default follows the system). Events: see chat-events.ts.
+ * Attributes: model, max-tokens, temperature, max-pixels, lang (ja | en), precision, context-tokens, theme (light |
+ * dark; default follows the system). Events: see chat-events.ts. No system prompt: Sarashina's chat template renders
+ * no system turn, so one would never reach the model.
+ *
+ * A request that fails takes its user turn back out of the conversation and puts its text and images in the composer
+ * (less an image the engine could not decode), so the next message is not refused for the same reason; an answer the
+ * user stops keeps the text streamed so far as an assistant turn (it is what the user saw), and one stopped before any
+ * text takes its question back like a failure.
  */
 import { createWorkerEngine } from '../../workers/engine-client';
 import type { ChatCompletionRequest, EngineInfo, FinishReason, PrecisionVariant, Timings, Usage } from '../protocol/api';
@@ -11,7 +17,7 @@ import { isSarashinaError } from '../protocol/errors';
 import type { ChatErrorDetail, ChatMessageDetail, SarashinaChatEventMap } from './chat-events';
 import { CHAT_STYLES } from './chat-styles';
 import { Composer } from './composer';
-import { Conversation } from './conversation';
+import { Conversation, type UserTurn } from './conversation';
 import { MessageList } from './message-list';
 import { errorNotice, noticeScreen, progressScreen } from './status-screens';
 import { type UiStrings, uiStrings } from './ui-strings';
@@ -22,7 +28,7 @@ type WorkerEngine = Awaited<ReturnType<typeof createWorkerEngine>>;
 const LOAD_ATTRIBUTES = ['model', 'precision', 'context-tokens', 'max-pixels'] as const;
 
 export class SarashinaChatElement extends HTMLElement {
-  static readonly observedAttributes = [...LOAD_ATTRIBUTES, 'lang', 'system-prompt', 'max-tokens', 'temperature', 'theme'];
+  static readonly observedAttributes = [...LOAD_ATTRIBUTES, 'lang', 'max-tokens', 'temperature', 'theme'];
 
   private readonly root: ShadowRoot;
   private readonly conversation = new Conversation();
@@ -45,8 +51,6 @@ export class SarashinaChatElement extends HTMLElement {
 
   get model(): string | null { return this.getAttribute('model'); }
   set model(v: string | null) { this.setOrRemove('model', v); }
-  get systemPrompt(): string | null { return this.getAttribute('system-prompt'); }
-  set systemPrompt(v: string | null) { this.setOrRemove('system-prompt', v); }
   get maxTokens(): number | undefined { return this.numberAttribute('max-tokens'); }
   set maxTokens(v: number | undefined) { this.setOrRemove('max-tokens', v); }
   get temperature(): number | undefined { return this.numberAttribute('temperature'); }
@@ -202,7 +206,9 @@ export class SarashinaChatElement extends HTMLElement {
   private async generate(): Promise<void> {
     const engine = this.engine;
     if (!engine || !this.list) return;
-    const messages = this.conversation.toMessages(this.systemPrompt);
+    const question = this.conversation.lastUser();
+    if (!question) return;
+    const messages = this.conversation.toMessages();
     const answer = this.conversation.startAssistant();
     const view = this.list.appendAssistant();
     const controller = new AbortController();
@@ -235,20 +241,20 @@ export class SarashinaChatElement extends HTMLElement {
       }
       answer.finishReason = finishReason;
       answer.truncation = usage?.truncation ?? null;
-      view.finish(finishReason, answer.truncation);
+      if (finishReason === 'abort' && answer.text === '') this.takeBack(question);
+      else view.finish(finishReason, answer.truncation);
       const detail: ChatMessageDetail = { message: { role: 'assistant', content: answer.text }, finishReason, usage, timings };
       this.emit('message', detail);
     } catch (e) {
       const detail = errorDetail(e);
       if (detail.code === 'aborted') {
-        // Stopped before the first chunk: an empty stopped answer.
-        answer.finishReason = 'abort';
-        view.finish('abort');
-        this.emit('message', { message: { role: 'assistant', content: answer.text }, finishReason: 'abort', usage: null, timings: null });
+        // Stopped before the first chunk: nothing was answered, the question goes back to the composer.
+        this.takeBack(question);
+        this.emit('message', { message: { role: 'assistant', content: '' }, finishReason: 'abort', usage: null, timings: null });
       } else {
-        this.conversation.dropIfLast(answer);
-        view.remove();
-        this.list.appendError(detail.code, detail.message);
+        const unreadable = badImageIndex(e);
+        const returned = this.takeBack(question, unreadable === undefined ? {} : { badImageIndex: unreadable });
+        this.list.appendError(detail.code, detail.message, { returned: returned !== null, unreadableImages: returned?.unreadableImages ?? 0 });
         this.emit('error', detail);
         if (detail.code === 'device-lost') this.fail(detail, () => void this.load());
       }
@@ -256,6 +262,18 @@ export class SarashinaChatElement extends HTMLElement {
       if (this.generation === controller) this.generation = null;
       this.syncComposer();
     }
+  }
+
+  /**
+   * Takes a failed (or unanswered) request's user turn and its answer out of the conversation and the message list,
+   * and puts its text and images back in the composer. null when the turn is gone already (the chat was cleared).
+   */
+  private takeBack(question: UserTurn, options: { readonly badImageIndex?: number } = {}): { readonly unreadableImages: number } | null {
+    const returned = this.conversation.takeBack(question, options);
+    if (!returned) return null;
+    this.list?.renderAll(this.conversation.turns);
+    this.composer?.restore(returned.text, returned.images);
+    return { unreadableImages: question.images.length - returned.images.length };
   }
 
   private fail(detail: ChatErrorDetail, retry: () => void): void {
@@ -270,6 +288,8 @@ export class SarashinaChatElement extends HTMLElement {
 
   private showChat(): void {
     const strings = this.strings();
+    // A reload (an attribute change, or after a lost device) keeps what the user was writing.
+    const draft = this.composer?.takeDraft();
     this.composer?.dispose();
     this.list = new MessageList(document, strings);
     this.composer = new Composer(document, strings, {
@@ -283,6 +303,7 @@ export class SarashinaChatElement extends HTMLElement {
     screen.append(this.list.element, this.composer.element);
     this.composer.acceptDropsOn(screen);
     this.list.renderAll(this.conversation.turns);
+    if (draft) this.composer.restore(draft.text, draft.images);
     this.setScreen('chat', screen);
     this.syncComposer();
   }
@@ -335,6 +356,17 @@ export class SarashinaChatElement extends HTMLElement {
 
 function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
+/**
+ * The request image an error is about, when the engine refused that image's bytes (`invalid-request` with an image
+ * index in its details: an undecodable file, a failed fetch). Other image errors (too large for the device) are
+ * about sizes, not bytes, and their index may count within one encode, so they name no image here.
+ */
+function badImageIndex(e: unknown): number | undefined {
+  if (!isSarashinaError(e) || e.code !== 'invalid-request') return undefined;
+  const index = e.details['index'];
+  return typeof index === 'number' && Number.isInteger(index) ? index : undefined;
 }
 
 function errorDetail(e: unknown): ChatErrorDetail {

@@ -26,6 +26,8 @@ describe('ui strings', () => {
       // The context notes name their count (the language's own plural where it has one).
       expect(table.contextDropped(3)).toContain('3');
       expect(table.contextResized(2)).toContain('2');
+      // A message put back in the input box: the note mentions a left-out image only when there was one.
+      expect(table.messageReturned(1)).not.toBe(table.messageReturned(0));
       for (const [code, help] of Object.entries(table.capability)) {
         expect(help.what, code).not.toBe('');
         expect(help.todo.length, code).toBeGreaterThan(0);

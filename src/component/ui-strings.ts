@@ -43,6 +43,8 @@ export interface UiStrings {
   readonly capability: Partial<Record<ErrorCode, { readonly what: string; readonly todo: readonly string[] }>>;
   /** What the user can do when a request fails with this code (shown above the engine's own message). */
   readonly requestError: Partial<Record<ErrorCode, string>>;
+  /** Under a failed request's error: its message was taken out of the conversation and put back in the input box. */
+  readonly messageReturned: (unreadableImages: number) => string;
   readonly details: string;
   readonly tryAgain: string;
 }
@@ -111,11 +113,12 @@ const JA: UiStrings = {
     },
   },
   requestError: {
-    'context-overflow': '会話が長すぎます。「会話をクリア」で新しく始めるか、画像や max-tokens を減らしてください。',
+    'context-overflow': 'メッセージが長すぎてコンテキストに収まりません。短くするか、画像を減らすか、max-tokens を下げてください。',
     'image-too-large': '画像が大きすぎます。小さい画像を使うか、max-pixels を下げてください。',
     'invalid-request': 'リクエストが正しくありません。画像の形式と属性の値を確認してください。',
     'out-of-memory': 'GPU メモリーが足りません。他のタブを閉じるか、画像を減らしてください。',
   },
+  messageReturned: (n) => `このメッセージは会話に残さず、入力欄に戻しました${n > 0 ? '(読み込めなかった画像は除きました)' : ''}。直して送信できます。`,
   details: '詳細',
   tryAgain: '再試行',
 };
@@ -184,11 +187,12 @@ const EN: UiStrings = {
     },
   },
   requestError: {
-    'context-overflow': 'The conversation is too long. Start over with "Clear conversation", or send fewer images or lower max-tokens.',
+    'context-overflow': 'The message is too long for the context. Shorten it, send fewer images, or lower max-tokens.',
     'image-too-large': 'The image is too large. Use a smaller image or lower max-pixels.',
     'invalid-request': 'The request is not valid. Check the image format and the attribute values.',
     'out-of-memory': 'The GPU ran out of memory. Close other tabs or send fewer images.',
   },
+  messageReturned: (n) => `This message was taken out of the conversation and put back in the input box${n > 0 ? ' (without the image that could not be read)' : ''}: edit it and send again.`,
   details: 'Details',
   tryAgain: 'Try again',
 };

@@ -7,7 +7,7 @@
  */
 import { readBuffer } from '../gpu/gpu-buffers';
 import type { FeatureSpan, ImageFeatures, VisionLanguageModel } from '../model/vision-language-model';
-import type { ContextTruncation, FinishReason, Timings, Usage } from '../protocol/api';
+import type { CompletionWarning, ContextTruncation, FinishReason, Timings, Usage } from '../protocol/api';
 import { SarashinaError } from '../protocol/errors';
 import type { ImageProcessorSpec } from '../protocol/model-spec';
 import type { DecodedImage } from '../processor/image/decoded-image';
@@ -53,6 +53,8 @@ export interface GenerationResult {
   readonly generatedIds: readonly number[];
   readonly usage: Usage;
   readonly timings: Timings;
+  /** What the request asked that the model did not get (empty: nothing). */
+  readonly warnings: readonly CompletionWarning[];
 }
 
 export interface GeneratorOptions {
@@ -296,6 +298,7 @@ export class Generator {
           decodeMs,
           decodeTokensPerSecond: decodeMs > 0 ? ((generatedIds.length - 1) * 1000) / decodeMs : 0,
         },
+        warnings: requestWarnings(request, prompt),
       },
     };
   }
@@ -360,6 +363,20 @@ function checkFeatureRows(features: ImageFeatures, expected: number, index: numb
       { index, rows: features.rows, expected },
     );
   }
+}
+
+/** The warnings of a request whose prompt is `prompt` (the processor knows whether the template used its system messages). */
+function requestWarnings(request: GenerateRequest, prompt: PromptInputs): CompletionWarning[] {
+  if (!prompt.systemMessageIgnored) return [];
+  const count = request.messages.filter((m) => m.role === 'system').length;
+  return [
+    {
+      code: 'system-message-ignored',
+      message:
+        `${count} system message(s) were not given to the model: its chat template leaves them out of the prompt. ` +
+        'Put the instruction in the first user message instead.',
+    },
+  ];
 }
 
 /** Sampling needs a seed: a random one per request unless the caller fixed it (greedy ignores it). */

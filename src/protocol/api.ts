@@ -93,6 +93,19 @@ export interface ResizedImage {
   readonly original_image_tokens: number;
 }
 
+/**
+ * Something about a request the caller should know although it succeeded. `system-message-ignored`: the model's chat
+ * template renders no system turn (Sarashina's does not: its fixed preamble is the system prompt the model was trained
+ * with), so the request's system message(s) did not reach the model.
+ */
+export interface CompletionWarning {
+  readonly code: CompletionWarningCode;
+  /** What happened, with the numbers, and what to do instead. */
+  readonly message: string;
+}
+
+export type CompletionWarningCode = 'system-message-ignored';
+
 /** Timings of one request, in milliseconds. */
 export interface Timings {
   readonly preprocessMs: number;
@@ -117,6 +130,8 @@ export interface ChatCompletion {
   ];
   readonly usage: Usage;
   readonly timings: Timings;
+  /** Present when something about the request was not done as asked (e.g. a system message the template ignores). */
+  readonly warnings?: readonly CompletionWarning[];
 }
 
 export interface ChatCompletionChunk {
@@ -134,6 +149,8 @@ export interface ChatCompletionChunk {
   /** Present on the last chunk. */
   readonly usage?: Usage;
   readonly timings?: Timings;
+  /** On the last chunk, when the completion has warnings (see ChatCompletion.warnings). */
+  readonly warnings?: readonly CompletionWarning[];
 }
 
 export type PrecisionVariant = 'fp32' | 'q4f32' | 'q4f16';

@@ -8,8 +8,9 @@
  * that itself emits one block per image is used as is.
  *
  * System messages: passed to the template. Sarashina's template ignores them (its fixed preamble is the
- * system prompt the model was trained with), so `systemMessageIgnored` reports when that happened; the API
- * layer may warn. We do not inject the text elsewhere, to keep the prompt identical to Hugging Face's.
+ * system prompt the model was trained with), so `systemMessageIgnored` reports when that happened; the completion
+ * then carries a `system-message-ignored` warning (generator.ts). We do not inject the text elsewhere, to keep the
+ * prompt identical to Hugging Face's.
  */
 import { Template } from '@huggingface/jinja';
 import { SarashinaError } from '../../protocol/errors';

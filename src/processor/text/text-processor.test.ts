@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { SpecialTokens } from '../../protocol/model-spec';
+import type { ChatMessage } from './chat-messages';
 import { TextProcessor, type TextProcessorFiles } from './text-processor';
 
 const FOLDER = new URL('../../../export/reference/fixtures/processor-text/tokenizer-tiny/', import.meta.url);
@@ -38,6 +39,29 @@ describe('TextProcessor', () => {
     expect(() => TextProcessor.fromFiles({ ...FILES, chatTemplate: { template: 'x' } })).toThrow(
       expect.objectContaining({ code: 'invalid-model' }),
     );
+  });
+
+  it("reports system messages the package's template leaves out (the ids are still Hugging Face's); none when it renders them", () => {
+    // apply_chat_template's output for [system, user] with the tiny package's template (processor_text.py).
+    const expected = JSON.parse(readFileSync(new URL('../expected-tokenizer-tiny.json', FOLDER), 'utf8')) as {
+      chat: { name: string; messages: ChatMessage[]; ids: number[] }[];
+    };
+    const hf = expected.chat.find((c) => c.name === 'system-message');
+    if (!hf) throw new Error('the fixture has no system-message case');
+    expect(hf.messages.map((m) => m.role)).toEqual(['system', 'user']);
+    const template = (read('chat_template.json') as { chat_template: string }).chat_template;
+    const real = TextProcessor.fromFiles({ ...FILES, chatTemplate: template }).encodePrompt({ messages: hf.messages, imageTokenCounts: [] });
+    expect(Array.from(real.inputIds)).toEqual(hf.ids);
+    expect(real.systemMessageIgnored).toBe(true);
+    const userOnly = TextProcessor.fromFiles({ ...FILES, chatTemplate: template }).encodePrompt({ messages: hf.messages.slice(1), imageTokenCounts: [] });
+    expect(userOnly.systemMessageIgnored).toBe(false);
+    // The same template with a system branch (as some chat models have): the system text is in the prompt, no report.
+    const assistantBranch = "{% elif message['role'] == 'assistant' %}";
+    expect(template).toContain(assistantBranch);
+    const withSystem = template.replace(assistantBranch, `{% elif message['role'] == 'system' %}{{ message['content'] + '\\n' }}${assistantBranch}`);
+    const rendered = TextProcessor.fromFiles({ ...FILES, chatTemplate: withSystem }).encodePrompt({ messages: hf.messages, imageTokenCounts: [] });
+    expect(rendered.text).toContain('You are a pirate.');
+    expect(rendered.systemMessageIgnored).toBe(false);
   });
 
   it('cross-checks the model spec against the tokenizer', () => {
