@@ -15,13 +15,13 @@ import { exportPackage } from '../../export/package/export-package';
 import { decoderForwardReference } from '../../export/reference-forward/decoder-reference';
 import { visionForwardReference } from '../../export/reference-forward/vision-reference';
 import { SafetensorsCheckpoint } from '../../export/safetensors/safetensors-checkpoint';
-import { createStorageBuffer, readBuffer } from '../gpu/gpu-buffers';
-import type { GpuContext } from '../gpu/gpu-context';
+import { readBuffer } from '../gpu/gpu-buffers';
 import { NodeDirSource } from '../loader/node-dir-source';
 import type { ModelSpec } from '../protocol/model-spec';
 import { WEIGHTS } from '../protocol/weight-names';
 import { compareArrays, randomFloats } from '../testing/compare';
 import { loadModel } from '../testing/load-model';
+import { runSteps } from '../testing/model-steps';
 import { testGpuContext } from '../testing/node-gpu';
 import { greedyCheckedSteps, loadCase } from '../testing/package-runner';
 import type { SarashinaModel } from './sarashina-model';
@@ -42,33 +42,6 @@ interface Prompt {
   readonly features: ImageFeatures | null;
 }
 
-async function readLogits(ctx: GpuContext, model: SarashinaModel, buffer: GPUBuffer): Promise<Float32Array> {
-  return new Float32Array(await readBuffer(ctx.device, buffer, model.spec.text.vocabSize * 4));
-}
-
-function argmax(v: Float32Array): number {
-  let best = 0;
-  for (let i = 1; i < v.length; i++) if ((v[i] ?? -Infinity) > (v[best] ?? -Infinity)) best = i;
-  return best;
-}
-
-/** Prefill `ids` (with `spans`), then `steps` decode steps on `forced` tokens or the argmax. */
-async function run(ctx: GpuContext, model: SarashinaModel, p: Prompt, steps: number, forced?: readonly number[]): Promise<{ logits: Float32Array[]; tokens: number[] }> {
-  const token = createStorageBuffer(ctx.device, 'test.token', 16);
-  try {
-    const logits = [await readLogits(ctx, model, await model.prefill(p.ids, 0, p.spans))];
-    const tokens: number[] = [];
-    for (let s = 0; s < steps; s++) {
-      const next = forced?.[s] ?? argmax(logits[s] as Float32Array);
-      tokens.push(next);
-      ctx.device.queue.writeBuffer(token, 0, new Uint32Array([next]));
-      logits.push(await readLogits(ctx, model, await model.decode(token, p.ids.length + s)));
-    }
-    return { logits, tokens };
-  } finally {
-    token.destroy();
-  }
-}
 
 /** `<s>`, a few ordinary ids, `<|prefix|>` + 6 × `<|file|>` + `<|suffix|>`, more ids: the image's features at the file run. */
 function promptIds(spec: ModelSpec): Int32Array {
@@ -125,7 +98,7 @@ describe('SarashinaModel on the odd packages (no width a multiple of 32)', () =>
       const fs = compareArrays(features, wantFeatures);
       expect(fs.maxRel, JSON.stringify(fs)).toBeLessThan(1e-4);
 
-      const { logits, tokens } = await run(ctx, model, p, 4);
+      const { logits, tokens } = await runSteps(ctx, model, p, 4);
       // The reference decoder on the same embeddings: table rows, the reference image features at the file run.
       const ids = [...p.ids, ...tokens];
       const table = weight(WEIGHTS.embedTokens);
@@ -158,8 +131,8 @@ describe('SarashinaModel on the odd packages (no width a multiple of 32)', () =>
       expect(kernel.decodePath).toBe('kernels');
       const p = await imagePrompt(kernel, pixels);
       try {
-        const ours = await run(ctx, kernel, p, 6);
-        const base = await run(ctx, models[`${precision}/ort`]!, p, 6, ours.tokens);
+        const ours = await runSteps(ctx, kernel, p, 6);
+        const base = await runSteps(ctx, models[`${precision}/ort`]!, p, 6, ours.tokens);
         expect(compareArrays(ours.logits[0]!, base.logits[0]!).maxRel).toBe(0); // the same prefill
         for (let s = 1; s < ours.logits.length; s++) {
           const d = compareArrays(ours.logits[s]!, base.logits[s]!);
@@ -190,7 +163,7 @@ describe('SarashinaModel on the odd packages (no width a multiple of 32)', () =>
         row += end - i;
       }
       const n = greedyCheckedSteps(c.greedy);
-      const { logits, tokens } = await run(ctx, model, { ids, spans, features }, n);
+      const { logits, tokens } = await runSteps(ctx, model, { ids, spans }, n);
       const stats = compareArrays(logits[0]!, reference);
       expect(stats.maxRel, JSON.stringify(stats)).toBeLessThan(1e-3);
       expect(tokens).toEqual(c.greedy.tokens.slice(0, n));
