@@ -148,14 +148,10 @@ export class KernelDecodeStep {
       const k = kind(name);
       return k?.kind === 'int4' ? k.scales : 'float32';
     };
-    /** The linear's row parts (one when stored whole), an int4 one's scales cut at the same rows. */
+    /** The linear's row parts (one when stored whole); an int4 part's scales are its own (parseManifest checks their rows). */
     const linearParts = (name: string): LinearPart[] => {
-      const codes = weights.rowParts(name);
-      const scales = kind(name)?.kind === 'int4' ? weights.rowParts(scalesName(name)) : null;
-      if (scales && (scales.length !== codes.length || scales.some((sc, i) => sc.rows !== codes[i]?.rows))) {
-        throw new SarashinaError('invalid-model', `The row parts of ${name} and of its scales hold different rows. Re-export the package.`, { weight: name });
-      }
-      return codes.map((c, i) => ({ firstRow: c.firstRow, rows: c.rows, weight: c.weight.buffer, scales: scales?.[i]?.weight.buffer ?? null }));
+      const int4 = kind(name)?.kind === 'int4';
+      return weights.rowParts(name).map((c) => ({ firstRow: c.firstRow, rows: c.rows, weight: c.weight.buffer, scales: int4 ? weights.get(scalesName(c.weight.name)).buffer : null }));
     };
     /**
      * y[yOffset + rows of each part] from x, one dispatch per row part (the GEMVs write at an offset of y, so y is
