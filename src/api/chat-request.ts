@@ -42,7 +42,7 @@ export function toGenerateRequest(request: ChatCompletionRequest, images: readon
   else if (Array.isArray(stop)) stops = [...(stop as readonly unknown[])].map((s, i) => (typeof s === 'string' && s !== '' ? s : bad(`stop[${i}]`, 'a non-empty string', s)));
   else if (stop !== undefined) bad('stop', 'a string or an array of strings', stop);
   if (stops.includes('')) bad('stop', 'a non-empty string', '');
-  if (maxPixels !== undefined && !(Number.isInteger(maxPixels) && maxPixels > 0)) bad('max_pixels', 'a positive integer', maxPixels);
+  // The processor checks the value (an integer within its range); the binding limit only lowers it.
   const wanted = maxPixels ?? defaults.maxPixels;
   const limit = defaults.maxPixelsLimit;
   const pixels = limit === undefined ? wanted : Math.min(wanted ?? limit, limit);
