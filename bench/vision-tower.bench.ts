@@ -10,7 +10,8 @@
  * Times are wall clock (performance.now() around submit … onSubmittedWorkDone), median of --reps after a warm-up.
  *
  *   npx vite-node bench/vision-tower.bench.ts -- [--cases 1024,3996,12288] [--reps 3] [--parts micro,tower] [--preset 8b|tiny] [--storage f32|f16] [--out f.json]
- * `--storage f16` (q4f16 packages' weights and activations as f16 pairs): the whole tower only (newMs).
+ * `--storage f16` (q4f16 packages' weights and activations as f16 pairs): the whole tower (newMs) and the micro
+ * sweep of our kernel (no ORT rows: its baseline is f32).
  * GPU machine: node bench/gpu/bundle.mjs bench/vision-tower.bench.ts, ORT's wasm next to the bundle (see
  * bench/gpu/stage-model-bench.sh), then `source .gpu/env.sh && "$NODE" <dir>/vision-tower.mjs --out $OUT/x.json`.
  */
@@ -172,13 +173,15 @@ async function micro(): Promise<void> {
   for (const n of cases) {
     for (const s of shapesOf(n)) {
       const flop = 2 * s.rows * s.inDim * s.outDim;
-      const x = createStorageBuffer(device, 'x', s.rows * s.inDim * 4);
-      const y = createStorageBuffer(device, 'y', s.rows * s.outDim * 4);
+      const elementBytes = storage === 'f16' ? 2 : 4;
+      const x = createStorageBuffer(device, 'x', s.rows * s.inDim * elementBytes);
+      const y = createStorageBuffer(device, 'y', s.rows * s.outDim * elementBytes);
       const w = weights.get(s.weights.weight).buffer;
       const bias = weights.get(s.weights.bias).buffer;
-      const row: Record<string, unknown> = { patches: n, shape: s.name, rows: s.rows, inDim: s.inDim, outDim: s.outDim, gflop: r2(flop / 1e9) };
+      const row: Record<string, unknown> = { patches: n, shape: s.name, storage, rows: s.rows, inDim: s.inDim, outDim: s.outDim, gflop: r2(flop / 1e9) };
       const tflops = (ms: number): number => r2(flop / (ms * 1e9));
-      for (const kind of ['gemm', 'matmul'] as const) {
+      // onnxruntime-web's f32 Gemm / MatMul: the baseline for f32 storage only.
+      for (const kind of storage === 'f32' ? (['gemm', 'matmul'] as const) : []) {
         const session = await linearSession(kind, s.inDim, s.outDim);
         const feeds = { x: tensor(x, [s.rows, s.inDim]), w: tensor(w, kind === 'gemm' ? [s.outDim, s.inDim] : [s.inDim, s.outDim]), b: tensor(bias, [s.outDim]) };
         const ms =
@@ -190,7 +193,7 @@ async function micro(): Promise<void> {
         await session.release();
       }
       const run = async (tiling: VisionLinearTiling): Promise<number> =>
-        (await timeIt(() => submitPass((pass) => Array.from({ length: inner }, () => encodeVisionLinear(kernels, pass, { x, weight: w, bias, y }, s, { tiling }))))) / inner;
+        (await timeIt(() => submitPass((pass) => Array.from({ length: inner }, () => encodeVisionLinear(kernels, pass, { x, weight: w, bias, y }, s, { tiling, storage }))))) / inner;
       for (const t of tilings) {
         const ms = await run(t);
         const key = `ours-${visionLinearTilingName(t)}`;
@@ -267,6 +270,10 @@ async function tower(): Promise<void> {
     if (storage === 'f16') {
       row.storage = storage;
       row.newTflops = r2(towerFlop(n) / ((row.newMs as number) * 1e9));
+      // Every dense layer with one tiling of the sweep instead of the chosen ones.
+      for (const tiling of TILING_CANDIDATES.slice(1)) {
+        if (visionLinearTilingFits(tiling, device.limits)) row[`new-${visionLinearTilingName(tiling)}-ms`] = r2(await timeIt(() => newPath({ ...c, tiling })));
+      }
       log(JSON.stringify(row));
       rows.push(row);
       for (const buffer of Object.values(b)) buffer.destroy();
