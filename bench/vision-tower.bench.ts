@@ -9,9 +9,9 @@
  *   path's numbers (oldMs, ortBlockRunMs) are in bench/BENCH.md with the commit that measured them.
  * Times are wall clock (performance.now() around submit … onSubmittedWorkDone), median of --reps after a warm-up.
  *
- *   npx vite-node bench/vision-tower.bench.ts -- [--cases 1024,3996,12288] [--reps 3] [--parts micro,tower] [--preset 8b|tiny] [--storage f32|f16] [--out f.json]
+ *   npx vite-node bench/vision-tower.bench.ts -- [--cases 1024,3996,12288] [--reps 3] [--parts micro,tower] [--preset 8b|tiny] [--storage f32|f16] [--sweep] [--out f.json]
  * `--storage f16` (q4f16 packages' weights and activations as f16 pairs): the whole tower (newMs) and the micro
- * sweep of our kernel (no ORT rows: its baseline is f32).
+ * sweep of our kernel (no ORT rows: its baseline is f32); with --sweep, the f16 tower once per tiling of the sweep.
  * GPU machine: node bench/gpu/bundle.mjs bench/vision-tower.bench.ts, ORT's wasm next to the bundle (see
  * bench/gpu/stage-model-bench.sh), then `source .gpu/env.sh && "$NODE" <dir>/vision-tower.mjs --out $OUT/x.json`.
  */
@@ -270,8 +270,9 @@ async function tower(): Promise<void> {
     if (storage === 'f16') {
       row.storage = storage;
       row.newTflops = r2(towerFlop(n) / ((row.newMs as number) * 1e9));
-      // Every dense layer with one tiling of the sweep instead of the chosen ones.
-      for (const tiling of TILING_CANDIDATES.slice(1)) {
+      row.attentionMs = r2(await timeIt(() => submitPass((pass) => Array.from({ length: v.depth }, () => attention(pass)))));
+      // Every dense layer with one tiling of the sweep instead of the chosen ones (--sweep).
+      for (const tiling of argv.includes('--sweep') ? TILING_CANDIDATES.slice(1) : []) {
         if (visionLinearTilingFits(tiling, device.limits)) row[`new-${visionLinearTilingName(tiling)}-ms`] = r2(await timeIt(() => newPath({ ...c, tiling })));
       }
       log(JSON.stringify(row));

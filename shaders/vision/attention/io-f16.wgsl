@@ -6,9 +6,15 @@
 @group(0) @binding(1) var<storage, read> qkv: array<vec2<u32>>;
 @group(0) @binding(5) var<storage, read_write> out: array<vec2<u32>>;
 
-fn load_qkv(index: u32) -> vec4<f32> {
-  let words = qkv[index];
+// One vec4 as stored; the kernel keeps prefetched key/value tiles in this form until they go to workgroup memory.
+alias QkvWord = vec2<u32>;
+
+fn unpack_qkv(words: QkvWord) -> vec4<f32> {
   return vec4<f32>(unpack2x16float(words.x), unpack2x16float(words.y));
+}
+
+fn load_qkv(index: u32) -> vec4<f32> {
+  return unpack_qkv(qkv[index]);
 }
 
 fn store_out(index: u32, value: vec4<f32>) {

@@ -1,8 +1,9 @@
 // vision-attention — Qwen2-VL vision-tower self-attention: 2-D RoPE on q and k, then non-causal softmax
 // attention that is block-diagonal over images (patches attend only to patches of the same image).
 //
-// This file is the kernel body. It is compiled after one of two storage preludes, which declare bindings 1 and 5
-// and `load_qkv(i) -> vec4<f32>` / `store_out(i, vec4<f32>)` for vec4 index i:
+// This file is the kernel body. It is compiled after one of two storage preludes, which declare bindings 1 and 5,
+// `load_qkv(i) -> vec4<f32>` / `store_out(i, vec4<f32>)` for vec4 index i, and the stored form of one vec4
+// (`alias QkvWord`, `unpack_qkv(QkvWord) -> vec4<f32>`):
 //   io-f32.wgsl  qkv and out are f32 (array<vec4<f32>>)
 //   io-f16.wgsl  qkv and out are f16 packed in pairs (array<vec2<u32>>, unpack2x16float / pack2x16float): half
 //                the bytes, no `shader-f16` feature needed; math stays f32.
@@ -26,6 +27,9 @@
 // running unnormalised output), so no score matrix larger than 4·ROW_GROUPS × TILE_KEYS ever exists.
 // Scores are kept in the log2 domain (q is pre-scaled by log2(e) / sqrt(head_dim)) so that exp2 is used.
 // RoPE is fused into the tile loads (q once per workgroup, k for every key tile): no extra pass over q/k.
+// The next key tile is fetched into registers (as stored words, with its RoPE tables) while the current one is
+// scored, and goes to workgroup memory after the tile's last barrier: up to PREFETCH_SLOTS vec4 slots of k and v
+// per thread; a tiling with more slots per thread loads the rest when it stores them (not prefetched).
 // Threads: ROW_GROUPS × HEAD_VEC4S. Thread (group g, lane) works for the 4 query rows 4g … 4g + 3 at once — their
 // scores, maxima, sums and weights are the 4 components of one vec4 — so each k and v vector read from
 // workgroup memory feeds 4 rows. It scores keys lane, lane + HEAD_VEC4S, … of each tile and owns output
@@ -85,6 +89,48 @@ fn load_rotated(row: u32, part: u32, head: u32, lane: u32) -> vec4<f32> {
   return x * cos_tab[t] + load_qkv(base + lane - half_vec4s) * sin_tab[t];
 }
 
+// Key/value vec4 slots each thread prefetches per key tile (slot s of thread t: tile element t + s·threads).
+const PREFETCH_SLOTS = 2u;
+
+// One prefetched slot: k's word, its rotation partner's word, the RoPE tables for it, and v's word.
+struct KvSlot {
+  k: QkvWord,
+  partner: QkvWord,
+  cos: vec4<f32>,
+  sin: vec4<f32>,
+  v: QkvWord,
+}
+
+// Slot `i` of the key tile starting at key0 (i = key row · HEAD_VEC4S + lane); zeros past the image's keys
+// (`keys` of them in this tile) and past head_dim. The partner term's sign is folded into sin.
+fn fetch_kv(i: u32, key0: u32, keys: u32, head: u32) -> KvSlot {
+  var slot: KvSlot;
+  let key_row = i / HEAD_VEC4S;
+  let lane = i % HEAD_VEC4S;
+  let vec4s = params.head_dim / 4u;
+  if (key_row < keys && lane < vec4s) {
+    let key = key0 + key_row;
+    let half_vec4s = vec4s / 2u;
+    let base = (key * 3u + 1u) * params.heads * vec4s + head * vec4s;
+    slot.k = qkv[base + lane];
+    let first = lane < half_vec4s;
+    let pair = select(lane - half_vec4s, lane, first);
+    slot.partner = qkv[base + select(lane - half_vec4s, lane + half_vec4s, first)];
+    let t = key * half_vec4s + pair;
+    slot.cos = cos_tab[t];
+    slot.sin = select(sin_tab[t], -sin_tab[t], first);
+    slot.v = qkv[base + params.heads * vec4s + lane];
+  }
+  return slot;
+}
+
+// A slot → the k (rotated) and v tiles; an empty slot stores zeros (unpack of zero words is 0).
+fn store_kv(i: u32, slot: KvSlot) {
+  let k = unpack_qkv(slot.k) * slot.cos + unpack_qkv(slot.partner) * slot.sin;
+  k_tile[(i / HEAD_VEC4S) * K_STRIDE + i % HEAD_VEC4S] = k;
+  v_tile[i] = unpack_qkv(slot.v);
+}
+
 @compute @workgroup_size(ROW_GROUPS * HEAD_VEC4S)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
         @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -129,24 +175,31 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var acc1 = vec4<f32>(0.0);
   var acc2 = vec4<f32>(0.0);
   var acc3 = vec4<f32>(0.0);
-  let v_offset = 2u * params.heads * vec4s + head * vec4s;
+  let tile_slots = TILE_KEYS * HEAD_VEC4S;
+  // Keys past the block's end are zero (their weights are 0; stale values could be non-finite in theory).
+  var slots: array<KvSlot, PREFETCH_SLOTS>;
+  for (var s = 0u; s < PREFETCH_SLOTS; s++) {
+    slots[s] = fetch_kv(lid + s * threads, seq_start, min(TILE_KEYS, seq_end - seq_start), head);
+  }
   for (var key0 = seq_start; key0 < seq_end; key0 += TILE_KEYS) {
     let keys = min(TILE_KEYS, seq_end - key0);
-    // Keys past the block's end are zero (their weights are 0; stale values could be non-finite in theory).
-    for (var i = lid; i < TILE_KEYS * HEAD_VEC4S; i += threads) {
-      let key_row = i / HEAD_VEC4S;
-      let key_lane = i % HEAD_VEC4S;
-      var k = vec4<f32>(0.0);
-      var v = vec4<f32>(0.0);
-      if (key_row < keys && key_lane < vec4s) {
-        let key = key0 + key_row;
-        k = load_rotated(key, 1u, head, key_lane);
-        v = load_qkv(key * 3u * params.heads * vec4s + v_offset + key_lane);
+    for (var s = 0u; s < PREFETCH_SLOTS; s++) {
+      let i = lid + s * threads;
+      if (i < tile_slots) {
+        store_kv(i, slots[s]);
       }
-      k_tile[key_row * K_STRIDE + key_lane] = k;
-      v_tile[i] = v;
+    }
+    for (var i = lid + PREFETCH_SLOTS * threads; i < tile_slots; i += threads) {
+      store_kv(i, fetch_kv(i, key0, keys, head));
     }
     workgroupBarrier();
+    // The next tile's words are in flight while this one is scored.
+    let next0 = key0 + TILE_KEYS;
+    if (next0 < seq_end) {
+      for (var s = 0u; s < PREFETCH_SLOTS; s++) {
+        slots[s] = fetch_kv(lid + s * threads, next0, min(TILE_KEYS, seq_end - next0), head);
+      }
+    }
 
     // Scores of this thread's keys for its 4 rows (log2 domain) and their max. Loops run to the override
     // constants, not to `keys` / head_dim, so the compiler can unroll them: lanes past head_dim hold zeros in
