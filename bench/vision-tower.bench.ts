@@ -257,7 +257,7 @@ async function tower(): Promise<void> {
     const cu = visionCuSeqlens([grid]);
     const b = towerBuffers(n, grid);
     const heads = { heads: v.numHeads, headDim: E / v.numHeads, cuSeqlens: cu };
-    const attention = (pass: GPUComputePassEncoder): KernelDispatch => encodeVisionAttention(kernels, pass, { qkv: b.qkv, cos: b.cos, sin: b.sin, cuSeqlens: b.cuSeqlens, out: b.attn }, heads);
+    const attention = (pass: GPUComputePassEncoder): KernelDispatch => encodeVisionAttention(kernels, pass, { qkv: b.qkv, cos: b.cos, sin: b.sin, cuSeqlens: b.cuSeqlens, out: b.attn }, heads, { storage });
     const c: VisionTowerContext = { kernels, weights, vision: v, storage };
     const newPath = (tower: VisionTowerContext = c): void =>
       submitPass((pass) => [
