@@ -16,6 +16,7 @@ import { int4BlocksPerRow, quantizeInt4Block32 } from '../quantize/int4-block-qu
 import { ExportProgressTracker, type ExportProgress } from './export-progress';
 import { checkPackageTarget, type ExportResult, writeFloatWeight, writeInt4Weight, writePackage } from './package-writer';
 import type { ShardWriter } from './shard-writer';
+import { readCheckpointTextFiles } from './checkpoint-text-files';
 import { parseJsonFile, readSourceFile, requireSourceFile } from './source-files';
 import type { PlannedWeight } from './weight-plan';
 import { planWeights } from './weight-plan';
@@ -44,12 +45,7 @@ export async function exportPackage(source: string, outDir: string, options: Exp
   const spec = parseModelConfig(parseJsonFile(await requireSourceFile(source, 'config.json', fetchOpt), 'config.json'));
   const preprocessorBytes = await readSourceFile(source, 'preprocessor_config.json', fetchOpt);
   const imageProcessor = preprocessorBytes ? parseImageProcessorConfig(parseJsonFile(preprocessorBytes, 'preprocessor_config.json')) : QWEN2_VL_IMAGE_DEFAULTS;
-  const tokenizerBytes = await requireSourceFile(source, 'tokenizer.json', fetchOpt);
-  const tokenizerConfigBytes = await requireSourceFile(source, 'tokenizer_config.json', fetchOpt);
-  parseJsonFile(tokenizerBytes, 'tokenizer.json');
-  parseJsonFile(tokenizerConfigBytes, 'tokenizer_config.json');
-  const chatTemplateBytes = await readSourceFile(source, 'chat_template.json', fetchOpt);
-  if (chatTemplateBytes) parseJsonFile(chatTemplateBytes, 'chat_template.json');
+  const { tokenizerBytes, tokenizerConfigBytes, chatTemplateBytes } = await readCheckpointTextFiles(source, fetchOpt);
   const checkpoint = await SafetensorsCheckpoint.open(source, fetchOpt);
   checkTensorShapes(spec, checkpoint.tensors);
 
