@@ -108,7 +108,19 @@ export class TextProcessor {
         }
       }
     }
-    return new TextProcessor(tokenizer, templateSource(files.chatTemplate, files.tokenizerConfig), imageTokenId);
+    const template = templateSource(files.chatTemplate, files.tokenizerConfig);
+    for (const key of ['bos_token', 'eos_token']) {
+      // transformers renders an undefined role token as an error; say which file lacks it before any request.
+      if (template.includes(key) && tokenizer.templateTokens[key] === undefined) {
+        throw new SarashinaError(
+          'invalid-model',
+          `the chat template uses ${key} but neither tokenizer_config.json nor special_tokens_map.json names one: ` +
+            `copy the checkpoint's tokenizer_config.json into the package (re-export).`,
+          { file: 'tokenizer_config.json', field: key },
+        );
+      }
+    }
+    return new TextProcessor(tokenizer, template, imageTokenId);
   }
 
   /**
