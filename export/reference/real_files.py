@@ -5,8 +5,8 @@ Pillow, numpy, torch; no internet, no Node):
     PYTHONUNBUFFERED=1 python3 export/reference/real_files.py --out $OUT/real-files
 
 then copy $OUT/real-files/ to export/reference/fixtures/real-files/ and commit it (about 2 MB). Read by
-src/processor/text/tokenizer-config-parity.test.ts, src/processor/text/chat-template-source.test.ts and
-src/processor/image/sarashina22-processor.test.ts.
+src/processor/text/tokenizer-config.test.ts (tokenizer and chat-template parts) and
+src/processor/image/sarashina22-resize.test.ts (image parts).
 
 What it writes (deterministic: no randomness, no clock):
 - tokenizer-variants.json: the tiny and full-size generated tokenizers (fixtures/processor-text/) loaded through

@@ -1,0 +1,76 @@
+/**
+ * The resize of the Sarashina2.2-Vision image processor: torch's
+ * `F.interpolate(x, size, mode="bicubic", align_corners=False, antialias=False)` on a float32 image, as
+ * PyTorch's CPU kernel computes it (aten UpSample.h / UpSampleKernel.cpp), every step rounded to float32:
+ *
+ *   scale = in / out;  src = scale · (dst + 0.5) − 0.5;  i = floor(src) (at most in − 1);  t = clamp(src − i, 0, 1)
+ *   weights (A = −0.75): w0 = k2(t + 1), w1 = k1(t), w2 = k1(1 − t), w3 = k2(2 − t)
+ *     k1(x) = ((A + 2)·x − (A + 3))·x·x + 1,  k2(x) = ((A·x − 5A)·x + 8A)·x − 4A
+ *   taps i − 1 … i + 2, each clamped to [0, in − 1] (edge pixels repeat); no antialias when shrinking.
+ *   out(y, x) = Σ_j wy_j · (Σ_k wx_k · in(y_j, x_k)), summed in tap order.
+ *
+ * PyTorch may fuse a multiply and an add (FMA) where the compiler does; this is the unfused form, so it
+ * equals torch within float32 rounding (sarashina22-resize.test.ts states the bound).
+ */
+
+const A = -0.75;
+
+interface Taps {
+  /** Four clamped source indices per output index. */
+  readonly index: Int32Array;
+  /** Four weights per output index. */
+  readonly weight: Float32Array;
+}
+
+const f = Math.fround;
+const k1 = (x: number): number => f(f(f(f(f(f(A + 2) * x) - f(A + 3)) * x) * x) + 1);
+const k2 = (x: number): number => f(f(f(f(f(f(f(A * x) - f(5 * A)) * x) + f(8 * A)) * x)) - f(4 * A));
+
+/** Source taps and weights of one axis, `input` → `output` samples. */
+export function bicubicTaps(input: number, output: number): Taps {
+  const index = new Int32Array(output * 4);
+  const weight = new Float32Array(output * 4);
+  const scale = f(input / output);
+  for (let o = 0; o < output; o++) {
+    const src = f(f(scale * f(o + 0.5)) - 0.5);
+    const i = Math.min(Math.floor(src), input - 1);
+    const t = Math.min(Math.max(f(src - i), 0), 1);
+    const w = [k2(f(t + 1)), k1(t), k1(f(1 - t)), k2(f(f(1 - t) + 1))];
+    for (let j = 0; j < 4; j++) {
+      index[o * 4 + j] = Math.min(Math.max(i - 1 + j, 0), input - 1);
+      weight[o * 4 + j] = w[j] ?? 0;
+    }
+  }
+  return { index, weight };
+}
+
+/**
+ * Resizes `src` (height × width × channels, interleaved float32) to outHeight × outWidth with torch's bicubic
+ * (see the file comment). Returns a new interleaved array.
+ */
+export function resizeFloatBicubic(src: Float32Array, width: number, height: number, channels: number, outWidth: number, outHeight: number): Float32Array {
+  const out = new Float32Array(outWidth * outHeight * channels);
+  const xs = bicubicTaps(width, outWidth);
+  const ys = bicubicTaps(height, outHeight);
+  const rowStride = width * channels;
+  let o = 0;
+  for (let y = 0; y < outHeight; y++) {
+    for (let x = 0; x < outWidth; x++) {
+      for (let c = 0; c < channels; c++) {
+        let value = 0;
+        for (let j = 0; j < 4; j++) {
+          const base = (ys.index[y * 4 + j] ?? 0) * rowStride + c;
+          let row = 0;
+          for (let k = 0; k < 4; k++) {
+            const term = f((src[base + (xs.index[x * 4 + k] ?? 0) * channels] ?? 0) * (xs.weight[x * 4 + k] ?? 0));
+            row = k === 0 ? term : f(row + term);
+          }
+          const term = f(row * (ys.weight[y * 4 + j] ?? 0));
+          value = j === 0 ? term : f(value + term);
+        }
+        out[o++] = value;
+      }
+    }
+  }
+  return out;
+}
