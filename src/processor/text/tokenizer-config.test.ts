@@ -2,6 +2,7 @@
 // fixtures made by export/reference/real_files.py with transformers itself (fixtures/real-files/).
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { StreamingDetokenizer } from './streaming-detokenizer';
 import { TextProcessor } from './text-processor';
 import { TextTokenizer } from './text-tokenizer';
 import { cleanUpTokenizationSpaces, effectiveTokenizerConfig, resolveChatTemplate } from './tokenizer-config';
@@ -95,6 +96,11 @@ describe(`tokenizer_config.json variants read like transformers ${fixture.transf
         expect(tokenizer.decode(c.ids, { cleanUpTokenizationSpaces: true }), label).toBe(c.cleanUp);
         expect(tokenizer.decode(c.ids, { cleanUpTokenizationSpaces: false }), label).toBe(c.noCleanUp);
         expect(tokenizer.decode(c.ids, { skipSpecialTokens: true, cleanUpTokenizationSpaces: true }), label).toBe(c.skipSpecialCleanUp);
+        // Streamed one id at a time: the same text, clean-up included.
+        for (const [skipSpecialTokens, cleanUpTokenizationSpaces, expected] of [[true, true, c.skipSpecialCleanUp], [false, true, c.cleanUp], [false, undefined, c.default]] as const) {
+          const stream = new StreamingDetokenizer(tokenizer, { skipSpecialTokens, ...(cleanUpTokenizationSpaces === undefined ? {} : { cleanUpTokenizationSpaces }) });
+          expect(c.ids.map((id) => stream.push(id)).join('') + stream.finish(), `${label} streamed`).toBe(expected);
+        }
       }
       const chat = v.chat;
       if (chat.text !== undefined && chat.ids !== undefined && chat.idsNoSpecial !== undefined && chat.messages !== undefined) {

@@ -48,6 +48,9 @@ export function effectiveTokenizerConfig(config: unknown, specialTokensMap: unkn
   return out;
 }
 
+/** What transformers' `clean_up_tokenization` replaces, in its order (each loses its leading space). */
+export const CLEAN_UP_PATTERNS: readonly string[] = [' .', ' ?', ' !', ' ,', " ' ", " n't", " 'm", " 's", " 've", " 're"];
+
 /** transformers' `clean_up_tokenization`: drops the space before `.`, `?`, `!`, `,` and English clitics. */
 export function cleanUpTokenizationSpaces(text: string): string {
   return text
