@@ -7,6 +7,8 @@ import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { parseImageProcessorConfig } from '../../../export/hf-config';
 import type { ImageProcessorSpec } from '../../protocol/model-spec';
+import { encodeOnnxModel } from '../../ort/onnx/onnx-model';
+import { loadOrt } from '../../ort/ort-runtime';
 import { decodeImageBytes } from './decode-image-node';
 import { bicubicTaps, resizeFloatBicubic } from './float-bicubic-resize';
 import { fixtureBytes } from './fixture-files';
@@ -69,6 +71,52 @@ describe('torch bicubic (align_corners=False, no antialias) in float32', () => {
     const out = resizeFloatBicubic(src, 6, 1, 1, 12, 1);
     expect(Math.min(...out)).toBeLessThan(-1);
     expect(Math.max(...out)).toBeGreaterThan(1);
+  });
+});
+
+describe('torch bicubic next to ONNX Resize (cubic, half_pixel, A = −0.75, edges clamped) on onnxruntime-web wasm', () => {
+  // The same definition implemented independently: ORT maps x_out → (x_out + 0.5) / (out / in) − 0.5 where torch
+  // takes (in / out) · (x_out + 0.5) − 0.5, so the two agree to float32 rounding, not bit for bit.
+  it('agrees on down- and up-scaling, odd sizes included', async () => {
+    const ort = await loadOrt();
+    for (const [h, w, oh, ow] of [[37, 53, 28, 42], [12, 30, 56, 112], [300, 451, 112, 168], [29, 29, 29, 57]] as const) {
+      // Smooth enough (gradient ≲ 0.3 per pixel) that the two coordinate formulas' float32 difference (≈ 1e-7 ·
+      // the index) stays far below the tolerance; a tap or weight error would be ≳ 1e-2.
+      const hwc = new Float32Array(h * w * 3);
+      for (let y = 0; y < h; y++) {
+        for (let x = 0; x < w; x++) {
+          for (let c = 0; c < 3; c++) hwc[(y * w + x) * 3 + c] = Math.sin(0.21 * x + c) * Math.cos(0.13 * y) + 0.3 * Math.sin(0.05 * (x + y));
+        }
+      }
+      const nchw = new Float32Array(hwc.length);
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let c = 0; c < 3; c++) nchw[c * h * w + y * w + x] = hwc[(y * w + x) * 3 + c] ?? 0;
+      const model = encodeOnnxModel({
+        name: 'resize',
+        inputs: [{ name: 'x', type: 'float32', shape: [1, 3, h, w] }],
+        outputs: [{ name: 'y', type: 'float32', shape: [1, 3, oh, ow] }],
+        initializers: [{ name: 'sizes', type: 'int64', dims: [4], data: new BigInt64Array([1n, 3n, BigInt(oh), BigInt(ow)]) }],
+        nodes: [
+          {
+            op: 'Resize',
+            inputs: ['x', '', '', 'sizes'],
+            outputs: ['y'],
+            attributes: { mode: 'cubic', coordinate_transformation_mode: 'half_pixel', cubic_coeff_a: { float: -0.75 }, exclude_outside: 0 },
+          },
+        ],
+      });
+      const session = await ort.InferenceSession.create(model, { executionProviders: ['wasm'] });
+      const result = await session.run({ x: new ort.Tensor('float32', nchw, [1, 3, h, w]) });
+      await session.release();
+      const theirs = result.y?.data as Float32Array;
+      const ours = resizeFloatBicubic(hwc, w, h, 3, ow, oh);
+      let maxDiff = 0;
+      for (let y = 0; y < oh; y++) {
+        for (let x = 0; x < ow; x++) {
+          for (let c = 0; c < 3; c++) maxDiff = Math.max(maxDiff, Math.abs((ours[(y * ow + x) * 3 + c] ?? 0) - (theirs[c * oh * ow + y * ow + x] ?? 0)));
+        }
+      }
+      expect(maxDiff, `${h}x${w} → ${oh}x${ow}`).toBeLessThan(2e-5);
+    }
   });
 });
 
