@@ -46,30 +46,52 @@ export function bicubicTaps(input: number, output: number): Taps {
 
 /**
  * Resizes `src` (height × width × channels, interleaved float32) to outHeight × outWidth with torch's bicubic
- * (see the file comment). Returns a new interleaved array.
+ * (see the file comment). Returns a new interleaved array. Done in two passes — each source row resampled
+ * horizontally once, then the rows combined — which rounds exactly as the per-pixel nested sum does (every
+ * row term is the same float32 expression), at a quarter of the multiplications.
  */
 export function resizeFloatBicubic(src: Float32Array, width: number, height: number, channels: number, outWidth: number, outHeight: number): Float32Array {
-  const out = new Float32Array(outWidth * outHeight * channels);
   const xs = bicubicTaps(width, outWidth);
   const ys = bicubicTaps(height, outHeight);
   const rowStride = width * channels;
-  let o = 0;
-  for (let y = 0; y < outHeight; y++) {
+  const outRow = outWidth * channels;
+  const rows = new Float32Array(height * outRow);
+  for (let y = 0; y < height; y++) {
+    const base = y * rowStride;
+    let o = y * outRow;
     for (let x = 0; x < outWidth; x++) {
+      const i0 = base + (xs.index[x * 4] ?? 0) * channels;
+      const i1 = base + (xs.index[x * 4 + 1] ?? 0) * channels;
+      const i2 = base + (xs.index[x * 4 + 2] ?? 0) * channels;
+      const i3 = base + (xs.index[x * 4 + 3] ?? 0) * channels;
+      const w0 = xs.weight[x * 4] ?? 0;
+      const w1 = xs.weight[x * 4 + 1] ?? 0;
+      const w2 = xs.weight[x * 4 + 2] ?? 0;
+      const w3 = xs.weight[x * 4 + 3] ?? 0;
       for (let c = 0; c < channels; c++) {
-        let value = 0;
-        for (let j = 0; j < 4; j++) {
-          const base = (ys.index[y * 4 + j] ?? 0) * rowStride + c;
-          let row = 0;
-          for (let k = 0; k < 4; k++) {
-            const term = f((src[base + (xs.index[x * 4 + k] ?? 0) * channels] ?? 0) * (xs.weight[x * 4 + k] ?? 0));
-            row = k === 0 ? term : f(row + term);
-          }
-          const term = f(row * (ys.weight[y * 4 + j] ?? 0));
-          value = j === 0 ? term : f(value + term);
-        }
-        out[o++] = value;
+        let v = f((src[i0 + c] ?? 0) * w0);
+        v = f(v + f((src[i1 + c] ?? 0) * w1));
+        v = f(v + f((src[i2 + c] ?? 0) * w2));
+        rows[o++] = f(v + f((src[i3 + c] ?? 0) * w3));
       }
+    }
+  }
+  const out = new Float32Array(outHeight * outRow);
+  for (let y = 0; y < outHeight; y++) {
+    const r0 = (ys.index[y * 4] ?? 0) * outRow;
+    const r1 = (ys.index[y * 4 + 1] ?? 0) * outRow;
+    const r2 = (ys.index[y * 4 + 2] ?? 0) * outRow;
+    const r3 = (ys.index[y * 4 + 3] ?? 0) * outRow;
+    const w0 = ys.weight[y * 4] ?? 0;
+    const w1 = ys.weight[y * 4 + 1] ?? 0;
+    const w2 = ys.weight[y * 4 + 2] ?? 0;
+    const w3 = ys.weight[y * 4 + 3] ?? 0;
+    const o = y * outRow;
+    for (let i = 0; i < outRow; i++) {
+      let v = f((rows[r0 + i] ?? 0) * w0);
+      v = f(v + f((rows[r1 + i] ?? 0) * w1));
+      v = f(v + f((rows[r2 + i] ?? 0) * w2));
+      out[o + i] = f(v + f((rows[r3 + i] ?? 0) * w3));
     }
   }
   return out;
