@@ -101,6 +101,20 @@ export class TextTokenizer {
       pieces[added.id] = added.content;
       if (added.special === true) specialIds.add(added.id);
     }
+    // transformers adds tokenizer_config.json's added_tokens_decoder entries that tokenizer.json lacks; we read
+    // tokenizer.json alone, so such a pair of files is refused rather than encoded differently.
+    const declared = isObject(config.added_tokens_decoder) ? config.added_tokens_decoder : {};
+    for (const [key, token] of Object.entries(declared)) {
+      const content = isObject(token) ? token.content : token;
+      if (typeof content === 'string' && pieces[Number(key)] !== content) {
+        throw new SarashinaError(
+          'invalid-model',
+          `tokenizer_config.json added_tokens_decoder has ${JSON.stringify(content)} at id ${key} but tokenizer.json has ` +
+            `${JSON.stringify(pieces[Number(key)] ?? null)} there: the two files come from different tokenizers; use the checkpoint's own pair.`,
+          { file: 'tokenizer_config.json', field: `added_tokens_decoder.${key}`, expected: content, actual: pieces[Number(key)] ?? null },
+        );
+      }
+    }
     this.pieces = pieces;
     this.specialIds = specialIds;
     this.ids = new Map(pieces.map((piece, id) => [piece, id]));

@@ -151,6 +151,16 @@ describe(`tokenizer_config.json variants read like transformers ${fixture.transf
 });
 
 describe('special_tokens_map.json and clean-up rules', () => {
+  it('refuses a tokenizer_config.json whose added_tokens_decoder disagrees with tokenizer.json', () => {
+    const files = folder('tokenizer-tiny');
+    const config = readJson('processor-text/tokenizer-tiny/tokenizer_config.json') as { added_tokens_decoder: Record<string, { content: string }> };
+    expect(() => TextTokenizer.fromFiles({ tokenizerJson: files.tokenizerJson, tokenizerConfig: config })).not.toThrow();
+    const edited = { ...config, added_tokens_decoder: { ...config.added_tokens_decoder, '2047': { content: '<|other|>' } } };
+    expect(() => TextTokenizer.fromFiles({ tokenizerJson: files.tokenizerJson, tokenizerConfig: edited })).toThrow(
+      expect.objectContaining({ code: 'invalid-model', details: expect.objectContaining({ file: 'tokenizer_config.json', field: 'added_tokens_decoder.2047' }) }),
+    );
+  });
+
   it('lays special_tokens_map.json over a config only when the config has no added_tokens_decoder', () => {
     const map = { bos_token: { content: '<B>' }, eos_token: '</E>', additional_special_tokens: ['x'] };
     expect(effectiveTokenizerConfig({ bos_token: '<s>' }, map)).toEqual({ bos_token: '<B>', eos_token: '</E>' });
