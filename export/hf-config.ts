@@ -6,7 +6,7 @@
  */
 
 import { SarashinaError } from '../src/protocol/errors';
-import { QWEN2_VL_IMAGE_DEFAULTS, type ImageProcessorSpec, type ModelSpec, type ResampleFilter } from '../src/protocol/model-spec';
+import { QWEN2_VL_IMAGE_DEFAULTS, type ImagePipeline, type ImageProcessorSpec, type ModelSpec, type ResampleFilter } from '../src/protocol/model-spec';
 import { checkpointTensorShapes } from '../src/protocol/weight-names';
 
 type Json = Record<string, unknown>;
@@ -197,13 +197,61 @@ function flag(json: Json, key: string, fallback: boolean): boolean {
   return value;
 }
 
+/** transformers' Qwen2-VL image processor classes (4.x slow = PIL; 5.x Pil, and the default name). */
+const QWEN2_VL_TYPES = new Set(['Qwen2VLImageProcessor', 'Qwen2VLImageProcessorPil', 'Qwen2VLImageProcessorFast']);
+/** The remote-code class of the Sarashina2-Vision repos (8B/14B and the 2.2 family share the name). */
+const SARASHINA_TYPE = 'Sarashina2VisionImageProcessor';
+
+export interface ImageProcessorChoice {
+  /** The checkpoint's remote processor code (processing_sarashina2_vision.py and the like), when present. */
+  readonly processorCode?: readonly { readonly file: string; readonly text: string }[];
+  /** Overrides the choice (the exporter's --image-pipeline). */
+  readonly pipeline?: ImagePipeline;
+}
+
+function noPipeline(type: string, why: string): SarashinaError {
+  return new SarashinaError(
+    'invalid-model',
+    `preprocessor_config.json image_processor_type ${JSON.stringify(type)}: ${why} Export with --image-pipeline ` +
+      `qwen2-vl (Pillow resize of the 8-bit image) or sarashina2.2 (normalize, then float bicubic resize) after ` +
+      `checking which one the checkpoint's processing code does.`,
+    { file: 'preprocessor_config.json', field: 'image_processor_type', actual: type },
+  );
+}
+
+/**
+ * Which image processor preprocessor_config.json names. Qwen2-VL classes (or no type: transformers'
+ * default for this layout) → 'qwen2-vl'. `Sarashina2VisionImageProcessor` is remote code whose algorithm the
+ * name does not tell (the 2.2 family resizes normalized floats with torch's F.interpolate; the 8B's code was
+ * written for transformers 4.47's PIL path), so the checkpoint's processing code decides: an `interpolate(`
+ * call → 'sarashina2.2', else a PIL `resample` → 'qwen2-vl'. Anything else is `invalid-model` naming the field.
+ */
+export function chooseImagePipeline(config: Json, choice: ImageProcessorChoice = {}): ImagePipeline {
+  if (choice.pipeline !== undefined) return choice.pipeline;
+  const type = config.image_processor_type ?? config.image_processor_class;
+  if (type === undefined || type === null) return 'qwen2-vl';
+  if (typeof type !== 'string') throw noPipeline(String(type), 'is not a class name.');
+  if (QWEN2_VL_TYPES.has(type)) return 'qwen2-vl';
+  if (type !== SARASHINA_TYPE) throw noPipeline(type, 'is not an image processor this engine implements (Qwen2VLImageProcessor, Sarashina2VisionImageProcessor).');
+  const code = choice.processorCode ?? [];
+  if (code.length === 0) {
+    throw noPipeline(type, 'is remote code and the checkpoint has no processing_sarashina2_vision.py / image_processing_sarashina2_vision.py to tell which resize it does.');
+  }
+  const text = code.map((c) => c.text).join('\n');
+  if (/\binterpolate\s*\(/.test(text)) return 'sarashina2.2';
+  if (/\bresample\b/.test(text)) return 'qwen2-vl';
+  throw noPipeline(type, `its code (${code.map((c) => c.file).join(', ')}) neither calls interpolate( nor uses resample.`);
+}
+
 /**
  * Parses preprocessor_config.json into an ImageProcessorSpec. Pixel bounds come from top-level
  * `min_pixels`/`max_pixels`, else `size.{min_pixels,max_pixels}`, else
- * `size.{shortest_edge,longest_edge}` (newer transformers), else the Qwen2-VL defaults.
+ * `size.{shortest_edge,longest_edge}` (newer transformers), else the Qwen2-VL defaults. The pipeline is
+ * chooseImagePipeline's.
  */
-export function parseImageProcessorConfig(json: unknown): ImageProcessorSpec {
+export function parseImageProcessorConfig(json: unknown, choice: ImageProcessorChoice = {}): ImageProcessorSpec {
   const config = object(json, 'preprocessor_config');
+  const pipeline = chooseImagePipeline(config, choice);
   const d = QWEN2_VL_IMAGE_DEFAULTS;
   const size = config.size === undefined || config.size === null ? {} : object(config.size, 'preprocessor size');
   const pick = (...values: unknown[]): unknown => values.find((x) => x !== undefined && x !== null);
@@ -219,6 +267,7 @@ export function parseImageProcessorConfig(json: unknown): ImageProcessorSpec {
     resample = filter;
   }
   return {
+    pipeline,
     minPixels,
     maxPixels,
     patchSize: positiveInt(config, 'patch_size', d.patchSize, p),

@@ -1,20 +1,23 @@
 /**
- * `npm run export -- <hf-dir-or-url> --out <dir> [--precision P[,P…]] [--max-shard-mb N] [--max-weight-part-mb N] [--force]`, P one of
+ * `npm run export -- <hf-dir-or-url> --out <dir> [--precision P[,P…]] [--max-shard-mb N] [--max-weight-part-mb N] [--image-pipeline qwen2-vl|sarashina2.2] [--force]`, P one of
  * fp32, q4f32, q4f16. One precision writes one package into <dir> (exportPackage, export/package/export-package.ts);
  * several write <dir>/<P>/ per precision and <dir>/variants.json (exportVariants, export/package/export-variants.ts).
  */
 import { parseArgs } from 'node:util';
 import { isSarashinaError } from '../../src/protocol/errors';
 import { PRECISIONS, type Precision } from '../../src/protocol/manifest';
+import { IMAGE_PIPELINES, type ImagePipeline } from '../../src/protocol/model-spec';
 import { type ExportProgress, formatBytes, formatExportProgress } from '../package/export-progress';
 import { DEFAULT_MAX_SHARD_BYTES, exportPackage } from '../package/export-package';
 import { exportVariants } from '../package/export-variants';
 
 const USAGE =
-  'Usage: npm run export -- <hf-dir-or-url> --out <dir> [--precision fp32|q4f32|q4f16[,…]] [--max-shard-mb N] [--max-weight-part-mb N] [--force]\n' +
+  'Usage: npm run export -- <hf-dir-or-url> --out <dir> [--precision fp32|q4f32|q4f16[,…]] [--max-shard-mb N] [--max-weight-part-mb N]\n' +
+  '  [--image-pipeline qwen2-vl|sarashina2.2] [--force]\n' +
   '  several precisions (e.g. --precision q4f16,q4f32) write <dir>/<precision>/ each and <dir>/variants.json\n' +
   '  --max-weight-part-mb: larger decoder linears and embedding tables are stored as row parts of at most this size\n' +
-  '  (default 128, the storage binding every WebGPU adapter grants)';
+  '  (default 128, the storage binding every WebGPU adapter grants)\n' +
+  '  --image-pipeline: only when preprocessor_config.json does not tell (the exporter says so)';
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -25,6 +28,7 @@ async function main(argv: string[]): Promise<number> {
       precision: { type: 'string', default: 'q4f32' },
       'max-shard-mb': { type: 'string' },
       'max-weight-part-mb': { type: 'string' },
+      'image-pipeline': { type: 'string' },
       force: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -54,6 +58,11 @@ async function main(argv: string[]): Promise<number> {
     console.error(`--max-weight-part-mb must be a number in (0, 2048], got ${values['max-weight-part-mb']}.`);
     return 2;
   }
+  const pipeline = values['image-pipeline'];
+  if (pipeline !== undefined && !IMAGE_PIPELINES.includes(pipeline as ImagePipeline)) {
+    console.error(`--image-pipeline must be one of ${IMAGE_PIPELINES.join(', ')}, got ${pipeline}.`);
+    return 2;
+  }
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
   const tty = process.stderr.isTTY;
@@ -63,6 +72,7 @@ async function main(argv: string[]): Promise<number> {
     maxShardBytes: Math.floor(shardMb * 2 ** 20),
     ...(partMb === undefined ? {} : { maxWeightPartBytes: Math.floor(partMb * 2 ** 20) }),
     overwrite: values.force,
+    ...(pipeline === undefined ? {} : { imagePipeline: pipeline as ImagePipeline }),
     signal: controller.signal,
     onProgress: (p: ExportProgress) => {
       const now = Date.now();

@@ -275,6 +275,45 @@ describe('exportPackage on bad input leaves nothing complete-looking', () => {
     await expectNothingLeft(dir, 'out-dtype');
   });
 
+  it('a shard whose header lies (overlapping tensors, a size that does not fit the dtype) names file and tensor', async () => {
+    /** Rewrites the header through `edit`, padded with spaces to its old length (the data stays where it is). */
+    const patchHeader = async (src: string, edit: (h: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>) => void): Promise<void> => {
+      const file = join(src, 'model.safetensors');
+      const bytes = await readFile(file);
+      const length = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
+      const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + length))) as Parameters<typeof edit>[0];
+      edit(header);
+      const text = JSON.stringify(header);
+      expect(text.length).toBeLessThanOrEqual(length);
+      bytes.set(new TextEncoder().encode(text.padEnd(length, ' ')), 8);
+      await writeFile(file, bytes);
+    };
+    const byOffset = (h: Parameters<Parameters<typeof patchHeader>[1]>[0]) =>
+      Object.entries(h).filter(([k]) => k !== '__metadata__').sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0]);
+
+    const overlap = join(dir, 'bad-overlap');
+    await copyCheckpoint(overlap);
+    let moved = '';
+    await patchHeader(overlap, (h) => {
+      const [name, entry] = byOffset(h)[1] ?? ['', { data_offsets: [0, 0] as [number, number] }];
+      moved = name;
+      entry.data_offsets = [entry.data_offsets[0] - 2, entry.data_offsets[1] - 2];
+    });
+    await expectFailure(() => exportPackage(overlap, join(dir, 'out-overlap'), { precision: 'q4f32' }), 'invalid-model', new RegExp(`model\\.safetensors: tensor ${moved.replaceAll('.', '\\.')} starts at data offset`));
+    await expectNothingLeft(dir, 'out-overlap');
+
+    const size = join(dir, 'bad-size');
+    await copyCheckpoint(size);
+    let shrunk = '';
+    await patchHeader(size, (h) => {
+      const [name, entry] = byOffset(h).find(([, e]) => e.shape.length === 1 && (e.shape[0] ?? 0) > 1) ?? ['', { shape: [0] }];
+      shrunk = name;
+      entry.shape = [(entry.shape[0] ?? 2) - 1];
+    });
+    await expectFailure(() => exportPackage(size, join(dir, 'out-size'), { precision: 'fp32' }), 'invalid-model', `tensor ${shrunk}: BF16`);
+    await expectNothingLeft(dir, 'out-size');
+  });
+
   it('a full disk becomes storage-quota-exceeded naming the file and tensor', () => {
     const err = fileWriteError('/pkg.partial-1/weights-00003.bin', Object.assign(new Error('no space'), { code: 'ENOSPC' }), WEIGHTS.lmHead);
     expect(err.code).toBe('storage-quota-exceeded');

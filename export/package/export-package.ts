@@ -7,7 +7,7 @@
  */
 import { SarashinaError } from '../../src/protocol/errors';
 import type { Precision, WeightEntry } from '../../src/protocol/manifest';
-import { QWEN2_VL_IMAGE_DEFAULTS } from '../../src/protocol/model-spec';
+import { QWEN2_VL_IMAGE_DEFAULTS, type ImagePipeline } from '../../src/protocol/model-spec';
 import { checkTensorShapes, parseImageProcessorConfig, parseModelConfig } from '../hf-config';
 import { SafetensorsCheckpoint } from '../safetensors/safetensors-checkpoint';
 import { toFloat32 } from '../safetensors/safetensors-dtype';
@@ -16,6 +16,7 @@ import { int4BlocksPerRow, quantizeInt4Block32 } from '../quantize/int4-block-qu
 import { ExportProgressTracker, type ExportProgress } from './export-progress';
 import { checkPackageTarget, type ExportResult, writeFloatWeight, writeInt4Weight, writePackage } from './package-writer';
 import type { ShardWriter } from './shard-writer';
+import { readCheckpointTextFiles } from './checkpoint-text-files';
 import { parseJsonFile, readSourceFile, requireSourceFile } from './source-files';
 import type { PlannedWeight } from './weight-plan';
 import { planWeights } from './weight-plan';
@@ -30,6 +31,8 @@ export interface ExportOptions {
   /** Replace an existing `outDir` (only after the new package is complete). */
   readonly overwrite?: boolean;
   readonly accuracyLevel?: number;
+  /** Image processor, when preprocessor_config.json's type alone cannot tell (hf-config.ts chooseImagePipeline). */
+  readonly imagePipeline?: ImagePipeline;
   /** Largest row part of a decoder linear or the embedding table (default 128 MiB; package-writer.ts). */
   readonly maxWeightPartBytes?: number;
   readonly signal?: AbortSignal;
@@ -43,13 +46,13 @@ export async function exportPackage(source: string, outDir: string, options: Exp
   const fetchOpt = options.fetchImpl ? { fetchImpl: options.fetchImpl } : {};
   const spec = parseModelConfig(parseJsonFile(await requireSourceFile(source, 'config.json', fetchOpt), 'config.json'));
   const preprocessorBytes = await readSourceFile(source, 'preprocessor_config.json', fetchOpt);
-  const imageProcessor = preprocessorBytes ? parseImageProcessorConfig(parseJsonFile(preprocessorBytes, 'preprocessor_config.json')) : QWEN2_VL_IMAGE_DEFAULTS;
-  const tokenizerBytes = await requireSourceFile(source, 'tokenizer.json', fetchOpt);
-  const tokenizerConfigBytes = await requireSourceFile(source, 'tokenizer_config.json', fetchOpt);
-  parseJsonFile(tokenizerBytes, 'tokenizer.json');
-  parseJsonFile(tokenizerConfigBytes, 'tokenizer_config.json');
-  const chatTemplateBytes = await readSourceFile(source, 'chat_template.json', fetchOpt);
-  if (chatTemplateBytes) parseJsonFile(chatTemplateBytes, 'chat_template.json');
+  const imageProcessor = preprocessorBytes
+    ? parseImageProcessorConfig(parseJsonFile(preprocessorBytes, 'preprocessor_config.json'), {
+        processorCode: await readProcessorCode(source, fetchOpt),
+        ...(options.imagePipeline ? { pipeline: options.imagePipeline } : {}),
+      })
+    : QWEN2_VL_IMAGE_DEFAULTS;
+  const { tokenizerBytes, tokenizerConfigBytes, chatTemplateBytes } = await readCheckpointTextFiles(source, fetchOpt);
   const checkpoint = await SafetensorsCheckpoint.open(source, fetchOpt);
   checkTensorShapes(spec, checkpoint.tensors);
 
@@ -63,6 +66,18 @@ export async function exportPackage(source: string, outDir: string, options: Exp
     outDir,
     { ...options, onWeight: (planned) => progress.add(checkpoint.info(planned.source).sizeBytes, planned.name) },
   );
+}
+
+/** The remote processor code a Sarashina2-Vision repo ships (read only to choose the image pipeline). */
+const PROCESSOR_CODE_FILES = ['processing_sarashina2_vision.py', 'image_processing_sarashina2_vision.py'];
+
+async function readProcessorCode(source: string, fetchOpt: { fetchImpl?: typeof fetch }): Promise<{ file: string; text: string }[]> {
+  const out: { file: string; text: string }[] = [];
+  for (const file of PROCESSOR_CODE_FILES) {
+    const bytes = await readSourceFile(source, file, fetchOpt);
+    if (bytes) out.push({ file, text: new TextDecoder().decode(bytes) });
+  }
+  return out;
 }
 
 /** Reads one checkpoint tensor and writes its package form; returns the manifest entries. */

@@ -34,7 +34,7 @@ export async function readSourceFile(root: string, file: string, options: Source
 export async function requireSourceFile(root: string, file: string, options: SourceFileOptions = {}): Promise<Uint8Array> {
   const bytes = await readSourceFile(root, file, options);
   if (!bytes) {
-    throw new SarashinaError('invalid-model', `${file} is missing from ${root}. Export needs the Hugging Face layout: config.json, model*.safetensors, tokenizer.json, tokenizer_config.json.`, { file, source: root });
+    throw new SarashinaError('invalid-model', `${file} is missing from ${root}. Export needs the Hugging Face layout: config.json, model*.safetensors, tokenizer.json (with tokenizer_config.json or special_tokens_map.json).`, { file, source: root });
   }
   return bytes;
 }

@@ -7,8 +7,11 @@
 import { SarashinaError } from '../../src/protocol/errors';
 import { dtypeSizeBytes, elementCount, isSafetensorsDtype, type SafetensorsDtype } from './safetensors-dtype';
 
-/** Largest header we accept (the real 8B shards have headers of ~30 KB). */
-export const MAX_HEADER_BYTES = 100 * 1024 * 1024;
+/**
+ * Largest header we accept: the safetensors library's own limit (100,000,000 bytes; a longer header is refused
+ * by Hugging Face too). The real 8B shards have headers of ~30 KB.
+ */
+export const MAX_HEADER_BYTES = 100_000_000;
 
 export interface SafetensorsEntry {
   readonly name: string;
@@ -74,6 +77,7 @@ export function parseSafetensorsHeader(json: Uint8Array, file: string, fileSizeB
     const [begin, end] = offsets as [number, number];
     const dims = shape as number[];
     const expected = elementCount(dims) * dtypeSizeBytes(dtype);
+    if (!Number.isSafeInteger(expected)) throw invalid(file, `tensor ${name}: shape ${JSON.stringify(dims)} has more bytes than any file can hold`, { tensor: name });
     if (end - begin !== expected) {
       throw invalid(file, `tensor ${name}: ${dtype} ${JSON.stringify(dims)} needs ${expected} bytes but data_offsets [${begin}, ${end}] span ${end - begin}`, { tensor: name, expectedBytes: expected, actualBytes: end - begin });
     }

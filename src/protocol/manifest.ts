@@ -32,7 +32,7 @@
  */
 import type { PrecisionVariant } from './api';
 import { type JsonFields, jsonFields } from './json-fields';
-import type { ImageProcessorSpec, ModelSpec } from './model-spec';
+import { IMAGE_PIPELINES, type ImageProcessorSpec, type ModelSpec } from './model-spec';
 import { scalesName } from './weight-names';
 import type { WeightSplit } from './weight-parts';
 
@@ -185,6 +185,7 @@ export function parseImageProcessor(v: unknown, field: string, f: JsonFields = f
   const ints = numbers(o, field, ['minPixels', 'maxPixels', 'patchSize', 'temporalPatchSize', 'mergeSize'] as const, { int: true, positive: true });
   if (ints.maxPixels < ints.minPixels) invalid(`${field}.maxPixels`, `≥ minPixels (${ints.minPixels})`, ints.maxPixels);
   return {
+    ...(o.pipeline === undefined ? {} : { pipeline: oneOf(o.pipeline, `${field}.pipeline`, IMAGE_PIPELINES) }),
     ...ints,
     imageMean: triple(o.imageMean, `${field}.imageMean`),
     imageStd: triple(o.imageStd, `${field}.imageStd`),

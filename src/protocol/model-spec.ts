@@ -64,8 +64,20 @@ export interface ModelSpec {
 
 export type ResampleFilter = 'nearest' | 'bilinear' | 'bicubic' | 'lanczos' | 'box' | 'hamming';
 
+/**
+ * Which image processor the checkpoint's preprocessor_config.json names (export/hf-config.ts chooses):
+ * - 'qwen2-vl': transformers' Qwen2-VL PIL processor — Pillow resize of the uint8 image with `resample`
+ *   (antialiased), then rescale and normalize;
+ * - 'sarashina2.2': the Sarashina2.2-Vision processor — rescale and normalize first, then a float32 bicubic
+ *   resize as torch's F.interpolate(mode="bicubic", align_corners=False) without antialias; `resample` unused.
+ */
+export type ImagePipeline = 'qwen2-vl' | 'sarashina2.2';
+export const IMAGE_PIPELINES: readonly ImagePipeline[] = ['qwen2-vl', 'sarashina2.2'];
+
 /** Image preprocessing, from preprocessor_config.json with Qwen2-VL defaults (export/hf-config.ts). */
 export interface ImageProcessorSpec {
+  /** Absent in packages written before the Sarashina2.2 processor was supported: 'qwen2-vl'. */
+  readonly pipeline?: ImagePipeline;
   readonly minPixels: number;
   readonly maxPixels: number;
   readonly patchSize: number;
@@ -83,6 +95,7 @@ export interface ImageProcessorSpec {
 
 /** Qwen2-VL image-processor defaults (transformers), used for any key preprocessor_config.json omits. */
 export const QWEN2_VL_IMAGE_DEFAULTS: ImageProcessorSpec = {
+  pipeline: 'qwen2-vl',
   minPixels: 56 * 56,
   maxPixels: 28 * 28 * 1280,
   patchSize: 14,

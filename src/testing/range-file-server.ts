@@ -3,7 +3,8 @@
  * requests with 206 (when `honourRanges`) and counting them, so code that reads checkpoints or packages by
  * URL is tested against real HTTP.
  */
-import { readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -23,18 +24,26 @@ export async function startRangeFileServer(root: string, prefix: string): Promis
   let rangeRequests = 0;
   const state = { honourRanges: true };
   const server = createServer((req, res) => {
-    readFile(join(root, (req.url ?? '/').replace(new RegExp(`^/${prefix}/`), ''))).then(
-      (body) => {
+    // Files are streamed from disk, never read whole, so a sparse 10 GB shard can be served.
+    const path = join(root, (req.url ?? '/').replace(new RegExp(`^/${prefix}/`), ''));
+    stat(path).then(
+      (info) => {
+        if (!info.isFile()) {
+          res.writeHead(404);
+          res.end();
+          return;
+        }
+        const size = info.size;
         const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
         if (range && state.honourRanges) {
           rangeRequests++;
           const start = Number(range[1]);
-          const end = Math.min(Number(range[2]), body.byteLength - 1);
-          res.writeHead(206, { 'Content-Range': `bytes ${start}-${end}/${body.byteLength}`, 'Content-Length': end - start + 1 });
-          res.end(body.subarray(start, end + 1));
+          const end = Math.min(Number(range[2]), size - 1);
+          res.writeHead(206, { 'Content-Range': `bytes ${start}-${end}/${size}`, 'Content-Length': end - start + 1 });
+          createReadStream(path, { start, end }).pipe(res);
         } else {
-          res.writeHead(200, { 'Content-Length': body.byteLength });
-          res.end(body);
+          res.writeHead(200, { 'Content-Length': size });
+          createReadStream(path).pipe(res);
         }
       },
       () => {

@@ -55,3 +55,39 @@ export function writePatches(image: RgbImage, layout: PatchLayout, lookup: Float
   }
   return row - firstRow;
 }
+
+/**
+ * As writePatches for an image already in float32 (height × width × 3 interleaved, e.g. normalized and then
+ * resized in float by the Sarashina2.2 pipeline): the same row and column order, values copied as they are.
+ */
+export function writeFloatPatches(values: Float32Array, width: number, height: number, layout: PatchLayout, out: Float32Array, firstRow: number): number {
+  const { patchSize: p, temporalPatchSize: t, mergeSize: m } = layout;
+  const gridH = height / p;
+  const gridW = width / p;
+  const rowLen = patchRowLength(layout);
+  const frameLen = p * p;
+  const stride = width * 3;
+  let row = firstRow;
+  for (let bh = 0; bh < gridH / m; bh++) {
+    for (let bw = 0; bw < gridW / m; bw++) {
+      for (let mh = 0; mh < m; mh++) {
+        for (let mw = 0; mw < m; mw++) {
+          const y0 = (bh * m + mh) * p;
+          const x0 = (bw * m + mw) * p;
+          const rowBase = row * rowLen;
+          for (let c = 0; c < 3; c++) {
+            const frame0 = rowBase + c * t * frameLen;
+            let o = frame0;
+            for (let py = 0; py < p; py++) {
+              let s = (y0 + py) * stride + x0 * 3 + c;
+              for (let px = 0; px < p; px++, s += 3) out[o++] = values[s] ?? 0;
+            }
+            for (let f = 1; f < t; f++) out.copyWithin(frame0 + f * frameLen, frame0, frame0 + frameLen);
+          }
+          row++;
+        }
+      }
+    }
+  }
+  return row - firstRow;
+}

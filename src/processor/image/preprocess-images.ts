@@ -2,7 +2,8 @@ import { SarashinaError } from '../../protocol/errors';
 import type { ImageProcessorSpec } from '../../protocol/model-spec';
 import type { PatchGrid } from '../vision-rotary';
 import { validateDecodedImage, type DecodedImage } from './decoded-image';
-import { patchRowLength, writePatches } from './patchify';
+import { resizeFloatBicubic } from './float-bicubic-resize';
+import { patchRowLength, writeFloatPatches, writePatches } from './patchify';
 import { pixelLookup } from './pixel-lookup';
 import { resizeRgb } from './resize';
 import { smartResize } from './smart-resize';
@@ -78,10 +79,12 @@ function effectiveMaxPixels(spec: ImageProcessorSpec, options: PreprocessOptions
 }
 
 /**
- * Turns decoded images into the vision tower's inputs exactly as transformers' Qwen2-VL PIL image
- * processor does: convert to RGB (alpha dropped), smart_resize, Pillow resize of the uint8 image,
- * rescale and normalize in float32, repeat the frame temporalPatchSize times, flatten in merge-window
- * order. Bad images throw `invalid-request` naming the image's index; huge ones `image-too-large`.
+ * Turns decoded images into the vision tower's inputs exactly as the checkpoint's image processor does
+ * (spec.pipeline). 'qwen2-vl', transformers' Qwen2-VL PIL processor: convert to RGB (alpha dropped),
+ * smart_resize, Pillow resize of the uint8 image, rescale and normalize in float32, repeat the frame
+ * temporalPatchSize times, flatten in merge-window order. 'sarashina2.2': convert to RGB, rescale and normalize
+ * in float32 first, then torch's float bicubic resize (float-bicubic-resize.ts), then the same patches.
+ * Bad images throw `invalid-request` naming the image's index; huge ones `image-too-large`.
  */
 export function preprocessImages(images: readonly DecodedImage[], spec: ImageProcessorSpec, options: PreprocessOptions = {}): PreprocessedImages {
   const plans = images.map((image, index) => {
@@ -108,8 +111,25 @@ export function preprocessImages(images: readonly DecodedImage[], spec: ImagePro
   images.forEach((image, index) => {
     const plan = plans[index];
     if (!plan) return;
+    if (spec.pipeline === 'sarashina2.2') {
+      const normalized = normalizeRgb(toRgb8(image), lookup);
+      const resized = resizeFloatBicubic(normalized, image.width, image.height, 3, plan.resizedWidth, plan.resizedHeight);
+      row += writeFloatPatches(resized, plan.resizedWidth, plan.resizedHeight, spec, pixelValues, row);
+      return;
+    }
     const rgb = resizeRgb(toRgb8(image), plan.resizedWidth, plan.resizedHeight, spec.resample);
     row += writePatches(rgb, spec, lookup, pixelValues, row);
   });
   return { pixelValues, grids: plans.map((p) => p.grid), tokenCounts: plans.map((p) => p.tokenCount) };
+}
+
+/** The RGB bytes rescaled and normalized to float32 (pixelLookup's values), height × width × 3 interleaved. */
+function normalizeRgb(rgb: ReturnType<typeof toRgb8>, lookup: Float32Array): Float32Array {
+  const out = new Float32Array(rgb.width * rgb.height * 3);
+  let o = 0;
+  for (let i = 0; i < rgb.width * rgb.height; i++) {
+    const s = i * rgb.stride;
+    for (let c = 0; c < 3; c++) out[o++] = lookup[c * 256 + (rgb.data[s + c] ?? 0)] ?? 0;
+  }
+  return out;
 }

@@ -1,7 +1,7 @@
 /**
  * The processor's text path in one object: chat messages + image token counts → decoder input ids, and
  * generated ids → streamed text. Built from the package's tokenizer.json, tokenizer_config.json and
- * chat_template.json (fallback: Sarashina's template).
+ * chat_template.json (fallbacks: tokenizer_config.json's chat_template, then Sarashina's template).
  */
 import type { SpecialTokens } from '../../protocol/model-spec';
 import { SarashinaError } from '../../protocol/errors';
@@ -12,11 +12,15 @@ import { expandImagePlaceholders, type ImageTokenSpan } from './image-placeholde
 import { OutputTextStream, type OutputTextStreamOptions } from './output-text-stream';
 import { SARASHINA_CHAT_TEMPLATE } from './sarashina-chat-template';
 import { TextTokenizer } from './text-tokenizer';
+import { resolveChatTemplate } from './tokenizer-config';
 
 export interface TextProcessorFiles {
   readonly tokenizerJson: unknown;
   readonly tokenizerConfig: unknown;
-  /** Parsed chat_template.json (`{chat_template}`), a template string, or undefined for the default. */
+  /**
+   * Parsed chat_template.json (`{chat_template}`) or a template string; when undefined, tokenizer_config.json's
+   * `chat_template`, else Sarashina's template.
+   */
   readonly chatTemplate?: unknown;
   /** Ids from the model spec; when given they are cross-checked against the tokenizer. */
   readonly specialTokens?: SpecialTokens;
@@ -43,17 +47,17 @@ const IMAGE_TOKEN = '<|file|>';
 const IMAGE_START = '<|prefix|>';
 const IMAGE_END = '<|suffix|>';
 
-function templateSource(chatTemplate: unknown): string {
-  if (chatTemplate === undefined || chatTemplate === null) return SARASHINA_CHAT_TEMPLATE;
+/**
+ * The template: the package's chat_template.json (or a template string), else tokenizer_config.json's
+ * `chat_template` (tokenizer-config.ts), else Sarashina's own.
+ */
+function templateSource(chatTemplate: unknown, tokenizerConfig: unknown): string {
   if (typeof chatTemplate === 'string') return chatTemplate;
-  if (typeof chatTemplate === 'object' && typeof (chatTemplate as { chat_template?: unknown }).chat_template === 'string') {
-    return (chatTemplate as { chat_template: string }).chat_template;
-  }
-  throw new SarashinaError(
-    'invalid-model',
-    'chat_template.json has no string "chat_template": fix the file or remove it to use the default template.',
-    { field: 'chat_template' },
-  );
+  const resolved = resolveChatTemplate({
+    ...(chatTemplate === undefined || chatTemplate === null ? {} : { chatTemplateJson: chatTemplate }),
+    tokenizerConfig,
+  });
+  return resolved?.template ?? SARASHINA_CHAT_TEMPLATE;
 }
 
 export class TextProcessor {
@@ -104,7 +108,19 @@ export class TextProcessor {
         }
       }
     }
-    return new TextProcessor(tokenizer, templateSource(files.chatTemplate), imageTokenId);
+    const template = templateSource(files.chatTemplate, files.tokenizerConfig);
+    for (const key of ['bos_token', 'eos_token']) {
+      // transformers renders an undefined role token as an error; say which file lacks it before any request.
+      if (template.includes(key) && tokenizer.templateTokens[key] === undefined) {
+        throw new SarashinaError(
+          'invalid-model',
+          `the chat template uses ${key} but neither tokenizer_config.json nor special_tokens_map.json names one: ` +
+            `copy the checkpoint's tokenizer_config.json into the package (re-export).`,
+          { file: 'tokenizer_config.json', field: key },
+        );
+      }
+    }
+    return new TextProcessor(tokenizer, template, imageTokenId);
   }
 
   /**
@@ -143,7 +159,7 @@ export class TextProcessor {
         { field: 'imageTokenCounts', expected: prompt.imageCount, actual: request.imageTokenCounts.length },
       );
     }
-    const ids = this.tokenizer.encode(prompt.text);
+    const ids = this.tokenizer.encodePrompt(prompt.text);
     const expanded = expandImagePlaceholders(ids, {
       imageTokenId: this.imageTokenId,
       tokenCounts: request.imageTokenCounts,

@@ -27,7 +27,7 @@ describe('TextTokenizer', () => {
     expect(tokenizer.encode('<unk>')).toEqual([0]);
   });
 
-  it('never doubles <s> when the post-processor adds one and the text already starts with it', () => {
+  it('encode is tokenizer(text) even when <s> doubles; a prompt that starts with <s> is encoded without special tokens', () => {
     const withBos = {
       ...tokenizerJson,
       post_processor: {
@@ -40,7 +40,9 @@ describe('TextTokenizer', () => {
     const adding = TextTokenizer.fromFiles({ tokenizerJson: withBos, tokenizerConfig });
     const body = tokenizer.encode('こんにちは');
     expect(adding.encode('こんにちは')).toEqual([1, ...body]);
-    expect(adding.encode('<s>こんにちは')).toEqual([1, ...body]);
+    expect(adding.encode('<s>こんにちは')).toEqual([1, 1, ...body]);
+    expect(adding.encodePrompt('<s>こんにちは')).toEqual([1, ...body]);
+    expect(adding.encodePrompt('こんにちは')).toEqual([1, ...body]);
     expect(adding.encode('こんにちは', { addSpecialTokens: false })).toEqual(body);
     expect(tokenizer.encode('<s>こんにちは')).toEqual([1, ...body]);
   });

@@ -8,11 +8,16 @@
 import { Tokenizer } from '@huggingface/tokenizers';
 import { SarashinaError } from '../../protocol/errors';
 import { PieceDecoder, parsePieceDecoderPlan, type PieceDecoderPlan } from './piece-decoder';
+import { cleanUpTokenizationSpaces } from './tokenizer-config';
 
 export interface TextTokenizerFiles {
   /** Parsed tokenizer.json. */
   readonly tokenizerJson: unknown;
-  /** Parsed tokenizer_config.json (optional keys: bos/eos/pad/unk_token, add_bos_token, model_max_length). */
+  /**
+   * Parsed tokenizer_config.json as transformers ends up with it (effectiveTokenizerConfig): role tokens,
+   * model_max_length, clean_up_tokenization_spaces. add_bos_token / add_eos_token are not read: with a
+   * tokenizer.json, transformers 5 drops them and its post-processor decides (tokenizer-config.ts).
+   */
   readonly tokenizerConfig: unknown;
 }
 
@@ -24,6 +29,8 @@ export interface EncodeOptions {
 export interface DecodeOptions {
   /** Drop special tokens (`<s>`, `</s>`, `<|file|>`, …) like `decode(ids, skip_special_tokens=True)`. */
   readonly skipSpecialTokens?: boolean;
+  /** transformers' `clean_up_tokenization_spaces`; default: tokenizer_config.json's value (false when absent). */
+  readonly cleanUpTokenizationSpaces?: boolean;
 }
 
 type Json = Record<string, unknown>;
@@ -49,6 +56,8 @@ export class TextTokenizer {
   readonly eosToken: string | null;
   readonly bosId: number | null;
   readonly eosId: number | null;
+  /** tokenizer_config.json `clean_up_tokenization_spaces` (false when absent, as in transformers 5). */
+  readonly cleanUpSpaces: boolean;
   /** tokenizer_config.json model_max_length, when it is a sane number. */
   readonly modelMaxLength: number | null;
   /** Role tokens for chat templates (`bos_token`, `eos_token`, …), as Hugging Face passes them. */
@@ -92,6 +101,20 @@ export class TextTokenizer {
       pieces[added.id] = added.content;
       if (added.special === true) specialIds.add(added.id);
     }
+    // transformers adds tokenizer_config.json's added_tokens_decoder entries that tokenizer.json lacks; we read
+    // tokenizer.json alone, so such a pair of files is refused rather than encoded differently.
+    const declared = isObject(config.added_tokens_decoder) ? config.added_tokens_decoder : {};
+    for (const [key, token] of Object.entries(declared)) {
+      const content = isObject(token) ? token.content : token;
+      if (typeof content === 'string' && pieces[Number(key)] !== content) {
+        throw new SarashinaError(
+          'invalid-model',
+          `tokenizer_config.json added_tokens_decoder has ${JSON.stringify(content)} at id ${key} but tokenizer.json has ` +
+            `${JSON.stringify(pieces[Number(key)] ?? null)} there: the two files come from different tokenizers; use the checkpoint's own pair.`,
+          { file: 'tokenizer_config.json', field: `added_tokens_decoder.${key}`, expected: content, actual: pieces[Number(key)] ?? null },
+        );
+      }
+    }
     this.pieces = pieces;
     this.specialIds = specialIds;
     this.ids = new Map(pieces.map((piece, id) => [piece, id]));
@@ -103,6 +126,7 @@ export class TextTokenizer {
     this.eosToken = roleToken(config, 'eos_token');
     this.bosId = this.bosToken === null ? null : (this.ids.get(this.bosToken) ?? null);
     this.eosId = this.eosToken === null ? null : (this.ids.get(this.eosToken) ?? null);
+    this.cleanUpSpaces = config.clean_up_tokenization_spaces === true;
     const maxLength = config.model_max_length;
     this.modelMaxLength = typeof maxLength === 'number' && maxLength > 0 && maxLength < 1e9 ? maxLength : null;
     const templateTokens: Record<string, string> = {};
@@ -138,11 +162,7 @@ export class TextTokenizer {
     return this.specialIds.has(id);
   }
 
-  /**
-   * Token ids of `text`, identical to Hugging Face `tokenizer(text)["input_ids"]` (Rust tokenizers). When the
-   * post-processor adds a BOS and the text itself already starts with the BOS token (chat templates emit it),
-   * the added one is dropped, so a prompt never starts with a doubled `<s>`.
-   */
+  /** Token ids of `text`, identical to Hugging Face `tokenizer(text)["input_ids"]` (Rust tokenizers). */
   encode(text: string, options: EncodeOptions = {}): number[] {
     const addSpecialTokens = options.addSpecialTokens ?? true;
     const encoding = this.inner.encode(text, { add_special_tokens: addSpecialTokens });
@@ -156,14 +176,20 @@ export class TextTokenizer {
         ids.push(id);
       }
     });
-    const bos = this.bosId;
-    if (bos !== null && ids[0] === bos && ids[1] === bos && this.bosToken !== null && text.startsWith(this.bosToken)) {
-      ids.shift();
-    }
     return ids;
   }
 
-  /** Text of `ids`, identical to Hugging Face `decode` (clean_up_tokenization_spaces false). */
+  /**
+   * Ids of a rendered chat prompt, as transformers' `processor.apply_chat_template(..., tokenize=True)` makes them:
+   * a prompt that starts with the BOS token (the template wrote it) is encoded without the post-processor's
+   * special tokens, so `<s>` is never doubled; any other prompt as `tokenizer(text)`.
+   */
+  encodePrompt(text: string): number[] {
+    const startsWithBos = this.bosToken !== null && text.startsWith(this.bosToken);
+    return this.encode(text, { addSpecialTokens: !startsWithBos });
+  }
+
+  /** Text of `ids`, identical to Hugging Face `decode(ids, skip_special_tokens, clean_up_tokenization_spaces)`. */
   decode(ids: readonly number[], options: DecodeOptions = {}): string {
     const decoder = this.createPieceDecoder();
     let text = '';
@@ -171,7 +197,8 @@ export class TextTokenizer {
       if (options.skipSpecialTokens === true && this.specialIds.has(id)) continue;
       text += decoder.push(this.pieceOf(id));
     }
-    return text + decoder.finish();
+    text += decoder.finish();
+    return (options.cleanUpTokenizationSpaces ?? this.cleanUpSpaces) ? cleanUpTokenizationSpaces(text) : text;
   }
 
   /** The piece of `id`; throws `SarashinaError('invalid-request')` for an id outside the vocabulary. */
