@@ -12,30 +12,40 @@
  * The runtime dependencies are bundled, so the package has none: its worker and wasm are the versions it was
  * tested with, and a page that loads it from a CDN needs nothing else. The page-side modules find the worker and
  * the wasm from their own URL (workers/package-worker-launcher.ts replaces worker-launcher.ts here).
- * Three Vite builds: one entry cannot be split and another left whole in one build.
+ * Three rolldown builds: one entry cannot be split and another left whole in one build.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, type InlineConfig, type Plugin } from 'vite';
+import { build, type BuildOptions, type Plugin } from 'rolldown';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OUT = join(ROOT, 'dist/lib');
 const PACKAGE_LAUNCHER = join(ROOT, 'workers/package-worker-launcher.ts');
+const ORT_WASM = 'ort-wasm-simd-threaded.asyncify.wasm';
 const VITE_IGNORE = /\/\*\s*@vite-ignore\s*\*\/\s*/g;
 
 /** Every node_modules package that ended up in a bundle (for the licence file). */
 const bundledPackages = new Set<string>();
 
-/** Puts the package's launcher in place of the repository's; removes its @vite-ignore markers from the output. */
-function packageLauncher(): Plugin {
+/**
+ * What the repository's Vite setup does for these sources, for a plain rolldown build: WGSL `?raw` imports, the
+ * package's launcher in place of the repository's, its @vite-ignore markers removed from the output.
+ * (Rolldown, not Vite: Vite's output for a dynamic import carries its `__vitePreload` helper, which collides with
+ * the helper an app's Vite adds when it bundles this package.)
+ */
+function packageBuild(): Plugin {
   return {
-    name: 'sarashina:package-worker-launcher',
-    enforce: 'pre',
-    async resolveId(source, importer) {
+    name: 'sarashina:package-build',
+    resolveId(source, importer) {
       if (source === './worker-launcher' && importer && dirname(importer) === join(ROOT, 'workers')) return PACKAGE_LAUNCHER;
+      if (source.endsWith('?raw') && importer) return `${join(dirname(importer), source.slice(0, -'?raw'.length))}?raw`;
       return null;
+    },
+    load(id) {
+      if (!id.endsWith('?raw')) return null;
+      return { code: `export default ${JSON.stringify(readFileSync(id.slice(0, -'?raw'.length), 'utf8'))};`, moduleType: 'js' };
     },
     renderChunk(code) {
       return VITE_IGNORE.test(code) ? { code: code.replace(VITE_IGNORE, ''), map: null } : null;
@@ -52,37 +62,22 @@ function packageLauncher(): Plugin {
   };
 }
 
-function config(entries: Record<string, string>, options: { whole: boolean; minify: boolean }): InlineConfig {
+function config(entries: Record<string, string>, options: { whole: boolean; minify: boolean }): BuildOptions {
   return {
-    configFile: false,
-    root: ROOT,
-    base: './',
-    mode: 'production',
-    publicDir: false,
+    input: Object.fromEntries(Object.entries(entries).map(([name, file]) => [name, join(ROOT, file)])),
+    platform: 'browser',
+    plugins: [packageBuild()],
+    preserveEntrySignatures: 'strict',
+    transform: { target: 'es2022', define: { 'process.env.NODE_ENV': '"production"' } },
     logLevel: 'warn',
-    plugins: [packageLauncher()],
-    build: {
-      outDir: OUT,
-      emptyOutDir: false,
-      assetsDir: '',
-      target: 'es2022',
+    output: {
+      dir: OUT,
+      format: 'es',
       minify: options.minify,
-      sourcemap: false,
-      modulePreload: false,
-      copyPublicDir: false,
-      reportCompressedSize: false,
-      rolldownOptions: {
-        input: Object.fromEntries(Object.entries(entries).map(([name, file]) => [name, join(ROOT, file)])),
-        preserveEntrySignatures: 'strict',
-        output: {
-          format: 'es',
-          entryFileNames: '[name].js',
-          // Flat: the launcher's `./engine-worker.js` is relative to whichever chunk it lands in.
-          chunkFileNames: '[name]-[hash].js',
-          assetFileNames: '[name][extname]',
-          ...(options.whole ? { codeSplitting: false } : {}),
-        },
-      },
+      entryFileNames: '[name].js',
+      // Flat: the launcher's `./engine-worker.js` is relative to whichever chunk it lands in.
+      chunkFileNames: '[name]-[hash].js',
+      ...(options.whole ? { codeSplitting: false } : {}),
     },
   };
 }
@@ -97,11 +92,14 @@ function licenceText(name: string): string {
 
 export async function buildLib(): Promise<void> {
   rmSync(OUT, { recursive: true, force: true });
-  // The worker first: whole, with onnxruntime-web (whose wasm Vite emits next to it).
+  // The worker whole, with onnxruntime-web, whose bundle finds its wasm next to itself (new URL(…, import.meta.url)).
   await build(config({ 'engine-worker': 'workers/engine-worker.ts' }, { whole: true, minify: true }));
+  copyFileSync(join(ROOT, 'node_modules/onnxruntime-web/dist', ORT_WASM), join(OUT, ORT_WASM));
+  // For apps: split, readable; onnxruntime-web (createEngine in the page) a lazily imported chunk.
   await build(config({ index: 'src/package/index.ts', chat: 'src/component/index.ts' }, { whole: false, minify: false }));
+  // For one <script type="module">: the element and the worker client in one file.
   await build(config({ 'sarashina-chat': 'src/component/index.ts' }, { whole: true, minify: true }));
-  for (const file of ['engine-worker.js', 'ort-wasm-simd-threaded.asyncify.wasm', 'index.js', 'chat.js', 'sarashina-chat.js']) {
+  for (const file of ['engine-worker.js', ORT_WASM, 'index.js', 'chat.js', 'sarashina-chat.js']) {
     if (!existsSync(join(OUT, file))) throw new Error(`build-lib: ${relative(ROOT, join(OUT, file))} was not written`);
   }
   execFileSync(join(ROOT, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.lib.json'], { cwd: ROOT, stdio: 'inherit' });
