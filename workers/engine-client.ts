@@ -63,7 +63,7 @@ function workerFailure(worker: Worker): { promise: Promise<never>; stop: () => v
   const promise = new Promise<never>((_resolve, reject) => {
     onError = (event) => {
       const what = event instanceof ErrorEvent && event.message ? event.message : 'its script could not be loaded or was blocked';
-      reject(new SarashinaError('worker-unavailable', `The engine's Worker failed to start: ${what}. ${WORKER_TODO}`, { reason: what }));
+      reject(new SarashinaError('worker-unavailable', `The engine's Worker failed before the engine was loaded: ${what}. ${WORKER_TODO}`, { reason: what }));
     };
     worker.addEventListener('error', onError);
   });
