@@ -84,9 +84,10 @@ function config(entries: Record<string, string>, options: { whole: boolean; mini
 
 function licenceText(name: string): string {
   const dir = join(ROOT, 'node_modules', name);
-  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version?: string; license?: string };
+  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version?: string; license?: string; repository?: { url?: string } | string };
   const file = readdirSync(dir).find((f) => /^(licen[cs]e|copying)(\.(md|txt))?$/i.test(f));
-  const text = file ? readFileSync(join(dir, file), 'utf8').trim() : `License: ${pkg.license ?? 'see the package'}`;
+  const repository = typeof pkg.repository === 'string' ? pkg.repository : (pkg.repository?.url ?? 'its npm page');
+  const text = file ? readFileSync(join(dir, file), 'utf8').trim() : `The npm package ships no licence file; its licence is ${pkg.license ?? 'not stated'}, text at ${repository}.`;
   return `${name} ${pkg.version ?? ''} (${pkg.license ?? 'unknown'})\n\n${text}\n`;
 }
 
