@@ -7,7 +7,8 @@
  *     origin serving the unpacked tarball as a CDN does (CORS), with the model package on a third origin (CORS):
  *     the element chats with the trained default model about a fresh picture and answers right;
  * (b) a minimal Vite app in a temporary folder installs the tarball (`npm install --offline`: the package has no
- *     dependencies), builds with Vite's defaults, is served, and answers through `createWorkerEngine`;
+ *     dependencies), builds with Vite's defaults, is served, and answers through `createWorkerEngine`; its types
+ *     check a strict TypeScript consumer;
  * and the packaging faults: the component script loaded twice (defined once, no error), a page whose CSP blocks
  * workers (a visible `worker-unavailable` error, not a hang), a model host without CORS (a visible
  * `download-failed` naming CORS).
@@ -16,7 +17,7 @@
  * trained on; every answer must be exactly right.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -229,6 +230,38 @@ try {
     expect(served.requests).toEqual(expect.arrayContaining([expect.stringMatching(/^\/assets\/engine-worker-.+\.js$/), expect.stringMatching(/^\/assets\/ort-wasm-simd-threaded\.asyncify-.+\.wasm$/)]));
     expect(errors).toEqual([]);
     await page.close();
+  });
+
+  it("the tarball's types check a strict TypeScript consumer (skipLibCheck off, with @webgpu/types)", async () => {
+    const app = join(temp, 'app'); // installed by (b)
+    // The optional peer dependency, from the repository (no registry): what the README tells TypeScript users to add.
+    await mkdir(join(app, 'node_modules/@webgpu'), { recursive: true });
+    await symlink(join(REPO_ROOT, 'node_modules/@webgpu/types'), join(app, 'node_modules/@webgpu/types'));
+    await writeFile(
+      join(app, 'consumer.ts'),
+      `import { createWorkerEngine, isSarashinaError, type ChatCompletionChunk, type EngineInfo } from 'sarashina-webgpu';
+import 'sarashina-webgpu/chat';
+
+export async function firstWords(model: string, picture: Blob): Promise<string> {
+  const engine = await createWorkerEngine({ model, contextTokens: 512 });
+  const info: EngineInfo = engine.info;
+  const stream = await engine.chat.completions.create({
+    messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: picture } }, { type: 'text', text: info.precision }] }],
+    stream: true,
+  });
+  let text = '';
+  for await (const chunk of stream) text += (chunk satisfies ChatCompletionChunk).choices[0]?.delta.content ?? '';
+  return text;
+}
+
+export const ready = (): EngineInfo | null | undefined => document.querySelector('sarashina-chat')?.engineInfo;
+export const code = (e: unknown): string | null => (isSarashinaError(e) ? e.code : null);
+`,
+    );
+    const compilerOptions = { target: 'ES2022', module: 'ESNext', moduleResolution: 'Bundler', lib: ['ES2023', 'DOM', 'DOM.Iterable', 'DOM.AsyncIterable'], strict: true, noEmit: true, skipLibCheck: false, types: ['@webgpu/types'] };
+    await writeFile(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['consumer.ts'] }));
+    // tsc exits non-zero (run throws, with the diagnostics) on any error in the consumer or the package's .d.ts.
+    expect(run(process.execPath, [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', '.'], app)).toBe('');
   });
 
   it('a page that loads the component script twice (and the ESM entry) defines the element once, without errors', async () => {
