@@ -18,6 +18,8 @@ const layers = {
   api: ['protocol', 'processor', 'gpu', 'ort', 'model', 'generate', 'loader', 'shaders'],
   // The web component talks to the engine only through the worker client (workers/).
   component: ['protocol', 'workers'],
+  // The published package's entry: the API, the worker client and the element's types; nothing imports it.
+  package: ['protocol', 'api', 'workers', 'component'],
   // The Node CLI: everything in src but the UI; nothing imports it.
   cli: ['protocol', 'processor', 'gpu', 'ort', 'model', 'generate', 'loader', 'api', 'shaders'],
 };

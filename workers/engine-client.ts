@@ -10,6 +10,7 @@ import { imageSources, resolveImageSource } from '../src/api/image-input';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ChatMessage, ContentPart, EngineInfo, EngineOptions } from '../src/protocol/api';
 import { SarashinaError } from '../src/protocol/errors';
 import { installErrorTransfer } from './error-transfer';
+import { launchEngineWorker } from './worker-launcher';
 import type { EngineWorkerApi, WorkerRequest } from './worker-protocol';
 
 export interface WorkerEngineOptions extends EngineOptions {
@@ -17,25 +18,57 @@ export interface WorkerEngineOptions extends EngineOptions {
   readonly worker?: Worker;
 }
 
-/** Starts the worker and loads the engine in it. Rejects with the worker's SarashinaError (e.g. webgpu-unavailable). */
+/**
+ * Starts the worker and loads the engine in it. Rejects with the worker's SarashinaError (e.g. webgpu-unavailable),
+ * or `worker-unavailable` when the worker cannot start (blocked by the page's Content-Security-Policy, its script
+ * not loadable): the worker's error event ends the wait instead of leaving it hanging.
+ */
 export async function createWorkerEngine(options: WorkerEngineOptions): Promise<InspectableEngine> {
   installErrorTransfer();
-  const worker = options.worker ?? new Worker(new URL('./engine-worker.ts', import.meta.url), { type: 'module', name: 'sarashina-engine' });
+  const { worker, ortWasmUrl } = options.worker ? { worker: options.worker, ortWasmUrl: undefined } : startWorker();
   const remote = wrap<EngineWorkerApi>(worker);
   const { onProgress, signal, worker: _worker, ...clonable } = options;
   const onAbort = (): void => void remote.abortInit();
   signal?.addEventListener('abort', onAbort);
+  const failed = workerFailure(worker);
   try {
     if (signal?.aborted) throw new SarashinaError('aborted', 'Loading the engine was aborted before it started.', {});
-    const info = await remote.init(clonable, onProgress ? proxy(onProgress) : undefined);
+    const assets = ortWasmUrl ? { ortWasmUrl } : {};
+    const info = await Promise.race([remote.init(clonable, onProgress ? proxy(onProgress) : undefined, assets), failed.promise]);
     return new WorkerEngine(worker, remote, info);
   } catch (e) {
     remote[releaseProxy]();
     worker.terminate();
     throw e;
   } finally {
+    failed.stop();
     signal?.removeEventListener('abort', onAbort);
   }
+}
+
+const WORKER_TODO =
+  "If the page sets a Content-Security-Policy, allow the engine's worker (worker-src 'self' blob:, or the package's origin); when the package is served from another origin, its server must send CORS headers (Access-Control-Allow-Origin).";
+
+function startWorker(): ReturnType<typeof launchEngineWorker> {
+  try {
+    return launchEngineWorker();
+  } catch (cause) {
+    throw new SarashinaError('worker-unavailable', `The engine's Worker could not be created (${String(cause)}). ${WORKER_TODO}`, {}, { cause });
+  }
+}
+
+/** Rejects when the worker reports an error before the engine is loaded (its script failed to load or to run). */
+function workerFailure(worker: Worker): { promise: Promise<never>; stop: () => void } {
+  let onError: (event: Event) => void = () => undefined;
+  const promise = new Promise<never>((_resolve, reject) => {
+    onError = (event) => {
+      const what = event instanceof ErrorEvent && event.message ? event.message : 'its script could not be loaded or was blocked';
+      reject(new SarashinaError('worker-unavailable', `The engine's Worker failed before the engine was loaded: ${what}. ${WORKER_TODO}`, { reason: what }));
+    };
+    worker.addEventListener('error', onError);
+  });
+  promise.catch(() => undefined);
+  return { promise, stop: () => worker.removeEventListener('error', onError) };
 }
 
 class WorkerEngine implements InspectableEngine {

@@ -6,6 +6,7 @@ import { expose, transfer } from 'comlink';
 import { createEngine } from '../src/api/create-engine';
 import type { LocalEngine } from '../src/api/local-engine';
 import type { ChatCompletion, ChatCompletionChunk } from '../src/protocol/api';
+import { useOrtWasmFile } from '../src/ort/ort-runtime';
 import { SarashinaError } from '../src/protocol/errors';
 import { installErrorTransfer } from './error-transfer';
 import type { EngineWorkerApi, WorkerRequest } from './worker-protocol';
@@ -38,8 +39,9 @@ function withSignal(requestId: number, request: WorkerRequest): WorkerRequest & 
 }
 
 const api: EngineWorkerApi = {
-  async init(options, onProgress) {
+  async init(options, onProgress, assets) {
     if (engine) throw new SarashinaError('invalid-request', 'This worker already holds an engine: dispose it first.', {});
+    if (assets?.ortWasmUrl) useOrtWasmFile(assets.ortWasmUrl);
     initController = new AbortController();
     try {
       engine = await createEngine({ ...options, signal: initController.signal, ...(onProgress ? { onProgress: (p) => void onProgress(p) } : {}) });

@@ -5,12 +5,18 @@ import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, Engine
 /** EngineOptions without what cannot be cloned (the callback and signal travel separately). */
 export type WorkerEngineOptions = Omit<EngineOptions, 'onProgress' | 'signal'>;
 
+/** Where the worker's own files are when they do not lie next to it (an app's bundler renamed them). */
+export interface WorkerAssets {
+  /** onnxruntime-web's wasm (ort-wasm-simd-threaded.asyncify.wasm). */
+  readonly ortWasmUrl?: string;
+}
+
 /** A request whose images are already Blobs or ImageBitmaps (no URLs) and without its signal. */
 export type WorkerRequest = Omit<ChatCompletionRequest, 'signal'>;
 
 export interface EngineWorkerApi {
   /** Loads the engine; progress through the (comlink-proxied) callback. */
-  init(options: WorkerEngineOptions, onProgress?: (p: LoadProgress) => void): Promise<EngineInfo>;
+  init(options: WorkerEngineOptions, onProgress?: (p: LoadProgress) => void, assets?: WorkerAssets): Promise<EngineInfo>;
   /** Aborts a running init. */
   abortInit(): void;
   /** Non-streaming request, keyed by `requestId` for abort. */

@@ -121,7 +121,7 @@ export async function fetchKeptFile(options: {
     const copy = signal?.aborted ? null : await readCopy(store, modelId, path);
     if (copy) return copy;
     if (options.absentOk && !signal?.aborted) return null;
-    throw new SarashinaError('download-failed', `Could not fetch ${url} (${String(cause)}). Check the model URL and your connection.`, { url }, { cause });
+    throw new SarashinaError('download-failed', `Could not fetch ${url} (${String(cause)}). Check the model URL and your connection.${corsHint(url)}`, { url }, { cause });
   }
   if (options.absentOk && (ABSENT_STATUSES.includes(response.status) || (response.ok && /text\/html/i.test(response.headers.get('content-type') ?? '')))) {
     await response.body?.cancel();
@@ -134,6 +134,14 @@ export async function fetchKeptFile(options: {
     });
   }
   return new Uint8Array(await response.arrayBuffer());
+}
+
+/** A browser reports a CORS refusal as a plain network error: name the likely cause when the model is on another origin. */
+function corsHint(url: string): string {
+  if (typeof self === 'undefined' || !self.location) return '';
+  const page = self.location.origin;
+  const target = URL.canParse(url, self.location.href) ? new URL(url, self.location.href).origin : page;
+  return target !== page ? ` The model is on another origin (${target}) than the page (${page}): its server must allow the page with CORS (Access-Control-Allow-Origin).` : '';
 }
 
 async function keepCopy(store: ModelStore, modelId: string, path: string, bytes: Uint8Array): Promise<void> {

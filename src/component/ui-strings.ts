@@ -107,6 +107,13 @@ const JA: UiStrings = {
       what: 'GPU との接続が失われました。',
       todo: ['ページを再読み込みしてください。', '他の GPU を使うアプリを閉じてください。'],
     },
+    'worker-unavailable': {
+      what: 'このページではモデルを動かす Worker を起動できません。',
+      todo: [
+        'ページの Content-Security-Policy で worker-src に blob: (またはパッケージの配信元)を許可してください。',
+        '別のオリジンから読み込む場合は、配信元が CORS ヘッダー(Access-Control-Allow-Origin)を返すようにしてください。',
+      ],
+    },
     'storage-quota-exceeded': {
       what: 'モデルを保存する空き容量が足りません。',
       todo: ['ディスクの空き容量を増やしてください。', 'このサイトのデータを削除してからもう一度試してください。'],
@@ -180,6 +187,13 @@ const EN: UiStrings = {
     'device-lost': {
       what: 'The connection to the GPU was lost.',
       todo: ['Reload the page.', 'Close other apps that use the GPU.'],
+    },
+    'worker-unavailable': {
+      what: "This page cannot start the model's Worker.",
+      todo: [
+        "Allow it in the page's Content-Security-Policy: worker-src blob: (or the package's origin).",
+        'When the package is loaded from another origin, its server must send CORS headers (Access-Control-Allow-Origin).',
+      ],
     },
     'storage-quota-exceeded': {
       what: 'There is not enough storage to keep the model.',

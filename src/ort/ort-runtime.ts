@@ -11,12 +11,23 @@ export type OrtTensor = Ort.Tensor;
 export type OrtSession = Ort.InferenceSession;
 
 let ortModule: Promise<OrtModule> | undefined;
+let wasmFileUrl: string | undefined;
+
+/**
+ * Where onnxruntime-web's wasm is, when not next to its module (the published worker bundled into an app, which
+ * renamed the file). ORT's own setting is global to the realm, so this is too; it must precede the first loadOrt.
+ */
+export function useOrtWasmFile(url: string): void {
+  if (ortModule) throw new SarashinaError('internal', 'useOrtWasmFile must be called before onnxruntime-web is loaded.', { url });
+  wasmFileUrl = url;
+}
 
 /** Loads onnxruntime-web once. In Node and workers without threads it runs single-threaded wasm. */
 export function loadOrt(): Promise<OrtModule> {
   ortModule ??= import('onnxruntime-web/webgpu').then((ort) => {
     const isolated = typeof crossOriginIsolated !== 'undefined' && crossOriginIsolated;
     ort.env.wasm.numThreads = isolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+    if (wasmFileUrl) ort.env.wasm.wasmPaths = { wasm: wasmFileUrl };
     return ort;
   });
   return ortModule;

@@ -6,6 +6,7 @@
 
 export const ERROR_CODES = [
   'webgpu-unavailable',
+  'worker-unavailable',
   'gpu-feature-missing',
   'gpu-limits-too-low',
   'device-lost',
