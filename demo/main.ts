@@ -7,7 +7,8 @@ import './demo.css';
 import type { SarashinaChatElement } from '../src/component/index';
 import type { EngineInfo, LoadProgress } from '../src/protocol/api';
 import { showAnswerMetrics } from './answer-metrics';
-import { applySettings, DEFAULT_SETTINGS, loadSettings, readSettingsForm, saveSettings, writeSettingsForm } from './demo-settings';
+import { applySettings, DEFAULT_MODEL_URL, DEFAULT_SETTINGS, loadSettings, readSettingsForm, saveSettings, writeSettingsForm } from './demo-settings';
+import { mountSamplePanel } from './sample-panel';
 
 function byId<T extends HTMLElement>(id: string, type: new () => T): T {
   const el = document.getElementById(id);
@@ -21,6 +22,8 @@ const status = byId('engine-status', HTMLElement);
 const metrics = byId('metrics', HTMLElement);
 const form = byId('settings', HTMLFormElement);
 const diagnostics = byId('diagnostics-panel', HTMLDetailsElement);
+// Samples and suggested questions only for the built-in model (a real model answers anything; these would mislead).
+const samples = mountSamplePanel(chat, byId('samples', HTMLElement), byId('sample-list', HTMLElement));
 
 function describeEngine(info: EngineInfo): string {
   return `準備完了 (ready): ${info.precision} · context ${info.contextTokens} tokens · ${info.adapter || 'WebGPU'}`;
@@ -38,6 +41,7 @@ function wireEvents(): void {
     status.textContent = describeProgress(e.detail);
   });
   chat.addEventListener('ready', (e) => {
+    samples.setVisible(chat.model === DEFAULT_MODEL_URL);
     status.className = 'ok';
     status.textContent = describeEngine(e.detail);
     status.title = e.detail.precisionReason;
@@ -58,6 +62,7 @@ function wireSettings(): void {
     saveSettings(s);
     status.className = 'muted';
     status.textContent = 'エンジンを作り直しています… (recreating the engine…)';
+    samples.setVisible(false);
     applySettings(chat, s);
   });
   form.addEventListener('reset', (e) => {

@@ -40,6 +40,16 @@ export async function waitEngineReady(page: Page, contains = '準備完了', tim
 
 /** Sends `text` (with `imagePath` attached through the file picker when given) and waits for the answer's timings. */
 export async function askDemo(page: Page, text: string, imagePath?: string): Promise<DemoAnswer> {
+  if (imagePath) {
+    await page.setInputFiles('sarashina-chat input[type=file]', imagePath);
+    await page.waitForSelector('sarashina-chat .thumbs img');
+  }
+  await page.fill('sarashina-chat textarea', text);
+  return sendDemo(page);
+}
+
+/** Sends what the composer holds (the send button) and waits for the answer's timings. */
+export async function sendDemo(page: Page): Promise<DemoAnswer> {
   await page.evaluate(() => {
     const w = window as unknown as { demoTest: { tokens: number; message: string | null } };
     w.demoTest = { tokens: 0, message: null };
@@ -50,11 +60,6 @@ export async function askDemo(page: Page, text: string, imagePath?: string): Pro
     });
     document.querySelector('#metrics')?.replaceChildren();
   });
-  if (imagePath) {
-    await page.setInputFiles('sarashina-chat input[type=file]', imagePath);
-    await page.waitForSelector('sarashina-chat .thumbs img');
-  }
-  await page.fill('sarashina-chat textarea', text);
   await page.click('sarashina-chat button.send');
   await page.waitForSelector('#metrics [data-metric="ttft"]', { timeout: 180_000 });
   return page.evaluate(() => {

@@ -1,13 +1,15 @@
 /**
  * The demo as `npm start` serves it (Vite dev server, vite.config.ts, the default model exported by the
  * prestart step) in Chromium on SwiftShader: a chat with an image through <sarashina-chat> (streamed answer,
- * timings shown), a settings change that recreates the engine, and the diagnostics section.
+ * timings shown), the built-in model's sample pictures and suggested questions (answered right), a settings change
+ * that recreates the engine, and the diagnostics section.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { askDemo, waitEngineReady } from './demo-page';
+import { demoSamples } from '../demo/samples';
+import { askDemo, sendDemo, waitEngineReady } from './demo-page';
 import { type DemoServer, startDevServer } from './demo-server';
 import { CHROMIUM_ARGS, chromiumPath, REPO_ROOT } from './harness';
 
@@ -58,6 +60,40 @@ describe('demo page (npm start)', () => {
     expect(errors).toEqual([]);
   });
 
+  it('offers the built-in model\'s sample pictures and suggested questions; clicked, they are answered right', async () => {
+    await waitEngineReady(page);
+    expect(await page.isVisible('#samples')).toBe(true);
+    expect(await page.textContent('#samples-about')).toContain('simple shapes');
+    const samples = demoSamples();
+    expect(await page.locator('.sample-picture img').count()).toBe(samples.length);
+    const [first, second] = samples;
+    if (!first || !second) throw new Error('the demo has fewer than two samples');
+    // A picture, then one of its questions: the chat so far (the previous test's) is cleared, the picture attached.
+    await page.click(`.sample-picture[data-sample="${first.index}"]`);
+    await page.waitForSelector('sarashina-chat .thumbs img');
+    const q1 = first.questions[0];
+    await page.click(`.suggestion[data-sample="${first.index}"] >> nth=0`);
+    expect(await page.inputValue('sarashina-chat textarea')).toBe(q1?.question);
+    const a1 = await sendDemo(page);
+    expect(await page.locator('sarashina-chat .msg.user').count()).toBe(1);
+    expect(await page.locator('sarashina-chat .msg.user img').count()).toBe(1);
+    // A follow-up suggestion about the same picture: text only, in the same chat.
+    const q2 = first.questions[1];
+    await page.click(`.suggestion[data-sample="${first.index}"] >> nth=1`);
+    expect(await page.locator('sarashina-chat .thumbs img').count()).toBe(0);
+    const a2 = await sendDemo(page);
+    expect(await page.locator('sarashina-chat .msg.user').count()).toBe(2);
+    // Another sample's question directly: a new chat with that picture.
+    const q3 = second.questions[0];
+    await page.click(`.suggestion[data-sample="${second.index}"] >> nth=0`);
+    await page.waitForSelector('sarashina-chat .thumbs img');
+    const a3 = await sendDemo(page);
+    expect(await page.locator('sarashina-chat .msg.user').count()).toBe(1);
+    await page.screenshot({ path: join(OUTPUT, 'demo-samples.png'), fullPage: true });
+    expect([a1.text.trim(), a2.text.trim(), a3.text.trim()]).toEqual([q1?.answer, q2?.answer, q3?.answer]);
+    expect(errors).toEqual([]);
+  });
+
   it('a settings change recreates the engine with the new settings, which then answers', async () => {
     await page.evaluate(() => {
       const w = window as unknown as { readyInfos: unknown[] };
@@ -69,6 +105,8 @@ describe('demo page (npm start)', () => {
     await page.fill('#settings input[name=maxTokens]', '6');
     await page.click('#settings-apply');
     await waitEngineReady(page, 'context 512', 60_000);
+    // Still the built-in model: its samples stay.
+    expect(await page.isVisible('#samples')).toBe(true);
     await page.screenshot({ path: join(OUTPUT, 'demo-settings.png'), fullPage: true });
     const infos = await page.evaluate(() => (window as unknown as { readyInfos: { contextTokens: number }[] }).readyInfos);
     expect(infos.map((i) => i.contextTokens)).toEqual([512]);

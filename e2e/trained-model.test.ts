@@ -6,13 +6,14 @@
  * export/train/accuracy-cases.ts — several shapes mostly, every question kind, Japanese and English) must be
  * answered exactly right ≥ 90 % of the time. The model answers these ~99 % right in the Hugging Face reference
  * (bench/BENCH.md, "Trained default model"), so a numerical bug in any kernel, the image decoder, the processor
- * or the tokenizer shows up as wrong answers.
+ * or the tokenizer shows up as wrong answers. Weights trained with natural wordings (issue 16) are also asked ten
+ * held-out wordings about varied pictures, in the same CLI process.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accuracyCases } from '../export/train/accuracy-cases';
+import { accuracyCases, trainedOnNaturalWordings } from '../export/train/accuracy-cases';
 import { exportPackage } from '../export/package/export-package';
 import { TEST_ADAPTERS, testAdapter, testAdapterEnv } from '../src/testing/node-gpu';
 import { REPO_ROOT } from './harness';
@@ -22,7 +23,13 @@ const REQUIRED_ACCURACY = 0.9;
 /** One CLI process per package asks every question (`--questions`): a process compiles its kernels on SwiftShader
  * (10–40 s) once. A few pictures, one of them a description (its ~25 decode steps are where decode-kernel errors
  * show; the short answers are decided by the prompt). Counts are asked in the component test. */
-const CASES = accuracyCases({ pictures: 4, turnsPerPicture: 1, maxPicturePixels: 130 * 130 });
+const CLASSIC = accuracyCases({ pictures: 4, turnsPerPicture: 1, maxPicturePixels: 130 * 130 });
+/** Issue 16, asked only when the checkpoint's metadata says it was trained with natural wordings and varied pictures
+ * (train_shapes.py run 4; earlier weights never saw them): pictures the original generator would not draw (other
+ * sizes and backgrounds, antialiasing, blur, noise, JPEG) asked in held-out wordings. Ten, so one may be wrong. */
+const HELDOUT_ENABLED = await trainedOnNaturalWordings(join(REPO_ROOT, 'export/train/checkpoint'));
+const HELDOUT = HELDOUT_ENABLED ? accuracyCases({ pictures: 10, turnsPerPicture: 1, maxPicturePixels: 180 * 180, split: 'heldout-test' }) : [];
+const CASES = [...CLASSIC, ...HELDOUT];
 
 interface ChatRun {
   readonly code: number | null;
@@ -58,7 +65,7 @@ async function askAll(precision: (typeof PRECISIONS)[number]): Promise<ChatRun> 
   const model = join(OUTPUT, precision);
   await exportPackage(join(REPO_ROOT, 'export/train/checkpoint'), model, { precision });
   const file = join(OUTPUT, `${precision}-questions.jsonl`);
-  await writeFile(file, CASES.map((c, i) => JSON.stringify({ images: [join('pictures', `${c.index}.png`)], prompt: QUESTIONS[i]?.question })).join('\n'));
+  await writeFile(file, CASES.map((_, i) => JSON.stringify({ images: [join('pictures', `${i}.png`)], prompt: QUESTIONS[i]?.question })).join('\n'));
   return npmRunChat(['--model', model, '--questions', file, '--max-new-tokens', '40']);
 }
 
@@ -69,7 +76,7 @@ describe('trained default model through the chat CLI (Node, fresh pictures)', ()
   beforeAll(async () => {
     await rm(OUTPUT, { recursive: true, force: true });
     await mkdir(join(OUTPUT, 'pictures'), { recursive: true });
-    for (const c of CASES) await writeFile(join(OUTPUT, 'pictures', `${c.index}.png`), c.png);
+    for (const [i, c] of CASES.entries()) await writeFile(join(OUTPUT, 'pictures', `${i}.png`), c.png);
     for (const precision of PRECISIONS) {
       const run = askAll(precision);
       run.catch(() => undefined); // awaited (and reported) by its test
@@ -83,27 +90,42 @@ describe('trained default model through the chat CLI (Node, fresh pictures)', ()
   });
 
   it('asks a general batch: several shapes mostly, referring questions, Japanese and English', () => {
-    const questions = CASES.flatMap((c) => c.turns.map((q) => ({ ...q, objects: c.objects })));
+    const questions = CLASSIC.flatMap((c) => c.turns.map((q) => ({ ...q, objects: c.objects })));
     expect(questions).toHaveLength(4);
     expect(questions.filter((q) => q.objects > 1).length).toBeGreaterThanOrEqual(3);
     expect(new Set(questions.map((q) => q.kind))).toEqual(new Set(['colour', 'position', 'describe', 'shape']));
     expect(new Set(questions.map((q) => q.language))).toEqual(new Set(['ja', 'en']));
   });
 
+  /** Wrong answers among questions first…first+count−1 of the CLI run of `precision`. */
+  async function wrongAnswers(precision: string, first: number, count: number): Promise<string[]> {
+    const run = await (runs.get(precision) as Promise<ChatRun>);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr.toLowerCase(), 'the CLI runs on the test adapter').toContain(TEST_ADAPTERS[testAdapter()].identity);
+    const lines = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as { index: number; answer?: string; error?: unknown });
+    expect(lines.map((l) => l.index)).toEqual(QUESTIONS.map((_, i) => i));
+    const wrong: string[] = [];
+    for (let i = first; i < first + count; i++) {
+      const qa = QUESTIONS[i];
+      if (!qa) throw new Error(`no question ${i}`);
+      const answer = (lines[i]?.answer ?? JSON.stringify(lines[i]?.error)).trim();
+      if (answer !== qa.answer) wrong.push(`${qa.question} → ${JSON.stringify(answer)} (expected ${JSON.stringify(qa.answer)})`);
+    }
+    return wrong;
+  }
+
   for (const precision of PRECISIONS) {
     it(`answers ≥ ${REQUIRED_ACCURACY * 100} % right with the ${precision} package`, async () => {
-      const run = await (runs.get(precision) as Promise<ChatRun>);
-      expect(run.code, run.stderr).toBe(0);
-      expect(run.stderr.toLowerCase(), 'the CLI runs on the test adapter').toContain(TEST_ADAPTERS[testAdapter()].identity);
-      const lines = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as { index: number; answer?: string; error?: unknown });
-      expect(lines.map((l) => l.index)).toEqual(QUESTIONS.map((_, i) => i));
-      const wrong: string[] = [];
-      for (const [i, qa] of QUESTIONS.entries()) {
-        const answer = (lines[i]?.answer ?? JSON.stringify(lines[i]?.error)).trim();
-        if (answer !== qa.answer) wrong.push(`${qa.question} → ${JSON.stringify(answer)} (expected ${JSON.stringify(qa.answer)})`);
-      }
-      console.log(`CLI ${precision}: ${QUESTIONS.length - wrong.length}/${QUESTIONS.length} right${wrong.length ? `; wrong: ${wrong.join('; ')}` : ''}`);
-      expect(1 - wrong.length / QUESTIONS.length, wrong.join('\n')).toBeGreaterThanOrEqual(REQUIRED_ACCURACY);
+      const wrong = await wrongAnswers(precision, 0, CLASSIC.length);
+      console.log(`CLI ${precision}: ${CLASSIC.length - wrong.length}/${CLASSIC.length} right${wrong.length ? `; wrong: ${wrong.join('; ')}` : ''}`);
+      expect(1 - wrong.length / CLASSIC.length, wrong.join('\n')).toBeGreaterThanOrEqual(REQUIRED_ACCURACY);
+    }, 480_000);
+
+    it.skipIf(!HELDOUT_ENABLED)(`answers held-out wordings about varied pictures ≥ ${REQUIRED_ACCURACY * 100} % right with the ${precision} package (needs weights trained with natural wordings)`, async () => {
+      expect(new Set(HELDOUT.flatMap((c) => c.turns.map((q) => q.kind)))).toEqual(new Set(['colour', 'count', 'position', 'shape', 'describe']));
+      const wrong = await wrongAnswers(precision, CLASSIC.length, HELDOUT.length);
+      console.log(`CLI ${precision}, held-out: ${HELDOUT.length - wrong.length}/${HELDOUT.length} right${wrong.length ? `; wrong: ${wrong.join('; ')}` : ''}`);
+      expect(1 - wrong.length / HELDOUT.length, wrong.join('\n')).toBeGreaterThanOrEqual(REQUIRED_ACCURACY);
     }, 480_000);
   }
 });

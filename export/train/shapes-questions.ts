@@ -4,6 +4,7 @@
  * "the star" and "the top-left shape" name exactly one object. Answers are short fixed phrasings so that
  * correctness is exact string equality.
  */
+import { EN_FRAMES, JA_FRAMES, JA_SHAPE_NOUNS, type Frames, type PhrasingSet } from './shapes-phrasings';
 import { seededRandom, type ColourName, type PositionName, type Scene, type SceneObject, type ShapeKind } from './shapes-scene';
 
 export type QuestionKind = 'colour' | 'count' | 'position' | 'shape' | 'describe';
@@ -92,5 +93,69 @@ export function sceneQuestions(scene: Scene, seed: number): ShapeQuestion[] {
   en('shape', single ? 'What shape is it?' : `What shape is at the ${POSITION_EN[o.position]}?`, ANSWERS.shapeEn(o));
   en('count', pick(random, ['How many shapes are there?', 'How many shapes are in the picture?']), ANSWERS.countEn(objects.length));
   en('describe', pick(random, ['Describe the image.', 'What do you see?']), ANSWERS.describeEn(objects));
+  return out;
+}
+
+const fill = (frame: string, referent: string): string => frame.replace('{R}', referent).replace('{P}', referent);
+
+/** Surface variants people type: Japanese "？" as "?" or left off; English without the final mark or capital. */
+function surface(random: () => number, language: QuestionLanguage, question: string): string {
+  let q = question;
+  const r = random();
+  if (language === 'ja') {
+    if (r < 0.15) q = q.replace(/？$/, '?');
+    else if (r < 0.3) q = q.replace(/[？。]$/, '');
+  } else {
+    if (r < 0.15) q = q.replace(/[?.]$/, '');
+    if (random() < 0.15) q = q.charAt(0).toLowerCase() + q.slice(1);
+  }
+  return q;
+}
+
+/**
+ * Every question kind about `scene` in natural wordings of `set` (shapes-phrasings.ts), chosen by `seed`; the
+ * same kinds, counts and answers as sceneQuestions. A shape among several is named by its shape noun, its place
+ * ("左にある図形", "the shape at the top left") or — when no other shape shares it — its colour ("赤い図形",
+ * "the red shape"); a lone shape may be left unnamed.
+ */
+export function phrasedQuestions(scene: Scene, seed: number, set: PhrasingSet): ShapeQuestion[] {
+  const random = seededRandom(seed ^ 0x3c6ef372);
+  const { objects } = scene;
+  const single = objects.length === 1;
+  const out: ShapeQuestion[] = [];
+  const frame = (frames: Frames): string => pick(random, frames[set]);
+  const add = (kind: QuestionKind, language: QuestionLanguage, question: string, answer: string): void =>
+    void out.push({ kind, language, question: surface(random, language, question), answer });
+  const uniqueColour = (o: SceneObject): boolean => objects.filter((x) => x.colour === o.colour).length === 1;
+  const jaShape = (o: SceneObject): string => pick(random, JA_SHAPE_NOUNS[o.shape]);
+  const jaPlace = (o: SceneObject): string => `${POSITION_JA[o.position]}${pick(random, ['にある図形', 'の図形'])}`;
+  const jaColour = (o: SceneObject): string => `${COLOUR_JA_ADJECTIVE[o.colour]}図形`;
+  const jaLone = (o: SceneObject): string => pick(random, ['この図形', '図形', jaShape(o)]);
+  for (const o of objects) {
+    const r = random();
+    if (single && r < 0.4) add('colour', 'ja', frame(JA_FRAMES.colourBare), ANSWERS.colourJa(o));
+    else add('colour', 'ja', fill(frame(JA_FRAMES.colour), single ? jaLone(o) : r < 0.6 ? jaShape(o) : jaPlace(o)), ANSWERS.colourJa(o));
+    const p = random();
+    if (single && p < 0.4) add('position', 'ja', frame(JA_FRAMES.positionBare), ANSWERS.positionJa(o));
+    else add('position', 'ja', fill(frame(JA_FRAMES.position), single ? jaLone(o) : p < 0.75 || !uniqueColour(o) ? jaShape(o) : jaColour(o)), ANSWERS.positionJa(o));
+    const s = random();
+    if (single && s < 0.5) add('shape', 'ja', frame(JA_FRAMES.shapeBare), ANSWERS.shapeJa(o));
+    else add('shape', 'ja', fill(frame(JA_FRAMES.shape), single ? pick(random, ['この図形', jaColour(o)]) : s < 0.75 || !uniqueColour(o) ? jaPlace(o) : jaColour(o)), ANSWERS.shapeJa(o));
+  }
+  add('count', 'ja', frame(JA_FRAMES.count), ANSWERS.countJa(objects.length));
+  add('describe', 'ja', frame(JA_FRAMES.describe), ANSWERS.describeJa(objects));
+  const o = pick(random, objects);
+  const enPlace = (x: SceneObject): string => pick(random, [`the shape at the ${POSITION_EN[x.position]}`, `the shape in the ${POSITION_EN[x.position]}`]);
+  const enLone = (x: SceneObject): string => pick(random, ['it', 'the shape', `the ${x.shape}`]);
+  const c = random();
+  add('colour', 'en', fill(frame(EN_FRAMES.colour), single ? enLone(o) : c < 0.6 ? `the ${o.shape}` : enPlace(o)), ANSWERS.colourEn(o));
+  const w = random();
+  add('position', 'en', fill(frame(EN_FRAMES.position), single ? enLone(o) : w < 0.75 || !uniqueColour(o) ? `the ${o.shape}` : `the ${o.colour} shape`), ANSWERS.positionEn(o));
+  const h = random();
+  if (single) add('shape', 'en', fill(frame(EN_FRAMES.shape), pick(random, ['it', 'the shape', `the ${o.colour} shape`])), ANSWERS.shapeEn(o));
+  else if (h < 0.5) add('shape', 'en', fill(frame(EN_FRAMES.shapeAt), POSITION_EN[o.position]), ANSWERS.shapeEn(o));
+  else add('shape', 'en', fill(frame(EN_FRAMES.shape), h < 0.75 || !uniqueColour(o) ? `the ${pick(random, ['shape', 'one'])} ${pick(random, ['at', 'in'])} the ${POSITION_EN[o.position]}` : `the ${o.colour} shape`), ANSWERS.shapeEn(o));
+  add('count', 'en', frame(EN_FRAMES.count), ANSWERS.countEn(objects.length));
+  add('describe', 'en', frame(EN_FRAMES.describe), ANSWERS.describeEn(objects));
   return out;
 }

@@ -86,7 +86,8 @@ def _process_shard(job):
         shapes.append(s)
         colours.append(c)
         xys.append(xy)
-        records.append({"seed": rec["seed"], "objects": len(rec["objects"]), "qa": rec["qa"], "grid": grid, "patches": n})
+        records.append({"seed": rec["seed"], "objects": len(rec["objects"]), "qa": rec["qa"], "grid": grid, "patches": n,
+                        "pictures": rec.get("pictures", "original"), "phrasings": rec.get("phrasings", "original")})
     return {"base": base, "records": records, "u8": np.concatenate(u8), "float": np.concatenate(floats) if keep_float else None,
             "shape": np.concatenate(shapes), "colour": np.concatenate(colours), "xy": np.concatenate(xys),
             "residual": residual, "frameGap": frame_gap}
@@ -177,6 +178,9 @@ def load_data(args, info, proc_kwargs, log):
     deadline passes or everything is done. The pool must exist before CUDA is initialised (fork)."""
     os.makedirs(args.shards, exist_ok=True)
     jobs = [("eval", 0, args.eval)]
+    if args.heldout > 0:
+        # Varied pictures asked in held-out wordings (shapes-dataset.ts), never trained on.
+        jobs.append(("heldout-eval", 0, args.heldout))
     for start in range(0, args.max_train, args.shard_size):
         jobs.append(("train", start, min(args.shard_size, args.max_train - start)))
     # The pool forks before the generator thread starts.
@@ -187,5 +191,5 @@ def load_data(args, info, proc_kwargs, log):
     pending = []
     for split, start, _ in jobs:
         base = os.path.join(args.shards, f"{split}-{start}")
-        pending.append(pool.apply_async(_process_shard, ((base, deadline, split == "eval"),), callback=results.append))
+        pending.append(pool.apply_async(_process_shard, ((base, deadline, split != "train"),), callback=results.append))
     return gens, pool, pending, results, deadline

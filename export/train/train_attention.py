@@ -96,7 +96,7 @@ def patch_vision_attention(model, data, device, log):
 # image tokens. Without it the model learned to find an object by its place (shape/place questions, descriptions)
 # but not by its shape (colour and place of "the star" stayed at ~50 % over 9,000 steps).
 
-SHAPE_WORDS = {"丸": "circle", "四角": "square", "三角": "triangle", "星": "star",
+SHAPE_WORDS = {"丸": "circle", "円": "circle", "四角": "square", "三角": "triangle", "星": "star",
                "▁circle": "circle", "▁square": "square", "▁triangle": "triangle", "▁star": "star"}
 
 

@@ -29,6 +29,10 @@ input exactly as the layer computes them). Without it the model found objects by
 and place of "the star" among several shapes stayed at ~50 % (runs/eval-multiturn.json); with it, ~99.5 %.
 Mixed precision (bf16 autocast, f32 master weights), AdamW, warm-up then cosine decay over a wall-clock budget.
 
+Data mix (issue 16, shapes-dataset.ts): the train split mixes original and varied pictures (any size, background,
+antialiasing, blur, noise, JPEG) and original and natural wordings; `--heldout` pictures of the heldout-eval split
+(varied pictures, wordings training never uses) are evaluated per kind after training.
+
 Outputs under OUT_DIR: model.safetensors (bf16; with the skeleton files it is the checkpoint), train-log.txt,
 eval.json: held-out exact-match accuracy by question kind and language on all questions of every eval picture
 (single turn) and on the last question of 3-turn conversations, measured on the saved bf16 weights through the
@@ -235,7 +239,9 @@ def main():
     ap.add_argument("--node", default="/tmp/node")
     ap.add_argument("--shards", default="/tmp/shapes-shards")
     ap.add_argument("--max-train", type=int, default=160000, help="training pictures to generate at most")
-    ap.add_argument("--eval", type=int, default=500, help="held-out pictures (eval split)")
+    ap.add_argument("--eval", type=int, default=500, help="held-out pictures (eval split: original pictures and wordings)")
+    ap.add_argument("--heldout", type=int, default=400,
+                    help="held-out pictures of the heldout-eval split: varied pictures asked in wordings training never uses (0 = none)")
     ap.add_argument("--shard-size", type=int, default=2000)
     ap.add_argument("--gen-procs", type=int, default=14)
     ap.add_argument("--workers", type=int, default=16)
@@ -292,12 +298,21 @@ def main():
     pool.join()
     done = [r for r in list(results) if r is not None]
     eval_parts = [r for r in done if os.path.basename(r["base"]).startswith("eval-")]
+    heldout_parts = [r for r in done if os.path.basename(r["base"]).startswith("heldout-eval-")]
     train_parts = [r for r in done if os.path.basename(r["base"]).startswith("train-")]
     if not eval_parts or not train_parts:
         raise RuntimeError(f"no data in time: {len(eval_parts)} eval and {len(train_parts)} train shards after {args.data_seconds} s "
                            f"(generator failures: {gens.failed})")
     train_data = Split(train_parts, info, device)
     eval_data = Split(eval_parts, info, device)
+    heldout_data = Split(heldout_parts, info, device) if heldout_parts else None
+    mix = {}
+    for r in train_data.records:
+        key = f"{r['pictures']} pictures / {r['phrasings']} wordings"
+        mix[key] = mix.get(key, 0) + 1
+    log(f"training mix: {mix}; held-out (varied pictures, held-out wordings): {len(heldout_data) if heldout_data else 0} pictures")
+    if args.heldout > 0 and heldout_data is None:
+        raise RuntimeError("the heldout-eval shard was not ready in time: raise --data-seconds")
     log(f"data: {len(train_data)} train pictures in {len(train_parts)} shards ({left} shard jobs not finished), {len(eval_data)} eval pictures; "
         f"{train_data.u8.shape[0]} train patches; uint8 recovery residual {max(train_data.residual, eval_data.residual):.4f}, "
         f"temporal frame gap {max(train_data.frame_gap, eval_data.frame_gap):.2e}; generator failures {gens.failed}")
@@ -321,7 +336,9 @@ def main():
         if f != "model.safetensors":
             shutil.copy(os.path.join(args.skeleton, f), os.path.join(ckpt, f))
     state = {k: v.detach().to(torch.bfloat16).cpu().contiguous() for k, v in model.state_dict().items() if not k.endswith("inv_freq")}
-    save_file(state, os.path.join(ckpt, "model.safetensors"), metadata={"format": "pt"})
+    # trainingData tells the accuracy tests which cases these weights were trained for (e2e/trained-model*.test.ts).
+    data_tag = "natural-wordings-varied-pictures" if any(r["phrasings"] != "original" for r in train_data.records) else "original"
+    save_file(state, os.path.join(ckpt, "model.safetensors"), metadata={"format": "pt", "trainingData": data_tag})
     shutil.copy(os.path.join(ckpt, "model.safetensors"), os.path.join(args.out, "model.safetensors"))
     log(f"saved {len(state)} tensors, {os.path.getsize(os.path.join(ckpt, 'model.safetensors'))} bytes")
 
@@ -336,16 +353,33 @@ def main():
     multi = eval_items(eval_data, prompts, multi_turn=True)
     multi_summary, multi_results = evaluate(shipped, eval_data, multi, tok, device)
     log("bf16 checkpoint, reference f32 eager, last of 3 turns: " + json.dumps(rounded(multi_summary)))
+    heldout_summary, heldout_results, heldout_multi_summary = {}, [], {}
+    if heldout_data is not None:
+        heldout_summary, heldout_results = evaluate(shipped, heldout_data, eval_items(heldout_data, prompts, multi_turn=False), tok, device)
+        log("HELD-OUT (varied pictures, held-out wordings), bf16 checkpoint, single turn: " + json.dumps(rounded(heldout_summary)))
+        heldout_multi_summary, _ = evaluate(shipped, heldout_data, eval_items(heldout_data, prompts, multi_turn=True), tok, device)
+        log("HELD-OUT, bf16 checkpoint, last of 3 turns: " + json.dumps(rounded(heldout_multi_summary)))
+        per_kind = {k: round(heldout_summary[k]["accuracy"] * 100, 1) for k in KIND_WEIGHT if k in heldout_summary}
+        log(f"HELD-OUT per kind (%): {per_kind}; every kind >= 90 %: {all(v >= 90 for v in per_kind.values())}")
+        # The accuracy tests ask their held-out cases only of weights that met the bar here (accuracy-cases.ts):
+        # the lowest per-kind held-out accuracy goes into the metadata of the file that ships.
+        lowest = min(heldout_summary[k]["accuracy"] for k in KIND_WEIGHT if k in heldout_summary)
+        save_file(state, os.path.join(ckpt, "model.safetensors"),
+                  metadata={"format": "pt", "trainingData": data_tag, "heldoutMinKindAccuracy": f"{lowest:.4f}"})
+        shutil.copy(os.path.join(ckpt, "model.safetensors"), os.path.join(args.out, "model.safetensors"))
     f32_summary, _ = evaluate(model.float(), eval_data, single[:args.f32_eval], tok, device)
     log(f"f32 training weights (first {args.f32_eval} questions): " + json.dumps(rounded(f32_summary)))
     wrong = [r for r in results if not r["ok"]]
     json.dump({"steps": steps, "trainSeconds": round(train_seconds), "batch": args.batch, "maxTurns": args.max_turns, "lr": args.lr,
                "aux": args.aux, "attentionSupervision": {"weight": args.attn_sup, "layer": args.attn_layer, "head": args.attn_head}, "kindWeight": KIND_WEIGHT, "parameters": n_params, "init": args.init, "trainPictures": len(train_data),
                "evalPictures": len(eval_data), "bf16Checkpoint": summary, "bf16CheckpointMultiTurn": multi_summary,
-               "f32TrainingWeights": f32_summary, "wrongExamples": wrong[:80],
+               "f32TrainingWeights": f32_summary, "trainingData": data_tag, "heldoutPictures": len(heldout_data) if heldout_data else 0,
+               "heldoutBf16Checkpoint": heldout_summary, "heldoutBf16CheckpointMultiTurn": heldout_multi_summary,
+               "heldoutWrongExamples": [r for r in heldout_results if not r["ok"]][:80], "wrongExamples": wrong[:80],
                "wrongMultiTurn": [r for r in multi_results if not r["ok"]][:40], "sample": results[:20]},
               open(os.path.join(args.out, "eval.json"), "w"), ensure_ascii=False, indent=1)
-    log(f"done; single turn {len(wrong)} wrong of {len(results)}, multi-turn {sum(not r['ok'] for r in multi_results)} wrong of {len(multi_results)}")
+    log(f"done; single turn {len(wrong)} wrong of {len(results)}, multi-turn {sum(not r['ok'] for r in multi_results)} wrong of {len(multi_results)}, "
+        f"held-out {sum(not r['ok'] for r in heldout_results)} wrong of {len(heldout_results)}")
 
 
 if __name__ == "__main__":

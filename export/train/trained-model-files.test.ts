@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TextTokenizer } from '../../src/processor/text/text-tokenizer';
 import { datasetItem } from './shapes-dataset';
+import { phrasedQuestions, sceneQuestions } from './shapes-questions';
+import { makeScene, makeVariedScene } from './shapes-scene';
 import { DOMAIN_PIECES, trainedModelFiles } from './trained-model-files';
 
 function tokenizer(): TextTokenizer {
@@ -32,15 +34,38 @@ describe('trained model files', () => {
     const tok = tokenizer();
     const byteIds = new Set(Array.from({ length: 256 }, (_, b) => 15 + b));
     let longest = 0;
-    for (let i = 0; i < 40; i++) {
-      for (const qa of datasetItem('eval', i).questions) {
+    // The original wordings (eval split) and both sets of natural wordings, on varied scenes (questions only).
+    const questions = [
+      ...Array.from({ length: 40 }, (_, i) => datasetItem('eval', i).questions).flat(),
+      ...Array.from({ length: 200 }, (_, i) => phrasedQuestions(makeVariedScene(1_000_000 + i), 1_000_000 + i, i % 2 === 0 ? 'train' : 'heldout')).flat(),
+    ];
+    for (const qa of questions) {
         const answerIds = tok.encode(` ${qa.answer}`, { addSpecialTokens: false });
         const questionIds = tok.encode(qa.question, { addSpecialTokens: false });
         expect([...answerIds, ...questionIds].filter((id) => byteIds.has(id))).toEqual([]);
         expect(tok.decode(answerIds).trim()).toBe(qa.answer);
         if (qa.kind !== 'describe') longest = Math.max(longest, answerIds.length);
-      }
     }
     expect(longest).toBeLessThanOrEqual(8);
+  });
+
+  it('held-out wordings use only tokens that training wordings use (they test new wordings, not untrained embeddings)', () => {
+    const tok = tokenizer();
+    const ids = (text: string): number[] => tok.encode(text, { addSpecialTokens: false });
+    const trained = new Set<number>();
+    // Questions only (no pictures drawn): the training split's mix of original and natural wordings.
+    for (let i = 0; i < 1500; i++) {
+      const seed = 1_000_000 + i;
+      const scene = i % 2 === 0 ? makeVariedScene(seed) : makeScene(seed);
+      for (const qa of [...phrasedQuestions(scene, seed, 'train'), ...sceneQuestions(scene, seed)]) for (const id of ids(qa.question)) trained.add(id);
+    }
+    const unseen = new Set<string>();
+    for (let i = 0; i < 400; i++) {
+      const seed = 4_000_000 + i;
+      for (const qa of phrasedQuestions(makeVariedScene(seed), seed, 'heldout')) {
+        for (const id of ids(qa.question)) if (!trained.has(id)) unseen.add(`${tok.pieceOf(id)} in ${qa.question}`);
+      }
+    }
+    expect([...unseen]).toEqual([]);
   });
 });

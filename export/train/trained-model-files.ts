@@ -36,6 +36,10 @@ export const DOMAIN_PIECES: readonly string[] = [
     .map((w) => `▁${w}`),
   ...'Red Blue Green Yellow White Black At A There What Where How Describe'.split(' ').flatMap((w) => [w, `▁${w}`]),
   ...'. , ? 1 2 3 ▁1 ▁2 ▁3'.split(' '),
+  // Natural wordings (issue 16, shapes-phrasings.ts). Appended, so every earlier piece keeps its id.
+  ...'位置 教えて 場所 どんな 円 って'.split(' '),
+  ...'colour located this number can one Tell me which Which kind of Count'.split(' ').map((w) => `▁${w}`),
+  ...'Tell Which Count'.split(' '),
 ];
 
 type VocabEntry = [string, number];

@@ -10,7 +10,8 @@
  * Shard mode (large runs, generated on the GPU machine by several processes at once; bundled with
  * `node bench/gpu/bundle.mjs export/train/write-shapes-dataset.ts`): items from..from+count−1 of one split as
  *   <out>/<split>-<from>.rgb     the pictures' RGB8 rows, back to back
- *   <out>/<split>-<from>.jsonl   one line per picture: {seed, width, height, offset (bytes into .rgb), objects, qa}
+ *   <out>/<split>-<from>.jsonl   one line per picture: {seed, width, height, offset (bytes into .rgb), pictures,
+ *                                phrasings (shapes-dataset.ts), objects, qa}
  *   <out>/<split>-<from>.done    written last, so a reader knows the shard is complete
  *
  *   node write-shapes-dataset.mjs --shard --split train --from 0 --count 5000 --out DIR
@@ -19,7 +20,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { encodeRgbPng } from './encode-rgb-png';
-import { datasetItem, type DatasetItem, type DatasetSplit } from './shapes-dataset';
+import { DATASET_SPLITS, datasetItem, type DatasetItem, type DatasetSplit } from './shapes-dataset';
 import { trainedModelFiles } from './trained-model-files';
 
 /** Object geometry (pixels) for the training script's auxiliary per-token targets, rounded to 0.01 px. */
@@ -51,7 +52,9 @@ async function writeShard(out: string, split: DatasetSplit, from: number, count:
   let offset = 0;
   for (let i = from; i < from + count; i++) {
     const item = datasetItem(split, i);
-    lines.push(JSON.stringify({ seed: item.seed, width: item.scene.width, height: item.scene.height, offset, objects: objectsJson(item), qa: item.questions }));
+    lines.push(
+      JSON.stringify({ seed: item.seed, width: item.scene.width, height: item.scene.height, offset, pictures: item.pictures, phrasings: item.phrasings, objects: objectsJson(item), qa: item.questions }),
+    );
     pictures.push(item.rgb);
     offset += item.rgb.byteLength;
   }
@@ -61,7 +64,6 @@ async function writeShard(out: string, split: DatasetSplit, from: number, count:
   await writeFile(`${base}.done`, `${count}\n`);
 }
 
-const SPLITS: readonly DatasetSplit[] = ['train', 'eval', 'test'];
 
 async function main(argv: readonly string[]): Promise<void> {
   const arg = (name: string, fallback: string): string => {
@@ -70,7 +72,7 @@ async function main(argv: readonly string[]): Promise<void> {
   };
   if (argv.includes('--shard')) {
     const split = arg('--split', 'train') as DatasetSplit;
-    if (!SPLITS.includes(split)) throw new Error(`--split ${split}: use one of ${SPLITS.join(', ')}`);
+    if (!DATASET_SPLITS.includes(split)) throw new Error(`--split ${split}: use one of ${DATASET_SPLITS.join(', ')}`);
     const from = Number(arg('--from', '0'));
     const count = Number(arg('--count', '1000'));
     await writeShard(arg('--out', 'export/train/data/shards'), split, from, count);

@@ -65,6 +65,8 @@ export class SarashinaChatElement extends HTMLElement {
   get engineInfo(): EngineInfo | null { return this.engine?.info ?? null; }
   /** True while an answer is being generated. */
   get busy(): boolean { return this.generation !== null; }
+  /** Messages in the conversation (user and assistant turns; 0 for a new chat). */
+  get messageCount(): number { return this.conversation.turns.length; }
 
   connectedCallback(): void {
     this.renderChrome();
@@ -174,6 +176,17 @@ export class SarashinaChatElement extends HTMLElement {
     const turn = this.conversation.addUser(text, images);
     this.list?.appendUser(turn);
     await this.generate();
+  }
+
+  /**
+   * Puts a draft in the composer without sending it (a page's sample pictures and questions): `text`, when given,
+   * replaces what is typed; `images`, when given, replace the attached pictures. Ignored until the chat shows.
+   */
+  compose(draft: { readonly text?: string; readonly images?: readonly Blob[] }): void {
+    if (!this.composer) return;
+    const current = this.composer.takeDraft();
+    this.composer.restore(draft.text ?? current.text, draft.images ?? current.images);
+    this.composer.focus();
   }
 
   /** Stops the answer being generated (it keeps the text so far). */
