@@ -18,6 +18,7 @@ import type { ChatErrorDetail, ChatMessageDetail, SarashinaChatEventMap } from '
 import { CHAT_STYLES } from './chat-styles';
 import { Composer } from './composer';
 import { Conversation, type UserTurn } from './conversation';
+import { ConversationStore, DEFAULT_PERSIST_MAX_BYTES } from './conversation-store';
 import { MessageList } from './message-list';
 import { errorNotice, noticeScreen, progressScreen } from './status-screens';
 import { type UiStrings, uiStrings } from './ui-strings';
@@ -28,7 +29,7 @@ type WorkerEngine = Awaited<ReturnType<typeof createWorkerEngine>>;
 const LOAD_ATTRIBUTES = ['model', 'precision', 'context-tokens', 'max-pixels'] as const;
 
 export class SarashinaChatElement extends HTMLElement {
-  static readonly observedAttributes = [...LOAD_ATTRIBUTES, 'lang', 'max-tokens', 'temperature', 'theme'];
+  static readonly observedAttributes = [...LOAD_ATTRIBUTES, 'lang', 'max-tokens', 'temperature', 'theme', 'persist-key'];
 
   private readonly root: ShadowRoot;
   private readonly conversation = new Conversation();
@@ -43,6 +44,14 @@ export class SarashinaChatElement extends HTMLElement {
   private list: MessageList | null = null;
   private screen: 'idle' | 'loading' | 'notice' | 'chat' = 'idle';
   private renderNotice: (() => HTMLElement) | null = null;
+  /** The persist-key last restored from (undefined: none yet); saving waits until that restore has finished. */
+  private restoredKey: string | null | undefined = undefined;
+  /** The persist-key whose saved conversation is in `conversation`: saves go there (null: none). */
+  private savingKey: string | null = null;
+  /** The restore in progress (the chat is shown once it is done). */
+  private restoring: Promise<void> = Promise.resolve();
+  /** Saves run one after another, so an older one never lands after a newer one. */
+  private saving: Promise<void> = Promise.resolve();
 
   constructor() {
     super();
@@ -61,6 +70,12 @@ export class SarashinaChatElement extends HTMLElement {
   set contextTokens(v: number | undefined) { this.setOrRemove('context-tokens', v); }
   get precision(): PrecisionVariant | undefined { return (this.getAttribute('precision') as PrecisionVariant | null) ?? undefined; }
   set precision(v: PrecisionVariant | undefined) { this.setOrRemove('precision', v); }
+  /** Key under which the conversation is saved in IndexedDB and restored on load; null: not saved. */
+  get persistKey(): string | null { return this.getAttribute('persist-key'); }
+  set persistKey(v: string | null) { this.setOrRemove('persist-key', v); }
+  /** Cap of the saved conversation in bytes (text as UTF-8 + pictures); the oldest exchanges are left out past it. */
+  get persistMaxBytes(): number { const v = this.numberAttribute('persist-max-bytes'); return v !== undefined && v >= 0 ? v : DEFAULT_PERSIST_MAX_BYTES; }
+  set persistMaxBytes(v: number | undefined) { this.setOrRemove('persist-max-bytes', v); }
   /** What the loaded engine reports (null until `ready`). */
   get engineInfo(): EngineInfo | null { return this.engine?.info ?? null; }
   /** True while an answer is being generated. */
@@ -70,6 +85,7 @@ export class SarashinaChatElement extends HTMLElement {
     this.renderChrome();
     if (!this.started) {
       this.started = true;
+      this.restoring = this.restoreConversation();
       void this.load();
     }
   }
@@ -97,6 +113,7 @@ export class SarashinaChatElement extends HTMLElement {
     // Before the first connectedCallback (also while a parsed element is upgraded) the load there reads them all.
     if (oldValue === newValue || !this.started) return;
     if (name === 'lang') this.renderChrome();
+    if (name === 'persist-key') this.restoring = this.restoreConversation();
     if ((LOAD_ATTRIBUTES as readonly string[]).includes(name) && !this.reloadQueued) {
       // Several attributes set in one task reload once.
       this.reloadQueued = true;
@@ -152,6 +169,8 @@ export class SarashinaChatElement extends HTMLElement {
       }
       this.engine = engine;
       this.loadController = null;
+      await this.restoring;
+      if (seq !== this.loadSeq) return;
       this.showChat();
       this.emit('ready', engine.info);
     } catch (e) {
@@ -188,13 +207,14 @@ export class SarashinaChatElement extends HTMLElement {
     await this.generate();
   }
 
-  /** Forgets the conversation (stops an answer in progress). */
+  /** Forgets the conversation (stops an answer in progress), the saved one too when `persist-key` is set. */
   clear(): void {
     this.generation?.abort();
     this.conversation.clear();
     this.list?.clear();
     this.syncComposer();
     this.composer?.focus();
+    this.saveConversation();
   }
 
   override addEventListener<K extends keyof SarashinaChatEventMap>(type: K, listener: (this: SarashinaChatElement, ev: SarashinaChatEventMap[K]) => void, options?: boolean | AddEventListenerOptions): void;
@@ -261,7 +281,54 @@ export class SarashinaChatElement extends HTMLElement {
     } finally {
       if (this.generation === controller) this.generation = null;
       this.syncComposer();
+      this.saveConversation();
     }
+  }
+
+  /**
+   * Replaces the conversation with the one saved under `persist-key` (once per key: a reload of the engine keeps
+   * the conversation in memory). Without the attribute nothing is read or written.
+   */
+  private async restoreConversation(): Promise<void> {
+    const key = this.persistKey;
+    if (key === this.restoredKey) return;
+    this.restoredKey = key;
+    this.savingKey = null;
+    if (key === null) return;
+    this.generation?.abort();
+    try {
+      const turns = await new ConversationStore(key).load();
+      if (this.persistKey !== key) return;
+      this.conversation.replace(turns);
+      this.list?.renderAll(this.conversation.turns);
+      this.syncComposer();
+    } catch (e) {
+      this.emitStorageError('could not be read', e);
+    }
+    if (this.persistKey === key) this.savingKey = key;
+  }
+
+  /** Saves the finished turns under `persist-key` (or deletes the record when there are none). */
+  private saveConversation(): void {
+    const key = this.persistKey;
+    if (key === null || key !== this.savingKey) return;
+    const turns = [...this.conversation.turns];
+    const maxBytes = this.persistMaxBytes;
+    this.saving = this.saving.then(async () => {
+      try {
+        await new ConversationStore(key).save(turns, maxBytes);
+      } catch (e) {
+        this.emitStorageError('could not be saved', e);
+      }
+    });
+  }
+
+  private emitStorageError(what: string, e: unknown): void {
+    const quota = e instanceof DOMException && e.name === 'QuotaExceededError';
+    const message =
+      `The conversation ${what} in this browser's storage (IndexedDB: ${e instanceof Error ? e.message : String(e)}). ` +
+      (quota ? 'Free storage for this site or lower persist-max-bytes.' : 'The chat works on, without saving.');
+    this.emit('error', { code: quota ? 'storage-quota-exceeded' : 'internal', message });
   }
 
   /**
