@@ -13,7 +13,7 @@ import type { Turn } from './conversation';
 
 /** Database and object store names (one store, keyed by the element's persist-key). */
 export const CONVERSATION_DB = 'sarashina-chat';
-const STORE = 'conversations';
+export const CONVERSATION_STORE = 'conversations';
 const RECORD_VERSION = 1;
 
 /** The cap when the page sets none: 20 MiB, room for dozens of photos and their chat. */
@@ -106,8 +106,8 @@ export class ConversationStore {
     const db = await openDatabase();
     try {
       return await new Promise<T>((resolve, reject) => {
-        const tx = db.transaction(STORE, mode);
-        const req = run(tx.objectStore(STORE));
+        const tx = db.transaction(CONVERSATION_STORE, mode);
+        const req = run(tx.objectStore(CONVERSATION_STORE));
         let result: T;
         req.onsuccess = () => (result = req.result as T);
         // Resolved on commit, not on the request's success: a write is durable only then.
@@ -129,7 +129,7 @@ function openDatabase(): Promise<IDBDatabase> {
     }
     const open = indexedDB.open(CONVERSATION_DB, 1);
     open.onupgradeneeded = () => {
-      if (!open.result.objectStoreNames.contains(STORE)) open.result.createObjectStore(STORE);
+      if (!open.result.objectStoreNames.contains(CONVERSATION_STORE)) open.result.createObjectStore(CONVERSATION_STORE);
     };
     open.onsuccess = () => resolve(open.result);
     open.onerror = () => reject(open.error ?? new DOMException('IndexedDB could not be opened', 'UnknownError'));
