@@ -5,7 +5,7 @@
  * package, and a memory budget too small for the requested context. Every fault ends as a typed error in the element,
  * never a hang.
  */
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -18,6 +18,52 @@ const FIXTURES = join(REPO_ROOT, 'export/reference/fixtures/tiny');
 const OUTPUT = join(REPO_ROOT, 'e2e/output/component-faults');
 const IMAGE = join(FIXTURES, 'images', 'stripes-150x100.png');
 const BASE_ATTRIBUTES = { 'context-tokens': '256', 'max-tokens': '8' };
+const QUESTION = 'こんにちは';
+
+/** A copy of the tiny checkpoint with `edit` applied to its files (name → text), for a misbehaving package. */
+function editedCheckpoint(name: string, edit: (files: Map<string, string>) => void): string {
+  const dir = join(OUTPUT, `${name}-checkpoint`);
+  mkdirSync(dir, { recursive: true });
+  const texts = new Map<string, string>();
+  for (const file of readdirSync(join(FIXTURES, 'checkpoint'))) {
+    if (file.endsWith('.json')) texts.set(file, readFileSync(join(FIXTURES, 'checkpoint', file), 'utf8'));
+    else copyFileSync(join(FIXTURES, 'checkpoint', file), join(dir, file));
+  }
+  edit(texts);
+  for (const [file, text] of texts) writeFileSync(join(dir, file), text);
+  return dir;
+}
+
+/**
+ * The tiny checkpoint with a vocabulary whose pieces are HTML: every piece that the prompt of QUESTION cannot use
+ * (not a substring of the chat template's text or the question) becomes a tag with an event handler or a script, so the
+ * prompt tokenizes as before (its best segmentation used only kept pieces) and what the model generates decodes to
+ * markup. Special tokens and byte-fallback pieces stay.
+ */
+function markupCheckpoint(): string {
+  return editedCheckpoint('markup', (files) => {
+    const template = (JSON.parse(files.get('chat_template.json') ?? '{}') as { chat_template: string }).chat_template;
+    const haystack = `${template}\n### Human: ${QUESTION}\n### Assistant:`.replaceAll(' ', '▁');
+    const tokenizer = JSON.parse(files.get('tokenizer.json') ?? '{}') as { model: { vocab: [string, number][] }; added_tokens: { content: string }[] };
+    const special = new Set(tokenizer.added_tokens.map((t) => t.content));
+    const markup = (id: number): string =>
+      [`<img src=x${id} onerror="window.pwned++">`, `<script>window.pwned++; // ${id}</script>`, `<b id=b${id} onclick="window.pwned++">`][id % 3] ?? '';
+    tokenizer.model.vocab = tokenizer.model.vocab.map(([piece, score], id): [string, number] =>
+      special.has(piece) || /^<0x[0-9A-F]{2}>$/.test(piece) || haystack.includes(piece) ? [piece, score] : [markup(id), score],
+    );
+    files.set('tokenizer.json', JSON.stringify(tokenizer));
+  });
+}
+
+/** The tiny checkpoint with a chat template that loops 10^10 times before it renders the messages. */
+function loopingTemplateCheckpoint(): string {
+  return editedCheckpoint('loop', (files) => {
+    const template =
+      "{{ bos_token + '<|prefix|><|file|><|suffix|>' }}{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}" +
+      "{% for message in messages %}{{ message['content'] }}{% endfor %}";
+    files.set('chat_template.json', JSON.stringify({ chat_template: template }));
+  });
+}
 
 async function events(page: Page, id: string): Promise<ElementEvents> {
   return page.evaluate((i) => window.chatEvents(i), id);
@@ -64,6 +110,8 @@ describe('<sarashina-chat> persistence and faults (Chromium)', () => {
     await rm(OUTPUT, { recursive: true, force: true });
     mkdirSync(OUTPUT, { recursive: true });
     await exportPackage(join(FIXTURES, 'checkpoint'), join(OUTPUT, 'tiny'), { precision: 'fp32' });
+    await exportPackage(markupCheckpoint(), join(OUTPUT, 'markup'), { precision: 'fp32' });
+    await exportPackage(loopingTemplateCheckpoint(), join(OUTPUT, 'loop'), { precision: 'fp32' });
     session = await startE2e();
     modelUrl = `${session.baseUrl}/e2e/output/component-faults/tiny/`;
   });
@@ -143,6 +191,100 @@ describe('<sarashina-chat> persistence and faults (Chromium)', () => {
       ['に', 1],
       ['さん', 0],
     ]);
+    expect(errors).toEqual([]);
+  });
+
+  it('model output that is HTML is shown as text: no element is made from it, no handler runs', async () => {
+    const { page, errors } = await session.open('/e2e/pages/chat-faults.html');
+    await page.waitForFunction(() => typeof window.chatMount === 'function');
+    await page.evaluate((m) => window.chatMount('markup', { 'context-tokens': '256', 'max-tokens': '24', model: m }), `${session.baseUrl}/e2e/output/component-faults/markup/`);
+    await waitReady(page, 'markup');
+    expect(await send(page, 'markup', QUESTION)).toBe('message');
+    const answer = (await events(page, 'markup')).messages.at(-1)?.message.content ?? '';
+    // The package really answers with markup (the test would prove nothing otherwise).
+    expect(answer).toMatch(/<img src=x\d+ onerror="window\.pwned\+\+">|<script>window\.pwned\+\+/);
+    const body = page.locator('#markup .msg.assistant .body').last();
+    expect(((await body.textContent()) ?? '').replace(/\s+/g, '')).toBe(answer.replace(/\s+/g, ''));
+    const tags = await body.evaluate((b) => [...b.querySelectorAll('*')].map((e) => e.tagName.toLowerCase()));
+    expect(tags.filter((t) => !['p', 'br'].includes(t))).toEqual([]);
+    expect(await page.locator('#markup img, #markup script, #markup [onerror], #markup [onclick]').count()).toBe(0);
+    expect(await page.evaluate(() => window.pwned)).toBe(0);
+    expect(errors).toEqual([]);
+  });
+
+  it('a chat template that loops is stopped: invalid-model in the element, the message back in the box', async () => {
+    const { page, errors } = await session.open('/e2e/pages/chat-faults.html');
+    await page.waitForFunction(() => typeof window.chatMount === 'function');
+    await page.evaluate((m) => window.chatMount('loop', { ...{ 'context-tokens': '256', 'max-tokens': '8' }, model: m }), `${session.baseUrl}/e2e/output/component-faults/loop/`);
+    await page.waitForFunction(() => window.chatEvents('loop').ready || window.chatEvents('loop').errors.length > 0, undefined, { timeout: 120_000 });
+    const loaded = await events(page, 'loop');
+    if (loaded.ready) {
+      expect(await send(page, 'loop', QUESTION)).toBe('error');
+      expect(await page.locator('#loop .msg.error').getAttribute('data-code')).toBe('invalid-model');
+      expect(await page.locator('#loop textarea').inputValue()).toBe(QUESTION);
+    }
+    const error = (await events(page, 'loop')).errors.at(-1);
+    expect(error?.code).toBe('invalid-model');
+    expect(error?.message).toMatch(/chat template was stopped: it ran past \d+ steps/);
+    expect(errors).toEqual([]);
+  });
+
+  it('storage quota smaller than the package: refused before downloading, with the numbers; nothing cached; more quota loads', async () => {
+    const { page, errors } = await session.open('/e2e/pages/chat-faults.html');
+    await page.waitForFunction(() => typeof window.chatMount === 'function');
+    const manifest = JSON.parse(readFileSync(join(OUTPUT, 'tiny', 'manifest.json'), 'utf8')) as { shards: { sizeBytes: number }[] };
+    const shardBytes = manifest.shards.reduce((n, f) => n + f.sizeBytes, 0);
+    // Chromium's own quota for this origin, lowered through the DevTools protocol: writes past it fail, as on a nearly
+    // full disk. navigator.storage.estimate() does not show it (Chromium 156 reports 10 GiB whatever the quota), so the
+    // engine's preflight passes and the refused write is what the loader must handle.
+    const cdp = await page.context().newCDPSession(page);
+    const quotaBytes = Math.floor(shardBytes / 4);
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin: session.baseUrl, quotaSize: quotaBytes });
+    await page.evaluate((m) => window.chatMount('quota', { ...{ 'context-tokens': '256' }, model: m }), modelUrl);
+    await page.waitForFunction(() => window.chatEvents('quota').ready || window.chatEvents('quota').errors.length > 0, undefined, { timeout: 120_000 });
+    const error = (await events(page, 'quota')).errors[0];
+    expect(error?.code).toBe('storage-quota-exceeded');
+    const needed = /needs ([\d.]+) MB more storage/.exec(error?.message ?? '')?.[1];
+    expect(Number(needed) * 1e6).toBeGreaterThan(shardBytes * 0.99);
+    expect(await page.locator('#quota').evaluate((el) => el.shadowRoot?.textContent ?? '')).toContain('storage-quota-exceeded');
+    const cached = await page.evaluate(() => window.cachedModels());
+    expect(cached.reduce((n, m) => n + m.sizeBytes, 0)).toBeLessThan(shardBytes / 100);
+
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin: session.baseUrl });
+    await page.locator('#quota button.primary').click();
+    await page.waitForFunction(() => window.chatEvents('quota').ready || window.chatEvents('quota').errors.length > 1, undefined, { timeout: 120_000 });
+    expect((await events(page, 'quota')).ready).toBe(true);
+    expect(errors).toEqual([]);
+  });
+
+  it('a memory budget too small for the context: out-of-memory before any download, with the numbers; the context it names loads', async () => {
+    const { page, errors } = await session.open('/e2e/pages/chat-faults.html');
+    await page.waitForFunction(() => typeof window.chatMount === 'function');
+    // 64 KiB of KV cache per 256 tokens in the tiny model is far below its weights; a budget a little over the weights
+    // leaves room for a shorter context only.
+    const manifest = JSON.parse(readFileSync(join(OUTPUT, 'tiny', 'manifest.json'), 'utf8')) as { shards: { sizeBytes: number }[] };
+    const shardBytes = manifest.shards.reduce((n, f) => n + f.sizeBytes, 0);
+    let budget = shardBytes;
+    let error: { code: string; message: string } | undefined;
+    let fitting = 0;
+    // Raise the budget until the error offers a shorter context (the estimate adds activations to the weights).
+    for (let attempt = 0; attempt < 12 && fitting === 0; attempt++, budget = Math.round(budget * 1.25)) {
+      await page.evaluate(({ m, b }) => window.chatMount('oom', { 'context-tokens': '4096', 'memory-budget': String(b), model: m }), { m: modelUrl, b: budget });
+      await page.waitForFunction(() => window.chatEvents('oom').ready || window.chatEvents('oom').errors.length > 0, undefined, { timeout: 120_000 });
+      error = (await events(page, 'oom')).errors[0];
+      fitting = Number(/lower contextTokens to at most (\d+)/.exec(error?.message ?? '')?.[1] ?? 0);
+    }
+    expect(error?.code).toBe('out-of-memory');
+    expect(error?.message).toMatch(/needs an estimated [\d.]+ (KiB|MiB|GiB) of GPU memory at 4096 context tokens .* over the memory budget/);
+    console.log(`memory budget ${budget}: fits ${fitting} tokens`);
+    expect(fitting).toBeGreaterThan(0);
+    expect(fitting).toBeLessThan(4096);
+    expect(await page.evaluate(() => window.cachedModels())).toEqual([]);
+    await page.locator('#oom').evaluate((el, n) => el.setAttribute('context-tokens', String(n)), fitting);
+    await page.waitForFunction(() => window.chatEvents('oom').ready || window.chatEvents('oom').errors.length > 1, undefined, { timeout: 120_000 });
+    expect((await events(page, 'oom')).errors.slice(1)).toEqual([]);
+    expect(await page.locator('#oom').evaluate((el) => (el as HTMLElement & { engineInfo: { contextTokens: number } | null }).engineInfo?.contextTokens)).toBe(fitting);
+    expect(await send(page, 'oom', QUESTION)).toBe('message');
     expect(errors).toEqual([]);
   });
 });

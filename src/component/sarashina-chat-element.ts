@@ -2,8 +2,8 @@
  * `<sarashina-chat>`: a chat with Sarashina2-Vision in any page. It loads the model package at `model` into
  * an engine in a Worker (through the worker client only), shows download progress, a capability screen when
  * the browser or GPU cannot run it, then the chat (images + text, streamed answers, stop, retry, clear).
- * Attributes: model, max-tokens, temperature, max-pixels, lang (ja | en), precision, context-tokens, theme (light |
- * dark; default follows the system). Events: see chat-events.ts. No system prompt: Sarashina's chat template renders
+ * Attributes: model, max-tokens, temperature, max-pixels, lang (ja | en), precision, context-tokens, memory-budget, theme
+ * (light | dark; default follows the system), persist-key and persist-max-bytes (conversation-store.ts). Events: see chat-events.ts. No system prompt: Sarashina's chat template renders
  * no system turn, so one would never reach the model.
  *
  * A request that fails takes its user turn back out of the conversation and puts its text and images in the composer
@@ -26,7 +26,7 @@ import { type UiStrings, uiStrings } from './ui-strings';
 type WorkerEngine = Awaited<ReturnType<typeof createWorkerEngine>>;
 
 /** Attributes that change how the engine is loaded: changing one reloads it. */
-const LOAD_ATTRIBUTES = ['model', 'precision', 'context-tokens', 'max-pixels'] as const;
+const LOAD_ATTRIBUTES = ['model', 'precision', 'context-tokens', 'max-pixels', 'memory-budget'] as const;
 
 export class SarashinaChatElement extends HTMLElement {
   static readonly observedAttributes = [...LOAD_ATTRIBUTES, 'lang', 'max-tokens', 'temperature', 'theme', 'persist-key'];
@@ -68,6 +68,9 @@ export class SarashinaChatElement extends HTMLElement {
   set maxPixels(v: number | undefined) { this.setOrRemove('max-pixels', v); }
   get contextTokens(): number | undefined { return this.numberAttribute('context-tokens'); }
   set contextTokens(v: number | undefined) { this.setOrRemove('context-tokens', v); }
+  /** GPU memory in bytes the engine may plan for (createEngine's memoryBudgetBytes). Reloads. */
+  get memoryBudget(): number | undefined { return this.numberAttribute('memory-budget'); }
+  set memoryBudget(v: number | undefined) { this.setOrRemove('memory-budget', v); }
   get precision(): PrecisionVariant | undefined { return (this.getAttribute('precision') as PrecisionVariant | null) ?? undefined; }
   set precision(v: PrecisionVariant | undefined) { this.setOrRemove('precision', v); }
   /** Key under which the conversation is saved in IndexedDB and restored on load; null: not saved. */
@@ -162,6 +165,7 @@ export class SarashinaChatElement extends HTMLElement {
         ...optional('precision', this.precision),
         ...optional('contextTokens', this.contextTokens),
         ...optional('maxPixels', this.maxPixels),
+        ...optional('memoryBudgetBytes', this.memoryBudget),
       });
       if (seq !== this.loadSeq) {
         await engine.dispose();
