@@ -260,26 +260,26 @@ describe('<sarashina-chat> persistence and faults (Chromium)', () => {
   it('a memory budget too small for the context: out-of-memory before any download, with the numbers; the context it names loads', async () => {
     const { page, errors } = await session.open('/e2e/pages/chat-faults.html');
     await page.waitForFunction(() => typeof window.chatMount === 'function');
-    // 64 KiB of KV cache per 256 tokens in the tiny model is far below its weights; a budget a little over the weights
-    // leaves room for a shorter context only.
-    const manifest = JSON.parse(readFileSync(join(OUTPUT, 'tiny', 'manifest.json'), 'utf8')) as { shards: { sizeBytes: number }[] };
-    const shardBytes = manifest.shards.reduce((n, f) => n + f.sizeBytes, 0);
-    let budget = shardBytes;
-    let error: { code: string; message: string } | undefined;
-    let fitting = 0;
-    // Raise the budget until the error offers a shorter context (the estimate adds activations to the weights).
-    for (let attempt = 0; attempt < 12 && fitting === 0; attempt++, budget = Math.round(budget * 1.25)) {
-      await page.evaluate(({ m, b }) => window.chatMount('oom', { 'context-tokens': '4096', 'memory-budget': String(b), model: m }), { m: modelUrl, b: budget });
+    const mount = async (budget: number): Promise<{ code: string; message: string } | undefined> => {
+      await page.evaluate(({ m, b }) => window.chatMount('oom', { 'context-tokens': '4096', 'max-tokens': '8', 'memory-budget': String(b), model: m }), { m: modelUrl, b: budget });
       await page.waitForFunction(() => window.chatEvents('oom').ready || window.chatEvents('oom').errors.length > 0, undefined, { timeout: 120_000 });
-      error = (await events(page, 'oom')).errors[0];
-      fitting = Number(/lower contextTokens to at most (\d+)/.exec(error?.message ?? '')?.[1] ?? 0);
-    }
+      return (await events(page, 'oom')).errors[0];
+    };
+    // A 1-byte budget: refused, and the message breaks the estimate down.
+    const none = await mount(1);
+    expect(none?.code).toBe('out-of-memory');
+    const MiB = 2 ** 20;
+    const part = (name: string): number => Number(new RegExp(`${name} ([\\d.]+) MiB`).exec(none?.message ?? '')?.[1]) * MiB;
+    expect(none?.message).toMatch(/needs an estimated [\d.]+ MiB of GPU memory at 4096 context tokens \(weights [\d.]+ MiB \+ KV cache [\d.]+ MiB \+ activations [\d.]+ MiB\), over the memory budget of 0\.0 MiB/);
+    // A budget with room for a tenth of the KV cache: refused at 4096 tokens, naming the context that fits.
+    const error = await mount(Math.round(part('weights') + part('activations') + part('KV cache') / 10));
     expect(error?.code).toBe('out-of-memory');
-    expect(error?.message).toMatch(/needs an estimated [\d.]+ (KiB|MiB|GiB) of GPU memory at 4096 context tokens .* over the memory budget/);
-    console.log(`memory budget ${budget}: fits ${fitting} tokens`);
-    expect(fitting).toBeGreaterThan(0);
-    expect(fitting).toBeLessThan(4096);
+    const fitting = Number(/lower contextTokens to at most (\d+)/.exec(error?.message ?? '')?.[1]);
+    expect(fitting).toBeGreaterThan(100);
+    expect(fitting).toBeLessThan(4096 / 5);
+    // Refused before downloading anything.
     expect(await page.evaluate(() => window.cachedModels())).toEqual([]);
+    // The setting the message names loads and answers.
     await page.locator('#oom').evaluate((el, n) => el.setAttribute('context-tokens', String(n)), fitting);
     await page.waitForFunction(() => window.chatEvents('oom').ready || window.chatEvents('oom').errors.length > 1, undefined, { timeout: 120_000 });
     expect((await events(page, 'oom')).errors.slice(1)).toEqual([]);
