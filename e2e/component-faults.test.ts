@@ -229,7 +229,7 @@ describe('<sarashina-chat> persistence and faults (Chromium)', () => {
     expect(errors).toEqual([]);
   });
 
-  it('storage quota smaller than the package: refused before downloading, with the numbers; nothing cached; more quota loads', async () => {
+  it('storage quota smaller than the package: storage-quota-exceeded with the size needed, nothing left cached; more quota loads', async () => {
     const { page, errors } = await session.open('/e2e/pages/chat-faults.html');
     await page.waitForFunction(() => typeof window.chatMount === 'function');
     const manifest = JSON.parse(readFileSync(join(OUTPUT, 'tiny', 'manifest.json'), 'utf8')) as { shards: { sizeBytes: number }[] };

@@ -141,9 +141,12 @@ async function downloadFile(file: PackageFileRef, options: DownloadOptions, trac
             have += value.byteLength;
             tracker.addDownloaded(file.path, value.byteLength);
           }
-        } finally {
-          await writer.close();
+        } catch (e) {
+          // A stream that errored (a refused write) cannot be closed: the write's error is the one to report.
+          await writer.close().catch(() => undefined);
+          throw e;
         }
+        await writer.close();
         await finish(file, url, have, digest.digestHex(), options, tracker);
         return;
       }
