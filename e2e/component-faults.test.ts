@@ -55,6 +55,19 @@ function markupCheckpoint(): string {
   });
 }
 
+/**
+ * The tiny checkpoint with max_position_embeddings 2^22: at that context each KV-cache buffer is exactly 1 GiB
+ * (4 KV heads × 16 dims × 4 bytes per token), which SwiftShader's vkAllocateMemory refuses
+ * (src/model/sarashina-model-resources.test.ts): the device runs out of memory in the middle of the load.
+ */
+function longContextCheckpoint(): string {
+  return editedCheckpoint('long', (files) => {
+    const config = JSON.parse(files.get('config.json') ?? '{}') as { text_config: { max_position_embeddings: number } };
+    config.text_config.max_position_embeddings = 2 ** 22;
+    files.set('config.json', JSON.stringify(config));
+  });
+}
+
 /** The tiny checkpoint with a chat template that loops 10^10 times before it renders the messages. */
 function loopingTemplateCheckpoint(): string {
   return editedCheckpoint('loop', (files) => {
@@ -112,6 +125,7 @@ describe('<sarashina-chat> persistence and faults (Chromium)', () => {
     await exportPackage(join(FIXTURES, 'checkpoint'), join(OUTPUT, 'tiny'), { precision: 'fp32' });
     await exportPackage(markupCheckpoint(), join(OUTPUT, 'markup'), { precision: 'fp32' });
     await exportPackage(loopingTemplateCheckpoint(), join(OUTPUT, 'loop'), { precision: 'fp32' });
+    await exportPackage(longContextCheckpoint(), join(OUTPUT, 'long'), { precision: 'fp32' });
     session = await startE2e();
     modelUrl = `${session.baseUrl}/e2e/output/component-faults/tiny/`;
   });
@@ -285,6 +299,24 @@ describe('<sarashina-chat> persistence and faults (Chromium)', () => {
     expect((await events(page, 'oom')).errors.slice(1)).toEqual([]);
     expect(await page.locator('#oom').evaluate((el) => (el as HTMLElement & { engineInfo: { contextTokens: number } | null }).engineInfo?.contextTokens)).toBe(fitting);
     expect(await send(page, 'oom', QUESTION)).toBe('message');
+    expect(errors).toEqual([]);
+  });
+
+  it('the GPU running out of memory during load: out-of-memory in the element; a smaller context loads and answers', async () => {
+    const { page, errors } = await session.open('/e2e/pages/chat-faults.html');
+    await page.waitForFunction(() => typeof window.chatMount === 'function');
+    const model = `${session.baseUrl}/e2e/output/component-faults/long/`;
+    // A budget far above the estimate, so the plan lets the load reach the device.
+    await page.evaluate((m) => window.chatMount('gpu-oom', { 'context-tokens': String(2 ** 22), 'memory-budget': String(2 ** 40), 'max-tokens': '8', model: m }), model);
+    await page.waitForFunction(() => window.chatEvents('gpu-oom').ready || window.chatEvents('gpu-oom').errors.length > 0, undefined, { timeout: 120_000 });
+    const error = (await events(page, 'gpu-oom')).errors[0];
+    expect(error?.code).toBe('out-of-memory');
+    expect(error?.message).toMatch(/could not allocate the KV cache for 4194304 tokens/);
+    expect(await page.locator('#gpu-oom').evaluate((el) => el.shadowRoot?.textContent ?? '')).toContain('out-of-memory');
+    await page.locator('#gpu-oom').evaluate((el) => el.setAttribute('context-tokens', '256'));
+    await page.waitForFunction(() => window.chatEvents('gpu-oom').ready || window.chatEvents('gpu-oom').errors.length > 1, undefined, { timeout: 120_000 });
+    expect((await events(page, 'gpu-oom')).errors.slice(1)).toEqual([]);
+    expect(await send(page, 'gpu-oom', QUESTION)).toBe('message');
     expect(errors).toEqual([]);
   });
 });
