@@ -2,9 +2,10 @@
  * `<sarashina-chat>`: a chat with Sarashina2-Vision in any page. It loads the model package at `model` into
  * an engine in a Worker (through the worker client only), shows download progress, a capability screen when
  * the browser or GPU cannot run it, then the chat (images + text, streamed answers, stop, retry, clear).
- * Attributes: model, max-tokens, temperature, max-pixels, lang (ja | en), precision, context-tokens, memory-budget, theme
- * (light | dark; default follows the system), persist-key and persist-max-bytes (conversation-store.ts). Events: see chat-events.ts. No system prompt: Sarashina's chat template renders
- * no system turn, so one would never reach the model.
+ * Attributes: model, max-tokens, temperature, max-pixels, lang (ja | en), precision, context-tokens, memory-budget,
+ * theme (light | dark; default follows the system), persist-key and persist-max-bytes (saved conversations:
+ * conversation-store.ts). Events: see chat-events.ts. No system prompt: Sarashina's chat template renders no system
+ * turn, so one would never reach the model.
  *
  * A request that fails takes its user turn back out of the conversation and puts its text and images in the composer
  * (less an image the engine could not decode), so the next message is not refused for the same reason; an answer the
@@ -18,7 +19,8 @@ import type { ChatErrorDetail, ChatMessageDetail, SarashinaChatEventMap } from '
 import { CHAT_STYLES } from './chat-styles';
 import { Composer } from './composer';
 import { Conversation, type UserTurn } from './conversation';
-import { ConversationStore, DEFAULT_PERSIST_MAX_BYTES } from './conversation-store';
+import { ConversationPersistence } from './conversation-persistence';
+import { DEFAULT_PERSIST_MAX_BYTES } from './conversation-store';
 import { MessageList } from './message-list';
 import { errorNotice, noticeScreen, progressScreen } from './status-screens';
 import { type UiStrings, uiStrings } from './ui-strings';
@@ -44,14 +46,9 @@ export class SarashinaChatElement extends HTMLElement {
   private list: MessageList | null = null;
   private screen: 'idle' | 'loading' | 'notice' | 'chat' = 'idle';
   private renderNotice: (() => HTMLElement) | null = null;
-  /** The persist-key last restored from (undefined: none yet); saving waits until that restore has finished. */
-  private restoredKey: string | null | undefined = undefined;
-  /** The persist-key whose saved conversation is in `conversation`: saves go there (null: none). */
-  private savingKey: string | null = null;
+  private readonly persistence = new ConversationPersistence((detail) => this.emit('error', detail));
   /** The restore in progress (the chat is shown once it is done). */
   private restoring: Promise<void> = Promise.resolve();
-  /** Saves run one after another, so an older one never lands after a newer one. */
-  private saving: Promise<void> = Promise.resolve();
 
   constructor() {
     super();
@@ -294,45 +291,16 @@ export class SarashinaChatElement extends HTMLElement {
    * the conversation in memory). Without the attribute nothing is read or written.
    */
   private async restoreConversation(): Promise<void> {
-    const key = this.persistKey;
-    if (key === this.restoredKey) return;
-    this.restoredKey = key;
-    this.savingKey = null;
-    if (key === null) return;
+    const turns = await this.persistence.restore(this.persistKey, () => this.persistKey);
+    if (!turns) return;
     this.generation?.abort();
-    try {
-      const turns = await new ConversationStore(key).load();
-      if (this.persistKey !== key) return;
-      this.conversation.replace(turns);
-      this.list?.renderAll(this.conversation.turns);
-      this.syncComposer();
-    } catch (e) {
-      this.emitStorageError('could not be read', e);
-    }
-    if (this.persistKey === key) this.savingKey = key;
+    this.conversation.replace(turns);
+    this.list?.renderAll(this.conversation.turns);
+    this.syncComposer();
   }
 
-  /** Saves the finished turns under `persist-key` (or deletes the record when there are none). */
   private saveConversation(): void {
-    const key = this.persistKey;
-    if (key === null || key !== this.savingKey) return;
-    const turns = [...this.conversation.turns];
-    const maxBytes = this.persistMaxBytes;
-    this.saving = this.saving.then(async () => {
-      try {
-        await new ConversationStore(key).save(turns, maxBytes);
-      } catch (e) {
-        this.emitStorageError('could not be saved', e);
-      }
-    });
-  }
-
-  private emitStorageError(what: string, e: unknown): void {
-    const quota = e instanceof DOMException && e.name === 'QuotaExceededError';
-    const message =
-      `The conversation ${what} in this browser's storage (IndexedDB: ${e instanceof Error ? e.message : String(e)}). ` +
-      (quota ? 'Free storage for this site or lower persist-max-bytes.' : 'The chat works on, without saving.');
-    this.emit('error', { code: quota ? 'storage-quota-exceeded' : 'internal', message });
+    this.persistence.save(this.persistKey, this.conversation.turns, this.persistMaxBytes);
   }
 
   /**
