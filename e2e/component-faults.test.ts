@@ -230,7 +230,7 @@ describe('<sarashina-chat> persistence and faults (Chromium)', () => {
     expect(errors).toEqual([]);
   });
 
-  it('storage quota smaller than the package: storage-quota-exceeded with the size needed, nothing left cached; more quota loads', async () => {
+  it('storage quota smaller than the package: storage-quota-exceeded with the size needed, nothing left cached; more quota loads; a conversation that cannot be saved says so', async () => {
     const { page, errors } = await session.open('/e2e/pages/chat-faults.html');
     await page.waitForFunction(() => typeof window.chatMount === 'function');
     const manifest = JSON.parse(readFileSync(join(OUTPUT, 'tiny', 'manifest.json'), 'utf8')) as { shards: { sizeBytes: number }[] };
@@ -255,6 +255,18 @@ describe('<sarashina-chat> persistence and faults (Chromium)', () => {
     await page.locator('#quota button.primary').click();
     await page.waitForFunction(() => window.chatEvents('quota').ready || window.chatEvents('quota').errors.length > 1, undefined, { timeout: 120_000 });
     expect((await events(page, 'quota')).ready).toBe(true);
+
+    // A saved conversation that no longer fits: the answer comes, the element says the chat was not saved.
+    const usage = await page.evaluate(async () => (await navigator.storage.estimate()).usage ?? 0);
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin: session.baseUrl, quotaSize: usage + 1024 });
+    await page.locator('#quota').evaluate((el) => el.setAttribute('persist-key', 'full'));
+    expect(await send(page, 'quota', QUESTION, IMAGE)).toBe('message');
+    await page.waitForFunction(() => window.chatEvents('quota').errors.length > 1, undefined, { timeout: 30_000 });
+    const saveError = (await events(page, 'quota')).errors[1];
+    expect(saveError?.code).toBe('storage-quota-exceeded');
+    expect(saveError?.message).toMatch(/could not be saved/);
+    expect(await page.locator('#quota .msg.error').getAttribute('data-code')).toBe('storage-quota-exceeded');
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin: session.baseUrl });
     expect(errors).toEqual([]);
   });
 

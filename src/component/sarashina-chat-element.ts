@@ -46,7 +46,11 @@ export class SarashinaChatElement extends HTMLElement {
   private list: MessageList | null = null;
   private screen: 'idle' | 'loading' | 'notice' | 'chat' = 'idle';
   private renderNotice: (() => HTMLElement) | null = null;
-  private readonly persistence = new ConversationPersistence((detail) => this.emit('error', detail));
+  private readonly persistence = new ConversationPersistence((detail) => {
+    // Shown in the chat too (the chat works on without saving); before the chat is shown only the event tells.
+    this.list?.appendError(detail.code, detail.message);
+    this.emit('error', detail);
+  });
   /** The restore in progress (the chat is shown once it is done). */
   private restoring: Promise<void> = Promise.resolve();
 
