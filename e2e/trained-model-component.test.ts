@@ -106,7 +106,10 @@ describe('trained default model in <sarashina-chat> (Chromium, fresh pictures, f
     const mount = async (): Promise<void> => {
       await page.waitForFunction(() => typeof window.componentMount === 'function');
       await page.evaluate((a) => window.componentMount(a), attributes);
-      await page.waitForFunction(() => window.componentEvents().ready !== null || window.componentEvents().errors.length > 0, undefined, { timeout: 120_000 });
+      // The element's own engineInfo: the page's recorded events may hold an earlier element's `ready`.
+      await page.waitForFunction(() => (document.querySelector('sarashina-chat')?.engineInfo ?? null) !== null || window.componentEvents().errors.length > 0, undefined, {
+        timeout: 120_000,
+      });
       expect((await page.evaluate(() => window.componentEvents())).errors).toEqual([]);
     };
     const shownTurns = (): Promise<{ user: boolean; text: string; images: number }[]> =>
