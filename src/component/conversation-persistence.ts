@@ -53,8 +53,9 @@ export class ConversationPersistence {
 
 function storageError(what: string, e: unknown): ChatErrorDetail {
   const quota = e instanceof DOMException && e.name === 'QuotaExceededError';
+  const reason = e instanceof Error ? [e.name, e.message].filter((t) => t !== '').join(': ') : String(e);
   const message =
-    `The conversation ${what} in this browser's storage (IndexedDB: ${e instanceof Error ? e.message : String(e)}). ` +
+    `The conversation ${what} in this browser's storage (IndexedDB: ${reason}). ` +
     (quota ? 'Free storage for this site or lower persist-max-bytes.' : 'The chat works on, without saving.');
   return { code: quota ? 'storage-quota-exceeded' : 'internal', message };
 }
