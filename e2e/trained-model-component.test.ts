@@ -114,4 +114,59 @@ describe('trained default model in <sarashina-chat> (Chromium, fresh pictures, f
     }
     return { asked, wrong };
   }
+
+  it('with persist-key the conversation survives a reload: picture and turns shown again, a follow-up about the picture answered right; clear deletes it', async () => {
+    const [c] = accuracyCases({ pictures: 1, turnsPerPicture: 2, maxPicturePixels: 130 * 130, firstIndex: 300 });
+    const [first, followUp] = c?.turns ?? [];
+    if (!c || !first || !followUp) throw new Error('no accuracy case');
+    const picture = join(OUTPUT, 'pictures', `persist-${c.index}.png`);
+    await writeFile(picture, c.png);
+    const attributes = { model: `${session.baseUrl}/e2e/output/trained-model-component/q4f32/`, 'context-tokens': '512', 'max-tokens': '40', 'persist-key': 'shapes' };
+    const mount = async (): Promise<void> => {
+      await page.waitForFunction(() => typeof window.componentMount === 'function');
+      await page.evaluate((a) => window.componentMount(a), attributes);
+      // The element's own engineInfo: the page's recorded events may hold an earlier element's `ready`.
+      await page.waitForFunction(() => (document.querySelector('sarashina-chat')?.engineInfo ?? null) !== null || window.componentEvents().errors.length > 0, undefined, {
+        timeout: 120_000,
+      });
+      expect((await page.evaluate(() => window.componentEvents())).errors).toEqual([]);
+    };
+    const shownTurns = (): Promise<{ user: boolean; text: string; images: number }[]> =>
+      page.locator('sarashina-chat .msg').evaluateAll((boxes) =>
+        boxes.map((b) => ({
+          user: b.classList.contains('user'),
+          text: ((b.classList.contains('user') ? b.lastChild?.textContent : b.querySelector('.body')?.textContent) ?? '').trim(),
+          images: b.querySelectorAll('img').length,
+        })),
+      );
+    await mount();
+    await page.locator('sarashina-chat input[type=file]').setInputFiles(picture);
+    const firstAnswer = await ask(page, first.question);
+    const before = await shownTurns();
+    expect(before).toEqual([
+      { user: true, text: first.question, images: 1 },
+      { user: false, text: firstAnswer, images: 0 },
+    ]);
+
+    await page.reload();
+    await mount();
+    expect(await shownTurns()).toEqual(before);
+    // The follow-up names no picture: the restored one is resent with the history, and the answer is about it.
+    expect(await ask(page, followUp.question)).toBe(followUp.answer);
+    expect((await page.evaluate(() => window.componentEvents())).messages.at(-1)?.usage?.image_tokens).toBeGreaterThan(0);
+
+    // Clear deletes the saved conversation (clear → reload → empty: e2e/component-faults.test.ts, on the tiny model).
+    await page.locator('sarashina-chat button.clear').click();
+    await page.waitForFunction(
+      () =>
+        new Promise<boolean>((resolve) => {
+          const open = indexedDB.open('sarashina-chat');
+          open.onsuccess = () => {
+            const get = open.result.transaction('conversations').objectStore('conversations').get('shapes');
+            get.onsuccess = () => resolve(get.result === undefined);
+          };
+        }),
+    );
+    expect(errors).toEqual([]);
+  }, 480_000);
 });

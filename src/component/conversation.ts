@@ -92,6 +92,12 @@ export class Conversation {
     this.list.length = 0;
   }
 
+  /** Replaces the whole history with `turns` (a conversation restored from storage). */
+  replace(turns: readonly Turn[]): void {
+    this.list.length = 0;
+    this.list.push(...turns);
+  }
+
   /** The request messages: every turn in order; empty answers are left out. */
   toMessages(): ChatMessage[] {
     const messages: ChatMessage[] = [];

@@ -2,9 +2,10 @@
  * `<sarashina-chat>`: a chat with Sarashina2-Vision in any page. It loads the model package at `model` into
  * an engine in a Worker (through the worker client only), shows download progress, a capability screen when
  * the browser or GPU cannot run it, then the chat (images + text, streamed answers, stop, retry, clear).
- * Attributes: model, max-tokens, temperature, max-pixels, lang (ja | en), precision, context-tokens, theme (light |
- * dark; default follows the system). Events: see chat-events.ts. No system prompt: Sarashina's chat template renders
- * no system turn, so one would never reach the model.
+ * Attributes: model, max-tokens, temperature, max-pixels, lang (ja | en), precision, context-tokens, memory-budget,
+ * theme (light | dark; default follows the system), persist-key and persist-max-bytes (saved conversations:
+ * conversation-store.ts). Events: see chat-events.ts. No system prompt: Sarashina's chat template renders no system
+ * turn, so one would never reach the model.
  *
  * A request that fails takes its user turn back out of the conversation and puts its text and images in the composer
  * (less an image the engine could not decode), so the next message is not refused for the same reason; an answer the
@@ -18,6 +19,8 @@ import type { ChatErrorDetail, ChatMessageDetail, SarashinaChatEventMap } from '
 import { CHAT_STYLES } from './chat-styles';
 import { Composer } from './composer';
 import { Conversation, type UserTurn } from './conversation';
+import { ConversationPersistence } from './conversation-persistence';
+import { DEFAULT_PERSIST_MAX_BYTES } from './conversation-store';
 import { MessageList } from './message-list';
 import { errorNotice, noticeScreen, progressScreen } from './status-screens';
 import { type UiStrings, uiStrings } from './ui-strings';
@@ -25,10 +28,10 @@ import { type UiStrings, uiStrings } from './ui-strings';
 type WorkerEngine = Awaited<ReturnType<typeof createWorkerEngine>>;
 
 /** Attributes that change how the engine is loaded: changing one reloads it. */
-const LOAD_ATTRIBUTES = ['model', 'precision', 'context-tokens', 'max-pixels'] as const;
+const LOAD_ATTRIBUTES = ['model', 'precision', 'context-tokens', 'max-pixels', 'memory-budget'] as const;
 
 export class SarashinaChatElement extends HTMLElement {
-  static readonly observedAttributes = [...LOAD_ATTRIBUTES, 'lang', 'max-tokens', 'temperature', 'theme'];
+  static readonly observedAttributes = [...LOAD_ATTRIBUTES, 'lang', 'max-tokens', 'temperature', 'theme', 'persist-key'];
 
   private readonly root: ShadowRoot;
   private readonly conversation = new Conversation();
@@ -43,6 +46,13 @@ export class SarashinaChatElement extends HTMLElement {
   private list: MessageList | null = null;
   private screen: 'idle' | 'loading' | 'notice' | 'chat' = 'idle';
   private renderNotice: (() => HTMLElement) | null = null;
+  private readonly persistence = new ConversationPersistence((detail) => {
+    // Shown in the chat too (the chat works on without saving); before the chat is shown only the event tells.
+    this.list?.appendError(detail.code, detail.message);
+    this.emit('error', detail);
+  });
+  /** The restore in progress (the chat is shown once it is done). */
+  private restoring: Promise<void> = Promise.resolve();
 
   constructor() {
     super();
@@ -59,8 +69,17 @@ export class SarashinaChatElement extends HTMLElement {
   set maxPixels(v: number | undefined) { this.setOrRemove('max-pixels', v); }
   get contextTokens(): number | undefined { return this.numberAttribute('context-tokens'); }
   set contextTokens(v: number | undefined) { this.setOrRemove('context-tokens', v); }
+  /** GPU memory in bytes the engine may plan for (createEngine's memoryBudgetBytes). Reloads. */
+  get memoryBudget(): number | undefined { return this.numberAttribute('memory-budget'); }
+  set memoryBudget(v: number | undefined) { this.setOrRemove('memory-budget', v); }
   get precision(): PrecisionVariant | undefined { return (this.getAttribute('precision') as PrecisionVariant | null) ?? undefined; }
   set precision(v: PrecisionVariant | undefined) { this.setOrRemove('precision', v); }
+  /** Key under which the conversation is saved in IndexedDB and restored on load; null: not saved. */
+  get persistKey(): string | null { return this.getAttribute('persist-key'); }
+  set persistKey(v: string | null) { this.setOrRemove('persist-key', v); }
+  /** Cap of the saved conversation in bytes (text as UTF-8 + pictures); the oldest exchanges are left out past it. */
+  get persistMaxBytes(): number { const v = this.numberAttribute('persist-max-bytes'); return v !== undefined && v >= 0 ? v : DEFAULT_PERSIST_MAX_BYTES; }
+  set persistMaxBytes(v: number | undefined) { this.setOrRemove('persist-max-bytes', v); }
   /** What the loaded engine reports (null until `ready`). */
   get engineInfo(): EngineInfo | null { return this.engine?.info ?? null; }
   /** True while an answer is being generated. */
@@ -72,6 +91,7 @@ export class SarashinaChatElement extends HTMLElement {
     this.renderChrome();
     if (!this.started) {
       this.started = true;
+      this.restoring = this.restoreConversation();
       void this.load();
     }
   }
@@ -99,6 +119,7 @@ export class SarashinaChatElement extends HTMLElement {
     // Before the first connectedCallback (also while a parsed element is upgraded) the load there reads them all.
     if (oldValue === newValue || !this.started) return;
     if (name === 'lang') this.renderChrome();
+    if (name === 'persist-key') this.restoring = this.restoreConversation();
     if ((LOAD_ATTRIBUTES as readonly string[]).includes(name) && !this.reloadQueued) {
       // Several attributes set in one task reload once.
       this.reloadQueued = true;
@@ -147,6 +168,7 @@ export class SarashinaChatElement extends HTMLElement {
         ...optional('precision', this.precision),
         ...optional('contextTokens', this.contextTokens),
         ...optional('maxPixels', this.maxPixels),
+        ...optional('memoryBudgetBytes', this.memoryBudget),
       });
       if (seq !== this.loadSeq) {
         await engine.dispose();
@@ -154,6 +176,8 @@ export class SarashinaChatElement extends HTMLElement {
       }
       this.engine = engine;
       this.loadController = null;
+      await this.restoring;
+      if (seq !== this.loadSeq) return;
       this.showChat();
       this.emit('ready', engine.info);
     } catch (e) {
@@ -201,13 +225,14 @@ export class SarashinaChatElement extends HTMLElement {
     await this.generate();
   }
 
-  /** Forgets the conversation (stops an answer in progress). */
+  /** Forgets the conversation (stops an answer in progress), the saved one too when `persist-key` is set. */
   clear(): void {
     this.generation?.abort();
     this.conversation.clear();
     this.list?.clear();
     this.syncComposer();
     this.composer?.focus();
+    this.saveConversation();
   }
 
   override addEventListener<K extends keyof SarashinaChatEventMap>(type: K, listener: (this: SarashinaChatElement, ev: SarashinaChatEventMap[K]) => void, options?: boolean | AddEventListenerOptions): void;
@@ -274,7 +299,25 @@ export class SarashinaChatElement extends HTMLElement {
     } finally {
       if (this.generation === controller) this.generation = null;
       this.syncComposer();
+      this.saveConversation();
     }
+  }
+
+  /**
+   * Replaces the conversation with the one saved under `persist-key` (once per key: a reload of the engine keeps
+   * the conversation in memory). Without the attribute nothing is read or written.
+   */
+  private async restoreConversation(): Promise<void> {
+    const turns = await this.persistence.restore(this.persistKey, () => this.persistKey);
+    if (!turns) return;
+    this.generation?.abort();
+    this.conversation.replace(turns);
+    this.list?.renderAll(this.conversation.turns);
+    this.syncComposer();
+  }
+
+  private saveConversation(): void {
+    this.persistence.save(this.persistKey, this.conversation.turns, this.persistMaxBytes);
   }
 
   /**

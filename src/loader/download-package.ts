@@ -1,6 +1,8 @@
 /**
  * Downloads the files of a model package into a ModelStore: bounded parallelism, one aggregate progress,
- * resume of interrupted files with HTTP Range, sha256 verified before a file counts as cached.
+ * resume of interrupted files with HTTP Range, sha256 verified before a file counts as cached. A store that refuses a
+ * write for lack of space (QuotaExceededError) ends the download as `storage-quota-exceeded` and the model's stored
+ * files are deleted: a model that cannot be stored whole is not kept in part.
  */
 import { SarashinaError } from '../protocol/errors';
 import { type DownloadProgress, ProgressTracker } from './download-progress';
@@ -55,11 +57,42 @@ export async function downloadPackage(options: DownloadOptions): Promise<void> {
     );
   }
 
+  // The first failure stops the other files (their own aborts are not reported) and is thrown once all have stopped.
+  const stop = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+  const inner: DownloadOptions = { ...options, signal };
+  let failure: { readonly error: unknown } | null = null;
   const queue = [...pending];
   const worker = async (): Promise<void> => {
-    for (let f = queue.shift(); f; f = queue.shift()) await downloadFile(f, options, tracker);
+    for (let f = queue.shift(); f && !failure; f = queue.shift()) {
+      try {
+        await downloadFile(f, inner, tracker);
+      } catch (error) {
+        failure ??= { error };
+        stop.abort();
+      }
+    }
   };
   await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 4, queue.length) }, worker));
+  if (!failure) return;
+  const { error } = failure;
+  if (!isQuotaExceeded(error)) throw error;
+  // navigator.storage.estimate() does not always tell (Chromium reports a fixed quota to pages; a disk fills up from
+  // elsewhere), so the write is what finds out. A model that cannot be stored whole is not kept in part.
+  await store.deleteModel(modelId).catch(() => undefined);
+  throw new SarashinaError(
+    'storage-quota-exceeded',
+    `The browser refused to store the model: it needs ${formatBytes(missingBytes)} more storage and this site's quota ran out while storing it ` +
+      `(the browser had reported ${available === null ? 'no quota' : `${formatBytes(available)} available`}). The part already stored was deleted. ` +
+      'Free disk space, delete other cached models, or allow persistent storage for this site, then try again.',
+    { neededBytes: missingBytes, availableBytes: available ?? -1 },
+    { cause: error },
+  );
+}
+
+/** A write refused for lack of storage (OPFS and IndexedDB throw a DOMException named QuotaExceededError). */
+function isQuotaExceeded(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && (e as { name?: unknown }).name === 'QuotaExceededError';
 }
 
 async function downloadFile(file: PackageFileRef, options: DownloadOptions, tracker: ProgressTracker): Promise<void> {
@@ -108,9 +141,12 @@ async function downloadFile(file: PackageFileRef, options: DownloadOptions, trac
             have += value.byteLength;
             tracker.addDownloaded(file.path, value.byteLength);
           }
-        } finally {
-          await writer.close();
+        } catch (e) {
+          // A stream that errored (a refused write) cannot be closed: the write's error is the one to report.
+          await writer.close().catch(() => undefined);
+          throw e;
         }
+        await writer.close();
         await finish(file, url, have, digest.digestHex(), options, tracker);
         return;
       }
@@ -118,9 +154,9 @@ async function downloadFile(file: PackageFileRef, options: DownloadOptions, trac
       return;
     } catch (e) {
       if (signal?.aborted) throw abortError(signal);
-      const retryable = !(e instanceof SarashinaError) && attempt < retries;
+      const retryable = !(e instanceof SarashinaError) && !isQuotaExceeded(e) && attempt < retries;
       if (!retryable) {
-        if (e instanceof SarashinaError) throw e;
+        if (e instanceof SarashinaError || isQuotaExceeded(e)) throw e;
         throw new SarashinaError(
           'download-failed',
           `Downloading ${url} failed after ${attempt + 1} attempts (${String(e)}). The part already downloaded is kept; try again to resume.`,

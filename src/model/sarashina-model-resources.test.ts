@@ -5,7 +5,7 @@
  * previous exporter (manifest format 1) still loads and encodes images.
  */
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadModel } from '../testing/load-model';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +16,7 @@ import { NodeDirSource } from '../loader/node-dir-source';
 import type { LoadProgress } from '../protocol/api';
 import { compareArrays } from '../testing/compare';
 import { trackGpu } from '../testing/gpu-tracker';
-import { testGpuContext } from '../testing/node-gpu';
+import { testAdapter, testGpuContext } from '../testing/node-gpu';
 import { loadCase } from '../testing/package-runner';
 
 const CHECKPOINT = 'export/reference/fixtures/tiny/checkpoint';
@@ -69,6 +69,38 @@ describe('SarashinaModel resources', () => {
     const aborted = new AbortController();
     aborted.abort();
     await expect(loadModel(ctx, new NodeDirSource(dir), { signal: aborted.signal })).rejects.toMatchObject({ code: 'aborted' });
+  });
+
+  // SwiftShader's vkAllocateMemory refuses an allocation of 1 GiB (Dawn's buffer plus its padding) with
+  // VK_ERROR_OUT_OF_DEVICE_MEMORY although its maxBufferSize is 1 GiB (1 GiB - 256 bytes is allocated): a real device
+  // running out of memory in the middle of a load, after the weights and ORT sessions exist. The tiny model with a longer
+  // max_position_embeddings asks for KV-cache buffers of exactly 1 GiB (4 KV heads × 16 dims × 4 bytes × 2^22 tokens).
+  it.runIf(testAdapter() === 'swiftshader')('the device running out of memory during load: out-of-memory, every buffer freed, a smaller context loads', async () => {
+    const longCheckpoint = join(root, 'long-context-checkpoint');
+    await cp(CHECKPOINT, longCheckpoint, { recursive: true });
+    const configPath = join(longCheckpoint, 'config.json');
+    const config = JSON.parse(await readFile(configPath, 'utf8')) as { text_config: { max_position_embeddings: number } };
+    config.text_config.max_position_embeddings = 2 ** 22;
+    await writeFile(configPath, JSON.stringify(config));
+    const longDir = join(root, 'long-context-fp32');
+    await exportPackage(longCheckpoint, longDir, { precision: 'fp32' });
+    const ctx = await testGpuContext();
+    expect(ctx.capabilities.maxBufferSize).toBeGreaterThanOrEqual(2 ** 30);
+    const tracker = trackGpu(ctx.device);
+    try {
+      const failed = loadModel(ctx, new NodeDirSource(longDir), { contextTokens: 2 ** 22 });
+      await expect(failed).rejects.toMatchObject({ code: 'out-of-memory', details: { contextTokens: 2 ** 22 } });
+      await expect(failed).rejects.toThrow(/could not allocate the KV cache for 4194304 tokens .*Lower contextTokens/s);
+      // The weights were on the GPU when the cache failed (so the check below can fail), and nothing is left.
+      expect(tracker.peakBytes()).toBeGreaterThan(1e6);
+      await ctx.device.queue.onSubmittedWorkDone();
+      expect([...tracker.live].map((b) => b.label)).toEqual([]);
+      const model = await loadModel(ctx, new NodeDirSource(longDir), { contextTokens: 256 });
+      expect(model.contextTokens).toBe(256);
+      await model.dispose();
+    } finally {
+      tracker.restore();
+    }
   });
 
   it('a q4f16 package: gpu-feature-missing without shader-f16, else it loads with our decode kernels', async () => {

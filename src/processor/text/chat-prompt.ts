@@ -11,9 +11,13 @@
  * system prompt the model was trained with), so `systemMessageIgnored` reports when that happened; the completion
  * then carries a `system-message-ignored` warning (generator.ts). We do not inject the text elsewhere, to keep the
  * prompt identical to Hugging Face's.
+ *
+ * The template comes with the package, from anywhere: it is rendered with bounded work (bounded-template.ts), and one
+ * that loops or builds huge values is refused as `invalid-model` instead of freezing the worker.
  */
 import { Template } from '@huggingface/jinja';
 import { SarashinaError } from '../../protocol/errors';
+import { renderBounded, TemplateLimitError } from './bounded-template';
 import { flattenChatMessages, type ChatMessage, type TemplateMessage } from './chat-messages';
 
 export interface ChatPromptOptions {
@@ -54,8 +58,18 @@ function compile(source: string): Template {
 
 function render(template: Template, messages: readonly TemplateMessage[], tokens: Readonly<Record<string, string>>): string {
   try {
-    return template.render({ ...tokens, messages, add_generation_prompt: true });
+    return renderBounded(template, { ...tokens, messages, add_generation_prompt: true });
   } catch (cause) {
+    if (cause instanceof TemplateLimitError || cause instanceof RangeError) {
+      // A RangeError is the JavaScript engine's own limit (call stack, string length): the template, not the request.
+      throw new SarashinaError(
+        'invalid-model',
+        `the model package's chat template was stopped: ${cause.message}. A chat template renders a few messages in ` +
+          'a few thousand steps; fix chat_template.json in the model package or use another package.',
+        { field: 'chat_template' },
+        { cause },
+      );
+    }
     throw new SarashinaError(
       'invalid-request',
       `the chat template rejected the messages (${String(cause)}): check the roles and their order.`,
