@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Full-width exactness on the GPU machine (issue 15, outcomes 1 and 2), one preset per call:
+#   1. a random checkpoint with the preset's config (8b: the real sarashina2-vision-8b config.json verbatim; 14b: the
+#      Sarashina2-13B guess) at full width and vocabulary, with TEXT_LAYERS decoder layers and VISION_DEPTH vision
+#      blocks (default 4 and 2: the full depth does not fit one 10-minute call and 64 GiB of disk — numbers below);
+#   2. exported as fp32, q4f32 and q4f16 by our exporter;
+#   3. Hugging Face float32 on CUDA, TF32 off (bench/gpu/fidelity_reference.py): image + question and text-only
+#      prompts, on the checkpoint's weights (fp32) and on each int4 package's own dequantized weights;
+#   4. the engine (bench/gpu/fidelity.ts) on each package: fp32 without and with the f16 Dawn toggles, q4f32 without,
+#      q4f16 with `allow_unsafe_apis,vulkan_enable_f16_on_nvidia`; per case first-logit relative L2 and greedy
+#      tokens while the reference's top-2 margin is clear;
+#   5. a table (bench/gpu/fidelity-table.mjs) and $OUT/fidelity-$PRESET.json.
+#
+# Here, from the repository root:   bash ../shared/gpu/stage.sh && bash bench/gpu/stage-fidelity.sh
+# Device tool: carry [".gpu", "bench/out/gpu-fidelity"], timeout_s 600, command
+#   PRESET=8b bash bench/gpu/fidelity.sh          (then a second call with PRESET=14b)
+# Here, the same on the tiny preset (SwiftShader, no CUDA; needs torch + transformers, which this machine lacks):
+#   PRESET=tiny TEXT_LAYERS=2 VISION_DEPTH=2 OUT=/tmp/fid-out LOCAL=1 bash bench/gpu/fidelity.sh
+#
+# Sizes at the default depth (4 decoder layers, 2 vision blocks, vocab 102400): 8b checkpoint 3.5 GB (bf16), fp32
+# package 6.9 GB, q4f32 1.5 GB, q4f16 1.3 GB; 14b 4.8 / 9.7 / 2.0 / 1.8 GB. Full depth would be 8b 16 / 32 GB and
+# 14b 28 / 56 GB (checkpoint / fp32 package): over the disk for 14b, and writing + exporting + loading it twice
+# would not fit 10 minutes. Expected time at the default depth: 8b ≈ 4–6 min, 14b ≈ 5–8 min (checkpoint ~20–30 s,
+# export ~60–120 s, Hugging Face ~60–90 s with torch's start, engine 4 runs × ~30–60 s).
+# Environment: PRESET (8b), TEXT_LAYERS (4), VISION_DEPTH (2), COMMIT (recorded), WORK (/tmp/fidelity), LOCAL=1 (use
+# vite-node and the sources instead of the bundles, for a run here).
+set -u
+set -o pipefail
+P=${PRESET:-8b}
+B=bench/out/gpu-fidelity
+W=${WORK:-/tmp/fidelity}/$P
+F16='allow_unsafe_apis,vulkan_enable_f16_on_nvidia'
+if [ -n "${LOCAL:-}" ]; then
+  NODE=node
+  RUN=(npx vite-node) SEP=(--)
+  RC=export/cli/random-checkpoint.ts EX=export/cli/export.ts FI=bench/gpu/fidelity.ts
+  mkdir -p "$OUT"
+else
+  source .gpu/env.sh
+  for f in "$B"/*.xz; do xz -dkf "$f"; done
+  RUN=("$NODE") SEP=()
+  RC=$B/random-checkpoint.mjs EX=$B/export.mjs FI=$B/fidelity.mjs
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv | tee "$OUT/gpu.txt"
+fi
+COMMIT=${COMMIT:-$(cat "$B/commit" 2>/dev/null || git rev-parse --short HEAD 2>/dev/null || echo unknown)}
+t() { echo "== $* $(date +%T)"; }
+rm -rf "$W" && mkdir -p "$W"
+df -h /tmp | tail -1
+t checkpoint
+"${RUN[@]}" "$RC" "${SEP[@]}" --preset "$P" --seed 1 --text-layers "${TEXT_LAYERS:-4}" --vision-depth "${VISION_DEPTH:-2}" --out "$W/ckpt" 2>&1 | tail -2 || exit 1
+t export
+"${RUN[@]}" "$EX" "${SEP[@]}" "$W/ckpt" --out "$W/pkg" --precision fp32,q4f32,q4f16 2>&1 | grep -v '^export ' | tail -4 || exit 1
+du -sh "$W"/ckpt "$W"/pkg/*
+t reference
+PYTHONUNBUFFERED=1 timeout "${REF_TIMEOUT:-300}" python3 bench/gpu/fidelity_reference.py "$W/ckpt" "$W/ref" "$W/pkg/q4f32:q4f32" "$W/pkg/q4f16:q4f16" 2>&1 | tee "$OUT/reference-$P.log" || exit 1
+JSONS=()
+for r in "fp32:fp32:" "fp32:fp32-f16:$F16" "q4f32:q4f32:" "q4f16:q4f16:$F16"; do
+  IFS=: read -r variant tag flags <<< "$r"
+  t engine "$tag"
+  BENCH_COMMIT="$COMMIT" timeout "${ENGINE_TIMEOUT:-200}" "${RUN[@]}" "$FI" "${SEP[@]}" --reference "$W/ref" --variant "$variant" --package "$W/pkg/$variant" --out "$W/engine-$tag.json" ${flags:+--dawn-flags "$flags"} 2>&1 | grep -v XDG_RUNTIME | tee -a "$OUT/engine-$P.log"
+  [ -f "$W/engine-$tag.json" ] && JSONS+=("$W/engine-$tag.json")
+done
+t table
+"$NODE" bench/gpu/fidelity-table.mjs "$OUT/fidelity-$P.json" "${JSONS[@]}" | tee "$OUT/fidelity-$P.txt"
