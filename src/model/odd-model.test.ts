@@ -150,7 +150,7 @@ describe('SarashinaModel on the odd packages (no width a multiple of 32)', () =>
   // model (src/testing/int4-fixtures.ts); every int4 linear here has a padded last block.
   int4ExactnessTests({
     fixtures: FIXTURES,
-    cases: ['two-images-en'],
+    cases: ['image-ja'],
     kernelCases: ['text-ja-head16'],
     model: (precision) => models[`${precision}/kernels`],
     skipReason: (ctx, precision) =>

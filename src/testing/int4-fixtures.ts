@@ -24,7 +24,7 @@ import type { PackageManifest } from '../protocol/manifest';
 import { expect, it } from 'vitest';
 import { compareArrays, type ErrorStats } from './compare';
 import { argmax, runSteps } from './model-steps';
-import { testGpuContext } from './node-gpu';
+import { testAdapter, testGpuContext } from './node-gpu';
 import { greedyCheckedSteps, loadCase } from './package-runner';
 
 /** One case of an int4 fixture (case.json). */
@@ -79,6 +79,17 @@ export interface Int4Run {
   readonly features: StepError | null;
 }
 
+/** Case `name` of the `precision` fixtures: its case.json, reference logits per step and image features (if any). */
+export async function loadInt4Case(fixtures: string, precision: string, name: string): Promise<{ c: Int4Case; steps: Float32Array[]; features: Float32Array | null }> {
+  const dir = join(int4FixtureDir(fixtures, precision), name);
+  const c = JSON.parse(await readFile(join(dir, 'case.json'), 'utf8')) as Int4Case;
+  const [stored, V] = c.stepLogits.shape;
+  const all = new Float32Array((await readFile(join(dir, c.stepLogits.file))).buffer.slice(0));
+  if (all.length !== stored * V) throw new Error(`${dir}: step logits hold ${all.length} values, case.json says ${stored} × ${V}`);
+  const features = c.imageFeatures ? new Float32Array((await readFile(join(dir, 'image_features.f32'))).buffer.slice(0)) : null;
+  return { c, steps: Array.from({ length: stored }, (_, s) => all.subarray(s * V, (s + 1) * V)), features };
+}
+
 /**
  * Runs fixture case `name` through `model` the `way` given and compares the first `steps` reference steps (all when
  * omitted). Pixels and ids are the fp32 fixture's (`fixtures/<source>/`), logits and features the int4 fixture's
@@ -94,12 +105,10 @@ export async function runInt4Case(
   steps?: number,
 ): Promise<Int4Run> {
   const dir = join(int4FixtureDir(fixtures, precision), name);
-  const c = JSON.parse(await readFile(join(dir, 'case.json'), 'utf8')) as Int4Case;
-  const [stored, V] = c.stepLogits.shape;
-  const stepCount = Math.min(stored, steps ?? stored);
-  const all = new Float32Array((await readFile(join(dir, c.stepLogits.file))).buffer.slice(0));
-  if (all.length !== stored * V || V !== model.spec.text.vocabSize) throw new Error(`${dir}: step logits ${all.length} values, expected ${stepCount} × ${model.spec.text.vocabSize}`);
-  const reference = Array.from({ length: stepCount }, (_, s) => all.subarray(s * V, (s + 1) * V));
+  const { c, steps: stored, features: want } = await loadInt4Case(fixtures, precision, name);
+  if (c.stepLogits.shape[1] !== model.spec.text.vocabSize) throw new Error(`${dir}: logits of ${c.stepLogits.shape[1]} ids, the model has ${model.spec.text.vocabSize}`);
+  const stepCount = Math.min(stored.length, steps ?? stored.length);
+  const reference = stored.slice(0, stepCount);
   const { c: inputs, pixels } = await loadCase(fixtures, c.source);
   if (inputs.inputIds.slice(0, c.inputIds.length).join() !== c.inputIds.join()) throw new Error(`${dir}: input ids are not those of ${fixtures}/${c.source}`);
   const ids = Int32Array.from(c.inputIds);
@@ -117,9 +126,7 @@ export async function runInt4Case(
       const spans: FeatureSpan[] = [];
       if (pixels && c.imageFeatures) {
         encoded = await model.encodeImages({ pixelValues: pixels, grids: c.grids.map(([t, h, w]) => ({ t, h, w })) });
-        const want = new Float32Array((await readFile(join(dir, 'image_features.f32'))).buffer.slice(0));
-        const got = await readFeatures(ctx, model, encoded);
-        features = stepError(got, want);
+        features = stepError(await readFeatures(ctx, model, encoded), want!);
         let row = 0;
         for (let i = 0; i < ids.length; i++) {
           if (ids[i] !== model.spec.tokens.image || (i > 0 && ids[i - 1] === model.spec.tokens.image)) continue;
@@ -195,6 +202,9 @@ export interface Int4TestOptions {
  * prefill runs and the kernels runs, for q4f32 and q4f16; skipped until the GPU machine has made the fixtures.
  */
 export function int4ExactnessTests(o: Int4TestOptions): void {
+  // SwiftShader's 120 s default is short for a first image case on a loaded 2-core machine (shader compiles and the
+  // vision tower); lavapipe's project already allows 480 s.
+  const timeout = testAdapter() === 'swiftshader' ? 300_000 : undefined;
   for (const precision of ['q4f32', 'q4f16'] as const) {
     const bounds = INT4_BOUNDS[precision];
     const made = hasInt4Fixtures(o.fixtures, precision);
@@ -211,7 +221,7 @@ export function int4ExactnessTests(o: Int4TestOptions): void {
       const { fixture, exported } = await int4FixtureShards(o.fixtures, precision, model.manifest);
       expect(exported, 'the exporter or the checkpoint changed: run export/reference/make-int4-fixtures.sh again').toEqual(fixture);
     });
-    it.skipIf(!made).for(o.cases)(`${precision} %s: prefill, then decode along HF's greedy tokens, within the path's bounds of HF on the package's own weights`, async (name, { skip }) => {
+    it.skipIf(!made).for(o.cases)(`${precision} %s: prefill, then decode along HF's greedy tokens, within the path's bounds of HF on the package's own weights`, { timeout }, async (name, { skip }) => {
       const { ctx, model } = await ready(skip);
       const run = await runInt4Case(ctx, model, o.fixtures, precision, name, 'prefill', INT4_TEST_STEPS);
       if (run.features) expect(run.features.maxRel, `features ${JSON.stringify(run.features)}`).toBeLessThan(bounds.featuresMaxRel);
@@ -219,7 +229,7 @@ export function int4ExactnessTests(o: Int4TestOptions): void {
       run.steps.slice(1).forEach((s, i) => expect(s.relL2, `step ${i + 1}: ${JSON.stringify(s)}`).toBeLessThan(bounds.afterPrefillRelL2));
       expect(run.tokens).toEqual(run.expectedTokens);
     });
-    it.skipIf(!made).for(o.kernelCases)(`${precision} %s: our decode kernels alone (every prompt token through the decode step) within their bound of HF on the package's own weights`, async (name, { skip }) => {
+    it.skipIf(!made).for(o.kernelCases)(`${precision} %s: our decode kernels alone (every prompt token through the decode step) within their bound of HF on the package's own weights`, { timeout }, async (name, { skip }) => {
       const { ctx, model } = await ready(skip);
       const run = await runInt4Case(ctx, model, o.fixtures, precision, name, 'kernels', INT4_TEST_STEPS);
       run.steps.forEach((s, i) => expect(s.relL2, `step ${i}: ${JSON.stringify(s)}`).toBeLessThan(bounds.kernelsRelL2));
