@@ -23,7 +23,7 @@ import { compareArrays, randomFloats } from '../testing/compare';
 import { loadModel } from '../testing/load-model';
 import { runSteps } from '../testing/model-steps';
 import { testGpuContext } from '../testing/node-gpu';
-import { int4ExactnessTests } from '../testing/int4-fixtures';
+import { int4ExactnessTests } from '../testing/int4-exactness-tests';
 import { greedyCheckedSteps, loadCase } from '../testing/package-runner';
 import type { SarashinaModel } from './sarashina-model';
 import type { FeatureSpan, ImageFeatures } from './vision-language-model';

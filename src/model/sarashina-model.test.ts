@@ -16,7 +16,7 @@ import { compareArrays } from '../testing/compare';
 import { readLogits, runSteps } from '../testing/model-steps';
 import { testGpuContext } from '../testing/node-gpu';
 import { type Case, greedyCheckedSteps, loadCase } from '../testing/package-runner';
-import { int4ExactnessTests } from '../testing/int4-fixtures';
+import { int4ExactnessTests } from '../testing/int4-exactness-tests';
 import { WEIGHTS } from '../protocol/weight-names';
 import { SarashinaModel } from './sarashina-model';
 import type { FeatureSpan, ImageFeatures } from './vision-language-model';
