@@ -42,7 +42,8 @@ if [ -n "${LOCAL:-}" ]; then
 else
   source .gpu/env.sh
   for f in "$B"/*.xz; do xz -dkf "$f"; done
-  RUN=("$NODE") SEP=()
+  # --liftoff-only: V8 would spend tens of seconds optimizing onnxruntime-web's wasm first; speed is not measured here.
+  RUN=("$NODE" --liftoff-only) SEP=()
   RC=$B/random-checkpoint.mjs EX=$B/export.mjs FI=$B/fidelity.mjs
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv | tee "$OUT/gpu.txt"
 fi
