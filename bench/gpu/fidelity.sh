@@ -24,8 +24,9 @@
 # exporting and loading that would not fit one 10-minute call. Expected time at the default depth, either preset:
 # checkpoint ~30–50 s, export ~60–120 s (q4 quantization in JS is the slow one), Hugging Face ~60–90 s with torch's
 # start, engine 3 runs × ~30–60 s: ≈ 5–7 min. Leave timeout_s at 600.
-# Environment: PRESET (8b), TEXT_LAYERS (4), VISION_DEPTH (2), COMMIT (recorded), WORK (/tmp/fidelity), LOCAL=1 (use
-# vite-node and the sources instead of the bundles, for a run here).
+# Environment: PRESET (8b), TEXT_LAYERS (4 for 8b, 2 for 14b), VISION_DEPTH (2), COMMIT (recorded), WORK
+# (/tmp/fidelity), LOCAL=1 (vite-node and the sources instead of the bundles, for a run here), REF (a reference folder
+# made before, used instead of running fidelity_reference.py), FP32_F16=1 (also fp32 with the f16 toggles).
 set -u
 set -o pipefail
 P=${PRESET:-8b}
@@ -62,7 +63,11 @@ wait
 for p in fp32 q4f32 q4f16; do tail -1 "$W/export-$p.log"; [ -f "$W/pkg/$p/manifest.json" ] || exit 1; done
 du -sh "$W"/ckpt "$W"/pkg/*
 t reference
-PYTHONUNBUFFERED=1 timeout "${REF_TIMEOUT:-300}" python3 bench/gpu/fidelity_reference.py "$W/ckpt" "$W/ref" "$W/pkg/q4f32:q4f32" "$W/pkg/q4f16:q4f16" 2>&1 | tee "$OUT/reference-$P.log" || exit 1
+if [ -n "${REF:-}" ]; then
+  cp -r "$REF" "$W/ref"  # a reference made before (e.g. a stand-in for trying the engine side here)
+else
+  PYTHONUNBUFFERED=1 timeout "${REF_TIMEOUT:-300}" python3 bench/gpu/fidelity_reference.py "$W/ckpt" "$W/ref" "$W/pkg/q4f32:q4f32" "$W/pkg/q4f16:q4f16" 2>&1 | tee "$OUT/reference-$P.log" || exit 1
+fi
 JSONS=()
 RUNS=("fp32:fp32:" "q4f32:q4f32:" "q4f16:q4f16:$F16")
 [ -n "${FP32_F16:-}" ] && RUNS+=("fp32:fp32-f16:$F16")
