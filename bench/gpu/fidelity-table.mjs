@@ -7,14 +7,14 @@ if (!summaryPath || files.length === 0) throw new Error('usage: node bench/gpu/f
 const results = files.map((f) => JSON.parse(readFileSync(f, 'utf8')));
 const e = (x) => (typeof x === 'number' ? x.toExponential(2) : '—');
 const lines = [
-  '| variant | Dawn flags | case | way | ids | first logits rel L2 | (max err / max) | worst of steps rel L2 | features max rel | greedy (checked steps) | min margin |',
-  '|---|---|---|---|---|---|---|---|---|---|---|',
+  '| variant | Dawn flags | case | way | ids | first logits rel L2 | (max err / max) | worst of steps rel L2 | features max rel | greedy (margin ≥ 0.05) | greedy (margin > 2 × error) | min margin |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|',
 ];
 for (const r of results) {
   for (const run of r.runs) {
     lines.push(
       `| ${r.variant} | ${r.dawnFlags ?? '—'} | ${run.case} | ${run.way} | ${run.ids} | ${e(run.firstRelL2)} | ${e(run.firstMaxRel)} | ${e(run.worstRelL2)} | ${e(run.features?.maxRel)} | ` +
-        `${run.tokensAgree ? 'equal' : 'DIFFER'} (${run.tokensChecked}) | ${run.minMargin.toFixed(3)} |`,
+        `${run.tokensAgree ? 'equal' : 'DIFFER'} (${run.tokensChecked}) | ${run.clearTokensAgree ? 'equal' : 'DIFFER'} (${run.clearSteps}) | ${run.minMargin.toFixed(3)} |`,
     );
   }
 }

@@ -9,9 +9,9 @@
  * - `prefill`: the prompt through the engine's prefill (onnxruntime-web's decoder graph; q4f32's MatMulNBits with
  *   accuracy_level 4 quantizes activations to int8, q4f16's rounds every activation to f16), then decode steps along
  *   the reference's greedy tokens;
- * - `kernels`: only the first prompt token through prefill (one row: ORT's M = 1 MatMulNBits keeps f32 activations),
- *   every other prompt token and the greedy tokens through our WGSL decode step — text prompts only, since image
- *   features enter through prefill. This is our kernels' own precision.
+ * - `kernels`: no prefill; every prompt token and then the greedy tokens through our WGSL decode step from position 0
+ *   — text prompts only, since image features enter through prefill. This is our kernels' own precision, with no
+ *   onnxruntime-web anywhere.
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -22,7 +22,7 @@ import type { GpuContext } from '../gpu/gpu-context';
 import type { FeatureSpan, ImageFeatures, VisionLanguageModel } from '../model/vision-language-model';
 import type { PackageManifest } from '../protocol/manifest';
 import { compareArrays, type ErrorStats } from './compare';
-import { argmax, runSteps } from './model-steps';
+import { argmax, decodeSteps, runSteps } from './model-steps';
 import { greedyCheckedSteps, loadCase } from './package-runner';
 
 /** One case of an int4 fixture (case.json). */
@@ -73,6 +73,8 @@ export interface Int4Run {
   /** Our argmax at each step, for the steps greedyCheckedSteps says the reference's margins decide. */
   readonly tokens: number[];
   readonly expectedTokens: number[];
+  /** Our argmax at every compared step (the reference's greedy tokens are c.greedy.tokens). */
+  readonly argmaxes: number[];
   /** Image features against the reference's (prefill runs of image cases). */
   readonly features: StepError | null;
 }
@@ -117,9 +119,8 @@ export async function runInt4Case(
     let features: StepError | null = null;
     if (way === 'kernels') {
       if (c.imageFeatures) throw new Error(`${name}: the kernels-only run takes text prompts (image features enter through prefill)`);
-      const forced = [...c.inputIds.slice(1), ...c.greedy.tokens.slice(0, stepCount - 1)];
-      const run = await runSteps(ctx, model, { ids: ids.subarray(0, 1), spans: [] }, forced.length, forced);
-      ours = run.logits.slice(ids.length - 1);
+      // No prefill at all: the decode step from position 0, each prompt token and then the reference's greedy tokens.
+      ours = (await decodeSteps(ctx, model, [...c.inputIds, ...c.greedy.tokens.slice(0, stepCount - 1)])).slice(ids.length - 1);
     } else {
       const spans: FeatureSpan[] = [];
       if (pixels && c.imageFeatures) {
@@ -140,6 +141,7 @@ export async function runInt4Case(
       c,
       steps: reference.map((r, s) => stepError(ours[s]!, r)),
       tokens: ours.slice(0, checked).map(argmax),
+      argmaxes: ours.slice(0, stepCount).map(argmax),
       expectedTokens: c.greedy.tokens.slice(0, checked),
       features,
     };
