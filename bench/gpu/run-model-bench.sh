@@ -6,7 +6,10 @@
 # use throughout. Everything lands in $OUT. Environment: COMMIT (recorded), PRESET (8b), PATHS, BENCH_ARGS,
 # PROFILE_LOAD (a CPU profile of loading), BUNDLE (default bench/out/gpu-model) and TAG (suffix of the result files,
 # for two bundles measured in one call, e.g. before and after a change), REFERENCE=0 (skip Hugging Face),
-# PRECISION (q4f32), DAWN_FLAGS (Dawn toggles, e.g. the f16 ones; passed as --dawn-flags). Loading is timed in a process of its own with --liftoff-only (as the CLI
+# PRECISION (q4f32), DAWN_FLAGS (Dawn toggles, e.g. the f16 ones; passed as --dawn-flags). The 14B shape (issue 15,
+# outcome 3; the Sarashina2-13B guess of export/random/random-presets.ts, q4f32 ≈ 13 GB of package on disk):
+#   PRESET=14b PRECISION=q4f32 TAG=14b-q4f32 bash bench/gpu/run-model-bench.sh
+#   PRESET=14b PRECISION=q4f16 DAWN_FLAGS=allow_unsafe_apis,vulkan_enable_f16_on_nvidia TAG=14b-q4f16 REFERENCE=0 bash bench/gpu/run-model-bench.sh Loading is timed in a process of its own with --liftoff-only (as the CLI
 # runs): with V8's defaults Node spends tens of seconds optimizing onnxruntime-web's 27 MB wasm before the first
 # session exists, which a browser does not (Chrome starts on baseline code, tiers up in the background and caches
 # it). The speed runs use V8's defaults, i.e. optimized ORT code as a browser has once warm; their load time
@@ -24,7 +27,7 @@ SMI=$!
 PKG=/tmp/pkg-${PRESET:-8b}-${PRECISION:-q4f32}$T
 if [ ! -f "$PKG/manifest.json" ]; then
   "$NODE" "$B/random-package.mjs" --preset "${PRESET:-8b}" --precision "${PRECISION:-q4f32}" --seed 1 --max-pixels 2408448 --out "$PKG" > "$OUT/random-package$T.log" 2>&1
-  tail -1 "$OUT/random-package.log"
+  tail -1 "$OUT/random-package$T.log"
 fi
 if [ -n "${PROFILE_LOAD:-}" ]; then
   "$NODE" --liftoff-only --cpu-prof --cpu-prof-dir="$OUT/prof" "$B/model.mjs" --package "$PKG" --paths kernels --load-only 2>&1 | grep -v XDG_RUNTIME | tail -1 | tee "$OUT/load-profile.txt"

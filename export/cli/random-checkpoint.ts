@@ -1,5 +1,5 @@
 /**
- * `npm run random-checkpoint -- --preset tiny|odd|8b|14b --seed N --out DIR`
+ * `npm run random-checkpoint -- --preset tiny|odd|8b|14b --seed N [--text-layers N] [--vision-depth N] --out DIR`
  * Writes a random Sarashina2-Vision checkpoint in the Hugging Face layout (export/random/).
  */
 
@@ -8,10 +8,10 @@ import { isSarashinaError } from '../../src/protocol/errors';
 import { writeRandomCheckpoint } from '../random/random-checkpoint';
 import { isRandomPreset } from '../random/random-presets';
 
-const USAGE = 'usage: npm run random-checkpoint -- --preset tiny|odd|8b|14b [--seed 0] --out DIR';
+const USAGE = 'usage: npm run random-checkpoint -- --preset tiny|odd|8b|14b [--seed 0] [--text-layers N] [--vision-depth N] --out DIR';
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { preset: { type: 'string' }, seed: { type: 'string', default: '0' }, out: { type: 'string' }, help: { type: 'boolean' } } });
+  const { values } = parseArgs({ options: { preset: { type: 'string' }, seed: { type: 'string', default: '0' }, out: { type: 'string' }, 'text-layers': { type: 'string' }, 'vision-depth': { type: 'string' }, help: { type: 'boolean' } } });
   if (values.help) {
     console.log(USAGE);
     return;
@@ -24,9 +24,15 @@ async function main(): Promise<void> {
     return;
   }
   const started = performance.now();
+  // Fewer layers at full width (bench/gpu/fidelity.sh); writeRandomCheckpoint checks the counts.
+  const depth = {
+    ...(values['text-layers'] === undefined ? {} : { textLayers: Number(values['text-layers']) }),
+    ...(values['vision-depth'] === undefined ? {} : { visionDepth: Number(values['vision-depth']) }),
+  };
   const result = await writeRandomCheckpoint(values.out, {
     preset,
     seed,
+    depth,
     onProgress: ({ file, writtenBytes, totalBytes }) => {
       const seconds = (performance.now() - started) / 1000;
       const rate = writtenBytes / Math.max(seconds, 1e-3);

@@ -11,6 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prefillChunkTokens } from '../../src/model/prefill-chunking';
 import { compareArrays } from '../../src/testing/compare';
 import { testGpuContext } from '../../src/testing/node-gpu';
+import { INT4_BOUNDS } from '../../src/testing/int4-exactness-tests';
+import { hasInt4Fixtures, loadInt4Case, stepError } from '../../src/testing/int4-fixtures';
 import { embed, generate, greedyCheckedSteps, LoadedPackage, loadCase, visionWhole } from '../../src/testing/package-runner';
 import { exportPackage } from './export-package';
 import { readPackageManifest } from './package-reader';
@@ -61,23 +63,26 @@ describe('exported tiny package vs Hugging Face fixtures (WebGPU, no CPU fallbac
     expect(tokens.slice(0, n)).toEqual(c.greedy.tokens.slice(0, n));
   });
 
-  // q4f32: int4 block-32 weights (error ≤ scale/2 per weight) and accuracy_level 4 (int8 activations).
-  // Measured on this random checkpoint (uniform random weights: int4's worst case, ~0.5 % noise per
-  // matrix), SwiftShader and H200 alike: first-logit NMSE 0.021–0.026, max error 15–17 % of max |logit|. Documented bound:
-  // NMSE < 0.05 and max error < 0.25 · max |logit|. Real checkpoints (bell-shaped weights) do better.
-  it.each(CASES)('q4f32 %s: image features within 1e-4 (f32 vision), first logits within the documented int4 bound', async (name) => {
+  // q4f32 against Hugging Face on the package's OWN dequantized weights (fixtures q4f32/, src/testing/int4-fixtures.ts):
+  // the exported graphs' arithmetic alone, under the engine's int4-exactness bounds. (Against the checkpoint's weights,
+  // as before, int4's own error needed NMSE < 0.05 and max error < 0.25 · max |logit|.) The vision graph keeps f32
+  // weights in q4f32; the decoder's MatMulNBits has accuracy_level 4, which keeps f32 activations on these CPU adapters
+  // and quantizes them to int8 on an H200 (bench/gpu/fidelity.sh measures that).
+  it.skipIf(!hasInt4Fixtures(FIXTURES, 'q4f32')).each(CASES)("q4f32 %s: image features and first logits within the int4-exactness bounds of HF on the package's own weights", async (name) => {
     const ctx = await testGpuContext();
     const pkg = packages.q4f32!;
-    const { c, pixels, features, logits } = await loadCase(FIXTURES, name);
+    const bounds = INT4_BOUNDS.q4f32;
+    const { c, pixels } = await loadCase(FIXTURES, name);
+    const reference = await loadInt4Case(FIXTURES, 'q4f32', name);
     const grids = c.grids.map(([t, h, w]) => ({ t, h, w }));
     let ours: Float32Array | null = null;
-    if (pixels && features) {
+    if (pixels && reference.features) {
       ours = await visionWhole(ctx, pkg, pixels, grids);
-      expect(compareArrays(ours, features).maxRel).toBeLessThan(1e-4);
+      const stats = compareArrays(ours, reference.features);
+      expect(stats.maxRel, JSON.stringify(stats)).toBeLessThan(bounds.featuresMaxRel);
     }
     const { firstLogits } = await generate(ctx, pkg, await embed(pkg, c.inputIds, ours), 0, prefillChunkTokens(ctx.capabilities));
-    const stats = compareArrays(firstLogits, logits);
-    expect(stats.nmse, JSON.stringify(stats)).toBeLessThan(0.05);
-    expect(stats.maxRel, JSON.stringify(stats)).toBeLessThan(0.25);
+    const stats = stepError(firstLogits, reference.steps[0]!);
+    expect(stats.relL2, JSON.stringify(stats)).toBeLessThan(bounds.prefillRelL2);
   });
 });

@@ -116,6 +116,17 @@ describe('presets', () => {
     expect(spec.vision.outHiddenSize).toBe(5120);
   });
 
+  it('a depth override keeps the 8b config verbatim but for the two layer counts, and rejects a count that is no layer count', async () => {
+    const config = presetConfigJson('8b', { textLayers: 4, visionDepth: 2 });
+    const real = presetConfigJson('8b') as { text_config: Record<string, unknown>; vision_config: Record<string, unknown> };
+    expect(config).toEqual({ ...real, text_config: { ...real.text_config, num_hidden_layers: 4 }, vision_config: { ...real.vision_config, depth: 2 } });
+    const spec = parseModelConfig(config);
+    expect(spec.text).toMatchObject({ hiddenSize: 4096, intermediateSize: 11008, numLayers: 4, vocabSize: 102400 });
+    expect(spec.vision).toMatchObject({ depth: 2, embedDim: 1280, outHiddenSize: 4096 });
+    await expect(writeRandomCheckpoint(join(dir, 'bad-depth'), { preset: 'tiny', seed: 0, depth: { textLayers: 0 } })).rejects.toMatchObject({ code: 'invalid-request' });
+    await expect(writeRandomCheckpoint(join(dir, 'bad-depth'), { preset: 'tiny', seed: 0, depth: { visionDepth: 1.5 } })).rejects.toMatchObject({ code: 'invalid-request' });
+  });
+
   it('8b shards stay under 5 GB, in order, covering every tensor once', () => {
     const spec = parseModelConfig(presetConfigJson('8b'));
     const tensors = [...checkpointTensorShapes(spec)].map(([name, shape]) => randomBf16Tensor(spec, name, shape, 0));

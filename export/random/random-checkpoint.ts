@@ -13,7 +13,7 @@ import { parseModelConfig } from '../hf-config';
 import { INDEX_FILE_NAME, SINGLE_FILE_NAME } from '../safetensors/safetensors-checkpoint';
 import { tensorSizeBytes, writeSafetensorsFile, type TensorToWrite } from '../safetensors/safetensors-writer';
 import { toPythonJson } from './python-json';
-import { generationConfigJson, isRandomPreset, preprocessorConfigJson, presetConfigJson, PRESETS, type RandomPreset } from './random-presets';
+import { type DepthOverride, generationConfigJson, isRandomPreset, preprocessorConfigJson, presetConfigJson, PRESETS, type RandomPreset } from './random-presets';
 import { randomBf16Tensor } from './random-weights';
 import { buildTokenizerFiles } from './tokenizer-files';
 
@@ -21,6 +21,8 @@ export interface RandomCheckpointOptions {
   readonly preset: RandomPreset;
   /** Unsigned 32-bit seed; the same seed and preset give byte-identical files. */
   readonly seed: number;
+  /** Fewer decoder layers / vision blocks than the preset (full width kept); config.json lists them. */
+  readonly depth?: DepthOverride;
   /** Called after each weight file with its name and the bytes written so far. */
   readonly onProgress?: (progress: { readonly file: string; readonly writtenBytes: number; readonly totalBytes: number }) => void;
 }
@@ -61,7 +63,10 @@ export async function writeRandomCheckpoint(dir: string, options: RandomCheckpoi
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new SarashinaError('invalid-request', `Seed ${seed} is not an unsigned 32-bit integer. Pass a whole number from 0 to 4294967295.`, { seed });
   await mkdir(dir, { recursive: true });
   const dims = PRESETS[preset];
-  const config = presetConfigJson(preset);
+  for (const [field, value] of Object.entries(options.depth ?? {})) {
+    if (!Number.isInteger(value) || value < 1) throw new SarashinaError('invalid-request', `depth.${field} ${value} is not a positive whole number of layers.`, { field, value });
+  }
+  const config = presetConfigJson(preset, options.depth);
   // The generator's own config goes through the same parser the exporter uses, so the weights'
   // shapes are exactly what the exporter will expect.
   const spec = parseModelConfig(config);

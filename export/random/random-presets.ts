@@ -76,10 +76,23 @@ export function isRandomPreset(value: unknown): value is RandomPreset {
 }
 
 /**
+ * Fewer layers than the preset has, everything else as it is: a full-width checkpoint small enough to export and run
+ * on one machine in minutes (bench/gpu/fidelity.sh). config.json then lists the changed count — the only field that
+ * differs from the preset's file.
+ */
+export interface DepthOverride {
+  /** Decoder layers (text_config.num_hidden_layers). */
+  readonly textLayers?: number;
+  /** Vision blocks (vision_config.depth). */
+  readonly visionDepth?: number;
+}
+
+/**
  * config.json content for `preset`. 8b is the real sarashina2-vision-8b file; 14b adds the
  * Sarashina2-13B text sizes and the 5120 projector width; tiny and odd list every non-default size.
+ * `depth` (optional) lowers the layer counts, adding them to the file where the preset leaves them to the defaults.
  */
-export function presetConfigJson(preset: RandomPreset): Record<string, unknown> {
+export function presetConfigJson(preset: RandomPreset, depth: DepthOverride = {}): Record<string, unknown> {
   const dims = PRESETS[preset];
   const text: Record<string, unknown> = {
     _name_or_path: NAME_OR_PATH[preset],
@@ -104,6 +117,8 @@ export function presetConfigJson(preset: RandomPreset): Record<string, unknown> 
   if (preset === 'tiny' || preset === 'odd') {
     Object.assign(vision, { depth: dims.vision.depth, embed_dim: dims.vision.embedDim, mlp_ratio: dims.vision.mlpRatio, num_heads: dims.vision.numHeads });
   }
+  if (depth.textLayers !== undefined) text.num_hidden_layers = depth.textLayers;
+  if (depth.visionDepth !== undefined) vision.depth = depth.visionDepth;
   return {
     architectures: ['Sarashina2VisionForCausalLM'],
     auto_map: {

@@ -23,6 +23,7 @@ import { compareArrays, randomFloats } from '../testing/compare';
 import { loadModel } from '../testing/load-model';
 import { runSteps } from '../testing/model-steps';
 import { testGpuContext } from '../testing/node-gpu';
+import { int4ExactnessTests } from '../testing/int4-exactness-tests';
 import { greedyCheckedSteps, loadCase } from '../testing/package-runner';
 import type { SarashinaModel } from './sarashina-model';
 import type { FeatureSpan, ImageFeatures } from './vision-language-model';
@@ -144,6 +145,17 @@ describe('SarashinaModel on the odd packages (no width a multiple of 32)', () =>
       }
     });
   }
+
+  // int4 exactness (issue 15): Hugging Face on each int4 package's own weights, tight bounds per path, as for the tiny
+  // model (src/testing/int4-fixtures.ts); every int4 linear here has a padded last block.
+  int4ExactnessTests({
+    fixtures: FIXTURES,
+    cases: ['image-ja'],
+    kernelCases: ['text-ja-head16'],
+    model: (precision) => models[`${precision}/kernels`],
+    skipReason: (ctx, precision) =>
+      precision === 'q4f16' ? (ctx.capabilities.shaderF16 ? null : NO_F16) : ctx.capabilities.shaderF16 ? 'q4f32 runs on the adapter without shader-f16 (SwiftShader)' : null,
+  });
 
   // As the tiny model's fp32 test: Hugging Face's logits and greedy tokens through our vision and decode kernels.
   it.skipIf(!HAS_HF_FIXTURES).each(['text-en', 'image-ja', 'two-images-en'])('fp32 %s: first logits within 1e-3, greedy tokens equal Hugging Face', async (name) => {

@@ -40,3 +40,18 @@ export async function runSteps(ctx: GpuContext, model: VisionLanguageModel, p: S
     token.destroy();
   }
 }
+
+/** Decode steps only, no prefill: `tokens[i]` through the decode step at position i; the logits after each. */
+export async function decodeSteps(ctx: GpuContext, model: VisionLanguageModel, tokens: readonly number[]): Promise<Float32Array[]> {
+  const token = createStorageBuffer(ctx.device, 'test.token', 16);
+  try {
+    const logits: Float32Array[] = [];
+    for (const [position, id] of tokens.entries()) {
+      ctx.device.queue.writeBuffer(token, 0, new Uint32Array([id]));
+      logits.push(await readLogits(ctx, model, await model.decode(token, position)));
+    }
+    return logits;
+  } finally {
+    token.destroy();
+  }
+}
