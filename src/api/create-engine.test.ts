@@ -34,8 +34,8 @@ let dir = '';
 let engine: LocalEngine;
 
 // createEngine's path (platform, processor, plan, request handling) does not depend on the adapter: it runs on
-// SwiftShader. On lavapipe only the variant choice runs (q4f16 is chosen there, end to end); the model's parity on
-// lavapipe is src/model/sarashina-model.test.ts's, and a second cold compile of the same kernels here cost ~190 s in CI.
+// SwiftShader. On lavapipe only the variant choice runs (q4f16 is chosen there; it is not run here); the model's parity
+// on lavapipe is src/model/sarashina-model.test.ts's, and a second cold compile of the same kernels here cost ~190 s in CI.
 const SWIFTSHADER_ONLY = testAdapter() === 'lavapipe';
 
 beforeAll(async () => {
@@ -405,8 +405,13 @@ describe('a model published as q4f32 and q4f16 (variants.json)', () => {
       expect(info.maxPixels).toBe(processor.max_pixels);
       const e = info.memoryEstimate;
       expect(e.totalBytes).toBe(e.weightsBytes + e.kvCacheBytes + e.activationsBytes);
-      const done = await variantEngine.chat.completions.create({ messages: await caseMessages('image-ja'), max_tokens: 2 });
-      expect(done.usage.completion_tokens).toBeGreaterThan(0);
+      // The chosen variant answers. On an f16 adapter (lavapipe) that is q4f16, whose answers against Hugging Face
+      // are src/model/sarashina-model.test.ts's on the same adapter; compiling its kernels a second time here, at the
+      // same moment as that file on a cold shader cache, cost ~140 s of CI (2026-12-02), so the completion runs only where q4f32 is chosen.
+      if (!f16) {
+        const done = await variantEngine.chat.completions.create({ messages: await caseMessages('image-ja'), max_tokens: 2 });
+        expect(done.usage.completion_tokens).toBeGreaterThan(0);
+      }
     } finally {
       await variantEngine.dispose();
     }
