@@ -104,6 +104,45 @@ function shuffled<T>(random: () => number, items: readonly T[]): T[] {
   return out;
 }
 
+/** How placeShapes draws each shape: its cell, the colours it may take, its radius as a fraction of the cell's
+ * shorter side, and its largest rotation (radians; circles are never rotated). */
+interface Placement {
+  readonly shapes: readonly ShapeKind[];
+  readonly cells: readonly number[];
+  readonly width: number;
+  readonly height: number;
+  readonly colours: readonly ColourName[];
+  readonly radius: readonly [number, number];
+  readonly maxRotation: number;
+}
+
+/** Shape i in cell i of the 3 × 3 grid, jittered within its cell, in reading order of their places. The random draws
+ * (colour, radius, RGB jitter, centre, rotation, per shape) are in a fixed order: the committed datasets depend on it. */
+function placeShapes(random: () => number, p: Placement): SceneObject[] {
+  const cellW = p.width / 3;
+  const cellH = p.height / 3;
+  const objects: SceneObject[] = p.shapes.map((shape, i) => {
+    const cell = p.cells[i] ?? 0;
+    const colour = pick(random, p.colours);
+    const radius = Math.min(cellW, cellH) * between(random, p.radius[0], p.radius[1]);
+    const slackX = Math.max(0, cellW / 2 - radius) * 0.6;
+    const slackY = Math.max(0, cellH / 2 - radius) * 0.6;
+    const rgb = COLOUR_RGB[colour].map((c) => Math.max(0, Math.min(255, Math.round(c + between(random, -18, 18))))) as unknown as [number, number, number];
+    return {
+      shape,
+      colour,
+      position: POSITIONS[cell] ?? 'center',
+      centreX: ((cell % 3) + 0.5) * cellW + between(random, -slackX, slackX),
+      centreY: (Math.floor(cell / 3) + 0.5) * cellH + between(random, -slackY, slackY),
+      radius,
+      rotation: shape === 'circle' ? 0 : between(random, -p.maxRotation, p.maxRotation),
+      rgb,
+    };
+  });
+  objects.sort((a, b) => POSITIONS.indexOf(a.position) - POSITIONS.indexOf(b.position));
+  return objects;
+}
+
 /**
  * The scene for `seed`: 112–224 px sides (any aspect ratio in that box), 1–3 objects with distinct shapes
  * in distinct cells; colours may repeat. Objects fill 50–90 % of their cell's smaller side.
@@ -118,27 +157,7 @@ export function makeScene(seed: number): Scene {
   const count = 1 + Math.floor(random() * 3);
   const shapes = shuffled(random, SHAPES).slice(0, count);
   const cells = shuffled(random, [0, 1, 2, 3, 4, 5, 6, 7, 8]).slice(0, count);
-  const cellW = width / 3;
-  const cellH = height / 3;
-  const objects: SceneObject[] = shapes.map((shape, i) => {
-    const cell = cells[i] ?? 0;
-    const colour = pick(random, COLOURS);
-    const radius = Math.min(cellW, cellH) * between(random, 0.25, 0.45);
-    const slackX = Math.max(0, cellW / 2 - radius) * 0.6;
-    const slackY = Math.max(0, cellH / 2 - radius) * 0.6;
-    const rgb = COLOUR_RGB[colour].map((c) => Math.max(0, Math.min(255, Math.round(c + between(random, -18, 18))))) as unknown as [number, number, number];
-    return {
-      shape,
-      colour,
-      position: POSITIONS[cell] ?? 'center',
-      centreX: ((cell % 3) + 0.5) * cellW + between(random, -slackX, slackX),
-      centreY: (Math.floor(cell / 3) + 0.5) * cellH + between(random, -slackY, slackY),
-      radius,
-      rotation: shape === 'circle' ? 0 : between(random, -0.3, 0.3),
-      rgb,
-    };
-  });
-  objects.sort((a, b) => POSITIONS.indexOf(a.position) - POSITIONS.indexOf(b.position));
+  const objects = placeShapes(random, { shapes, cells, width, height, colours: COLOURS, radius: [0.25, 0.45], maxRotation: 0.3 });
   return { width, height, background, gradient, objects };
 }
 
@@ -188,27 +207,7 @@ export function makeVariedScene(seed: number): Scene {
   const count = 1 + Math.floor(random() * 3);
   const shapes = shuffled(random, SHAPES).slice(0, count);
   const cells = shuffled(random, [0, 1, 2, 3, 4, 5, 6, 7, 8]).slice(0, count);
-  const cellW = width / 3;
-  const cellH = height / 3;
-  const objects: SceneObject[] = shapes.map((shape, i) => {
-    const cell = cells[i] ?? 0;
-    const colour = pick(random, allowed);
-    const radius = Math.min(cellW, cellH) * between(random, 0.28, 0.46);
-    const slackX = Math.max(0, cellW / 2 - radius) * 0.6;
-    const slackY = Math.max(0, cellH / 2 - radius) * 0.6;
-    const rgb = COLOUR_RGB[colour].map((c) => Math.max(0, Math.min(255, Math.round(c + between(random, -18, 18))))) as unknown as [number, number, number];
-    return {
-      shape,
-      colour,
-      position: POSITIONS[cell] ?? 'center',
-      centreX: ((cell % 3) + 0.5) * cellW + between(random, -slackX, slackX),
-      centreY: (Math.floor(cell / 3) + 0.5) * cellH + between(random, -slackY, slackY),
-      radius,
-      rotation: shape === 'circle' ? 0 : between(random, -0.4, 0.4),
-      rgb,
-    };
-  });
-  objects.sort((a, b) => POSITIONS.indexOf(a.position) - POSITIONS.indexOf(b.position));
+  const objects = placeShapes(random, { shapes, cells, width, height, colours: allowed, radius: [0.28, 0.46], maxRotation: 0.4 });
   const supersample = pick(random, [1, 2, 4, 8]);
   const effects: PictureEffects = {
     ...(random() < 0.35 ? { blurSigma: between(random, 0.4, 1.2) } : {}),
