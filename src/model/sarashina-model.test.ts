@@ -13,7 +13,7 @@ import { exportPackage } from '../../export/package/export-package';
 import { createStorageBuffer } from '../gpu/gpu-buffers';
 import { NodeDirSource } from '../loader/node-dir-source';
 import { compareArrays } from '../testing/compare';
-import { readLogits, runSteps } from '../testing/model-steps';
+import { imageSpans, readLogits, runSteps } from '../testing/model-steps';
 import { testGpuContext } from '../testing/node-gpu';
 import { type Case, greedyCheckedSteps, loadCase } from '../testing/package-runner';
 import { int4ExactnessTests } from '../testing/int4-exactness-tests';
@@ -47,18 +47,11 @@ interface Prompt {
 async function prompt(model: SarashinaModel, name: string): Promise<Prompt> {
   const { c, pixels, features, logits } = await loadCase(FIXTURES, name);
   const ids = Int32Array.from(c.inputIds);
-  const spans: FeatureSpan[] = [];
+  let spans: FeatureSpan[] = [];
   let encoded: ImageFeatures | null = null;
   if (pixels) {
     encoded = await model.encodeImages({ pixelValues: pixels, grids: c.grids.map(([t, h, w]) => ({ t, h, w })) });
-    let row = 0;
-    for (let i = 0; i < ids.length; i++) {
-      if (ids[i] !== model.spec.tokens.image || (i > 0 && ids[i - 1] === model.spec.tokens.image)) continue;
-      let end = i;
-      while (ids[end] === model.spec.tokens.image) end++;
-      spans.push({ start: i, length: end - i, features: encoded, featureRow: row });
-      row += end - i;
-    }
+    spans = imageSpans(ids, model.spec.tokens.image, encoded);
   }
   return { c, ids, spans, features: encoded, reference: logits, referenceFeatures: features };
 }

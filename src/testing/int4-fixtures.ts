@@ -22,7 +22,7 @@ import type { GpuContext } from '../gpu/gpu-context';
 import type { FeatureSpan, ImageFeatures, VisionLanguageModel } from '../model/vision-language-model';
 import type { PackageManifest } from '../protocol/manifest';
 import { compareArrays, type ErrorStats } from './compare';
-import { argmax, decodeSteps, runSteps } from './model-steps';
+import { argmax, decodeSteps, imageSpans, runSteps } from './model-steps';
 import { greedyCheckedSteps, loadCase } from './package-runner';
 
 /** One case of an int4 fixture (case.json). */
@@ -122,18 +122,11 @@ export async function runInt4Case(
       // No prefill at all: the decode step from position 0, each prompt token and then the reference's greedy tokens.
       ours = (await decodeSteps(ctx, model, [...c.inputIds, ...c.greedy.tokens.slice(0, stepCount - 1)])).slice(ids.length - 1);
     } else {
-      const spans: FeatureSpan[] = [];
+      let spans: FeatureSpan[] = [];
       if (pixels && c.imageFeatures) {
         encoded = await model.encodeImages({ pixelValues: pixels, grids: c.grids.map(([t, h, w]) => ({ t, h, w })) });
         features = stepError(await readFeatures(ctx, model, encoded), want!);
-        let row = 0;
-        for (let i = 0; i < ids.length; i++) {
-          if (ids[i] !== model.spec.tokens.image || (i > 0 && ids[i - 1] === model.spec.tokens.image)) continue;
-          let end = i;
-          while (ids[end] === model.spec.tokens.image) end++;
-          spans.push({ start: i, length: end - i, features: encoded, featureRow: row });
-          row += end - i;
-        }
+        spans = imageSpans(ids, model.spec.tokens.image, encoded);
       }
       ours = (await runSteps(ctx, model, { ids, spans }, stepCount - 1, c.greedy.tokens)).logits;
     }

@@ -4,7 +4,7 @@
  */
 import { createStorageBuffer, readBuffer } from '../gpu/gpu-buffers';
 import type { GpuContext } from '../gpu/gpu-context';
-import type { FeatureSpan, VisionLanguageModel } from '../model/vision-language-model';
+import type { FeatureSpan, ImageFeatures, VisionLanguageModel } from '../model/vision-language-model';
 
 /** The ids of a prompt and its image-feature spans. */
 export interface StepPrompt {
@@ -54,4 +54,18 @@ export async function decodeSteps(ctx: GpuContext, model: VisionLanguageModel, t
   } finally {
     token.destroy();
   }
+}
+
+/** The prompt's runs of image tokens, in order, each taking the next rows of `features` (one row per token). */
+export function imageSpans(ids: Int32Array, imageToken: number, features: ImageFeatures): FeatureSpan[] {
+  const spans: FeatureSpan[] = [];
+  let row = 0;
+  for (let i = 0; i < ids.length; i++) {
+    if (ids[i] !== imageToken || (i > 0 && ids[i - 1] === imageToken)) continue;
+    let end = i;
+    while (ids[end] === imageToken) end++;
+    spans.push({ start: i, length: end - i, features, featureRow: row });
+    row += end - i;
+  }
+  return spans;
 }
