@@ -42,6 +42,27 @@ export function chromiumPath(): string {
 }
 
 /** Starts the dev server (root = the repository, so e2e/pages/*.html are served) and Chromium. */
+/**
+ * A new page at `url` that collects page errors, console errors and HTTP errors in `errors`. A 404 for
+ * variants.json is the engine asking whether a model folder holds several variants (a plain package has none): part
+ * of the protocol, not an error.
+ */
+export async function openPage(browser: Browser, url: string): Promise<{ page: Page; errors: string[] }> {
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    // Failed loads are reported below with their URL.
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(`console: ${m.text()}`);
+  });
+  page.on('response', (r) => {
+    const expected = r.url().endsWith('/favicon.ico') || (r.status() === 404 && r.url().endsWith('/variants.json'));
+    if (r.status() >= 400 && !expected) errors.push(`http ${r.status()}: ${r.url()}`);
+  });
+  await page.goto(url);
+  return { page, errors };
+}
+
 export async function startE2e(): Promise<E2eSession> {
   const server = await createServer({
     configFile: fileURLToPath(new URL('../vite.config.ts', import.meta.url)),
@@ -59,23 +80,7 @@ export async function startE2e(): Promise<E2eSession> {
     server,
     browser,
     baseUrl,
-    async open(path: string) {
-      const page = await browser.newPage();
-      const errors: string[] = [];
-      page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-      page.on('console', (m) => {
-        // Failed loads are reported below with their URL.
-        if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(`console: ${m.text()}`);
-      });
-      page.on('response', (r) => {
-        // A 404 for variants.json is the engine asking whether a model folder holds several variants (a plain package
-        // has none): part of the protocol, not an error.
-        const expected = r.url().endsWith('/favicon.ico') || (r.status() === 404 && r.url().endsWith('/variants.json'));
-        if (r.status() >= 400 && !expected) errors.push(`http ${r.status()}: ${r.url()}`);
-      });
-      await page.goto(`${baseUrl}${path}`);
-      return { page, errors };
-    },
+    open: (path: string) => openPage(browser, `${baseUrl}${path}`),
     async close() {
       await browser.close();
       await server.close();

@@ -24,7 +24,7 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportPackage } from '../export/package/export-package';
 import { type AccuracyCase, accuracyCases } from '../export/train/accuracy-cases';
-import { CHROMIUM_ARGS, chromiumPath, REPO_ROOT } from './harness';
+import { CHROMIUM_ARGS, chromiumPath, openPage, REPO_ROOT } from './harness';
 import { type StaticServer, startStaticServer } from './static-server';
 
 /**
@@ -52,20 +52,7 @@ interface Opened {
   readonly errors: string[];
 }
 
-async function open(browser: Browser, url: string): Promise<Opened> {
-  const page = await browser.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(`console: ${m.text()}`);
-  });
-  page.on('response', (r) => {
-    const expected = r.url().endsWith('/favicon.ico') || (r.status() === 404 && r.url().endsWith('/variants.json'));
-    if (r.status() >= 400 && !expected) errors.push(`http ${r.status()}: ${r.url()}`);
-  });
-  await page.goto(url);
-  return { page, errors };
-}
+const open = (browser: Browser, url: string): Promise<Opened> => openPage(browser, url);
 
 /** Waits until the element is ready or shows an error screen; returns that screen's text ('' when ready). */
 async function loaded(page: Page): Promise<string> {
