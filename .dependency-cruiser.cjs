@@ -4,7 +4,9 @@
  * shaders/ (one folder per kernel role: WGSL, its descriptor and host code) imports only src/protocol and src/gpu;
  * src/model, src/generate, src/ort, src/api and src/cli may import it; nothing below it (protocol, processor, gpu,
  * loader) nor the UI side (component, workers) may.
- * export/ imports only src/protocol and pure helpers (src/ort/onnx, src/processor).
+ * src/convert (the checkpoint converter the CLI and the browser share) imports src/protocol, src/processor, src/loader
+ * (hashing, the model store) and src/ort/onnx; only its node-*.ts files may import node: modules.
+ * export/ imports only src/protocol, src/convert and pure helpers (src/ort/onnx, src/processor).
  * Tests (*.test.ts), test harnesses (*-harness.ts) and src/testing may reach across for fixtures and references.
  */
 const layers = {
@@ -15,13 +17,15 @@ const layers = {
   model: ['protocol', 'processor', 'gpu', 'ort', 'shaders'],
   generate: ['protocol', 'processor', 'gpu', 'ort', 'model', 'shaders'],
   loader: ['protocol'],
-  api: ['protocol', 'processor', 'gpu', 'ort', 'model', 'generate', 'loader', 'shaders'],
+  // src/ort/onnx only (the rule below): the graph encoder, not the runtime.
+  convert: ['protocol', 'processor', 'loader', 'ort'],
+  api: ['protocol', 'processor', 'gpu', 'ort', 'model', 'generate', 'loader', 'convert', 'shaders'],
   // The web component talks to the engine only through the worker client (workers/).
   component: ['protocol', 'workers'],
   // The published package's entry: the API, the worker client and the element's types; nothing imports it.
   package: ['protocol', 'api', 'workers', 'component'],
   // The Node CLI: everything in src but the UI; nothing imports it.
-  cli: ['protocol', 'processor', 'gpu', 'ort', 'model', 'generate', 'loader', 'api', 'shaders'],
+  cli: ['protocol', 'processor', 'gpu', 'ort', 'model', 'generate', 'loader', 'convert', 'api', 'shaders'],
 };
 
 const forbidden = Object.entries(layers).map(([layer, allowed]) => {
@@ -41,6 +45,20 @@ forbidden.push({
   severity: 'error',
   from: { path: '^shaders/', pathNot: '\\.test\\.ts$' },
   to: { path: '^(src/(?!(protocol|gpu)/)|workers/|export/|demo/|e2e/|bench/)' },
+});
+
+// src/convert ships to the browser: the ONNX encoder but not the runtime, and node: modules only in its node-*.ts files.
+forbidden.push({
+  name: 'convert-imports-ort-onnx-only',
+  severity: 'error',
+  from: { path: '^src/convert/', pathNot: '\\.test\\.ts$' },
+  to: { path: '^src/ort/(?!onnx/)' },
+});
+forbidden.push({
+  name: 'convert-is-browser-code-but-its-node-files',
+  severity: 'error',
+  from: { path: '^src/convert/', pathNot: '(\\.test\\.ts$|/node-[^/]*\\.ts$)' },
+  to: { dependencyTypes: ['core'] },
 });
 
 // workers/: the worker entry and its client sit on top of the API; the UI is above them.

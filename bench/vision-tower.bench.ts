@@ -16,8 +16,8 @@
  * bench/gpu/stage-model-bench.sh), then `source .gpu/env.sh && "$NODE" <dir>/vision-tower.mjs --out $OUT/x.json`.
  */
 import { writeFileSync } from 'node:fs';
-import { GraphBuilder } from '../export/graphs/graph-builder';
-import { parseModelConfig } from '../export/hf-config';
+import { GraphBuilder } from '../src/convert/graphs/graph-builder';
+import { parseModelConfig } from '../src/convert/hf-config';
 import { presetConfigJson } from '../export/random/random-presets';
 import { float16Bits } from '../src/gpu/float16-bits';
 import { createStorageBuffer } from '../src/gpu/gpu-buffers';

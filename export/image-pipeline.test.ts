@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { chooseImagePipeline, parseImageProcessorConfig } from './hf-config';
+import { chooseImagePipeline, parseImageProcessorConfig } from '../src/convert/hf-config';
 
 /** sbintuitions/sarashina2.2-ocr preprocessor_config.json, verbatim (shared/reference/sarashina2-vision-real-files.md §2.2). */
 const SARASHINA22_OCR = {

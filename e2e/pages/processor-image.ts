@@ -1,6 +1,6 @@
 // Runs every Hugging Face image-processor parity case in the browser: decode with createImageBitmap/WebGL,
 // preprocess in TypeScript, compare with the fixture bit for bit (sha256 of the float32 array).
-import { parseImageProcessorConfig } from '../../export/hf-config';
+import { parseImageProcessorConfig } from '../../src/convert/hf-config';
 import { decodeImageBlob } from '../../src/processor/image/decode-image-browser';
 import { preprocessImages } from '../../src/processor/image/preprocess-images';
 

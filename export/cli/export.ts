@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { isSarashinaError } from '../../src/protocol/errors';
 import { PRECISIONS, type Precision } from '../../src/protocol/manifest';
 import { IMAGE_PIPELINES, type ImagePipeline } from '../../src/protocol/model-spec';
-import { type ExportProgress, formatBytes, formatExportProgress } from '../package/export-progress';
+import { type ExportProgress, formatBytes, formatExportProgress } from '../../src/convert/package/export-progress';
 import { DEFAULT_MAX_SHARD_BYTES, exportPackage } from '../package/export-package';
 import { exportVariants } from '../package/export-variants';
 

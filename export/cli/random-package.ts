@@ -7,8 +7,9 @@
 import { parseArgs } from 'node:util';
 import { isSarashinaError } from '../../src/protocol/errors';
 import type { Precision } from '../../src/protocol/manifest';
-import { formatBytes, stderrProgress } from '../package/export-progress';
-import { DEFAULT_MAX_SHARD_BYTES } from '../package/package-writer';
+import { formatBytes } from '../../src/convert/package/export-progress';
+import { stderrProgress } from './stderr-progress';
+import { DEFAULT_MAX_SHARD_BYTES } from '../../src/convert/package/package-writer';
 import { writeRandomPackage } from '../random/random-package';
 import type { RandomPreset } from '../random/random-presets';
 

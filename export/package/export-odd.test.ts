@@ -13,11 +13,12 @@ import { PRECISIONS, type PackageManifest, type Precision } from '../../src/prot
 import { allDecoderLinears, scalesName } from '../../src/protocol/weight-names';
 import { compareArrays, randomFloats } from '../../src/testing/compare';
 import { decoderForwardReference, llamaRotaryTables } from '../reference-forward/decoder-reference';
-import { SafetensorsCheckpoint } from '../safetensors/safetensors-checkpoint';
-import { fromFloat16Array, toFloat16Array } from '../quantize/float16';
-import { dequantizeInt4Block32, scaleValues, type Int4Weight } from '../quantize/int4-block-quantizer';
+import { SafetensorsCheckpoint } from '../../src/convert/safetensors/safetensors-checkpoint';
+import { fromFloat16Array, toFloat16Array } from '../../src/convert/quantize/float16';
+import { dequantizeInt4Block32, scaleValues, type Int4Weight } from '../../src/convert/quantize/int4-block-quantizer';
 import { exportPackage } from './export-package';
 import { readPackageManifest, readPackageWeight } from './package-reader';
+import { openCheckpointLocation } from '../../src/convert/node-checkpoint-source';
 
 const CHECKPOINT = 'export/reference/fixtures/odd/checkpoint';
 
@@ -49,7 +50,7 @@ async function packageInt4(precision: Precision, name: string, cols: number): Pr
 describe('exportPackage on the odd checkpoint (int4 K = 144 and 212)', () => {
   it.each(['q4f32', 'q4f16'] as const)('%s: every int4 weight is [N, ceil(K/32), 16] with padding codes 8, within scale/2 of the checkpoint', async (precision) => {
     const manifest = manifests.get(precision)!;
-    const source = await SafetensorsCheckpoint.open(CHECKPOINT);
+    const source = await SafetensorsCheckpoint.open(openCheckpointLocation(CHECKPOINT));
     for (const name of allDecoderLinears(manifest.model)) {
       const { shape, data } = await source.readFloat32(name);
       const [rows = 0, cols = 0] = shape;

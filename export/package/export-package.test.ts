@@ -6,14 +6,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isSarashinaError, type SarashinaError } from '../../src/protocol/errors';
 import { packageFiles, parseManifest } from '../../src/protocol/manifest';
 import { scalesName, WEIGHTS } from '../../src/protocol/weight-names';
-import { SafetensorsCheckpoint } from '../safetensors/safetensors-checkpoint';
+import { SafetensorsCheckpoint } from '../../src/convert/safetensors/safetensors-checkpoint';
 import { writeRandomCheckpoint } from '../random/random-checkpoint';
 import { startRangeFileServer } from '../../src/testing/range-file-server';
-import { fromFloat16Array } from '../quantize/float16';
-import { dequantizeInt4Block32, scaleValues } from '../quantize/int4-block-quantizer';
+import { fromFloat16Array } from '../../src/convert/quantize/float16';
+import { dequantizeInt4Block32, scaleValues } from '../../src/convert/quantize/int4-block-quantizer';
 import { exportPackage } from './export-package';
 import { readPackageManifest, readPackageWeight } from './package-reader';
-import { fileWriteError } from './write-error';
+import { fileWriteError } from '../../src/convert/package/write-error';
+import { openCheckpointLocation } from '../../src/convert/node-checkpoint-source';
 
 let dir: string;
 let ckpt: string;
@@ -77,7 +78,7 @@ describe('exportPackage on the tiny random checkpoint', () => {
     for (const s of manifest.shards) expect(s.sizeBytes).toBeLessThanOrEqual(SHARD);
     expect((await readdir(dir)).filter((e) => e.includes('.partial-'))).toEqual([]);
 
-    const source = await SafetensorsCheckpoint.open(ckpt);
+    const source = await SafetensorsCheckpoint.open(openCheckpointLocation(ckpt));
     // The largest weight (the embedding table, 2048 × 64) spans several shards in fp32.
     if (precision === 'fp32') expect(manifest.weights[WEIGHTS.embedTokens]!.parts.length).toBeGreaterThan(1);
     for (const name of [WEIGHTS.embedTokens, WEIGHTS.patchEmbed, WEIGHTS.visionBlock(1).qkv.bias, WEIGHTS.decoderLayer(1).down, WEIGHTS.lmHead]) {

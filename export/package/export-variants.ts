@@ -14,8 +14,9 @@ import { SarashinaError } from '../../src/protocol/errors';
 import { MANIFEST_FILE_NAME, type Precision } from '../../src/protocol/manifest';
 import { buildVariantIndex, parseVariantIndex, VARIANT_INDEX_FILE_NAME, type VariantIndex, type WrittenVariant } from '../../src/protocol/variant-index';
 import { type ExportOptions, type ExportResult, exportPackage } from './export-package';
-import { checkPackageTarget } from './package-writer';
-import { fileWriteError } from './write-error';
+import { checkPackageOptions } from '../../src/convert/package/package-writer';
+import { DirectorySink } from '../../src/convert/node-directory-sink';
+import { fileWriteError } from '../../src/convert/package/write-error';
 
 export interface ExportVariantsOptions extends Omit<ExportOptions, 'precision'> {
   /** One folder per precision, in this order in the index. */
@@ -38,7 +39,8 @@ export async function exportVariants(source: string, outDir: string, options: Ex
   if (precisions.length === 0) throw new SarashinaError('invalid-request', 'No precision to export. Pass at least one of fp32, q4f32, q4f16.', {});
   const repeated = precisions.find((p, i) => precisions.indexOf(p) !== i);
   if (repeated) throw new SarashinaError('invalid-request', `Precision ${repeated} is listed twice. List each precision once.`, { precision: repeated });
-  await checkPackageTarget(outDir, options);
+  checkPackageOptions(options);
+  await new DirectorySink(outDir, options.overwrite === undefined ? {} : { overwrite: options.overwrite }).checkTarget();
   const partial = `${outDir}.partial-${process.pid}`;
   try {
     await rm(partial, { recursive: true, force: true });

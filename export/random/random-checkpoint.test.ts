@@ -3,13 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkpointTensorShapes, WEIGHTS } from '../../src/protocol/weight-names';
-import { checkTensorShapes, parseImageProcessorConfig, parseModelConfig } from '../hf-config';
-import { SafetensorsCheckpoint } from '../safetensors/safetensors-checkpoint';
+import { checkTensorShapes, parseImageProcessorConfig, parseModelConfig } from '../../src/convert/hf-config';
+import { SafetensorsCheckpoint } from '../../src/convert/safetensors/safetensors-checkpoint';
 import { tensorSizeBytes } from '../safetensors/safetensors-writer';
 import { pythonFloatRepr, toPythonJson } from './python-json';
 import { planShards, writeRandomCheckpoint } from './random-checkpoint';
 import { generationConfigJson, presetConfigJson, PRESETS } from './random-presets';
 import { randomBf16Tensor } from './random-weights';
+import { openCheckpointLocation } from '../../src/convert/node-checkpoint-source';
 
 const COMMITTED = join(import.meta.dirname, '../reference/fixtures/tiny/checkpoint');
 const COMMITTED_ODD = join(import.meta.dirname, '../reference/fixtures/odd/checkpoint');
@@ -54,7 +55,7 @@ describe('writeRandomCheckpoint', () => {
     expect(spec.vision).toMatchObject({ depth: 2, embedDim: 120, numHeads: 3, mlpDim: 240, outHiddenSize: 144 });
     expect(spec.tokens).toMatchObject({ imageStart: 997, imageEnd: 998 });
     for (const k of [spec.text.hiddenSize, spec.text.intermediateSize, spec.text.vocabSize, spec.vision.embedDim, spec.vision.mlpDim]) expect(k % 32, String(k)).not.toBe(0);
-    const ckpt = await SafetensorsCheckpoint.open(out);
+    const ckpt = await SafetensorsCheckpoint.open(openCheckpointLocation(out));
     expect(() => checkTensorShapes(spec, ckpt.tensors)).not.toThrow();
     expect(ckpt.tensors.get(WEIGHTS.visionBlock(0).fc1.weight)?.shape).toEqual([240, 120]);
   });
@@ -81,7 +82,7 @@ describe('writeRandomCheckpoint', () => {
     const processor = parseImageProcessorConfig(JSON.parse(await readFile(join(out, 'preprocessor_config.json'), 'utf8')));
     expect(processor).toMatchObject({ minPixels: 3136, maxPixels: 200704, resample: 'bicubic', rescaleFactor: 1 / 255 });
 
-    const ckpt = await SafetensorsCheckpoint.open(out);
+    const ckpt = await SafetensorsCheckpoint.open(openCheckpointLocation(out));
     expect(() => checkTensorShapes(spec, ckpt.tensors)).not.toThrow();
     expect(new Set([...ckpt.tensors.values()].map((t) => t.dtype))).toEqual(new Set(['BF16']));
     // Init scales: linears ≈ 1/√fan_in, norm weights ≈ 1, so activations stay sane.
@@ -96,7 +97,7 @@ describe('writeRandomCheckpoint', () => {
     const norm = await stats(WEIGHTS.visionBlock(1).norm2.weight);
     expect(Math.abs(norm.mean - 1)).toBeLessThan(0.01);
     // Another seed gives other weights.
-    const other = await SafetensorsCheckpoint.open(COMMITTED);
+    const other = await SafetensorsCheckpoint.open(openCheckpointLocation(COMMITTED));
     expect((await ckpt.read(WEIGHTS.lmHead)).bytes).not.toEqual((await other.read(WEIGHTS.lmHead)).bytes);
   });
 });

@@ -15,12 +15,13 @@ import { type ErrorDetails, SarashinaError } from '../../src/protocol/errors';
 import { PRECISIONS, type Precision, type WeightEntry } from '../../src/protocol/manifest';
 import { int4BlocksPerRow, int4WeightBytes } from '../../src/protocol/int4-layout';
 import type { ModelSpec } from '../../src/protocol/model-spec';
-import { parseImageProcessorConfig, parseModelConfig } from '../hf-config';
-import { ExportProgressTracker, type ExportProgress } from '../package/export-progress';
-import { checkPackageTarget, type ExportResult, writeFloatWeight, writeInt4Weight, writePackage } from '../package/package-writer';
-import type { ShardWriter } from '../package/shard-writer';
-import { planWeights, type PlannedWeight } from '../package/weight-plan';
-import { float32ToFloat16Bits, toFloat16Array } from '../quantize/float16';
+import { parseImageProcessorConfig, parseModelConfig } from '../../src/convert/hf-config';
+import { ExportProgressTracker, type ExportProgress } from '../../src/convert/package/export-progress';
+import { checkPackageOptions, type ExportResult, writeFloatWeight, writeInt4Weight, writePackage } from '../../src/convert/package/package-writer';
+import { DirectorySink } from '../../src/convert/node-directory-sink';
+import type { ShardWriter } from '../../src/convert/package/shard-writer';
+import { planWeights, type PlannedWeight } from '../../src/convert/package/weight-plan';
+import { float32ToFloat16Bits, toFloat16Array } from '../../src/convert/quantize/float16';
 import { isRandomPreset, preprocessorConfigJson, presetConfigJson, PRESETS, type RandomPreset } from './random-presets';
 import { initFor, randomBf16Chunks } from './random-weights';
 import { buildTokenizerFiles } from './tokenizer-files';
@@ -53,7 +54,9 @@ export async function writeRandomPackage(outDir: string, options: RandomPackageO
   const preprocessor = preprocessorConfigJson(preset);
   const minPixels = Number(preprocessor.min_pixels);
   const maxPixels = options.maxPixels ?? PRESETS[preset].maxPixels;
-  await checkPackageTarget(outDir, options);
+  checkPackageOptions(options);
+  const sink = new DirectorySink(outDir, options.overwrite === undefined ? {} : { overwrite: options.overwrite });
+  await sink.checkTarget();
   const spec = parseModelConfig(presetConfigJson(preset));
   const imageProcessor = parseImageProcessorConfig({ ...preprocessor, max_pixels: maxPixels, size: { min_pixels: minPixels, max_pixels: maxPixels } });
   const dims = PRESETS[preset];
@@ -74,12 +77,11 @@ export async function writeRandomPackage(outDir: string, options: RandomPackageO
       source: `random:${preset}:seed=${seed}`,
     },
     (planned, shards) => randomWeight(spec, planned, shards, seed),
-    outDir,
+    sink,
     {
       precision,
       ...(options.maxShardBytes === undefined ? {} : { maxShardBytes: options.maxShardBytes }),
       ...(options.maxWeightPartBytes === undefined ? {} : { maxWeightPartBytes: options.maxWeightPartBytes }),
-      ...(options.overwrite === undefined ? {} : { overwrite: options.overwrite }),
       onWeight: (w) => progress.add(packageBytes(w), w.name),
     },
   );

@@ -10,7 +10,7 @@
 
 import type { ModelSpec } from '../../src/protocol/model-spec';
 import { allBiases, allNorms, WEIGHTS } from '../../src/protocol/weight-names';
-import { float32ToBf16Bytes } from '../safetensors/safetensors-dtype';
+import { float32ToBf16Bytes } from '../../src/convert/safetensors/safetensors-dtype';
 import type { TensorToWrite } from '../safetensors/safetensors-writer';
 
 /** How one tensor is initialised: value = mean + std · N(0, 1). */

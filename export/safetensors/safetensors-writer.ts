@@ -6,7 +6,7 @@
 
 import { open, rename, rm } from 'node:fs/promises';
 import { SarashinaError } from '../../src/protocol/errors';
-import { dtypeSizeBytes, elementCount, type SafetensorsDtype } from './safetensors-dtype';
+import { dtypeSizeBytes, elementCount, type SafetensorsDtype } from '../../src/convert/safetensors/safetensors-dtype';
 
 export interface TensorToWrite {
   readonly name: string;

@@ -8,7 +8,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseHeaderLength, parseSafetensorsHeader } from '../safetensors/safetensors-header';
+import { parseHeaderLength, parseSafetensorsHeader } from '../../src/convert/safetensors/safetensors-header';
 import { encodeRgbPng } from './encode-rgb-png';
 import { datasetItem } from './shapes-dataset';
 import type { QuestionKind, QuestionLanguage, ShapeQuestion } from './shapes-questions';

@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportPackage } from '../../export/package/export-package';
 import { exportVariants } from '../../export/package/export-variants';
-import { parseImageProcessorConfig } from '../../export/hf-config';
+import { parseImageProcessorConfig } from '../convert/hf-config';
 import { GpuContext } from '../gpu/gpu-context';
 import { installNodeWebGpu } from '../gpu/node-webgpu';
 import type { GenerationResult } from '../generate/generator';

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseImageProcessorConfig } from '../../export/hf-config';
+import { parseImageProcessorConfig } from '../convert/hf-config';
 import { isSarashinaError, SarashinaError } from '../protocol/errors';
 import { planImage } from '../processor/image/preprocess-images';
 import type { ChatMessage } from '../processor/text/chat-messages';

@@ -10,11 +10,11 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseModelConfig } from '../../export/hf-config';
+import { parseModelConfig } from '../convert/hf-config';
 import { exportPackage } from '../../export/package/export-package';
 import { decoderForwardReference } from '../../export/reference-forward/decoder-reference';
 import { visionForwardReference } from '../../export/reference-forward/vision-reference';
-import { SafetensorsCheckpoint } from '../../export/safetensors/safetensors-checkpoint';
+import { SafetensorsCheckpoint } from '../convert/safetensors/safetensors-checkpoint';
 import { readBuffer } from '../gpu/gpu-buffers';
 import { NodeDirSource } from '../loader/node-dir-source';
 import type { ModelSpec } from '../protocol/model-spec';
@@ -27,6 +27,7 @@ import { int4ExactnessTests } from '../testing/int4-exactness-tests';
 import { greedyCheckedSteps, loadCase } from '../testing/package-runner';
 import type { SarashinaModel } from './sarashina-model';
 import type { FeatureSpan, ImageFeatures } from './vision-language-model';
+import { openCheckpointLocation } from '../convert/node-checkpoint-source';
 
 const FIXTURES = 'export/reference/fixtures/odd';
 const CHECKPOINT = join(FIXTURES, 'checkpoint');
@@ -68,7 +69,7 @@ describe('SarashinaModel on the odd packages (no width a multiple of 32)', () =>
   beforeAll(async () => {
     const ctx = await testGpuContext();
     dir = await mkdtemp(join(tmpdir(), 'odd-model-'));
-    const ckpt = await SafetensorsCheckpoint.open(CHECKPOINT);
+    const ckpt = await SafetensorsCheckpoint.open(openCheckpointLocation(CHECKPOINT));
     spec = parseModelConfig(JSON.parse(await readFile(join(CHECKPOINT, 'config.json'), 'utf8')));
     const tensors = new Map<string, Float32Array>();
     for (const name of ckpt.tensors.keys()) tensors.set(name, (await ckpt.readFloat32(name)).data);

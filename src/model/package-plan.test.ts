@@ -17,7 +17,7 @@ import { precisionDtypes } from '../protocol/precision-dtypes';
 import { buildVariantIndex } from '../protocol/variant-index';
 import { scalesName, WEIGHTS } from '../protocol/weight-names';
 import { real8bIndex, real8bSpec, real8bWeights } from '../testing/real-8b';
-import { plannedEntries, planWeights } from '../../export/package/weight-plan';
+import { plannedEntries, planWeights } from '../convert/package/weight-plan';
 import { estimateMemory } from './memory-estimate';
 import { chooseVariant, planPackage } from './package-plan';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fromFloat16Array, toFloat16Array } from '../../export/quantize/float16';
+import { fromFloat16Array, toFloat16Array } from '../convert/quantize/float16';
 import { createStorageBuffer, readBuffer, uploadBuffer } from '../gpu/gpu-buffers';
 import { KernelCache } from '../gpu/kernel';
 import type { ModelSpec } from '../protocol/model-spec';

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseModelConfig } from '../../export/hf-config';
-import { parseHeaderLength, parseSafetensorsHeader } from '../../export/safetensors/safetensors-header';
+import { parseModelConfig } from '../convert/hf-config';
+import { parseHeaderLength, parseSafetensorsHeader } from '../convert/safetensors/safetensors-header';
 import type { ModelSpec } from './model-spec';
 import { allBiases, allDecoderLinears, allNorms, checkpointTensorShapes, scalesName } from './weight-names';
 

@@ -5,7 +5,7 @@
 import type { GpuContext } from '../gpu/gpu-context';
 import { readBuffer, uploadBuffer } from '../gpu/gpu-buffers';
 import { encodeOnnxModel, type OnnxGraph } from '../ort/onnx/onnx-model';
-import type { ModelGraph } from '../../export/graphs/graph-builder';
+import type { ModelGraph } from '../convert/graphs/graph-builder';
 import { createSession, loadOrt, type OrtModule, type OrtSession, type OrtTensor } from '../ort/ort-runtime';
 
 export type HostData = Float32Array | Int32Array | Uint8Array | Uint16Array;

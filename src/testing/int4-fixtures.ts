@@ -16,7 +16,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fromFloat16Array } from '../../export/quantize/float16';
+import { fromFloat16Array } from '../convert/quantize/float16';
 import { readBuffer } from '../gpu/gpu-buffers';
 import type { GpuContext } from '../gpu/gpu-context';
 import type { FeatureSpan, ImageFeatures, VisionLanguageModel } from '../model/vision-language-model';

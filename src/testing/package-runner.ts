@@ -12,11 +12,11 @@ import { WEIGHTS } from '../protocol/weight-names';
 import { splitRowCounts, weightRowParts } from '../protocol/weight-parts';
 import { type PatchGrid, visionRotaryTables } from '../processor/vision-rotary';
 import type { OrtTensor } from '../ort/ort-runtime';
-import type { ModelGraph } from '../../export/graphs/graph-builder';
-import { fromFloat16Array } from '../../export/quantize/float16';
+import type { ModelGraph } from '../convert/graphs/graph-builder';
+import { fromFloat16Array } from '../convert/quantize/float16';
 import { llamaRotaryTables } from '../../export/reference-forward/decoder-reference';
 import { imageRanges } from '../../export/reference-forward/vision-reference';
-import { packageGraphs } from '../../export/package/package-graphs';
+import { packageGraphs } from '../convert/package/package-graphs';
 import { readPackageWeight } from '../../export/package/package-reader';
 import { GraphHarness, type HostData, type HostTensor } from './graph-harness';
 

@@ -4,8 +4,8 @@
  * plans them (export/package/weight-plan.ts): what a variants.json of the real model would say.
  */
 import { readFileSync } from 'node:fs';
-import { parseModelConfig } from '../../export/hf-config';
-import { plannedEntries, planWeights } from '../../export/package/weight-plan';
+import { parseModelConfig } from '../convert/hf-config';
+import { plannedEntries, planWeights } from '../convert/package/weight-plan';
 import type { Precision } from '../protocol/manifest';
 import type { ModelSpec } from '../protocol/model-spec';
 import { QWEN2_VL_IMAGE_DEFAULTS } from '../protocol/model-spec';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fromFloat16Array, toFloat16Array } from '../../../export/quantize/float16';
+import { fromFloat16Array, toFloat16Array } from '../../../src/convert/quantize/float16';
 import { createStorageBuffer, readBuffer, uploadBuffer } from '../../../src/gpu/gpu-buffers';
 import { KernelCache } from '../../../src/gpu/kernel';
 import { randomFloats } from '../../../src/testing/compare';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { GraphBuilder } from '../../../export/graphs/graph-builder';
-import { fromFloat16Array, toFloat16Array } from '../../../export/quantize/float16';
-import { quantizeInt4Block32, scaleValues } from '../../../export/quantize/int4-block-quantizer';
+import { GraphBuilder } from '../../../src/convert/graphs/graph-builder';
+import { fromFloat16Array, toFloat16Array } from '../../../src/convert/quantize/float16';
+import { quantizeInt4Block32, scaleValues } from '../../../src/convert/quantize/int4-block-quantizer';
 import { encodeOnnxModel } from '../../../src/ort/onnx/onnx-model';
 import { loadOrt } from '../../../src/ort/ort-runtime';
 import { float16Bits } from '../../../src/gpu/float16-bits';

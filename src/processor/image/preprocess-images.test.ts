@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { parseImageProcessorConfig } from '../../../export/hf-config';
+import { parseImageProcessorConfig } from '../../convert/hf-config';
 import { isSarashinaError } from '../../protocol/errors';
 import { QWEN2_VL_IMAGE_DEFAULTS, type ImageProcessorSpec, type ResampleFilter } from '../../protocol/model-spec';
 import type { DecodedImage } from './decoded-image';

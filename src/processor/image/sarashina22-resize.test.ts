@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { parseImageProcessorConfig } from '../../../export/hf-config';
+import { parseImageProcessorConfig } from '../../convert/hf-config';
 import type { ImageProcessorSpec } from '../../protocol/model-spec';
 import { encodeOnnxModel } from '../../ort/onnx/onnx-model';
 import { loadOrt } from '../../ort/ort-runtime';
