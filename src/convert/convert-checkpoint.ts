@@ -4,7 +4,7 @@
  * tokenizer files) through any PackageSink (a directory, OPFS). The one converter: the CLI (export/cli/export.ts)
  * and createEngine({ model: <checkpoint> }) both call it.
  *
- * Memory stays bounded: each tensor is read in row chunks of at most CHUNK_ELEMENTS elements (one range read each,
+ * Memory stays bounded: each tensor is read in row chunks of at most `chunkElements` elements (one range read each,
  * the next one fetched while the current one converts), never whole; only an int4 weight's scales (1/16 of its
  * codes) are held until its codes are written.
  */
@@ -26,7 +26,7 @@ import { SafetensorsCheckpoint } from './safetensors/safetensors-checkpoint';
 import { dtypeSizeBytes, toFloat32 } from './safetensors/safetensors-dtype';
 
 /** Converted per step: bounds the raw bytes and the f32 scratch of a large tensor (16 MiB of f32). */
-const CHUNK_ELEMENTS = 4 * 1024 * 1024;
+const DEFAULT_CHUNK_ELEMENTS = 4 * 1024 * 1024;
 
 export interface ConvertOptions {
   readonly precision: Precision;
@@ -36,6 +36,11 @@ export interface ConvertOptions {
   readonly imagePipeline?: ImagePipeline;
   /** Largest row part of a decoder linear or the embedding table (default 128 MiB; package-writer.ts). */
   readonly maxWeightPartBytes?: number;
+  /**
+   * Largest read, in tensor elements (default 4 Mi: 8 MiB of bf16): one range request each, and the bound on the
+   * memory a tensor takes while it converts (a whole row at least).
+   */
+  readonly chunkElements?: number;
   /** Keep a journal in the sink and resume an interrupted conversion of the same source, revision and options. */
   readonly resumable?: boolean;
   readonly signal?: AbortSignal;
@@ -89,7 +94,7 @@ export async function convertCheckpoint(source: CheckpointSource, sink: PackageS
     : undefined;
   return writePackage(
     { spec, imageProcessor, tokenizerBytes, tokenizerConfigBytes, chatTemplateBytes, source: source.description },
-    (planned, shards) => convertWeight(checkpoint, planned, shards, signal),
+    (planned, shards) => convertWeight(checkpoint, planned, shards, options.chunkElements ?? DEFAULT_CHUNK_ELEMENTS, signal),
     sink,
     {
       ...options,
@@ -149,11 +154,16 @@ interface RowChunk {
  * The rows of tensor `planned.source` as float32, `rowsPerChunk` rows at a time, each chunk one range read; the
  * next chunk's read is in flight while the caller converts the current one.
  */
-async function* rowChunks(checkpoint: SafetensorsCheckpoint, planned: PlannedWeight, rows: number, cols: number, signal: AbortSignal | undefined): AsyncGenerator<RowChunk> {
+async function* rowChunks(checkpoint: SafetensorsCheckpoint, planned: PlannedWeight, rows: number, cols: number, chunkElements: number, signal: AbortSignal | undefined): AsyncGenerator<RowChunk> {
   const info = checkpoint.info(planned.source);
   const rowBytes = cols * dtypeSizeBytes(info.dtype);
-  const rowsPerChunk = Math.max(1, Math.floor(CHUNK_ELEMENTS / cols));
-  const fetchChunk = (r: number): Promise<Uint8Array> => checkpoint.readBytes(planned.source, r * rowBytes, Math.min(rowsPerChunk, rows - r) * rowBytes, signal);
+  const rowsPerChunk = Math.max(1, Math.floor(chunkElements / cols));
+  const fetchChunk = (r: number): Promise<Uint8Array> => {
+    const read = checkpoint.readBytes(planned.source, r * rowBytes, Math.min(rowsPerChunk, rows - r) * rowBytes, signal);
+    // A prefetch may fail before anyone awaits it: the await below still sees the error.
+    read.catch(() => undefined);
+    return read;
+  };
   let pending: Promise<Uint8Array> | null = rows > 0 ? fetchChunk(0) : null;
   try {
     for (let r = 0; r < rows; r += rowsPerChunk) {
@@ -164,19 +174,19 @@ async function* rowChunks(checkpoint: SafetensorsCheckpoint, planned: PlannedWei
       yield { data: toFloat32(info.dtype, bytes, `tensor ${planned.source}`), rows: n, row: r };
     }
   } finally {
-    // A failure while converting leaves a read in flight: let it settle unobserved.
-    pending?.catch(() => undefined);
+    // A failure while converting leaves a read in flight: it settles unobserved (fetchChunk's catch).
+    pending = null;
   }
 }
 
 /** Reads one checkpoint tensor in row chunks and writes its package form; returns the manifest entries. */
-async function convertWeight(checkpoint: SafetensorsCheckpoint, planned: PlannedWeight, shards: ShardWriter, signal: AbortSignal | undefined): Promise<Record<string, WeightEntry>> {
+async function convertWeight(checkpoint: SafetensorsCheckpoint, planned: PlannedWeight, shards: ShardWriter, chunkElements: number, signal: AbortSignal | undefined): Promise<Record<string, WeightEntry>> {
   const info = checkpoint.info(planned.source);
   const [rows = 1, cols = 1] = planned.shape.length === 1 ? [1, planned.shape[0] ?? 1] : planned.shape;
   if (rows * cols * dtypeSizeBytes(info.dtype) !== info.sizeBytes) {
     throw new SarashinaError('invalid-model', `Tensor ${planned.source} holds ${info.sizeBytes} bytes, not the ${rows}×${cols} ${info.dtype} values config.json implies. The checkpoint does not match its config.`, { tensor: planned.source });
   }
-  const chunks = (): AsyncGenerator<RowChunk> => rowChunks(checkpoint, planned, rows, cols, signal);
+  const chunks = (): AsyncGenerator<RowChunk> => rowChunks(checkpoint, planned, rows, cols, chunkElements, signal);
   const conv = planned.conversion;
   if (conv.kind === 'float') {
     const floatChunks = async function* (): AsyncGenerator<Uint8Array> {

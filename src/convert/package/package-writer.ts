@@ -129,7 +129,7 @@ export async function writePackage(content: PackageContent, produce: WeightProdu
   const graphFiles = [...packageGraphs(spec, { ...options, rowParts: (weight) => rowParts.get(weight) })].map(([name, model]) => ({ name, model, bytes: encodeOnnxModel(model.graph) }));
   const smallBytes = [content.tokenizerBytes, content.tokenizerConfigBytes, content.chatTemplateBytes ?? new Uint8Array(0), ...graphFiles.map((g) => g.bytes)].reduce((n, b) => n + b.byteLength, 0);
 
-  let journal = key === undefined ? null : parseJournal(await sink.begin(), key, plan.length);
+  const journal = key === undefined ? null : parseJournal(await sink.begin(), key, plan.length);
   if (key === undefined) await sink.begin();
   else if (!journal) {
     // Nothing to resume (or another conversion's leftovers): start from an empty area.

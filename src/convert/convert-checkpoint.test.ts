@@ -1,0 +1,174 @@
+// The one converter with its two sources and two sinks: the CLI's export of a checkpoint over HTTP and the
+// in-process conversion into a ModelStore (the browser's path, here on the Node store) give the same bytes; a
+// conversion cut by a network failure resumes at a shard boundary and ends byte-identical, reading less than a
+// whole run; an abort or a refused quota leaves nothing that looks complete.
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeRandomCheckpoint } from '../../export/random/random-checkpoint';
+import { NodeFsStore } from '../loader/node-fs-store';
+import { isSarashinaError, type SarashinaError } from '../protocol/errors';
+import { MANIFEST_FILE_NAME, packageFiles, parseManifest } from '../protocol/manifest';
+import { startRangeFileServer, type RangeFileServer } from '../testing/range-file-server';
+import { convertCheckpoint } from './convert-checkpoint';
+import { openHttpFolderCheckpoint } from './http-folder-source';
+import { DirectorySink } from './node-directory-sink';
+import { openDirectoryCheckpoint } from './node-checkpoint-source';
+import { isStoredPackageComplete, StoreSink } from './store-sink';
+
+const run = promisify(execFile);
+const SHARD = 64 * 1024;
+let dir: string;
+let server: RangeFileServer;
+/** The CLI's package (npm run export of the checkpoint's URL): file path → bytes. */
+let cliFiles: Map<string, Uint8Array>;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'convert-'));
+  await writeRandomCheckpoint(join(dir, 'ckpt'), { preset: 'tiny', seed: 11 });
+  server = await startRangeFileServer(dir, 'hf');
+  const out = join(dir, 'cli-out');
+  await run('npm', ['run', '--silent', 'export', '--', `${server.url}ckpt/`, '--out', out, '--precision', 'q4f16', '--max-shard-mb', String(SHARD / 2 ** 20)]);
+  cliFiles = await readDir(out);
+});
+afterAll(async () => {
+  await server.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function readDir(path: string): Promise<Map<string, Uint8Array>> {
+  const out = new Map<string, Uint8Array>();
+  for (const name of (await readdir(path)).sort()) out.set(name, new Uint8Array(await readFile(join(path, name))));
+  return out;
+}
+
+/** A stored package's files as the manifest lists them, plus manifest.json. */
+async function readStored(root: string, modelId: string): Promise<Map<string, Uint8Array>> {
+  const manifestBytes = new Uint8Array(await readFile(join(root, modelId, MANIFEST_FILE_NAME)));
+  const out = new Map<string, Uint8Array>([[MANIFEST_FILE_NAME, manifestBytes]]);
+  for (const f of packageFiles(parseManifest(JSON.parse(new TextDecoder().decode(manifestBytes))))) out.set(f.path, new Uint8Array(await readFile(join(root, modelId, f.path))));
+  return new Map([...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+function digests(files: Map<string, Uint8Array>): Record<string, string> {
+  return Object.fromEntries([...files].map(([path, bytes]) => [path, createHash('sha256').update(bytes).digest('hex')]));
+}
+
+async function failure(p: Promise<unknown>): Promise<SarashinaError> {
+  const e = await p.then(
+    () => null,
+    (err: unknown) => err,
+  );
+  expect(isSarashinaError(e), String(e)).toBe(true);
+  return e as SarashinaError;
+}
+
+/** fetch that counts the bytes of successful range responses and, when `failAfter` is set, fails from that range request on. */
+function countingFetch(failAfter?: number): { fetchImpl: typeof fetch; ranges: () => number; bytes: () => number } {
+  let ranges = 0;
+  let bytes = 0;
+  const fetchImpl: typeof fetch = async (input, init) => {
+    const range = new Headers(init?.headers).get('range');
+    if (range) {
+      ranges++;
+      if (failAfter !== undefined && ranges > failAfter) throw new TypeError('network error: the connection was reset');
+    }
+    const response = await fetch(input, init);
+    if (range) bytes += Number(response.headers.get('content-length') ?? 0);
+    return response;
+  };
+  return { fetchImpl, ranges: () => ranges, bytes: () => bytes };
+}
+
+describe('convertCheckpoint', () => {
+  it('over HTTP into a ModelStore gives the CLI export of the same URL byte for byte, and marks it complete', async () => {
+    const root = join(dir, 'store-a');
+    const store = new NodeFsStore(root);
+    const result = await convertCheckpoint(openHttpFolderCheckpoint(`${server.url}ckpt/`), new StoreSink(store, 'tiny-q4f16'), { precision: 'q4f16', maxShardBytes: SHARD, resumable: true });
+    expect(result.manifest.shards.length).toBeGreaterThan(3);
+    expect(await isStoredPackageComplete(store, 'tiny-q4f16')).toBe(true);
+    const stored = await readStored(root, 'tiny-q4f16');
+    expect([...stored.keys()]).toEqual([...cliFiles.keys()]);
+    expect(digests(stored)).toEqual(digests(cliFiles));
+    // Nothing but the package and its markers: the journal is gone.
+    expect((await readdir(join(root, 'tiny-q4f16'))).filter((f) => !f.endsWith('.verified')).sort()).toEqual([...cliFiles.keys()]);
+  });
+
+  it('a connection cut mid-conversion resumes at the shard in progress: byte-identical, fewer bytes read than a whole run', async () => {
+    const whole = countingFetch();
+    const url = `${server.url}ckpt/`;
+    const options = { precision: 'q4f16' as const, maxShardBytes: SHARD, resumable: true, chunkElements: 4096 };
+    await convertCheckpoint(openHttpFolderCheckpoint(url, { fetchImpl: whole.fetchImpl }), new StoreSink(new NodeFsStore(join(dir, 'store-b')), 'm'), options);
+    const root = join(dir, 'store-c');
+    const store = new NodeFsStore(root);
+    const cut = countingFetch(Math.floor(whole.ranges() * 0.7));
+    const error = await failure(convertCheckpoint(openHttpFolderCheckpoint(url, { fetchImpl: cut.fetchImpl }), new StoreSink(store, 'm'), options));
+    expect(error.code).toBe('download-failed');
+    expect(error.message).toMatch(/connection was reset/);
+    expect(await isStoredPackageComplete(store, 'm')).toBe(false);
+    const again = countingFetch();
+    const resumed = await convertCheckpoint(openHttpFolderCheckpoint(url, { fetchImpl: again.fetchImpl }), new StoreSink(store, 'm'), options);
+    expect(resumed.resumedWeights).toBeGreaterThan(0);
+    expect(again.bytes()).toBeLessThan(whole.bytes() * 0.8);
+    expect(await isStoredPackageComplete(store, 'm')).toBe(true);
+    expect(digests(await readStored(root, 'm'))).toEqual(digests(cliFiles));
+  });
+
+  it('an abort leaves nothing complete-looking (store and directory); a resumable directory keeps its journal', async () => {
+    const controller = new AbortController();
+    const store = new NodeFsStore(join(dir, 'store-d'));
+    let weights = 0;
+    const onProgress = (): void => {
+      if (++weights === 20) controller.abort();
+    };
+    const source = openDirectoryCheckpoint(join(dir, 'ckpt'));
+    const options = { precision: 'q4f32' as const, maxShardBytes: SHARD, signal: controller.signal, onProgress };
+    const e1 = await failure(convertCheckpoint(source, new StoreSink(store, 'm'), { ...options, resumable: true }));
+    expect(e1.code).toBe('aborted');
+    expect(await isStoredPackageComplete(store, 'm')).toBe(false);
+    expect(await store.size('m', MANIFEST_FILE_NAME)).toBe(0);
+
+    weights = 0;
+    const controller2 = new AbortController();
+    const out = join(dir, 'aborted-pkg');
+    const e2 = await failure(
+      convertCheckpoint(source, new DirectorySink(out, { resumable: true }), {
+        ...options,
+        signal: controller2.signal,
+        resumable: true,
+        onProgress: () => {
+          if (++weights === 20) controller2.abort();
+        },
+      }),
+    );
+    expect(e2.code).toBe('aborted');
+    const left = await readdir(dir);
+    expect(left).not.toContain('aborted-pkg');
+    expect(await readdir(`${out}.partial`)).toContain('convert-journal.json');
+    expect(await readdir(`${out}.partial`)).not.toContain(MANIFEST_FILE_NAME);
+  });
+
+  it('refuses before the first byte when the sink has less room than the weight plan needs, with the numbers', async () => {
+    class FullDisk extends DirectorySink {
+      override availableBytes(): Promise<number | null> {
+        return Promise.resolve(100_000);
+      }
+    }
+    const out = join(dir, 'full');
+    const error = await failure(convertCheckpoint(openDirectoryCheckpoint(join(dir, 'ckpt')), new FullDisk(out), { precision: 'fp32' }));
+    expect(error.code).toBe('storage-quota-exceeded');
+    const needed = Number(error.details?.['neededBytes']);
+    // The fp32 package's weights alone: the CLI's q4f16 shards are smaller, fp32 stores every weight as float32.
+    const cliShardBytes = [...cliFiles].filter(([p]) => p.startsWith('weights-')).reduce((n, [, b]) => n + b.byteLength, 0);
+    expect(needed).toBeGreaterThan(cliShardBytes);
+    expect(error.details?.['availableBytes']).toBe(100_000);
+    expect(error.message).toContain('100 kB');
+    // Nothing was written: no package, and the in-progress folder holds no file.
+    expect(await readdir(dir)).not.toContain('full');
+    expect(await readdir(`${out}.partial-${process.pid}`).catch(() => [])).toEqual([]);
+  });
+});
