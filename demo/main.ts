@@ -31,7 +31,7 @@ function describeEngine(info: EngineInfo): string {
 
 function describeProgress(p: LoadProgress): string {
   const percent = p.totalBytes > 0 ? Math.floor((100 * p.loadedBytes) / p.totalBytes) : 0;
-  const phase = { download: 'ダウンロード中 (downloading)', upload: 'GPU へ転送中 (uploading)', compile: '準備中 (compiling)' }[p.phase];
+  const phase = { download: 'ダウンロード中 (downloading)', convert: '変換中 (converting)', upload: 'GPU へ転送中 (uploading)', compile: '準備中 (compiling)' }[p.phase];
   return `${phase} ${percent}%`;
 }
 

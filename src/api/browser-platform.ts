@@ -13,7 +13,10 @@ import type { EngineOptions } from '../protocol/api';
 import { SarashinaError } from '../protocol/errors';
 import { MANIFEST_FILE_NAME, packageFiles } from '../protocol/manifest';
 import { VARIANT_INDEX_FILE_NAME } from '../protocol/variant-index';
+import type { CheckpointSource } from '../convert/checkpoint-source';
+import { openHttpFolderCheckpoint } from '../convert/http-folder-source';
 import { decodeBrowserImage } from './browser-image-decoder';
+import { isHubModel, isOffline, openCheckpointModel, openConvertedOffline } from './checkpoint-model';
 import type { EnginePlatform, OpenedPackage } from './engine-platform';
 
 export function browserPlatform(): EnginePlatform {
@@ -30,6 +33,14 @@ export function modelIdForUrl(url: string): string {
 export interface RemoteModelDeps {
   readonly store: ModelStore;
   readonly fetchImpl?: typeof fetch;
+  /** Opens a Hugging Face Hub checkpoint (a model id or Hub URL) at options.revision. */
+  readonly openHub?: (model: string, options: EngineOptions, fetchImpl: typeof fetch | undefined) => Promise<CheckpointSource>;
+}
+
+/** An answer that the package's manifest is not there (the folder may hold an original checkpoint instead). */
+function isAbsentManifest(e: unknown): boolean {
+  const status = e instanceof SarashinaError && e.code === 'download-failed' ? (e.details as { status?: unknown } | undefined)?.status : undefined;
+  return typeof status === 'number' && ABSENT_STATUSES.includes(status);
 }
 
 /**
@@ -38,6 +49,29 @@ export interface RemoteModelDeps {
  * Copies of variants.json and manifest.json are kept in the store, so a model loaded once loads offline.
  */
 export async function openRemoteModel(options: EngineOptions, chooser: PackageChooser, deps: RemoteModelDeps): Promise<OpenedPackage> {
+  const { store, openHub } = deps;
+  const checkpointDeps = { store };
+  if (isHubModel(options.model, options.hubEndpoint)) {
+    if (!openHub) throw new SarashinaError('invalid-request', `${options.model} looks like a Hugging Face Hub model id, but this platform cannot open the Hub. Pass the URL of a package or checkpoint folder.`, { model: options.model });
+    return openCheckpointModel(options, chooser, checkpointDeps, () => openHub(options.model, options, deps.fetchImpl));
+  }
+  try {
+    return await openPackageUrl(options, chooser, deps);
+  } catch (e) {
+    // Offline: a checkpoint converted earlier under this model string. A folder without a package: a checkpoint.
+    if (isOffline(e)) {
+      const cached = await openConvertedOffline(options, chooser, checkpointDeps).catch(() => null);
+      if (cached) return cached;
+    } else if (isAbsentManifest(e)) {
+      const folder = openHttpFolderCheckpoint(new URL(options.model.endsWith('/') ? options.model : `${options.model}/`, globalThis.location?.href).href, deps.fetchImpl ? { fetchImpl: deps.fetchImpl } : {});
+      if (await folder.readFile('config.json', options.signal).catch(() => null)) return openCheckpointModel(options, chooser, checkpointDeps, () => Promise.resolve(folder));
+    }
+    throw e;
+  }
+}
+
+/** A package (or variants) at the URL `options.model`, downloaded into the store. */
+async function openPackageUrl(options: EngineOptions, chooser: PackageChooser, deps: RemoteModelDeps): Promise<OpenedPackage> {
   const { store } = deps;
   const base = new URL(options.model.endsWith('/') ? options.model : `${options.model}/`, globalThis.location?.href);
   const baseId = modelIdForUrl(base.href);

@@ -61,14 +61,19 @@ export async function createEngine(options: CreateEngineOptions): Promise<LocalE
       deviceMemoryGiB: deviceMemoryGiB(),
     };
     let variant: VariantChoice | undefined;
+    let estimatedReason: string | undefined;
     let plan: PackagePlan | undefined;
     const { manifest, source } = await platform.openSource(options, {
-      chooseVariant: (index) => {
-        variant = chooseVariant(index, caps, planOptions);
-        return variant.entry;
+      chooseVariant: (index, estimated) => {
+        const choice = chooseVariant(index, caps, planOptions);
+        // A checkpoint's estimated variants: the converted package is planned on its own, with this choice's reason.
+        if (estimated) estimatedReason = `${choice.reason} (converted from the original checkpoint)`;
+        else variant = choice;
+        return choice.entry;
       },
       checkManifest: (m) => {
-        plan = planPackage(m, caps, { ...planOptions, ...(variant ? { variant } : {}) });
+        const planned = planPackage(m, caps, { ...planOptions, ...(variant ? { variant } : {}) });
+        plan = estimatedReason === undefined ? planned : { ...planned, precisionReason: estimatedReason };
       },
     });
     checkAborted(signal);

@@ -5,7 +5,7 @@
  */
 import type { LoadProgress } from '../protocol/api';
 import type { ErrorCode } from '../protocol/errors';
-import { formatDuration, formatTransfer, progressPercent } from './format-progress';
+import { formatBytes, formatDuration, formatTransfer, progressPercent } from './format-progress';
 import { type UiStrings, uiLang } from './ui-strings';
 
 export interface ProgressScreen {
@@ -50,11 +50,11 @@ export function progressScreen(doc: Document, strings: UiStrings, lang: string, 
     element,
     update(p) {
       const pct = progressPercent(p);
-      title.textContent = p.phase === 'download' ? strings.downloading : strings.preparing;
+      title.textContent = p.phase === 'download' || p.phase === 'convert' ? strings.downloading : strings.preparing;
       fill.style.width = `${pct}%`;
       bar.setAttribute('aria-valuenow', String(pct));
       percent.textContent = `${strings.phase[p.phase]} ${pct}%`;
-      bytes.textContent = `${formatTransfer(p)} · ${strings.filesLabel} ${p.filesDone}/${p.filesTotal}`;
+      bytes.textContent = `${formatTransfer(p)} · ${strings.filesLabel} ${p.filesDone}/${p.filesTotal}${p.downloadedBytes === undefined ? '' : ` · ${formatBytes(p.downloadedBytes)} ${strings.downloadedLabel}`}`;
       eta.textContent = p.etaSeconds === null ? strings.unknownEta : l === 'ja' ? `${strings.etaLabel} ${formatDuration(p.etaSeconds, l)}` : `${formatDuration(p.etaSeconds, l)} ${strings.etaLabel}`;
     },
   };

@@ -10,7 +10,9 @@ export interface UiStrings {
   readonly title: string;
   readonly downloading: string;
   readonly preparing: string;
-  readonly phase: { readonly download: string; readonly upload: string; readonly compile: string };
+  readonly phase: { readonly download: string; readonly convert: string; readonly upload: string; readonly compile: string };
+  /** A checkpoint's bytes downloaded while converting (after the byte line). */
+  readonly downloadedLabel: string;
   readonly cancel: string;
   readonly cancelled: string;
   readonly load: string;
@@ -53,7 +55,8 @@ const JA: UiStrings = {
   title: 'Sarashina2-Vision チャット',
   downloading: 'モデルをダウンロードしています',
   preparing: 'モデルを準備しています',
-  phase: { download: 'ダウンロード中', upload: 'GPU へ転送中', compile: 'シェーダーを準備中' },
+  phase: { download: 'ダウンロード中', convert: 'ダウンロードして変換中', upload: 'GPU へ転送中', compile: 'シェーダーを準備中' },
+  downloadedLabel: 'ダウンロード済み',
   cancel: 'キャンセル',
   cancelled: 'ダウンロードをキャンセルしました。',
   load: 'モデルを読み込む',
@@ -135,7 +138,8 @@ const EN: UiStrings = {
   title: 'Sarashina2-Vision chat',
   downloading: 'Downloading the model',
   preparing: 'Preparing the model',
-  phase: { download: 'Downloading', upload: 'Uploading to the GPU', compile: 'Compiling shaders' },
+  phase: { download: 'Downloading', convert: 'Downloading and converting', upload: 'Uploading to the GPU', compile: 'Compiling shaders' },
+  downloadedLabel: 'downloaded',
   cancel: 'Cancel',
   cancelled: 'The download was cancelled.',
   load: 'Load the model',

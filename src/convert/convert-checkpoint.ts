@@ -10,7 +10,7 @@
  */
 import { SarashinaError } from '../protocol/errors';
 import type { Precision, WeightEntry } from '../protocol/manifest';
-import { QWEN2_VL_IMAGE_DEFAULTS, type ImagePipeline } from '../protocol/model-spec';
+import { type ImageProcessorSpec, type ImagePipeline, type ModelSpec, QWEN2_VL_IMAGE_DEFAULTS } from '../protocol/model-spec';
 import type { ByteSource, CheckpointSource } from './checkpoint-source';
 import { checkTensorShapes, parseImageProcessorConfig, parseModelConfig } from './hf-config';
 import { readCheckpointTextFiles } from './package/checkpoint-text-files';
@@ -47,20 +47,19 @@ export interface ConvertOptions {
   readonly onProgress?: (p: ExportProgress) => void;
 }
 
-/** What a checkpoint is, read from its small files: enough to choose a variant and estimate before converting. */
-export interface CheckpointInfo {
-  readonly spec: ReturnType<typeof parseModelConfig>;
+/** What a checkpoint is, from its small files: enough to choose a variant and to estimate before converting. */
+export interface CheckpointHeader {
+  readonly spec: ModelSpec;
+  readonly imageProcessor: ImageProcessorSpec;
 }
 
-/** Reads and checks config.json: 'invalid-model' for a repository that is not a Sarashina2-Vision checkpoint. */
-export async function readCheckpointSpec(source: CheckpointSource, signal?: AbortSignal): Promise<CheckpointInfo> {
-  return { spec: parseModelConfig(parseJsonFile(await requireSourceFile(source, 'config.json', signal), 'config.json')) };
-}
-
-/** Converts `source` into `sink`. Errors are SarashinaErrors naming the file and tensor. */
-export async function convertCheckpoint(source: CheckpointSource, sink: PackageSink, options: ConvertOptions): Promise<ExportResult> {
+/**
+ * Reads config.json and preprocessor_config.json: 'invalid-model' for a repository that is not a Sarashina2-Vision
+ * checkpoint (another model_type, missing files), naming the file.
+ */
+export async function readCheckpointHeader(source: CheckpointSource, options: { readonly imagePipeline?: ImagePipeline; readonly signal?: AbortSignal } = {}): Promise<CheckpointHeader> {
   const { signal } = options;
-  const { spec } = await readCheckpointSpec(source, signal);
+  const spec = parseModelConfig(parseJsonFile(await requireSourceFile(source, 'config.json', signal), 'config.json'));
   const preprocessorBytes = await source.readFile('preprocessor_config.json', signal);
   const imageProcessor = preprocessorBytes
     ? parseImageProcessorConfig(parseJsonFile(preprocessorBytes, 'preprocessor_config.json'), {
@@ -68,15 +67,24 @@ export async function convertCheckpoint(source: CheckpointSource, sink: PackageS
         ...(options.imagePipeline ? { pipeline: options.imagePipeline } : {}),
       })
     : QWEN2_VL_IMAGE_DEFAULTS;
+  return { spec, imageProcessor };
+}
+
+/** Converts `source` into `sink`. Errors are SarashinaErrors naming the file and tensor. */
+export async function convertCheckpoint(source: CheckpointSource, sink: PackageSink, options: ConvertOptions): Promise<ExportResult> {
+  const { signal } = options;
+  const { spec, imageProcessor } = await readCheckpointHeader(source, options);
   const { tokenizerBytes, tokenizerConfigBytes, chatTemplateBytes } = await readCheckpointTextFiles(source, signal);
   const counted = countingSource(source);
   const checkpoint = await SafetensorsCheckpoint.open(counted.source, signal);
   checkTensorShapes(spec, checkpoint.tensors);
 
+  const plan = planWeights(spec, options.precision, options);
   const progress = new ExportProgressTracker(
-    planWeights(spec, options.precision, options).reduce((n, w) => n + checkpoint.info(w.source).sizeBytes, 0),
+    plan.reduce((n, w) => n + checkpoint.info(w.source).sizeBytes, 0),
     options.onProgress,
     () => counted.readBytes,
+    plan.length,
   );
   const resumeKey = options.resumable
     ? JSON.stringify({

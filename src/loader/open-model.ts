@@ -11,8 +11,12 @@ import { sha256Hex } from './sha256';
 
 /** The engine's decisions, asked as soon as their input is read (so a model this GPU cannot run costs nothing). */
 export interface PackageChooser {
-  /** Picks the variant of a model published in several (throws typed errors when none fits). */
-  chooseVariant(index: VariantIndex): VariantEntry;
+  /**
+   * Picks the variant of a model published in several (throws typed errors when none fits). `estimated`: the index
+   * describes the packages a checkpoint would convert into (src/convert/checkpoint-variants.ts), so the chosen
+   * package's manifest is checked as a package of its own, not against the estimate.
+   */
+  chooseVariant(index: VariantIndex, estimated?: boolean): VariantEntry;
   /** Runs on the package's manifest before anything large is downloaded. */
   checkManifest(manifest: PackageManifest): void;
 }

@@ -156,21 +156,36 @@ export interface ChatCompletionChunk {
 export type PrecisionVariant = 'fp32' | 'q4f32' | 'q4f16';
 
 export interface LoadProgress {
-  readonly phase: 'download' | 'upload' | 'compile';
+  /**
+   * download: a package's files; convert: an original checkpoint converted while it downloads (loadedBytes and
+   * totalBytes are checkpoint tensor bytes converted / to convert, files are tensors); upload; compile.
+   */
+  readonly phase: 'download' | 'convert' | 'upload' | 'compile';
   readonly loadedBytes: number;
   readonly totalBytes: number;
   readonly filesDone: number;
   readonly filesTotal: number;
   readonly bytesPerSecond: number;
   readonly etaSeconds: number | null;
+  /** convert: checkpoint bytes downloaded by this load (a resumed conversion's earlier work not counted). */
+  readonly downloadedBytes?: number;
 }
 
 export interface EngineOptions {
   /**
    * URL (or, in Node, a directory) of the model: a folder holding variants.json (a model published in several
-   * precision variants, one folder each) or manifest.json (one package).
+   * precision variants, one folder each) or manifest.json (one package); or an original Hugging Face checkpoint,
+   * converted on this machine and cached under its revision: a Hub id (`sbintuitions/sarashina2-vision-8b`,
+   * `org/name@revision`), a Hub URL (https://huggingface.co/org/name), or a folder with config.json and
+   * model*.safetensors but no manifest.json.
    */
   readonly model: string;
+  /** A Hub checkpoint's branch, tag or commit (default main). */
+  readonly revision?: string;
+  /** A Hugging Face access token for a private or gated Hub repository: sent only to the Hub, never stored. */
+  readonly token?: string;
+  /** The Hub to resolve ids against (default https://huggingface.co; a mirror, or a local server in tests). */
+  readonly hubEndpoint?: string;
   /** Use this variant (it must be offered and runnable here, else a typed error before any download). Default: the fastest that fits. */
   readonly precision?: PrecisionVariant;
   /**

@@ -11,6 +11,9 @@ export interface ExportProgress {
   readonly etaSeconds: number | null;
   /** The tensor just finished. */
   readonly tensor: string;
+  /** Planned weights done (resumed ones included) and in all. */
+  readonly tensorsDone: number;
+  readonly tensorsTotal: number;
 }
 
 export class ExportProgressTracker {
@@ -24,17 +27,21 @@ export class ExportProgressTracker {
     private readonly onProgress?: (p: ExportProgress) => void,
     /** Bytes read from the source so far (a counting source), or 0. */
     private readonly readBytes: () => number = () => 0,
+    private readonly tensorsTotal = 0,
   ) {}
+
+  private tensorsDone = 0;
 
   /** A tensor of `bytes` checkpoint bytes is done; `resumed`: an interrupted run had converted it. */
   add(bytes: number, tensor: string, resumed = false): void {
     this.doneBytes += bytes;
+    this.tensorsDone++;
     if (!resumed) this.convertedBytes += bytes;
     if (!this.onProgress) return;
     const seconds = (Date.now() - this.startMs) / 1000;
     const bytesPerSecond = seconds > 0 ? this.convertedBytes / seconds : 0;
     const etaSeconds = bytesPerSecond > 0 ? (this.totalBytes - this.doneBytes) / bytesPerSecond : null;
-    this.onProgress({ doneBytes: this.doneBytes, totalBytes: this.totalBytes, readBytes: this.readBytes(), bytesPerSecond, etaSeconds, tensor });
+    this.onProgress({ doneBytes: this.doneBytes, totalBytes: this.totalBytes, readBytes: this.readBytes(), bytesPerSecond, etaSeconds, tensor, tensorsDone: this.tensorsDone, tensorsTotal: this.tensorsTotal });
   }
 }
 
