@@ -6,7 +6,7 @@
 # use throughout. Everything lands in $OUT. Environment: COMMIT (recorded), PRESET (8b), PATHS, BENCH_ARGS,
 # PROFILE_LOAD (a CPU profile of loading), BUNDLE (default bench/out/gpu-model) and TAG (suffix of the result files,
 # for two bundles measured in one call, e.g. before and after a change), REFERENCE=0 (skip Hugging Face),
-# PRECISION (q4f32), DAWN_FLAGS (Dawn toggles, e.g. the f16 ones; passed as --dawn-flags). The 14B shape (issue 15,
+# PRECISION (q4f32), DAWN_FLAGS (Dawn toggles, e.g. the f16 ones; passed as --dawn-flags), LOAD_ONLY=0 (skip the separate --liftoff-only load timing). The 14B shape (issue 15,
 # outcome 3; the Sarashina2-13B guess of export/random/random-presets.ts, q4f32 ≈ 13 GB of package on disk):
 #   PRESET=14b PRECISION=q4f32 TAG=14b-q4f32 bash bench/gpu/run-model-bench.sh
 #   PRESET=14b PRECISION=q4f16 DAWN_FLAGS=allow_unsafe_apis,vulkan_enable_f16_on_nvidia TAG=14b-q4f16 REFERENCE=0 bash bench/gpu/run-model-bench.sh Loading is timed in a process of its own with --liftoff-only (as the CLI
@@ -33,7 +33,7 @@ if [ -n "${PROFILE_LOAD:-}" ]; then
   "$NODE" --liftoff-only --cpu-prof --cpu-prof-dir="$OUT/prof" "$B/model.mjs" --package "$PKG" --paths kernels --load-only 2>&1 | grep -v XDG_RUNTIME | tail -1 | tee "$OUT/load-profile.txt"
   "$NODE" bench/gpu/summarize-cpuprofile.mjs "$OUT"/prof/*.cpuprofile 40 >> "$OUT/load-profile.txt" && rm -rf "$OUT/prof"
   head -12 "$OUT/load-profile.txt"
-else
+elif [ "${LOAD_ONLY:-1}" != 0 ]; then
   "$NODE" --liftoff-only "$B/model.mjs" --package "$PKG" --paths kernels --load-only 2>&1 | grep -v XDG_RUNTIME | tail -1 | tee "$OUT/load-profile$T.txt"
 fi
 for p in ${PATHS:-kernels ort-baseline}; do
