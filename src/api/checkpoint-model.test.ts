@@ -10,7 +10,8 @@ import { writeRandomCheckpoint } from '../../export/random/random-checkpoint';
 import { exportPackage } from '../../export/package/export-package';
 import type { GpuCapabilities } from '../gpu/gpu-context';
 import type { PackageChooser } from '../loader/open-model';
-import { chooseVariant, type PackagePlan, planPackage, type VariantChoice } from '../model/package-plan';
+import type { PackagePlan } from '../model/package-plan';
+import { packagePlanner } from './create-engine';
 import type { EngineOptions, LoadProgress } from '../protocol/api';
 import { MANIFEST_FILE_NAME, packageFiles } from '../protocol/manifest';
 import { startRangeFileServer } from '../testing/range-file-server';
@@ -34,23 +35,9 @@ const caps = (shaderF16: boolean): GpuCapabilities => ({
 });
 
 /** The chooser createEngine passes (variant choice and plan), on fixed capabilities. */
-function chooser(c: GpuCapabilities): PackageChooser & { plan: () => PackagePlan | undefined; estimated: () => boolean } {
-  let variant: VariantChoice | undefined;
-  let estimated = false;
-  let plan: PackagePlan | undefined;
-  return {
-    chooseVariant: (index, isEstimate) => {
-      const choice = chooseVariant(index, c);
-      if (isEstimate) estimated = true;
-      else variant = choice;
-      return choice.entry;
-    },
-    checkManifest: (m) => {
-      plan = planPackage(m, c, variant ? { variant } : {});
-    },
-    plan: () => plan,
-    estimated: () => estimated,
-  };
+function chooser(c: GpuCapabilities, options: EngineOptions = { model: '' }): PackageChooser & { plan: () => PackagePlan | undefined } {
+  const planner = packagePlanner(c, options);
+  return { ...planner.chooser, plan: () => planner.plan() };
 }
 
 let dir: string;
@@ -74,7 +61,7 @@ describe('an original checkpoint as the model', () => {
       const options: EngineOptions = { model: join(dir, 'ckpt'), onProgress: (p) => progress.push(p) };
       const c = chooser(caps(f16));
       const opened = await platform.openSource(options, c);
-      expect(c.estimated()).toBe(true);
+      expect(c.plan()?.precisionReason).toMatch(/converted from the original checkpoint/);
       expect(opened.manifest.precision).toBe(precision);
       expect(c.plan()?.precision).toBe(precision);
       expect(progress.at(-1)).toMatchObject({ phase: 'convert', filesDone: progress.at(-1)?.filesTotal });

@@ -12,6 +12,9 @@
  */
 import { type CheckpointHeader, convertCheckpoint, readCheckpointHeader } from '../convert/convert-checkpoint';
 import type { CheckpointSource } from '../convert/checkpoint-source';
+import { isHubModel } from '../convert/checkpoint-location';
+
+export { isHubModel };
 import { CONVERTED_PRECISIONS, estimatedVariantIndex } from '../convert/checkpoint-variants';
 import { type IncrementalHash, isStoredPackageComplete, StoreSink } from '../convert/store-sink';
 import type { ModelStore } from '../loader/model-store';
@@ -29,18 +32,6 @@ export interface CheckpointModelDeps {
   readonly store: ModelStore;
   /** node:crypto's hash in Node (faster than the pure-JS default). */
   readonly newHash?: () => IncrementalHash;
-}
-
-/** True for a Hub model id (`org/name`, `org/name@revision`) or a URL on the Hub's origin (default huggingface.co). */
-export function isHubModel(model: string, hubEndpoint = 'https://huggingface.co'): boolean {
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(model)) {
-    try {
-      return new URL(model).origin === new URL(hubEndpoint).origin;
-    } catch {
-      return false;
-    }
-  }
-  return /^[A-Za-z0-9][\w.-]*\/[A-Za-z0-9][\w.-]*(@[\w./-]+)?$/.test(model) && !model.endsWith('/');
 }
 
 /** A safe store folder name from free text (no slashes, ≤ 120 characters). */
@@ -102,6 +93,7 @@ export async function openCheckpointModel(options: EngineOptions, chooser: Packa
     const result = await convertCheckpoint(source, new StoreSink(store, modelId, newHash ? { newHash } : {}), {
       precision: entry.precision,
       resumable: true,
+      ...(options.checkpointShardBytes === undefined ? {} : { maxShardBytes: options.checkpointShardBytes }),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(onProgress
         ? {

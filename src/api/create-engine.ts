@@ -9,7 +9,8 @@ import { GpuSampler } from '../../shaders/sampler/gpu-sampler';
 import { type GpuAdapterChoice, GpuContext } from '../gpu/gpu-context';
 import { KernelCache } from '../gpu/kernel';
 import type { PackageSource } from '../protocol/package-source';
-import { chooseVariant, type PackagePlan, planPackage, type VariantChoice, type VariantOptions } from '../model/package-plan';
+import { chooseVariant, type PackagePlan, type PlanCapabilities, planPackage, type VariantChoice, type VariantOptions } from '../model/package-plan';
+import type { PackageChooser } from '../loader/open-model';
 import { planBufferLimits } from '../model/device-limits';
 import { visionMaxPixels } from '../model/vision-encoder';
 import { SarashinaModel } from '../model/sarashina-model';
@@ -53,29 +54,9 @@ export async function createEngine(options: CreateEngineOptions): Promise<LocalE
     // The variant and the plan are made from the index and the manifest before the download: a model this GPU
     // cannot run costs nothing.
     const caps = options.context?.capabilities ?? (adapter as GpuAdapterChoice).capabilities;
-    const planOptions: VariantOptions = {
-      ...(options.precision === undefined ? {} : { precision: options.precision }),
-      ...(options.contextTokens === undefined ? {} : { contextTokens: options.contextTokens }),
-      ...(options.memoryBudgetBytes === undefined ? {} : { memoryBudgetBytes: options.memoryBudgetBytes }),
-      ...(options.maxPixels === undefined ? {} : { maxPixels: options.maxPixels }),
-      deviceMemoryGiB: deviceMemoryGiB(),
-    };
-    let variant: VariantChoice | undefined;
-    let estimatedReason: string | undefined;
-    let plan: PackagePlan | undefined;
-    const { manifest, source } = await platform.openSource(options, {
-      chooseVariant: (index, estimated) => {
-        const choice = chooseVariant(index, caps, planOptions);
-        // A checkpoint's estimated variants: the converted package is planned on its own, with this choice's reason.
-        if (estimated) estimatedReason = `${choice.reason} (converted from the original checkpoint)`;
-        else variant = choice;
-        return choice.entry;
-      },
-      checkManifest: (m) => {
-        const planned = planPackage(m, caps, { ...planOptions, ...(variant ? { variant } : {}) });
-        plan = estimatedReason === undefined ? planned : { ...planned, precisionReason: estimatedReason };
-      },
-    });
+    const planner = packagePlanner(caps, options);
+    const { manifest, source } = await platform.openSource(options, planner.chooser);
+    const plan = planner.plan();
     checkAborted(signal);
     if (!plan) throw new SarashinaError('internal', 'The platform opened the package without checking its manifest.');
     context ??= await GpuContext.create({ adapter: adapter as GpuAdapterChoice, bufferLimits: planBufferLimits(plan, caps) });
@@ -117,6 +98,39 @@ export async function createEngine(options: CreateEngineOptions): Promise<LocalE
     if (ownsContext) context?.dispose();
     throw e;
   }
+}
+
+/**
+ * The engine's PackageChooser for an adapter with `caps` (the variant, then the plan of the chosen manifest) and the
+ * plan it made: what createEngine hands the platform, so a model this GPU cannot run costs nothing.
+ */
+export function packagePlanner(caps: PlanCapabilities, options: EngineOptions): { readonly chooser: PackageChooser; plan(): PackagePlan | undefined } {
+  const planOptions: VariantOptions = {
+    ...(options.precision === undefined ? {} : { precision: options.precision }),
+    ...(options.contextTokens === undefined ? {} : { contextTokens: options.contextTokens }),
+    ...(options.memoryBudgetBytes === undefined ? {} : { memoryBudgetBytes: options.memoryBudgetBytes }),
+    ...(options.maxPixels === undefined ? {} : { maxPixels: options.maxPixels }),
+    deviceMemoryGiB: deviceMemoryGiB(),
+  };
+  let variant: VariantChoice | undefined;
+  let estimatedReason: string | undefined;
+  let plan: PackagePlan | undefined;
+  return {
+    chooser: {
+      chooseVariant: (index, estimated) => {
+        const choice = chooseVariant(index, caps, planOptions);
+        // A checkpoint's estimated variants: the converted package is planned on its own, with this choice's reason.
+        if (estimated) estimatedReason = `${choice.reason} (converted from the original checkpoint)`;
+        else variant = choice;
+        return choice.entry;
+      },
+      checkManifest: (m) => {
+        const planned = planPackage(m, caps, { ...planOptions, ...(variant ? { variant } : {}) });
+        plan = estimatedReason === undefined ? planned : { ...planned, precisionReason: estimatedReason };
+      },
+    },
+    plan: () => plan,
+  };
 }
 
 /** An adapter of `options.gpu`, else of the platform's WebGPU (Dawn in Node), else of navigator.gpu. */

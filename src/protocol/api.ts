@@ -186,6 +186,11 @@ export interface EngineOptions {
   readonly token?: string;
   /** The Hub to resolve ids against (default https://huggingface.co; a mirror, or a local server in tests). */
   readonly hubEndpoint?: string;
+  /**
+   * Largest weight shard of a package converted from a checkpoint (default 256 MiB, as `npm run export`). An
+   * interrupted conversion resumes at the shard it was writing, so smaller shards lose less work on a cut.
+   */
+  readonly checkpointShardBytes?: number;
   /** Use this variant (it must be offered and runnable here, else a typed error before any download). Default: the fastest that fits. */
   readonly precision?: PrecisionVariant;
   /**
