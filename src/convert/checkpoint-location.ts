@@ -8,7 +8,10 @@
 export function isHubModel(model: string, hubEndpoint = 'https://huggingface.co'): boolean {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(model)) {
     try {
-      return new URL(model).origin === new URL(hubEndpoint).origin;
+      const url = new URL(model);
+      const hub = new URL(hubEndpoint);
+      // The Hub's short host hf.co is the same Hub.
+      return url.origin === hub.origin || (hub.hostname === 'huggingface.co' && url.protocol === 'https:' && url.hostname === 'hf.co');
     } catch {
       return false;
     }

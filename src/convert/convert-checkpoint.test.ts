@@ -4,7 +4,7 @@
 // whole run; an abort or a refused quota leaves nothing that looks complete.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -150,6 +150,34 @@ describe('convertCheckpoint', () => {
     expect(left).not.toContain('aborted-pkg');
     expect(await readdir(`${out}.partial`)).toContain('convert-journal.json');
     expect(await readdir(`${out}.partial`)).not.toContain(MANIFEST_FILE_NAME);
+  });
+
+  it('verifies what it wrote: a shard the storage changed after writing is integrity-mismatch, and nothing is kept', async () => {
+    class LossyDisk extends DirectorySink {
+      override async createFile(path: string): ReturnType<DirectorySink['createFile']> {
+        const file = await super.createFile(path);
+        return {
+          ...file,
+          finish: async () => {
+            const done = await file.finish();
+            // The disk flips a byte of the second shard once it is closed.
+            if (path === 'weights-00001.bin') {
+              const bytes = await readFile(join(this.partial, path));
+              bytes[5] = (bytes[5] ?? 0) ^ 0xff;
+              await writeFile(join(this.partial, path), bytes);
+            }
+            return done;
+          },
+        };
+      }
+    }
+    const out = join(dir, 'lossy');
+    const sink = new LossyDisk(out, { resumable: true });
+    const error = await failure(convertCheckpoint(openDirectoryCheckpoint(join(dir, 'ckpt')), sink, { precision: 'q4f16', maxShardBytes: SHARD, resumable: true }));
+    expect(error.code).toBe('integrity-mismatch');
+    expect(error.message).toContain('weights-00001.bin');
+    expect(await readdir(dir)).not.toContain('lossy');
+    expect(await readdir(dir)).not.toContain('lossy.partial');
   });
 
   it('refuses before the first byte when the sink has less room than the weight plan needs, with the numbers', async () => {
