@@ -84,12 +84,13 @@ const JA_KNOW = ['教えてください。', '分かりますか？'];
 export const JA_COMPOSED = {
   colour: combine(JA_OPEN, [
     ...combine(['{R}は何色'], [...JA_Q, 'をしていますか？', 'をしている？']),
+    ...combine(['{R}はどんな色'], ['をしていますか？', 'をしている？']),
     ...combine(['{R}の色は何', '{R}は何の色'], JA_Q),
     '{R}の色は？',
     ...combine(['{R}の色を'], JA_TEACH),
     ...combine(['{R}が何色か'], JA_KNOW),
   ]),
-  colourBare: combine(JA_OPEN, [...combine(['何色'], [...JA_Q, 'をしていますか？']), ...combine(['色は何'], JA_Q), ...combine(['色を'], JA_TEACH)]),
+  colourBare: combine(JA_OPEN, [...combine(['何色', 'どんな色'], ['をしていますか？']), ...combine(['何色'], JA_Q), ...combine(['色は何'], JA_Q), ...combine(['色を'], JA_TEACH)]),
   position: combine(JA_OPEN, [
     ...combine(['{R}はどこ'], [...JA_EXIST, '？', 'でしょうか？']),
     ...combine(['{R}は画像のどこ', '{R}はどの位置', '{R}はどのあたり', '{R}ってどこ'], [...JA_EXIST, 'ですか？']),
@@ -123,6 +124,8 @@ export const JA_COMPOSED = {
     ...combine(['何が見え'], ['ますか？', 'る？']),
     ...combine(['画像に何が', '画像の中に何が'], ['ありますか？', '見えますか？', 'ある？']),
     ...combine(['画像に何があるか', '何が見えるか'], JA_KNOW),
+    ...combine(['どんな図形が'], ['ありますか？', '見えますか？']),
+    '画像には何が見えますか？',
   ]),
 } as const;
 
@@ -176,7 +179,7 @@ export const EN_COMPOSED = {
     ...indirect(['how many shapes there are', 'the number of shapes', 'the total number of shapes']),
   ],
   describe: [
-    ...direct(['what do you see', 'what is there', 'what is shown', 'what is drawn']),
+    ...direct(['what do you see', 'what is there', 'what is shown', 'what is drawn', 'what shapes do you see', 'what shapes can you see']),
     ...direct(['what is'], EN_IN.slice(1)),
     ...direct(['what does the picture show', 'what does the image show'], ['']),
     ...imperative(['describe the image', 'describe the picture', 'describe this image', 'describe what you see', 'describe the scene'], ['']),
