@@ -258,7 +258,14 @@ def main():
     ap.add_argument("--attn-layer", type=int, default=1)
     ap.add_argument("--attn-head", type=int, default=0)
     ap.add_argument("--aux", type=float, default=1.0, help="weight of the auxiliary per-token loss (0 = answers only)")
+    ap.add_argument("--kind-weight", action="append", default=[], metavar="KIND=W",
+                    help="sample this kind's questions with weight W instead of shapes_prompts.KIND_WEIGHT's (repeatable)")
     args = ap.parse_args()
+    for item in args.kind_weight:
+        kind, _, weight = item.partition("=")
+        if kind not in KIND_WEIGHT:
+            ap.error(f"--kind-weight: unknown kind {kind!r}; kinds are {', '.join(KIND_WEIGHT)}")
+        KIND_WEIGHT[kind] = float(weight)  # sample_turns and the log read this dict
     t0 = time.time()
     os.makedirs(args.out, exist_ok=True)
     log_file = open(os.path.join(args.out, "train-log.txt"), "w")
