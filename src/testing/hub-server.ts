@@ -10,7 +10,7 @@
  *
  * Errors carry the Hub's X-Error-Code (RepoNotFound — 401 without a token, as the Hub answers anonymous requests —,
  * RevisionNotFound, EntryNotFound, GatedRepo). CORS on both origins allows Authorization and Range and exposes the
- * headers a client reads (unless `exposeHeaders: false`, a server that hides them). Faults: a connection cut after N
+ * headers a client reads (unless `exposeHeaders: false`, a server that hides them; `cors: false`: none). Faults: a connection cut after N
  * body bytes (once or every time), a truncated copy of a file, an HTTP status; bytes served and requests are recorded.
  */
 
@@ -36,6 +36,8 @@ export interface HubServerOptions {
   readonly repos: Readonly<Record<string, HubServerRepo>>;
   /** Default true; false hides every non-safelisted header from a page on another origin. */
   readonly exposeHeaders?: boolean;
+  /** Default true; false sends no CORS headers at all (a page on another origin cannot read anything). */
+  readonly cors?: boolean;
 }
 
 export interface HubRequestRecord {
@@ -82,10 +84,8 @@ interface Fault {
 
 export async function startHubServer(options: HubServerOptions): Promise<HubServer> {
   const repos = new Map(Object.entries(options.repos).map(([id, r]) => [id, { ...r, refs: { ...r.refs } }]));
-  const cors = (): Record<string, string> => ({
-    'Access-Control-Allow-Origin': '*',
-    ...(options.exposeHeaders === false ? {} : { 'Access-Control-Expose-Headers': EXPOSED }),
-  });
+  const cors = (): Record<string, string> =>
+    options.cors === false ? {} : { 'Access-Control-Allow-Origin': '*', ...(options.exposeHeaders === false ? {} : { 'Access-Control-Expose-Headers': EXPOSED }) };
   const faults = new Map<string, Fault>();
   const served = new Map<string, number>();
   const requests: HubRequestRecord[] = [];
@@ -149,6 +149,11 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
 
   const preflight = (req: IncomingMessage, res: ServerResponse): boolean => {
     if (req.method !== 'OPTIONS') return false;
+    if (options.cors === false) {
+      res.writeHead(204);
+      res.end();
+      return true;
+    }
     res.writeHead(204, { ...cors(), 'Access-Control-Allow-Methods': 'GET, HEAD', 'Access-Control-Allow-Headers': 'Authorization, Range, Content-Type', 'Access-Control-Max-Age': '600' });
     res.end();
     return true;
