@@ -71,6 +71,8 @@ describe('the Hub source in Chromium, across origins', () => {
     const gets = exposed.requests.filter((r) => r.method === 'GET');
     expect(gets.filter((r) => r.origin === 'hub').every((r) => r.authorization === `Bearer ${TOKEN}`)).toBe(true);
     expect(gets.filter((r) => r.origin === 'cdn').length).toBe(2);
+    // The second range went straight to the CDN address the first redirect led to.
+    expect(gets.filter((r) => r.origin === 'hub' && r.path.endsWith(shard)).length).toBe(1);
     expect(exposed.requests.filter((r) => r.origin === 'cdn').every((r) => r.authorization === undefined)).toBe(true);
     expect(errors).toEqual([]);
   });

@@ -29,6 +29,9 @@ export interface HubRequesterOptions {
 /** A failure worth another try; becomes 'download-failed' when the tries run out. */
 class TransientFailure extends Error {}
 
+/** The CDN refused an address it gave earlier (signed URLs expire): read through the Hub again. */
+class CdnAddressExpired extends Error {}
+
 export class HubRequester {
   readonly endpoint: string;
   private readonly origin: string;
@@ -39,6 +42,12 @@ export class HubRequester {
   private readonly attempts: number;
   private readonly baseDelayMs: number;
   private readonly stallTimeoutMs: number;
+  /**
+   * Per file URL: the first ETag seen (every later read must match), and where the Hub's redirect led (its CDN, another
+   * origin): later reads go there directly — one request instead of two, no token — as huggingface_hub downloads from
+   * the Location. That signed address expires; then the Hub again.
+   */
+  private readonly files = new Map<string, { etag?: string; direct?: string | undefined }>();
 
   constructor(options: HubRequesterOptions) {
     this.endpoint = options.endpoint;
@@ -113,7 +122,9 @@ export class HubRequester {
 
   /** Random access to one file by range requests, checked against `sizeBytes` (the commit's listing). */
   rangeSource(url: string, name: string, sizeBytes: number): ByteSource {
-    let etag: string | undefined;
+    let state = this.files.get(url);
+    if (!state) this.files.set(url, (state = {}));
+    const file = state;
     const read = async (offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array> => {
       if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > sizeBytes) {
         throw new SarashinaError('invalid-model', `${name}: wanted ${length} bytes at offset ${offset} but the file is ${sizeBytes} bytes. The checkpoint's header points past its end; it is damaged.`, {
@@ -124,8 +135,12 @@ export class HubRequester {
         });
       }
       if (length === 0) return new Uint8Array(0);
-      return this.retrying(name, signal, () =>
-        this.attempt(url, `bytes=${offset}-${offset + length - 1}`, signal, async (response, tick) => {
+      const once = (target: string | undefined): Promise<Uint8Array> =>
+        this.attempt(target ?? url, `bytes=${offset}-${offset + length - 1}`, signal, async (response, tick) => {
+          if (target !== undefined && [401, 403, 404, 410].includes(response.status)) {
+            await response.body?.cancel();
+            throw new CdnAddressExpired();
+          }
           if (response.status === 416) {
             await response.body?.cancel();
             throw sizeMismatch(name, `refused bytes ${offset}-${offset + length - 1} as past its end (HTTP 416), though the commit lists ${sizeBytes} bytes`);
@@ -133,8 +148,8 @@ export class HubRequester {
           await this.checkStatus(response, name, name);
           const tag = response.headers.get('etag')?.replace(/^W\//, '');
           if (tag) {
-            etag ??= tag;
-            if (tag !== etag) throw new SarashinaError('integrity-mismatch', `${name} changed between two reads (ETag ${etag}, then ${tag}). Start the download again.`, { file: name });
+            file.etag ??= tag;
+            if (tag !== file.etag) throw new SarashinaError('integrity-mismatch', `${name} changed between two reads (ETag ${file.etag}, then ${tag}). Start the download again.`, { file: name });
           }
           let skip = 0;
           if (response.status === 206) {
@@ -153,7 +168,14 @@ export class HubRequester {
           }
           const bytes = await readSlice(response, tick, skip, length);
           if (bytes === null) throw new TransientFailure(`the response for bytes ${offset}-${offset + length - 1} ended early`);
+          if (target === undefined && response.redirected && URL.canParse(response.url) && new URL(response.url).origin !== this.origin) file.direct = response.url;
           return bytes;
+        });
+      return this.retrying(name, signal, () =>
+        once(file.direct).catch((e: unknown) => {
+          if (!(e instanceof CdnAddressExpired)) throw e;
+          file.direct = undefined;
+          return once(undefined);
         }),
       );
     };
@@ -202,7 +224,7 @@ export class HubRequester {
       answered = true;
       return await consume(response, tick);
     } catch (e) {
-      if (e instanceof SarashinaError || e instanceof TransientFailure) throw e;
+      if (e instanceof SarashinaError || e instanceof TransientFailure || e instanceof CdnAddressExpired) throw e;
       this.throwIfAborted(url, callSignal);
       if (stall.signal.aborted) throw new TransientFailure(`no data for ${this.stallTimeoutMs / 1000} s`);
       if (answered) throw new TransientFailure(`the connection was cut while reading (${String(e)})`);

@@ -126,7 +126,24 @@ describe('openHubCheckpoint', () => {
     const cdn = server.requests.filter((r) => r.origin === 'cdn');
     expect(cdn.length).toBe(3 * shardsA.length);
     expect(cdn.every((r) => r.range !== undefined)).toBe(true);
-    expect(server.requests.filter((r) => r.origin === 'hub' && r.path.includes('/resolve/')).every((r) => r.path.includes(`/resolve/${SHA_A}/`))).toBe(true);
+    const resolves = server.requests.filter((r) => r.origin === 'hub' && r.path.includes('/resolve/'));
+    expect(resolves.every((r) => r.path.includes(`/resolve/${SHA_A}/`))).toBe(true);
+    // One resolve per shard: later reads go straight to the CDN address the redirect gave.
+    for (const shard of shardsA) expect(resolves.filter((r) => r.path.endsWith(shard)).length).toBe(1);
+  });
+
+  it('goes back to the Hub when the CDN address expires', async () => {
+    const source = await openHubCheckpoint(REPO, { endpoint: server.url, retry: FAST });
+    const shard = shardsA[0] ?? '';
+    const expected = await readFile(join(dirA, shard));
+    const file = await source.openFile(shard);
+    expect(Buffer.from(await file.read(0, 1000)).equals(expected.subarray(0, 1000))).toBe(true);
+    server.expireCdnUrls();
+    expect(Buffer.from(await file.read(5000, 1000)).equals(expected.subarray(5000, 6000))).toBe(true);
+    expect(Buffer.from(await file.read(9000, 1000)).equals(expected.subarray(9000, 10_000))).toBe(true);
+    const forShard = server.requests.filter((r) => r.path.endsWith(shard) && r.path.includes('/resolve/'));
+    expect(forShard.length).toBe(2);
+    expect(server.requests.filter((r) => r.origin === 'cdn').length).toBe(4);
   });
 
   it('keeps reading the pinned commit after the branch moves', async () => {

@@ -4,7 +4,8 @@
  *
  *   GET  /api/models/<org>/<name>[/revision/<rev>]   JSON { id, sha, siblings: [{ rfilename, size, blobId, lfs? }] }
  *   GET|HEAD /<org>/<name>/resolve/<rev>/<file>      rev = a branch/tag or a commit sha; X-Repo-Commit on every answer;
- *        *.safetensors (LFS): 302 to <cdn origin>/cdn/<sha256> with X-Linked-Etag / X-Linked-Size, as the Hub does;
+ *        *.safetensors (LFS): 302 to <cdn origin>/cdn/<sha256>?expires=<n> with X-Linked-Etag / X-Linked-Size, as the
+ *        Hub does (its signed CDN addresses expire: `expireCdnUrls` makes the old ones answer 403);
  *        other files: 200/206 with ETag = the git blob id
  *   the CDN (a second port, so another origin): 200/206/416, ETag = the sha256
  *
@@ -55,6 +56,8 @@ export interface HubServer {
   readonly cdnUrl: string;
   /** When false, Range headers are ignored and whole files come back with 200. */
   honourRanges: boolean;
+  /** Makes every CDN address handed out so far answer 403, as the Hub's signed CDN URLs do when they expire. */
+  expireCdnUrls(): void;
   /** Points a branch or tag at another commit (a push). */
   setRef(repoId: string, ref: string, sha: string): void;
   /** The next `times` responses for `file` (default 1; Infinity: all) stop after `afterBytes` body bytes. */
@@ -89,7 +92,7 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
   const faults = new Map<string, Fault>();
   const served = new Map<string, number>();
   const requests: HubRequestRecord[] = [];
-  const state = { honourRanges: true };
+  const state = { honourRanges: true, cdnGeneration: 0 };
   const hashes = new Map<string, Promise<{ sha256: string; gitBlob: string }>>();
   const cdnFiles = new Map<string, { path: string; file: string }>();
 
@@ -213,7 +216,7 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
     const { sha256, gitBlob } = await hashesOf(path);
     if (LFS_FILE.test(file)) {
       cdnFiles.set(sha256, { path, file });
-      const location = `${cdnUrl}/cdn/${sha256}`;
+      const location = `${cdnUrl}/cdn/${sha256}?expires=${state.cdnGeneration}`;
       res.writeHead(302, { ...cors(), Location: location, 'X-Repo-Commit': commit.sha, 'X-Linked-Etag': `"${sha256}"`, 'X-Linked-Size': info.size, 'Content-Type': 'text/plain' });
       res.end(`Found. Redirecting to ${location}`);
       return;
@@ -247,6 +250,11 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
       res.end();
       return;
     }
+    if (url.searchParams.get('expires') !== String(state.cdnGeneration)) {
+      res.writeHead(403, cors());
+      res.end('Request has expired');
+      return;
+    }
     serveBytes(req, res, entry.path, entry.file, { ETag: `"${hash}"` }).catch(() => res.destroy());
   });
 
@@ -268,6 +276,9 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
     },
     set honourRanges(v: boolean) {
       state.honourRanges = v;
+    },
+    expireCdnUrls() {
+      state.cdnGeneration++;
     },
     setRef(repoId, ref, sha) {
       const repo = repos.get(repoId);
