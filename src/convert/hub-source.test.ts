@@ -184,6 +184,20 @@ describe('openHubCheckpoint', () => {
     expect(server.bytesServed(shard)).toBe(70_000 + 300_000);
   });
 
+  it('drops a response that stalls and retries it', async () => {
+    const source = await openHubCheckpoint(REPO, { endpoint: server.url, retry: { ...FAST, stallTimeoutMs: 300 } });
+    const shard = shardsA[2] ?? '';
+    const expected = await readFile(join(dirA, shard));
+    server.stallConnection(shard, 20_000);
+    const file = await source.openFile(shard);
+    expect(Buffer.from(await file.read(0, 100_000)).equals(expected.subarray(0, 100_000))).toBe(true);
+    expect(server.bytesServed(shard)).toBe(20_000 + 100_000);
+    server.stallConnection(shard, 0, { times: Infinity });
+    const error = await rejection(file.read(0, 100_000));
+    expect(error.code).toBe('download-failed');
+    expect(error.message).toMatch(/no data for 0\.3 s/);
+  });
+
   it('retries a 503 and a cut small file', async () => {
     const source = await openHubCheckpoint(REPO, { endpoint: server.url, retry: FAST });
     server.failWith('tokenizer.json', 503);

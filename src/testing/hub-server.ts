@@ -12,7 +12,8 @@
  * Errors carry the Hub's X-Error-Code (RepoNotFound — 401 without a token, as the Hub answers anonymous requests —,
  * RevisionNotFound, EntryNotFound, GatedRepo). CORS on both origins allows Authorization and Range and exposes the
  * headers a client reads (unless `exposeHeaders: false`, a server that hides them; `cors: false`: none). Faults: a connection cut after N
- * body bytes (once or every time), a truncated copy of a file, an HTTP status; bytes served and requests are recorded.
+ * body bytes (once or every time) or a connection left silent, a truncated copy of a file, an HTTP status; bytes served
+ * and requests are recorded.
  */
 
 import { createHash } from 'node:crypto';
@@ -62,6 +63,8 @@ export interface HubServer {
   setRef(repoId: string, ref: string, sha: string): void;
   /** The next `times` responses for `file` (default 1; Infinity: all) stop after `afterBytes` body bytes. */
   cutConnection(file: string, afterBytes: number, options?: { times?: number }): void;
+  /** Like cutConnection, but the connection stays open and sends nothing more (a stalled download). */
+  stallConnection(file: string, afterBytes: number, options?: { times?: number }): void;
   /** Serves only the first `sizeBytes` of `file` (the listing keeps the commit's size). */
   truncate(file: string, sizeBytes: number): void;
   /** The next `times` requests for `file` get HTTP `status` (default once). */
@@ -79,6 +82,7 @@ const EXPOSED = 'Content-Range, Content-Length, ETag, Accept-Ranges, X-Repo-Comm
 
 interface Fault {
   cutAfterBytes?: number;
+  cutMode?: 'close' | 'stall';
   cutTimes: number;
   truncateTo?: number;
   status?: number;
@@ -140,7 +144,7 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
       sizeBytes: Math.min(size, f?.truncateTo ?? size),
       honourRanges: state.honourRanges,
       headers: { ...cors(), ...headers },
-      ...(cut === undefined ? {} : { cutAfterBytes: cut }),
+      ...(cut === undefined ? {} : { cutAfterBytes: cut, cutMode: f?.cutMode ?? 'close' }),
       onBytes: (n) => served.set(file, (served.get(file) ?? 0) + n),
     });
   };
@@ -286,7 +290,10 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
       repo.refs[ref] = sha;
     },
     cutConnection(file, afterBytes, o = {}) {
-      Object.assign(fault(file), { cutAfterBytes: afterBytes, cutTimes: o.times ?? 1 });
+      Object.assign(fault(file), { cutAfterBytes: afterBytes, cutTimes: o.times ?? 1, cutMode: 'close' });
+    },
+    stallConnection(file, afterBytes, o = {}) {
+      Object.assign(fault(file), { cutAfterBytes: afterBytes, cutTimes: o.times ?? 1, cutMode: 'stall' });
     },
     truncate(file, sizeBytes) {
       fault(file).truncateTo = sizeBytes;

@@ -29,6 +29,8 @@ export interface SendFileOptions {
   readonly headers?: Readonly<Record<string, string | number>>;
   /** Destroy the connection after sending this many body bytes (a cut download). */
   readonly cutAfterBytes?: number;
+  /** With `cutAfterBytes`: 'stall' keeps the connection open and silent instead (default 'close'). */
+  readonly cutMode?: 'close' | 'stall';
   /** Called with each piece of body actually written. */
   readonly onBytes?: (count: number) => void;
 }
@@ -71,8 +73,8 @@ export function sendFile(req: IncomingMessage, res: ServerResponse, path: string
       const piece = chunk.subarray(0, Math.max(0, cut - sent));
       sent += piece.byteLength;
       options.onBytes?.(piece.byteLength);
-      // Written out first, then the socket is dropped: the client sees a body that stops early.
-      res.write(piece, () => res.destroy());
+      // Written out first, then the socket is dropped (the client sees a body that stops early) or left silent.
+      res.write(piece, () => (options.cutMode === 'stall' ? undefined : res.destroy()));
       return;
     }
     sent += chunk.byteLength;
