@@ -20,6 +20,8 @@ export interface HubRetryOptions {
 export interface HubRequesterOptions {
   readonly endpoint: string;
   readonly repoId: string;
+  /** The revision asked for (a branch, tag or sha), for messages. */
+  readonly revision: string;
   readonly token?: string | undefined;
   readonly fetchImpl?: typeof fetch | undefined;
   readonly signal?: AbortSignal | undefined;
@@ -36,6 +38,7 @@ export class HubRequester {
   readonly endpoint: string;
   private readonly origin: string;
   private readonly repoId: string;
+  private readonly revision: string;
   private readonly authorization: string | undefined;
   private readonly fetchImpl: typeof fetch;
   private readonly signal: AbortSignal | undefined;
@@ -53,6 +56,7 @@ export class HubRequester {
     this.endpoint = options.endpoint;
     this.origin = new URL(options.endpoint).origin;
     this.repoId = options.repoId;
+    this.revision = options.revision;
     // Kept only as the header value, in a private field: never in a message, a description or details.
     this.authorization = options.token ? `Bearer ${options.token}` : undefined;
     this.fetchImpl = options.fetchImpl ?? ((input, init) => fetch(input, init));
@@ -63,13 +67,13 @@ export class HubRequester {
   }
 
   /** GET `path` on the endpoint as JSON. A 404 says whether the repository or the revision is missing. */
-  async getJson(path: string, what: string, context: { readonly revision: string }): Promise<object> {
+  async getJson(path: string, what: string): Promise<object> {
     const url = `${this.endpoint}${path}`;
     const text = await this.retrying(what, undefined, () =>
       this.attempt(url, undefined, undefined, async (response, tick) => {
         if (response.status === 404 && !response.headers.get('x-error-code')) {
           await response.body?.cancel();
-          throw await this.missingRepoOrRevision(context.revision);
+          throw await this.missingRepoOrRevision();
         }
         await this.checkStatus(response, what);
         return new TextDecoder().decode(await readAll(response, tick));
@@ -243,7 +247,7 @@ export class HubRequester {
     const code = response.headers.get('x-error-code');
     const page = `${this.endpoint}/${this.repoId}`;
     const details = { repo: this.repoId, status, ...(file ? { file } : {}) };
-    if (code === 'RevisionNotFound') throw this.revisionMissing(undefined);
+    if (code === 'RevisionNotFound') throw this.revisionMissing();
     // The Hub answers 401 for a private repository and for one that does not exist alike when no token is sent.
     if (status === 401 || status === 403 || code === 'GatedRepo') {
       const action = this.authorization
@@ -262,12 +266,12 @@ export class HubRequester {
   }
 
   /** A 404 without X-Error-Code (hidden by CORS, or another server): the repository's own page tells which is missing. */
-  private async missingRepoOrRevision(revision: string): Promise<SarashinaError> {
+  private async missingRepoOrRevision(): Promise<SarashinaError> {
     const exists = await this.attempt(`${this.endpoint}/api/models/${this.repoId}`, undefined, undefined, async (response) => {
       await response.body?.cancel();
       return response.ok;
     }).catch(() => false);
-    return exists ? this.revisionMissing(revision) : this.repoMissing();
+    return exists ? this.revisionMissing() : this.repoMissing();
   }
 
   private repoMissing(): SarashinaError {
@@ -278,12 +282,11 @@ export class HubRequester {
     );
   }
 
-  private revisionMissing(revision: string | undefined): SarashinaError {
-    const which = revision === undefined ? 'the revision asked for' : `revision ${JSON.stringify(revision)}`;
+  private revisionMissing(): SarashinaError {
     return new SarashinaError(
       'invalid-request',
-      `${this.repoId} has no ${which} (HTTP 404). Check the branch, tag or commit on ${this.endpoint}/${this.repoId}/tree/main, or leave the revision out for main.`,
-      { repo: this.repoId, reason: 'revision-not-found', ...(revision === undefined ? {} : { revision }) },
+      `${this.repoId} has no revision ${JSON.stringify(this.revision)} (HTTP 404). Check the branch, tag or commit on ${this.endpoint}/${this.repoId}/tree/main, or leave the revision out for main.`,
+      { repo: this.repoId, reason: 'revision-not-found', revision: this.revision },
     );
   }
 

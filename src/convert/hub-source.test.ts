@@ -273,6 +273,7 @@ describe('openHubCheckpoint', () => {
     const revision = await rejection(openHubCheckpoint(`${REPO}@no-such-branch`, { endpoint: server.url }));
     expect([revision.code, revision.details.reason]).toEqual(['invalid-request', 'revision-not-found']);
     expect(revision.message).toContain(REPO);
+    expect(revision.message).toContain('"no-such-branch"');
   });
 
   it('is invalid-model for a file the commit does not have', async () => {

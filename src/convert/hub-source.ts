@@ -52,8 +52,8 @@ export async function openHubCheckpoint(model: string, options: HubCheckpointOpt
     });
   }
   const revision = ref.revision ?? options.revision ?? 'main';
-  const requester = new HubRequester({ endpoint, repoId: ref.repoId, token: options.token, fetchImpl: options.fetchImpl, signal: options.signal, retry: options.retry });
-  const info = await requester.getJson(`/api/models/${ref.repoId}/revision/${encodeURIComponent(revision)}?blobs=true`, `revision ${revision} of ${ref.repoId}`, { revision });
+  const requester = new HubRequester({ endpoint, repoId: ref.repoId, revision, token: options.token, fetchImpl: options.fetchImpl, signal: options.signal, retry: options.retry });
+  const info = await requester.getJson(`/api/models/${ref.repoId}/revision/${encodeURIComponent(revision)}?blobs=true`, `revision ${revision} of ${ref.repoId}`);
   const sha = typeof info === 'object' && info !== null && 'sha' in info ? info.sha : undefined;
   if (typeof sha !== 'string' || !COMMIT_SHA.test(sha)) {
     throw new SarashinaError('download-failed', `${endpoint} answered the revision query for ${ref.repoId}@${revision} without a commit sha: it does not look like a Hugging Face Hub. Check the endpoint.`, {
