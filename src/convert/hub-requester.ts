@@ -232,7 +232,8 @@ export class HubRequester {
       this.throwIfAborted(url, callSignal);
       if (stall.signal.aborted) throw new TransientFailure(`no data for ${this.stallTimeoutMs / 1000} s`);
       if (answered) throw new TransientFailure(`the connection was cut while reading (${String(e)})`);
-      throw new TransientFailure(`could not reach ${new URL(url).origin}: a network error, or a CORS refusal if this page is on another origin (${String(e)})`);
+      const hint = new URL(url).origin === this.origin ? '; for a gated or private model, also check the token and that its account accepted the license' : '';
+      throw new TransientFailure(`could not reach ${new URL(url).origin}: a network error, or a CORS refusal if this page is on another origin${hint} (${String(e)})`);
     } finally {
       clearTimeout(timer);
     }

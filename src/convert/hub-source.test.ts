@@ -256,14 +256,20 @@ describe('openHubCheckpoint', () => {
     expect(JSON.stringify([afterCut.message, afterCut.details, afterCut.stack])).not.toContain(TOKEN);
   });
 
-  it('says a gated repository needs its license accepted', async () => {
-    const error = await rejection(openHubCheckpoint('acme/gated-shapes', { endpoint: server.url }));
-    expect(error.code).toBe('download-failed');
-    expect(error.message).toMatch(/license/);
-    const refused = await rejection(openHubCheckpoint('acme/gated-shapes', { endpoint: server.url, token: 'hf_not_accepted' }));
+  it('says a gated repository needs its license accepted (the Hub lists its files to anyone, refuses the downloads)', async () => {
+    const anonymous = await openHubCheckpoint('acme/gated-shapes', { endpoint: server.url, retry: FAST });
+    expect(anonymous.revision).toBe(SHA_A);
+    const error = await rejection(anonymous.readFile('config.json'));
+    expect([error.code, error.details.reason, error.details.status]).toEqual(['download-failed', 'unauthorized', 401]);
+    expect(error.message).toMatch(/token.*license/);
+    expect((await rejection(anonymous.openFile(shardsA[0] ?? '').then((f) => f.read(0, 8)))).details.reason).toBe('unauthorized');
+    const notAccepted = await openHubCheckpoint('acme/gated-shapes', { endpoint: server.url, token: 'hf_not_accepted' });
+    const refused = await rejection(notAccepted.readFile('config.json'));
     expect(refused.details.status).toBe(403);
     expect(refused.message).toMatch(/token was refused/);
-    expect((await openHubCheckpoint('acme/gated-shapes', { endpoint: server.url, token: TOKEN })).revision).toBe(SHA_A);
+    expect(refused.message).not.toContain('hf_not_accepted');
+    const accepted = await openHubCheckpoint('acme/gated-shapes', { endpoint: server.url, token: TOKEN });
+    expect(await accepted.readFile('config.json')).toEqual(new Uint8Array(await readFile(join(dirA, 'config.json'))));
   });
 
   it('names a missing repository and a missing revision', async () => {

@@ -29,7 +29,11 @@ export interface HubServerRepo {
   readonly commits: Readonly<Record<string, string>>;
   /** Branch or tag → commit sha. */
   readonly refs: Readonly<Record<string, string>>;
-  /** 'private': 401 RepoNotFound without the right token; 'gated': 401 GatedRepo without a token, 403 with a wrong one. */
+  /**
+   * 'private': every request 401 RepoNotFound without the right token (404 with a wrong one), as for a repository that
+   * does not exist; 'gated': the API lists the files to anyone, file downloads are 401 GatedRepo without a token and 403
+   * with one whose account has not accepted the conditions.
+   */
   readonly access?: { readonly token: string; readonly kind: 'private' | 'gated' };
 }
 
@@ -171,14 +175,14 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
   };
 
   /** The repository and commit a request may see, or an error already sent. */
-  const open = (req: IncomingMessage, res: ServerResponse, repoId: string, rev: string | undefined): { repo: HubServerRepo; sha: string; dir: string } | null => {
+  const open = (req: IncomingMessage, res: ServerResponse, repoId: string, rev: string | undefined, download: boolean): { repo: HubServerRepo; sha: string; dir: string } | null => {
     const repo = repos.get(repoId);
     const auth = req.headers.authorization;
     if (!repo || (repo.access?.kind === 'private' && auth !== `Bearer ${repo.access.token}`)) {
       error(res, auth ? 404 : 401, 'RepoNotFound', 'Repository not found');
       return null;
     }
-    if (repo.access?.kind === 'gated' && auth !== `Bearer ${repo.access.token}`) {
+    if (download && repo.access?.kind === 'gated' && auth !== `Bearer ${repo.access.token}`) {
       error(res, auth ? 403 : 401, 'GatedRepo', 'Access to this model is restricted: accept the conditions on its page');
       return null;
     }
@@ -195,7 +199,7 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
   const api = async (req: IncomingMessage, res: ServerResponse, segments: string[]): Promise<void> => {
     const [, , org, name, revisionWord, ...rev] = segments;
     if (org === undefined || name === undefined || (revisionWord !== undefined && revisionWord !== 'revision')) return error(res, 404, 'NotFound', 'Not found');
-    const commit = open(req, res, `${org}/${name}`, revisionWord ? rev.join('/') : undefined);
+    const commit = open(req, res, `${org}/${name}`, revisionWord ? rev.join('/') : undefined, false);
     if (!commit) return;
     const siblings = [];
     for (const file of (await readdir(commit.dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile())) {
@@ -206,12 +210,14 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
       siblings.push({ rfilename, size, blobId: gitBlob, ...(LFS_FILE.test(rfilename) ? { lfs: { sha256, size, pointerSize: 134 } } : {}) });
     }
     res.writeHead(200, { ...cors(), 'Content-Type': 'application/json' });
-    res.end(JSON.stringify({ _id: commit.sha.slice(0, 24), id: `${org}/${name}`, modelId: `${org}/${name}`, sha: commit.sha, private: commit.repo.access?.kind === 'private', siblings }));
+    const { access } = commit.repo;
+    const body = { _id: commit.sha.slice(0, 24), id: `${org}/${name}`, modelId: `${org}/${name}`, sha: commit.sha, private: access?.kind === 'private', gated: access?.kind === 'gated' ? 'auto' : false, siblings };
+    res.end(JSON.stringify(body));
   };
 
   const resolve = async (req: IncomingMessage, res: ServerResponse, segments: string[]): Promise<void> => {
     const [org, name, , rev, ...rest] = segments;
-    const commit = open(req, res, `${org}/${name}`, rev);
+    const commit = open(req, res, `${org}/${name}`, rev, true);
     if (!commit) return;
     const file = rest.join('/');
     const path = join(commit.dir, file);
