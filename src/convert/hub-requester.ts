@@ -29,7 +29,18 @@ export interface HubRequesterOptions {
 }
 
 /** A failure worth another try; becomes 'download-failed' when the tries run out. */
-class TransientFailure extends Error {}
+class TransientFailure extends Error {
+  /** The server's Retry-After (429/503), when it sent one we can see. */
+  constructor(
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** The longest Retry-After honoured before the next try (a longer one is cut to this). */
+const MAX_RETRY_AFTER_MS = 60_000;
 
 /** The CDN refused an address it gave earlier (signed URLs expire): read through the Hub again. */
 class CdnAddressExpired extends Error {}
@@ -196,14 +207,16 @@ export class HubRequester {
   /** Tries `run` until it succeeds, fails for good, or the tries run out; waits between tries. */
   private async retrying<T>(what: string, signal: AbortSignal | undefined, run: () => Promise<T>): Promise<T> {
     let last = '';
+    let retryAfterMs = 0;
     for (let i = 0; i < this.attempts; i++) {
-      if (i > 0) await this.sleep(this.baseDelayMs * 2 ** (i - 1), what, signal);
+      if (i > 0) await this.sleep(Math.max(this.baseDelayMs * 2 ** (i - 1), retryAfterMs), what, signal);
       this.throwIfAborted(what, signal);
       try {
         return await run();
       } catch (e) {
         if (!(e instanceof TransientFailure)) throw e;
         last = e.message;
+        retryAfterMs = Math.min(e.retryAfterMs ?? 0, MAX_RETRY_AFTER_MS);
       }
     }
     throw new SarashinaError('download-failed', `${what}: ${last} (${this.attempts} tries). Check your connection and try again; what was converted so far is kept.`, {
@@ -244,7 +257,7 @@ export class HubRequester {
     const status = response.status;
     if (status === 200 || status === 206) return;
     await response.body?.cancel();
-    if (status === 408 || status === 429 || status >= 500) throw new TransientFailure(`HTTP ${status}${status === 429 ? ' (rate limited)' : ''}`);
+    if (status === 408 || status === 429 || status >= 500) throw new TransientFailure(`HTTP ${status}${status === 429 ? ' (rate limited)' : ''}`, retryAfter(response));
     const code = response.headers.get('x-error-code');
     const page = `${this.endpoint}/${this.repoId}`;
     const details = { repo: this.repoId, status, ...(file ? { file } : {}) };
@@ -318,6 +331,15 @@ function sizeMismatch(what: string, how: string): SarashinaError {
 function checkCommit(response: Response, commit: string, what: string): void {
   const named = response.headers.get('x-repo-commit');
   if (named && named !== commit) throw new SarashinaError('integrity-mismatch', `${what} came from commit ${named}, not the pinned ${commit}. Start again.`, { file: what, commit });
+}
+
+/** Retry-After in ms: delay-seconds or an HTTP date. */
+function retryAfter(response: Response): number | undefined {
+  const value = response.headers.get('retry-after');
+  if (value === null) return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
 function contentLength(response: Response): number | undefined {

@@ -206,6 +206,14 @@ describe('openHubCheckpoint', () => {
     expect(await source.readFile('tokenizer.json')).toEqual(new Uint8Array(await readFile(join(dirA, 'tokenizer.json'))));
   });
 
+  it('waits for the Retry-After of a 429 before the next try', async () => {
+    const source = await openHubCheckpoint(REPO, { endpoint: server.url, retry: FAST });
+    server.failWith('tokenizer_config.json', 429, { retryAfterSeconds: 1 });
+    const started = performance.now();
+    expect(await source.readFile('tokenizer_config.json')).toEqual(new Uint8Array(await readFile(join(dirA, 'tokenizer_config.json'))));
+    expect(performance.now() - started).toBeGreaterThanOrEqual(990);
+  });
+
   it('fails with download-failed when the connection is cut every time', async () => {
     const source = await openHubCheckpoint(REPO, { endpoint: server.url, retry: FAST });
     const shard = shardsA[0] ?? '';

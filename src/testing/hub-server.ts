@@ -71,8 +71,8 @@ export interface HubServer {
   stallConnection(file: string, afterBytes: number, options?: { times?: number }): void;
   /** Serves only the first `sizeBytes` of `file` (the listing keeps the commit's size). */
   truncate(file: string, sizeBytes: number): void;
-  /** The next `times` requests for `file` get HTTP `status` (default once). */
-  failWith(file: string, status: number, options?: { times?: number }): void;
+  /** The next `times` requests for `file` get HTTP `status` (default once), with a Retry-After when given. */
+  failWith(file: string, status: number, options?: { times?: number; retryAfterSeconds?: number }): void;
   clearFaults(): void;
   /** Body bytes sent for `file` (any commit) since the last reset. */
   bytesServed(file: string): number;
@@ -91,6 +91,7 @@ interface Fault {
   truncateTo?: number;
   status?: number;
   statusTimes: number;
+  retryAfterSeconds?: number | undefined;
 }
 
 export async function startHubServer(options: HubServerOptions): Promise<HubServer> {
@@ -137,7 +138,7 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
     const f = faults.get(file);
     if (f?.status !== undefined && f.statusTimes > 0) {
       f.statusTimes--;
-      res.writeHead(f.status, cors());
+      res.writeHead(f.status, { ...cors(), ...(f.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(f.retryAfterSeconds) }) });
       res.end();
       return;
     }
@@ -305,7 +306,7 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
       fault(file).truncateTo = sizeBytes;
     },
     failWith(file, status, o = {}) {
-      Object.assign(fault(file), { status, statusTimes: o.times ?? 1 });
+      Object.assign(fault(file), { status, statusTimes: o.times ?? 1, retryAfterSeconds: o.retryAfterSeconds });
     },
     clearFaults() {
       faults.clear();
