@@ -51,6 +51,7 @@ function parseHubUrl(text: string, endpoint: string): HubModelRef {
   const base = new URL(normalizeEndpoint(endpoint));
   if (!URL.canParse(text)) throw notAModel(text, 'it is not a valid URL');
   const url = new URL(text);
+  if (url.username || url.password) throw notAModel(text, 'it carries credentials; pass the token in the token option instead');
   const onEndpoint = url.origin === base.origin || (base.origin === DEFAULT_HUB_ENDPOINT && PUBLIC_HUB_HOSTS.includes(url.hostname) && url.protocol === 'https:');
   if (!onEndpoint) throw notAModel(text, `it is not on the Hub endpoint ${base.origin}`);
   // A Hub under a path prefix (a mirror at https://host/hf/) keeps the prefix before org/name.
@@ -85,9 +86,11 @@ function checkRevision(revision: string, model: string): void {
 }
 
 function notAModel(model: string, why: string): SarashinaError {
+  // Credentials written into a URL (https://user:token@host/…) never reach a message.
+  const shown = model.replace(/^(https?:\/\/)[^/@]*@/i, '$1');
   return new SarashinaError(
     'invalid-request',
-    `${JSON.stringify(model)} does not name a Hugging Face model: ${why}. Pass org/name, org/name@revision or https://huggingface.co/org/name (optionally /tree/<revision>).`,
-    { model },
+    `${JSON.stringify(shown)} does not name a Hugging Face model: ${why}. Pass org/name, org/name@revision or https://huggingface.co/org/name (optionally /tree/<revision>).`,
+    { model: shown },
   );
 }

@@ -90,6 +90,19 @@ describe('parseHubModel', () => {
     expect(parseHubModel('https://mirror.example/hf/org/name', 'https://mirror.example/hf/')).toEqual({ repoId: 'org/name' });
   });
 
+  it('refuses a URL with credentials and does not repeat them', () => {
+    const error = (() => {
+      try {
+        parseHubModel('https://me:hf_secret123@huggingface.co/org/name');
+      } catch (e) {
+        return e as SarashinaError;
+      }
+      throw new Error('expected an error');
+    })();
+    expect(error.code).toBe('invalid-request');
+    expect(JSON.stringify([error.message, error.details])).not.toContain('hf_secret123');
+  });
+
   it.each([
     'gpt2',
     'a/b/c',
