@@ -21,7 +21,7 @@ import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve as resolvePath, sep } from 'node:path';
 import { sendFile } from './range-file-server';
 
 export interface HubServerRepo {
@@ -221,9 +221,12 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
     const commit = open(req, res, `${org}/${name}`, rev, true);
     if (!commit) return;
     const file = rest.join('/');
-    const path = join(commit.dir, file);
-    const info = await stat(path).catch(() => null);
-    if (!info?.isFile() || file === '' || rest.includes('..')) return error(res, 404, 'EntryNotFound', `${file} does not exist on "${rev}"`);
+    const root = resolvePath(commit.dir);
+    const path = resolvePath(root, file);
+    // Only files inside the commit's folder (a %2F-encoded ../ must not escape it).
+    const inside = path.startsWith(`${root}${sep}`);
+    const info = inside ? await stat(path).catch(() => null) : null;
+    if (!info?.isFile()) return error(res, 404, 'EntryNotFound', `${file} does not exist on "${rev}"`);
     const { sha256, gitBlob } = await hashesOf(path);
     if (LFS_FILE.test(file)) {
       cdnFiles.set(sha256, { path, file });
