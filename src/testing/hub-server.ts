@@ -21,7 +21,7 @@ import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join, resolve as resolvePath, sep } from 'node:path';
+import { join, relative, resolve as resolvePath, sep } from 'node:path';
 import { sendFile } from './range-file-server';
 
 export interface HubServerRepo {
@@ -204,7 +204,7 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
     if (!commit) return;
     const siblings = [];
     for (const file of (await readdir(commit.dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile())) {
-      const rfilename = join(file.parentPath, file.name).slice(commit.dir.length + 1);
+      const rfilename = relative(commit.dir, join(file.parentPath, file.name)).split(sep).join('/');
       const path = join(commit.dir, rfilename);
       const size = (await stat(path)).size;
       const { sha256, gitBlob } = await hashesOf(path);
