@@ -9,6 +9,7 @@
  * answers a *.safetensors resolve with a 302 to its CDN; fetch follows it keeping the Range header, and the Fetch
  * standard (browsers and Node's undici alike) drops Authorization when a redirect leaves the origin — the token goes
  * only to the endpoint's own origin, as huggingface_hub does (it pops `authorization` for a CDN on another host).
+ * Later reads of the same file go straight to the CDN address the redirect led to, until it expires.
  *
  * Each request is retried on a network error, HTTP 408/429/5xx, a stalled or cut body; what comes back is checked
  * against the commit's listing (size; the ETag stays the same across a file's reads), and never fewer bytes than asked.
@@ -40,7 +41,9 @@ const COMMIT_SHA = /^[0-9a-f]{40}$/;
 
 /**
  * Opens `model` (org/name, org/name@rev or a Hub URL) at its revision: one API request, which fails with a typed
- * error when the repository or revision does not exist, is private or gated without a token, or cannot be reached.
+ * error when the repository or revision does not exist, is private without a token, or cannot be reached. A gated
+ * repository lists its files to anyone: its refusal (401/403, 'download-failed' with reason 'unauthorized') comes with
+ * the first file read.
  */
 export async function openHubCheckpoint(model: string, options: HubCheckpointOptions = {}): Promise<CheckpointSource> {
   const endpoint = normalizeEndpoint(options.endpoint ?? DEFAULT_HUB_ENDPOINT);
