@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { EN_FRAMES, JA_FRAMES } from './shapes-phrasings';
+import { EN_COMPOSED, EN_FRAMES, JA_COMPOSED, JA_FRAMES, type Frames } from './shapes-phrasings';
+import { phrasedQuestions, sceneQuestions } from './shapes-questions';
 import { datasetItem } from './shapes-dataset';
-import { COLOURS } from './shapes-scene';
+import { COLOURS, makeScene, makeVariedScene } from './shapes-scene';
 
 /** Nominal colours, to name the pixel under an object's centre independently of the renderer's table. */
 const NOMINAL: Readonly<Record<(typeof COLOURS)[number], readonly number[]>> = {
@@ -77,22 +78,61 @@ describe('shapes dataset', () => {
     expect(large).toBeGreaterThanOrEqual(4);
   });
 
-  it('held-out wordings are never training wordings; training mixes original and varied pictures and wordings', () => {
-    const strip = (q: string): string => q.replace(/[？?。.]$/, '').toLowerCase();
-    const trainFrames = new Set([...Object.values(JA_FRAMES), ...Object.values(EN_FRAMES)].flatMap((f) => f.train).map(strip));
-    for (const frames of [...Object.values(JA_FRAMES), ...Object.values(EN_FRAMES)]) {
-      for (const f of frames.heldout) expect(trainFrames.has(strip(f)), f).toBe(false);
+  it('held-out wordings are never training wordings, not even wrapped in an opener or ending; training mixes original and varied pictures and wordings', () => {
+    const strip = (q: string): string => q.trim().replace(/[？?。.！!]+$/, '').toLowerCase();
+    const all = (frames: Readonly<Record<string, Frames>>, set: 'train' | 'heldout'): string[] => Object.values(frames).flatMap((f) => f[set]).map(strip);
+    // A leak: the held-out frame whole inside a training frame — English anywhere; Japanese as the frame, at
+    // its start (+ "ください") or after an opener ("すみません、"); not after content ("左上には何がありますか").
+    const leaks = (train: string, heldout: string): boolean =>
+      /[a-z]/.test(heldout) ? train.includes(heldout) : train === heldout || train.startsWith(heldout) || ['、', '。', '：'].some((m) => train.includes(m + heldout));
+    for (const [frames, composed] of [[JA_FRAMES, JA_COMPOSED], [EN_FRAMES, EN_COMPOSED]] as const) {
+      const heldout = all(frames, 'heldout');
+      const train = all(frames, 'train');
+      for (const t of train) for (const h of heldout) expect(leaks(t, h), `${t} ⊃ ${h}`).toBe(false);
+      // The composition does generate held-out frames (the exclusion is exercised), and none reaches training.
+      const generated = Object.values(composed).flat().map(strip);
+      expect(heldout.filter((h) => generated.some((g) => leaks(g, h))).length).toBeGreaterThanOrEqual(5);
     }
-    const trained = new Set<string>();
+    const questions = (set: 'train' | 'heldout', from: number, n: number): string[] =>
+      Array.from({ length: n }, (_, i) => phrasedQuestions(i % 2 ? makeScene(from + i) : makeVariedScene(from + i), from + i, set)).flat().map((q) => strip(q.question));
+    const trained = new Set([...questions('train', 1_000_000, 3000), ...Array.from({ length: 500 }, (_, i) => sceneQuestions(makeScene(1_000_000 + i), 1_000_000 + i)).flat().map((q) => strip(q.question))]);
+    for (const q of [...questions('heldout', 4_000_000, 400), ...questions('heldout', 5_000_000, 300)]) expect(trained.has(q), q).toBe(false);
     const mix = new Set<string>();
     for (let i = 0; i < 100; i++) {
       const item = datasetItem('train', i);
       mix.add(`${item.pictures}/${item.phrasings}`);
-      for (const q of item.questions) trained.add(strip(q.question));
     }
     expect([...mix].sort()).toEqual(['original/original', 'original/train', 'varied/original', 'varied/train']);
-    for (let i = 0; i < 30; i++) {
-      for (const q of datasetItem('heldout-test', i).questions) expect(trained.has(strip(q.question)), q.question).toBe(false);
-    }
+  });
+
+  it('held-out frames are run 4\'s (runs compare); training has many frames per kind and the contrasting pairs', () => {
+    expect(Object.fromEntries(Object.entries(JA_FRAMES).map(([k, f]) => [k, f.heldout]))).toEqual({
+      colour: ['{R}って何色ですか？', '{R}の色を教えて', '{R}の色は何色ですか？', '{R}はどんな色ですか？'],
+      colourBare: ['何色でしょうか？', 'どんな色ですか？'],
+      position: ['{R}はどこですか？', '{R}の位置を教えて', '{R}は画像のどこ？', '{R}があるのはどこですか？'],
+      positionBare: ['どこにあるでしょうか？', '場所はどこですか？'],
+      shape: ['{R}は何の図形ですか？', '{R}の形は？', '{R}の形を教えて', '{R}って何の形？'],
+      shapeBare: ['これは何の形ですか？', '形を教えて'],
+      shapeAt: [],
+      count: ['図形はいくつある？', '画像の図形は何個ですか？', '図形の数を教えて', 'この画像に図形はいくつありますか？'],
+      describe: ['この画像には何がありますか？', '画像について説明してください。', '何がありますか？', 'この画像を簡単に説明して'],
+    });
+    expect(Object.fromEntries(Object.entries(EN_FRAMES).map(([k, f]) => [k, f.heldout]))).toEqual({
+      colour: ['Which colour is {R}?', 'Tell me the color of {R}.', 'What colour is {R} in the image?', 'What is the colour of {R} in the picture?'],
+      position: ['Where is {R} located?', 'In which part of the image is {R}?', 'Tell me where {R} is in the picture.'],
+      shape: ['What shape is {R} in the picture?', 'Which shape is {R} in the image?', 'Tell me which shape {R} is.'],
+      shapeAt: ['What is in the {P}?', 'Tell me the shape at the {P}.', 'Which shape is in the {P} of the picture?'],
+      count: ['How many shapes can you see?', 'Count the shapes in the picture.', 'How many shapes are there in the image?', 'What is the number of shapes?'],
+      describe: ['Describe this picture.', 'What can you see?', 'Tell me what is in the image.', 'What do you see in the picture?'],
+    });
+    for (const frames of [...Object.values(JA_FRAMES), ...Object.values(EN_FRAMES)]) expect(frames.train.length).toBeGreaterThanOrEqual(60);
+    expect(JA_FRAMES.shapeAt.train).toContain('{P}には何がありますか？');
+    expect(JA_FRAMES.describe.train).toContain('画像に何がありますか？');
+    expect(EN_FRAMES.shapeAt.train).toEqual(expect.arrayContaining(['What is at the {P}?', 'What do you see at the {P}?', 'What is the shape at the {P}?']));
+    expect(EN_FRAMES.describe.train).toEqual(expect.arrayContaining(['What is in the picture?', 'What do you see?']));
+    expect(EN_FRAMES.count.train).toContain('What is the total number of shapes?');
+    // Japanese shape questions about one of several shapes ask the place directly too ("左上には何がありますか？").
+    const asked = Array.from({ length: 200 }, (_, i) => phrasedQuestions(makeScene(1_000_000 + i), 1_000_000 + i, 'train')).flat();
+    expect(asked.some((q) => q.kind === 'shape' && /^(左上|右上|左下|右下|中央|上|下|左|右)には何がありますか/.test(q.question))).toBe(true);
   });
 });

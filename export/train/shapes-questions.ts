@@ -116,7 +116,8 @@ function surface(random: () => number, language: QuestionLanguage, question: str
  * Every question kind about `scene` in natural wordings of `set` (shapes-phrasings.ts), chosen by `seed`; the
  * same kinds, counts and answers as sceneQuestions. A shape among several is named by its shape noun, its place
  * ("左にある図形", "the shape at the top left") or — when no other shape shares it — its colour ("赤い図形",
- * "the red shape"); a lone shape may be left unnamed.
+ * "the red shape"); a lone shape may be left unnamed. In training, a Japanese shape question about one of several
+ * shapes may also ask the place directly ("左上には何がありますか？").
  */
 export function phrasedQuestions(scene: Scene, seed: number, set: PhrasingSet): ShapeQuestion[] {
   const random = seededRandom(seed ^ 0x3c6ef372);
@@ -140,6 +141,8 @@ export function phrasedQuestions(scene: Scene, seed: number, set: PhrasingSet): 
     else add('position', 'ja', fill(frame(JA_FRAMES.position), single ? jaLone(o) : p < 0.75 || !uniqueColour(o) ? jaShape(o) : jaColour(o)), ANSWERS.positionJa(o));
     const s = random();
     if (single && s < 0.5) add('shape', 'ja', frame(JA_FRAMES.shapeBare), ANSWERS.shapeJa(o));
+    // Training only (the held-out draws stay as they were): a place asked directly, "左上には何がありますか？".
+    else if (set === 'train' && !single && random() < 0.35) add('shape', 'ja', fill(frame(JA_FRAMES.shapeAt), POSITION_JA[o.position]), ANSWERS.shapeJa(o));
     else add('shape', 'ja', fill(frame(JA_FRAMES.shape), single ? pick(random, ['この図形', jaColour(o)]) : s < 0.75 || !uniqueColour(o) ? jaPlace(o) : jaColour(o)), ANSWERS.shapeJa(o));
   }
   add('count', 'ja', frame(JA_FRAMES.count), ANSWERS.countJa(objects.length));

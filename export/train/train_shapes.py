@@ -19,7 +19,7 @@ the original forward is kept if they differ).
 
 Samples: conversations of 1-3 turns about one picture in the Sarashina chat template (the engine's prompt: one
 image block, earlier answers rendered in the history, half of them with the leading space the component keeps),
-questions drawn with weights that favour questions about one of several shapes. The loss is on the answers (the
+questions drawn with weights by kind and language (shapes_prompts.py; run 5 raised count, description and English). The loss is on the answers (the
 last one with </s>; earlier answers only in the one-space form, which is what the model itself produces), plus an
 auxiliary per-token probe on the image features (shape and colour under the token and its (x, y); training only,
 the heads are not saved), plus attention supervision (`--attn-sup`): every shape word after the picture ("星",
@@ -57,7 +57,7 @@ from transformers.models.qwen2_vl import modeling_qwen2_vl
 from transformers.models.qwen2_vl.configuration_qwen2_vl import Qwen2VLVisionConfig
 
 from shapes_data import COLOUR_CLASSES, SHAPE_CLASSES, Split, load_data
-from shapes_prompts import EOS_ID, IMAGE_TOKEN_ID, KIND_WEIGHT, Prompts, check_prompts, sample_turns
+from shapes_prompts import EOS_ID, EVAL_WEIGHTS, IMAGE_TOKEN_ID, KIND_WEIGHT, LANGUAGE_WEIGHT, Prompts, check_prompts, sample_turns
 from train_attention import AttentionProbe, patch_vision_attention
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reference"))
@@ -220,7 +220,7 @@ def eval_items(data, prompts, multi_turn):
             for qa in rec["qa"]:
                 items.append((i, prompts.expand(prompts.first_ids(qa["question"]), rec["grid"]), qa))
         else:
-            turns, qas = sample_turns(rng, rec, 3)
+            turns, qas = sample_turns(rng, rec, 3, EVAL_WEIGHTS)
             ids, _ = prompts.conversation(turns, rec["grid"], [2] * (len(turns) - 1), final_eos=False)
             items.append((i, ids, qas[-1]))
     return items
@@ -258,7 +258,14 @@ def main():
     ap.add_argument("--attn-layer", type=int, default=1)
     ap.add_argument("--attn-head", type=int, default=0)
     ap.add_argument("--aux", type=float, default=1.0, help="weight of the auxiliary per-token loss (0 = answers only)")
+    ap.add_argument("--kind-weight", action="append", default=[], metavar="KIND=W",
+                    help="sample this kind's questions with weight W instead of shapes_prompts.KIND_WEIGHT's (repeatable)")
     args = ap.parse_args()
+    for item in args.kind_weight:
+        kind, _, weight = item.partition("=")
+        if kind not in KIND_WEIGHT:
+            ap.error(f"--kind-weight: unknown kind {kind!r}; kinds are {', '.join(KIND_WEIGHT)}")
+        KIND_WEIGHT[kind] = float(weight)  # sample_turns and the log read this dict
     t0 = time.time()
     os.makedirs(args.out, exist_ok=True)
     log_file = open(os.path.join(args.out, "train-log.txt"), "w")
@@ -371,7 +378,7 @@ def main():
     log(f"f32 training weights (first {args.f32_eval} questions): " + json.dumps(rounded(f32_summary)))
     wrong = [r for r in results if not r["ok"]]
     json.dump({"steps": steps, "trainSeconds": round(train_seconds), "batch": args.batch, "maxTurns": args.max_turns, "lr": args.lr,
-               "aux": args.aux, "attentionSupervision": {"weight": args.attn_sup, "layer": args.attn_layer, "head": args.attn_head}, "kindWeight": KIND_WEIGHT, "parameters": n_params, "init": args.init, "trainPictures": len(train_data),
+               "aux": args.aux, "attentionSupervision": {"weight": args.attn_sup, "layer": args.attn_layer, "head": args.attn_head}, "kindWeight": KIND_WEIGHT, "languageWeight": LANGUAGE_WEIGHT, "parameters": n_params, "init": args.init, "trainPictures": len(train_data),
                "evalPictures": len(eval_data), "bf16Checkpoint": summary, "bf16CheckpointMultiTurn": multi_summary,
                "f32TrainingWeights": f32_summary, "trainingData": data_tag, "heldoutPictures": len(heldout_data) if heldout_data else 0,
                "heldoutBf16Checkpoint": heldout_summary, "heldoutBf16CheckpointMultiTurn": heldout_multi_summary,

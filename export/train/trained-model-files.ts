@@ -40,6 +40,10 @@ export const DOMAIN_PIECES: readonly string[] = [
   ...'位置 教えて 場所 どんな 円 って'.split(' '),
   ...'colour located this number can one Tell me which Which kind of Count'.split(' ').map((w) => `▁${w}`),
   ...'Tell Which Count'.split(' '),
+  // Run 5's composed training wordings (shapes-phrasings.ts): openers and endings. Appended again; none occurs in a
+  // held-out wording, so the held-out questions tokenize as in run 4.
+  ...'すみません ねえ くれますか もらえますか 分かりますか あたり 数えて'.split(' '),
+  ...'quick Quick know Hey hey drawn scene total does So Please Can Could Do'.split(' ').map((w) => `▁${w}`),
 ];
 
 type VocabEntry = [string, number];

@@ -1,11 +1,11 @@
 /**
  * Test helper: a local HTTP server for files under `root` at `/<prefix>/…`, answering `bytes=a-b` Range
  * requests with 206 (when `honourRanges`) and counting them, so code that reads checkpoints or packages by
- * URL is tested against real HTTP.
+ * URL is tested against real HTTP. `sendFile` is the file-serving half, shared with the Hub-layout server.
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 
@@ -20,11 +20,79 @@ export interface RangeFileServer {
   close(): Promise<void>;
 }
 
+export interface SendFileOptions {
+  /** Bytes of the file to serve (its first `sizeBytes`): a truncated copy when less than the file. */
+  readonly sizeBytes: number;
+  /** When false, a Range header is ignored and the whole file comes back with 200. */
+  readonly honourRanges: boolean;
+  /** Extra response headers (ETag, CORS, …). */
+  readonly headers?: Readonly<Record<string, string | number>>;
+  /** Destroy the connection after sending this many body bytes (a cut download). */
+  readonly cutAfterBytes?: number;
+  /** With `cutAfterBytes`: 'stall' keeps the connection open and silent instead (default 'close'). */
+  readonly cutMode?: 'close' | 'stall';
+  /** Called with each piece of body actually written. */
+  readonly onBytes?: (count: number) => void;
+}
+
+/**
+ * Answers `req` with the file at `path`: 206 for a satisfiable `bytes=a-b` / `bytes=a-` range, 416 past the end,
+ * 200 with the whole file otherwise; HEAD sends the headers only. Streamed from disk, never read whole, so a sparse
+ * 10 GB shard can be served. Returns whether a range was answered.
+ */
+export function sendFile(req: IncomingMessage, res: ServerResponse, path: string, options: SendFileOptions): boolean {
+  const size = options.sizeBytes;
+  const headers = { 'Accept-Ranges': 'bytes', ...options.headers };
+  const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+  let start = 0;
+  let end = size - 1;
+  let status = 200;
+  if (range && options.honourRanges) {
+    start = Number(range[1]);
+    end = range[2] === '' ? size - 1 : Math.min(Number(range[2]), size - 1);
+    if (start >= size || end < start) {
+      res.writeHead(416, { ...headers, 'Content-Range': `bytes */${size}` });
+      res.end();
+      return false;
+    }
+    status = 206;
+    Object.assign(headers, { 'Content-Range': `bytes ${start}-${end}/${size}` });
+  }
+  res.writeHead(status, { ...headers, 'Content-Length': end - start + 1 });
+  if (req.method === 'HEAD' || end < start) {
+    res.end();
+    return status === 206;
+  }
+  const stream = createReadStream(path, { start, end });
+  let sent = 0;
+  const cut = options.cutAfterBytes;
+  stream.on('data', (data) => {
+    const chunk = typeof data === 'string' ? Buffer.from(data) : data;
+    if (cut !== undefined && sent + chunk.byteLength > cut) {
+      stream.destroy();
+      const piece = chunk.subarray(0, Math.max(0, cut - sent));
+      sent += piece.byteLength;
+      options.onBytes?.(piece.byteLength);
+      // Written out first, then the socket is dropped (the client sees a body that stops early) or left silent.
+      res.write(piece, () => (options.cutMode === 'stall' ? undefined : res.destroy()));
+      return;
+    }
+    sent += chunk.byteLength;
+    options.onBytes?.(chunk.byteLength);
+    if (!res.write(chunk)) {
+      stream.pause();
+      res.once('drain', () => stream.resume());
+    }
+  });
+  stream.on('end', () => res.end());
+  stream.on('error', () => res.destroy());
+  return status === 206;
+}
+
 export async function startRangeFileServer(root: string, prefix: string): Promise<RangeFileServer> {
   let rangeRequests = 0;
   const state = { honourRanges: true };
   const server = createServer((req, res) => {
-    // Files are streamed from disk, never read whole, so a sparse 10 GB shard can be served.
     const path = join(root, (req.url ?? '/').replace(new RegExp(`^/${prefix}/`), ''));
     stat(path).then(
       (info) => {
@@ -33,18 +101,7 @@ export async function startRangeFileServer(root: string, prefix: string): Promis
           res.end();
           return;
         }
-        const size = info.size;
-        const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
-        if (range && state.honourRanges) {
-          rangeRequests++;
-          const start = Number(range[1]);
-          const end = Math.min(Number(range[2]), size - 1);
-          res.writeHead(206, { 'Content-Range': `bytes ${start}-${end}/${size}`, 'Content-Length': end - start + 1 });
-          createReadStream(path, { start, end }).pipe(res);
-        } else {
-          res.writeHead(200, { 'Content-Length': size });
-          createReadStream(path).pipe(res);
-        }
+        if (sendFile(req, res, path, { sizeBytes: info.size, honourRanges: state.honourRanges })) rangeRequests++;
       },
       () => {
         res.writeHead(404);
