@@ -1,5 +1,6 @@
 /**
- * `npm run export -- <hf-dir-or-url> --out <dir> [--precision P[,P…]] [--max-shard-mb N] [--max-weight-part-mb N] [--image-pipeline qwen2-vl|sarashina2.2] [--force]`, P one of
+ * `npm run export -- <hf-dir-or-url-or-hub-id> --out <dir> [--precision P[,P…]] [--max-shard-mb N] [--max-weight-part-mb N] [--image-pipeline qwen2-vl|sarashina2.2]
+ *  [--revision R] [--hub-endpoint URL] [--force]` (a Hub token from $HF_TOKEN), P one of
  * fp32, q4f32, q4f16. One precision writes one package into <dir> (exportPackage, export/package/export-package.ts);
  * several write <dir>/<P>/ per precision and <dir>/variants.json (exportVariants, export/package/export-variants.ts).
  */
@@ -13,7 +14,9 @@ import { exportVariants } from '../package/export-variants';
 
 const USAGE =
   'Usage: npm run export -- <hf-dir-or-url> --out <dir> [--precision fp32|q4f32|q4f16[,…]] [--max-shard-mb N] [--max-weight-part-mb N]\n' +
-  '  [--image-pipeline qwen2-vl|sarashina2.2] [--force]\n' +
+  '  [--image-pipeline qwen2-vl|sarashina2.2] [--revision R] [--hub-endpoint URL] [--force]\n' +
+  '  the source: a checkpoint folder, an http(s) folder, or a Hugging Face Hub id (org/name[@revision]) or URL;\n' +
+  '  a private or gated Hub repository needs a token in $HF_TOKEN\n' +
   '  several precisions (e.g. --precision q4f16,q4f32) write <dir>/<precision>/ each and <dir>/variants.json\n' +
   '  --max-weight-part-mb: larger decoder linears and embedding tables are stored as row parts of at most this size\n' +
   '  (default 128, the storage binding every WebGPU adapter grants)\n' +
@@ -29,6 +32,8 @@ async function main(argv: string[]): Promise<number> {
       'max-shard-mb': { type: 'string' },
       'max-weight-part-mb': { type: 'string' },
       'image-pipeline': { type: 'string' },
+      revision: { type: 'string' },
+      'hub-endpoint': { type: 'string' },
       force: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -73,6 +78,9 @@ async function main(argv: string[]): Promise<number> {
     ...(partMb === undefined ? {} : { maxWeightPartBytes: Math.floor(partMb * 2 ** 20) }),
     overwrite: values.force,
     ...(pipeline === undefined ? {} : { imagePipeline: pipeline as ImagePipeline }),
+    ...(values.revision === undefined ? {} : { revision: values.revision }),
+    ...(values['hub-endpoint'] === undefined ? {} : { hubEndpoint: values['hub-endpoint'] }),
+    ...(process.env['HF_TOKEN'] ? { token: process.env['HF_TOKEN'] } : {}),
     signal: controller.signal,
     onProgress: (p: ExportProgress) => {
       const now = Date.now();

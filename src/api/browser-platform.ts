@@ -14,13 +14,26 @@ import { SarashinaError } from '../protocol/errors';
 import { MANIFEST_FILE_NAME, packageFiles } from '../protocol/manifest';
 import { VARIANT_INDEX_FILE_NAME } from '../protocol/variant-index';
 import type { CheckpointSource } from '../convert/checkpoint-source';
+import type { IncrementalHash } from '../convert/store-sink';
 import { openHttpFolderCheckpoint } from '../convert/http-folder-source';
+import { openHubCheckpoint } from '../convert/hub-source';
 import { decodeBrowserImage } from './browser-image-decoder';
 import { isHubModel, isOffline, openCheckpointModel, openConvertedOffline } from './checkpoint-model';
 import type { EnginePlatform, OpenedPackage } from './engine-platform';
 
 export function browserPlatform(): EnginePlatform {
-  return { openSource: (options, chooser) => openRemoteModel(options, chooser, { store: new OpfsStore() }), decodeImage: decodeBrowserImage };
+  return { openSource: (options, chooser) => openRemoteModel(options, chooser, { store: new OpfsStore(), openHub: openHubModel }), decodeImage: decodeBrowserImage };
+}
+
+/** A Hub checkpoint at options.revision, with the page's token (sent only to the Hub, never stored). */
+export function openHubModel(model: string, options: EngineOptions, fetchImpl: typeof fetch | undefined): Promise<CheckpointSource> {
+  return openHubCheckpoint(model, {
+    ...(options.revision === undefined ? {} : { revision: options.revision }),
+    ...(options.token === undefined ? {} : { token: options.token }),
+    ...(options.hubEndpoint === undefined ? {} : { endpoint: options.hubEndpoint }),
+    ...(fetchImpl ? { fetchImpl } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
 }
 
 /** The store id of a package URL: its host and path as one safe folder name. */
@@ -33,6 +46,8 @@ export function modelIdForUrl(url: string): string {
 export interface RemoteModelDeps {
   readonly store: ModelStore;
   readonly fetchImpl?: typeof fetch;
+  /** Node: node:crypto's SHA-256 for converted packages (the pure-JS one by default). */
+  readonly newHash?: () => IncrementalHash;
   /** Opens a Hugging Face Hub checkpoint (a model id or Hub URL) at options.revision. */
   readonly openHub?: (model: string, options: EngineOptions, fetchImpl: typeof fetch | undefined) => Promise<CheckpointSource>;
 }
@@ -50,7 +65,7 @@ function isAbsentManifest(e: unknown): boolean {
  */
 export async function openRemoteModel(options: EngineOptions, chooser: PackageChooser, deps: RemoteModelDeps): Promise<OpenedPackage> {
   const { store, openHub } = deps;
-  const checkpointDeps = { store };
+  const checkpointDeps = { store, ...(deps.newHash ? { newHash: deps.newHash } : {}) };
   if (isHubModel(options.model, options.hubEndpoint)) {
     if (!openHub) throw new SarashinaError('invalid-request', `${options.model} looks like a Hugging Face Hub model id, but this platform cannot open the Hub. Pass the URL of a package or checkpoint folder.`, { model: options.model });
     return openCheckpointModel(options, chooser, checkpointDeps, () => openHub(options.model, options, deps.fetchImpl));

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { openDirectoryCheckpoint } from '../convert/node-checkpoint-source';
 import { isUrl } from '../convert/http-folder-source';
 import { NodeFsStore } from '../loader/node-fs-store';
-import { openRemoteModel, type RemoteModelDeps } from './browser-platform';
+import { openHubModel, openRemoteModel, type RemoteModelDeps } from './browser-platform';
 import { isHubModel, openCheckpointModel } from './checkpoint-model';
 import { installNodeWebGpu } from '../gpu/node-webgpu';
 import { NodeDirSource } from '../loader/node-dir-source';
@@ -28,7 +28,7 @@ import type { LocalEngine } from './local-engine';
 export interface NodePlatformOptions {
   /** Where converted and downloaded packages are kept (default $SARASHINA_CACHE_DIR, else ~/.cache/sarashina-webgpu). */
   readonly cacheDir?: string;
-  /** Opens a Hub checkpoint (Hub ids and URLs). */
+  /** Opens a Hub checkpoint (Hub ids and URLs); default openHubCheckpoint. */
   readonly openHub?: RemoteModelDeps['openHub'];
 }
 
@@ -49,7 +49,7 @@ export function nodePlatform(platformOptions: NodePlatformOptions = {}): EngineP
       const root = options.model;
       const local = !isUrl(root) && (await isDirectory(root));
       if (!local && (isUrl(root) || isHubModel(root, options.hubEndpoint))) {
-        return openRemoteModel(options, chooser, { store: store(), ...(platformOptions.openHub ? { openHub: platformOptions.openHub } : {}) });
+        return openRemoteModel(options, chooser, { store: store(), openHub: platformOptions.openHub ?? openHubModel, newHash: nodeHash });
       }
       const dir = (folder: string | null): string => (folder === null ? root : join(root, folder));
       const index = await readIfPresent(join(root, VARIANT_INDEX_FILE_NAME));
