@@ -47,7 +47,7 @@ async function main(argv: string[]): Promise<number> {
   const maxPixels = values['max-pixels'] === undefined ? undefined : Number(values['max-pixels']);
   const shardMb = values['max-shard-mb'] === undefined ? DEFAULT_MAX_SHARD_BYTES / 2 ** 20 : Number(values['max-shard-mb']);
   if (!(shardMb > 0 && shardMb <= 2048)) return fail(`--max-shard-mb must be a number in (0, 2048], got ${values['max-shard-mb']}.`);
-  // Row parts of the decoder linears and the embedding table (default 128 MiB, export/package/package-writer.ts).
+  // Row parts of the decoder linears and the embedding table (default 128 MiB, src/convert/package/package-writer.ts).
   const partMb = values['max-weight-part-mb'] === undefined ? undefined : Number(values['max-weight-part-mb']);
   if (partMb !== undefined && !(partMb > 0 && partMb <= 2048)) return fail(`--max-weight-part-mb must be a number in (0, 2048], got ${values['max-weight-part-mb']}.`);
 

@@ -42,7 +42,7 @@ export interface VisionEncoderOptions {
   readonly weights?: VisionWeightSource;
 }
 
-/** The ORT-only baseline's graph and the activation inputs it takes, in order (export/graphs/vision-graphs.ts). */
+/** The ORT-only baseline's graph and the activation inputs it takes, in order (src/convert/graphs/vision-graphs.ts). */
 export const VISION_BASELINE_GRAPH = 'vision-whole' satisfies GraphName;
 const BASELINE_INPUTS = ['pixel_values', 'rotary_cos', 'rotary_sin', 'attention_bias'] as const;
 

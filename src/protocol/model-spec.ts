@@ -1,6 +1,6 @@
 /**
  * The model's dimensions and special tokens in our own camelCase terms. Built from Hugging Face's
- * config.json by export/hf-config.ts (the only code that reads HF snake_case), stored in the package
+ * config.json by src/convert/hf-config.ts (the only code that reads HF snake_case), stored in the package
  * manifest, and read by the engine. Every size of Sarashina2-Vision is one of these.
  */
 
@@ -65,7 +65,7 @@ export interface ModelSpec {
 export type ResampleFilter = 'nearest' | 'bilinear' | 'bicubic' | 'lanczos' | 'box' | 'hamming';
 
 /**
- * Which image processor the checkpoint's preprocessor_config.json names (export/hf-config.ts chooses):
+ * Which image processor the checkpoint's preprocessor_config.json names (src/convert/hf-config.ts chooses):
  * - 'qwen2-vl': transformers' Qwen2-VL PIL processor — Pillow resize of the uint8 image with `resample`
  *   (antialiased), then rescale and normalize;
  * - 'sarashina2.2': the Sarashina2.2-Vision processor — rescale and normalize first, then a float32 bicubic
@@ -74,7 +74,7 @@ export type ResampleFilter = 'nearest' | 'bilinear' | 'bicubic' | 'lanczos' | 'b
 export type ImagePipeline = 'qwen2-vl' | 'sarashina2.2';
 export const IMAGE_PIPELINES: readonly ImagePipeline[] = ['qwen2-vl', 'sarashina2.2'];
 
-/** Image preprocessing, from preprocessor_config.json with Qwen2-VL defaults (export/hf-config.ts). */
+/** Image preprocessing, from preprocessor_config.json with Qwen2-VL defaults (src/convert/hf-config.ts). */
 export interface ImageProcessorSpec {
   /** Absent in packages written before the Sarashina2.2 processor was supported: 'qwen2-vl'. */
   readonly pipeline?: ImagePipeline;

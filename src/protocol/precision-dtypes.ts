@@ -1,6 +1,6 @@
 /**
  * What each precision variant stores and computes in, decided once: the exporter writes packages by it
- * (export/package/weight-plan.ts, export/graphs/decoder-graph.ts) and the engine's package plan reads it.
+ * (src/convert/package/weight-plan.ts, src/convert/graphs/decoder-graph.ts) and the engine's package plan reads it.
  */
 import type { PrecisionVariant } from './api';
 

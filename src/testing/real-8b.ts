@@ -1,7 +1,7 @@
 /**
  * Test data of the real Sarashina2-Vision-8B without its weights: the spec from its verbatim config.json
  * (export/reference/fixtures/real-configs), and each variant's weight bytes and largest weight buffer as the exporter
- * plans them (export/package/weight-plan.ts): what a variants.json of the real model would say.
+ * plans them (src/convert/package/weight-plan.ts): what a variants.json of the real model would say.
  */
 import { readFileSync } from 'node:fs';
 import { parseModelConfig } from '../convert/hf-config';

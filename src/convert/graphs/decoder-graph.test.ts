@@ -127,7 +127,7 @@ describe('decoder graph on WebGPU (GQA static cache, no CPU fallback) vs the pla
     expectClose(await runSteps({ precision: 'fp32' }, get), referenceSteps(get), 1e-4);
   });
 
-  // (accuracy_level 0 is exact to rounding: checked per op in export/quantize/int4-block-quantizer.test.ts.)
+  // (accuracy_level 0 is exact to rounding: checked per op in src/convert/quantize/int4-block-quantizer.test.ts.)
   it('q4f32 with accuracy_level 4 (int8 activations) stays within 2e-2 of the dequantized forward', async () => {
     const q = quantized();
     expectClose(await runSteps({ precision: 'q4f32', accuracyLevel: 4 }, q.resolve), referenceSteps(q.dequantized), 2e-2);
