@@ -129,6 +129,8 @@ describe('an original checkpoint from a Hub, converted in Chromium', () => {
     const answer = await page.evaluate(([png, q]) => window.ckptAsk(png, q), [`data:image/png;base64,${Buffer.from(c!.png).toString('base64')}`, qa.question] as const);
     expect(answer.trim()).toBe(qa.answer);
     await page.evaluate(() => window.ckptDispose());
+    // deleteCachedModel with the same model string removes the converted package.
+    expect(await page.evaluate((m) => window.ckptDelete(m), REPO)).not.toContain(offline.info?.modelId);
     // Failed loads above log network errors for the cut, missing and refused files: those are the test's own.
     expect(errors.filter((e) => !/http (40\d|416)|ERR_|network|Failed to fetch/i.test(e))).toEqual([]);
   });

@@ -3,7 +3,7 @@ import { browserPlatform } from '../../src/api/browser-platform';
 import { packagePlanner } from '../../src/api/create-engine';
 import type { InspectableEngine } from '../../src/api/engine';
 import { GpuContext } from '../../src/gpu/gpu-context';
-import { listCachedModels } from '../../src/api/model-cache';
+import { deleteCachedModel, listCachedModels } from '../../src/api/model-cache';
 import { OpfsStore } from '../../src/loader/opfs-store';
 import { Sha256 } from '../../src/loader/sha256';
 import { readAll } from '../../src/loader/package-source';
@@ -37,6 +37,7 @@ declare global {
     /** sha256 of every file of the stored package `modelId` (manifest.json included), read back from OPFS. */
     ckptStoredDigests: (modelId: string) => Promise<Record<string, string>>;
     ckptCached: () => Promise<string[]>;
+    ckptDelete: (model: string) => Promise<string[]>;
   }
 }
 
@@ -110,3 +111,8 @@ window.ckptStoredDigests = async (modelId) => {
 };
 
 window.ckptCached = async () => (await listCachedModels()).map((m) => m.modelId);
+
+window.ckptDelete = async (model) => {
+  await deleteCachedModel(model);
+  return (await listCachedModels()).map((m) => m.modelId);
+};

@@ -15,6 +15,8 @@ import { packagePlanner } from './create-engine';
 import type { EngineOptions, LoadProgress } from '../protocol/api';
 import { MANIFEST_FILE_NAME, packageFiles } from '../protocol/manifest';
 import { startRangeFileServer } from '../testing/range-file-server';
+import { NodeFsStore } from '../loader/node-fs-store';
+import { deleteConvertedModel } from './checkpoint-model';
 import { nodePlatform } from './node-platform';
 
 const caps = (shaderF16: boolean): GpuCapabilities => ({
@@ -98,6 +100,12 @@ describe('an original checkpoint as the model', () => {
     expect(offline.plan()?.precision).toBe('q4f32');
     const shard = first.manifest.shards[0]?.path ?? '';
     expect(Buffer.from(await second.source.readBytes(shard)).equals(await first.source.readBytes(shard))).toBe(true);
+    // Deleting by the model string removes the converted package and its reference.
+    const store = new NodeFsStore(cacheDir);
+    expect((await store.list()).map((m) => m.modelId)).toContain(first.source.id);
+    expect(await deleteConvertedModel(store, options.model)).toBe(true);
+    expect((await store.list()).map((m) => m.modelId)).not.toContain(first.source.id);
+    expect(await deleteConvertedModel(store, options.model)).toBe(false);
   });
 
   it('a repository that is not Sarashina2-Vision is an invalid-model error naming config.json', async () => {

@@ -122,6 +122,19 @@ export async function openCheckpointModel(options: EngineOptions, chooser: Packa
   return openStored(store, modelId, chooser);
 }
 
+/**
+ * Deletes the package converted for the model string `model` (as createEngine was given it, without a revision
+ * option) and its reference. Returns whether there was one.
+ */
+export async function deleteConvertedModel(store: ModelStore, model: string): Promise<boolean> {
+  const path = refPath({ model });
+  if ((await store.size(CHECKPOINT_REFS_ID, path)) === 0) return false;
+  const ref = JSON.parse(new TextDecoder().decode(await new StoreSource(store, CHECKPOINT_REFS_ID).readBytes(path))) as { modelId?: unknown };
+  if (typeof ref.modelId === 'string') await store.deleteModel(ref.modelId);
+  await store.discard(CHECKPOINT_REFS_ID, path);
+  return true;
+}
+
 async function openStored(store: ModelStore, modelId: string, chooser: PackageChooser): Promise<OpenedPackage> {
   const source = new StoreSource(store, modelId);
   const manifestBytes = await source.readBytes(MANIFEST_FILE_NAME);
