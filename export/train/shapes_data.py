@@ -86,7 +86,10 @@ def _process_shard(job):
         shapes.append(s)
         colours.append(c)
         xys.append(xy)
+        # "where": each object's shape class (its image tokens' t_shape value), colour and place, for the attention
+        # supervision of place and colour referents (train_attention.py).
         records.append({"seed": rec["seed"], "objects": len(rec["objects"]), "qa": rec["qa"], "grid": grid, "patches": n,
+                        "where": [(SHAPE_CLASSES.index(o["shape"]) + 1, o["colour"], o["position"]) for o in rec["objects"]],
                         "pictures": rec.get("pictures", "original"), "phrasings": rec.get("phrasings", "original")})
     return {"base": base, "records": records, "u8": np.concatenate(u8), "float": np.concatenate(floats) if keep_float else None,
             "shape": np.concatenate(shapes), "colour": np.concatenate(colours), "xy": np.concatenate(xys),

@@ -98,6 +98,18 @@ def patch_vision_attention(model, data, device, log):
 
 SHAPE_WORDS = {"丸": "circle", "円": "circle", "四角": "square", "三角": "triangle", "星": "star",
                "▁circle": "circle", "▁square": "square", "▁triangle": "triangle", "▁star": "star"}
+# With referents on (--attn-referents, after run 5): a place word names the object at that place ("左下にある図形",
+# "the shape at the bottom left": the query is the last word of the place), a colour word every object of that
+# colour ("赤い図形", "the red shape", and colours in answers). English "top"/"bottom" followed by "left"/"right"
+# is one place, named at the second word.
+PLACE_WORDS = {"左上": "top-left", "右上": "top-right", "左下": "bottom-left", "右下": "bottom-right", "中央": "center",
+               "上": "top", "下": "bottom", "左": "left", "右": "right", "▁center": "center"}
+EN_VERTICAL = {"▁top": "top", "▁bottom": "bottom"}
+EN_HORIZONTAL = {"▁left": "left", "▁right": "right"}
+_COLOURS = {"赤": "red", "青": "blue", "緑": "green", "黄色": "yellow", "白": "white", "黒": "black"}
+COLOUR_WORDS = {**_COLOURS, "赤い": "red", "青い": "blue", "緑の": "green", "黄色い": "yellow", "白い": "white", "黒い": "black",
+                **{f"▁{c}": c for c in _COLOURS.values()}, **{c.capitalize(): c for c in _COLOURS.values()},
+                **{f"▁{c.capitalize()}": c for c in _COLOURS.values()}}
 
 
 class AttentionProbe:
@@ -105,16 +117,48 @@ class AttentionProbe:
     pre-hook, so gradients flow), for selected query positions: the same q/k projections, rotary embedding,
     scaling and causal mask as the layer itself."""
 
-    def __init__(self, model, tok, layer, head):
+    def __init__(self, model, tok, layer, head, referents=False):
         self.attn = model.llm.model.layers[layer].self_attn
         self.head = head
-        self.word_class = {}
-        for piece, shape in SHAPE_WORDS.items():
-            tid = tok.convert_tokens_to_ids(piece)
-            if isinstance(tid, int) and tid >= 0 and tid != tok.unk_token_id:
-                self.word_class[tid] = SHAPE_CLASSES.index(shape) + 1
+
+        def ids(words):
+            out = {}
+            for piece, value in words.items():
+                tid = tok.convert_tokens_to_ids(piece)
+                if isinstance(tid, int) and tid >= 0 and tid != tok.unk_token_id:
+                    out[tid] = value
+            return out
+
+        self.word_class = {tid: SHAPE_CLASSES.index(shape) + 1 for tid, shape in ids(SHAPE_WORDS).items()}
+        self.referents = referents
+        self.place, self.vertical, self.horizontal = ids(PLACE_WORDS), ids(EN_VERTICAL), ids(EN_HORIZONTAL)
+        self.colour = ids(COLOUR_WORDS)
         self.captured = None
         self.handle = self.attn.register_forward_pre_hook(self._hook, with_kwargs=True)
+
+    def _place_at(self, seq, w):
+        """The place the word at w names, or None (also for "top" when "left"/"right" follows: named there)."""
+        t = seq[w]
+        if t in self.place:
+            return self.place[t]
+        if t in self.vertical:
+            return None if w + 1 < len(seq) and seq[w + 1] in self.horizontal else self.vertical[t]
+        if t in self.horizontal:
+            return f"{self.vertical[seq[w - 1]]}-{self.horizontal[t]}" if seq[w - 1] in self.vertical else self.horizontal[t]
+        return None
+
+    def _classes(self, seq, w, where):
+        """Shape classes of the objects the word at w names (empty if none)."""
+        c = self.word_class.get(seq[w])
+        if c is not None:
+            return [c]
+        if not self.referents:
+            return []
+        place = self._place_at(seq, w)
+        if place is not None:
+            return [k for k, _, p in where if p == place]
+        colour = self.colour.get(seq[w])
+        return [k for k, col, _ in where if col == colour] if colour is not None else []
 
     def _hook(self, module, args, kwargs):
         hidden = kwargs["hidden_states"] if "hidden_states" in kwargs else args[0]
@@ -122,16 +166,17 @@ class AttentionProbe:
 
     def targets(self, seqs, idx, data):
         """(batch rows, query positions, [n, L] bool mask of the named object's image tokens) for every shape
-        word after the image block whose object has tokens."""
+        word (and with referents, place and colour word) after the image block whose objects have tokens."""
         rows, cols, spans = [], [], []
         for r, (seq, i) in enumerate(zip(seqs, idx)):
             start = seq.index(IMAGE_TOKEN_ID)
             shapes = data.t_shape_np[data.toff[i]:data.toff[i + 1]]
+            where = data.records[i].get("where", [])
             for w in range(start + len(shapes), len(seq)):
-                c = self.word_class.get(seq[w])
-                if c is None:
+                classes = self._classes(seq, w, where)
+                if not classes:
                     continue
-                hit = np.nonzero(shapes == c)[0]
+                hit = np.nonzero(np.isin(shapes, classes))[0]
                 if len(hit):
                     rows.append(r)
                     cols.append(w)

@@ -257,15 +257,19 @@ def main():
     ap.add_argument("--attn-sup", type=float, default=0.3, help="weight of the attention supervision (0 = off)")
     ap.add_argument("--attn-layer", type=int, default=1)
     ap.add_argument("--attn-head", type=int, default=0)
+    ap.add_argument("--attn-referents", type=int, default=0,
+                    help="1: the attention supervision also binds place and colour words to their objects (after run 5)")
+    ap.add_argument("--kind-weight", type=json.loads, default=None, help='JSON overrides of shapes_prompts.KIND_WEIGHT, e.g. {"colour": 1.5}')
+    ap.add_argument("--language-weight", type=json.loads, default=None, help='JSON overrides of shapes_prompts.LANGUAGE_WEIGHT, e.g. {"en": 1.5}')
     ap.add_argument("--aux", type=float, default=1.0, help="weight of the auxiliary per-token loss (0 = answers only)")
-    ap.add_argument("--kind-weight", action="append", default=[], metavar="KIND=W",
-                    help="sample this kind's questions with weight W instead of shapes_prompts.KIND_WEIGHT's (repeatable)")
     args = ap.parse_args()
-    for item in args.kind_weight:
-        kind, _, weight = item.partition("=")
-        if kind not in KIND_WEIGHT:
-            ap.error(f"--kind-weight: unknown kind {kind!r}; kinds are {', '.join(KIND_WEIGHT)}")
-        KIND_WEIGHT[kind] = float(weight)  # sample_turns and the log read this dict
+    for flag, table, given in (("--kind-weight", KIND_WEIGHT, args.kind_weight), ("--language-weight", LANGUAGE_WEIGHT, args.language_weight)):
+        unknown = set(given or {}) - set(table)
+        if unknown:
+            ap.error(f"{flag}: unknown {', '.join(sorted(unknown))}; known: {', '.join(table)}")
+    # In place: sample_turns' default weights are these dicts.
+    KIND_WEIGHT.update(args.kind_weight or {})
+    LANGUAGE_WEIGHT.update(args.language_weight or {})
     t0 = time.time()
     os.makedirs(args.out, exist_ok=True)
     log_file = open(os.path.join(args.out, "train-log.txt"), "w")
@@ -329,9 +333,11 @@ def main():
 
     train_seconds = args.total_seconds - args.eval_reserve - (time.time() - t0)
     log(f"training for {train_seconds:.0f} s")
-    probe = AttentionProbe(model, tok, args.attn_layer, args.attn_head) if args.attn_sup > 0 else None
+    probe = AttentionProbe(model, tok, args.attn_layer, args.attn_head, referents=args.attn_referents > 0) if args.attn_sup > 0 else None
     if probe is not None:
-        log(f"attention supervision: layer {args.attn_layer} head {args.attn_head}, weight {args.attn_sup}, shape word ids {probe.word_class}")
+        log(f"attention supervision: layer {args.attn_layer} head {args.attn_head}, weight {args.attn_sup}, shape word ids {probe.word_class}"
+            + (f"; place word ids {probe.place} {probe.vertical} {probe.horizontal}, colour word ids {probe.colour}" if args.attn_referents else ""))
+    log(f"question weights: kind {KIND_WEIGHT}, language {LANGUAGE_WEIGHT}")
     steps = train(model, train_data, prompts, args, device, log, train_seconds, probe)
     if probe is not None:
         probe.handle.remove()
@@ -378,7 +384,7 @@ def main():
     log(f"f32 training weights (first {args.f32_eval} questions): " + json.dumps(rounded(f32_summary)))
     wrong = [r for r in results if not r["ok"]]
     json.dump({"steps": steps, "trainSeconds": round(train_seconds), "batch": args.batch, "maxTurns": args.max_turns, "lr": args.lr,
-               "aux": args.aux, "attentionSupervision": {"weight": args.attn_sup, "layer": args.attn_layer, "head": args.attn_head}, "kindWeight": KIND_WEIGHT, "languageWeight": LANGUAGE_WEIGHT, "parameters": n_params, "init": args.init, "trainPictures": len(train_data),
+               "aux": args.aux, "attentionSupervision": {"weight": args.attn_sup, "layer": args.attn_layer, "head": args.attn_head, "referents": args.attn_referents}, "kindWeight": KIND_WEIGHT, "languageWeight": LANGUAGE_WEIGHT, "parameters": n_params, "init": args.init, "trainPictures": len(train_data),
                "evalPictures": len(eval_data), "bf16Checkpoint": summary, "bf16CheckpointMultiTurn": multi_summary,
                "f32TrainingWeights": f32_summary, "trainingData": data_tag, "heldoutPictures": len(heldout_data) if heldout_data else 0,
                "heldoutBf16Checkpoint": heldout_summary, "heldoutBf16CheckpointMultiTurn": heldout_multi_summary,

@@ -8,11 +8,18 @@
 import { SarashinaError } from '../protocol/errors';
 import type { ByteSource } from './checkpoint-source';
 
+/**
+ * Retries: huggingface_hub's http_backoff makes 6 tries with waits of 1 s doubling to 8 s (23 s in all); ours default
+ * to 4 tries from 500 ms (3.5 s), since a conversion that fails resumes at the shard it was writing and the tests of a
+ * persistent fault wait out the whole schedule.
+ */
 export interface HubRetryOptions {
   /** Tries per request before 'download-failed' (default 4). */
   readonly attempts?: number;
-  /** Wait before the 2nd try, doubled for each later one (default 500 ms). */
+  /** Wait before the 2nd try, doubled for each later one (default 500 ms)… */
   readonly baseDelayMs?: number;
+  /** …up to this (default 8000 ms). */
+  readonly maxDelayMs?: number;
   /** A response that sends no byte for this long is dropped and retried (default 30 s). */
   readonly stallTimeoutMs?: number;
 }
@@ -55,6 +62,7 @@ export class HubRequester {
   private readonly signal: AbortSignal | undefined;
   private readonly attempts: number;
   private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
   private readonly stallTimeoutMs: number;
   /**
    * Per file URL: the first ETag seen (every later read must match), and where the Hub's redirect led (its CDN, another
@@ -74,6 +82,7 @@ export class HubRequester {
     this.signal = options.signal;
     this.attempts = Math.max(1, options.retry?.attempts ?? 4);
     this.baseDelayMs = options.retry?.baseDelayMs ?? 500;
+    this.maxDelayMs = options.retry?.maxDelayMs ?? 8000;
     this.stallTimeoutMs = options.retry?.stallTimeoutMs ?? 30_000;
   }
 
@@ -209,7 +218,7 @@ export class HubRequester {
     let last = '';
     let retryAfterMs = 0;
     for (let i = 0; i < this.attempts; i++) {
-      if (i > 0) await this.sleep(Math.max(this.baseDelayMs * 2 ** (i - 1), retryAfterMs), what, signal);
+      if (i > 0) await this.sleep(Math.max(Math.min(this.baseDelayMs * 2 ** (i - 1), this.maxDelayMs), retryAfterMs), what, signal);
       this.throwIfAborted(what, signal);
       try {
         return await run();

@@ -197,6 +197,17 @@ describe('openHubCheckpoint', () => {
     expect(server.bytesServed(shard)).toBe(70_000 + 300_000);
   });
 
+  it('serves concurrent reads of one file exactly, with two of them cut', async () => {
+    const source = await openHubCheckpoint(REPO, { endpoint: server.url, retry: FAST });
+    const shard = shardsA[1] ?? '';
+    const expected = await readFile(join(dirA, shard));
+    const file = await source.openFile(shard);
+    server.cutConnection(shard, 5000, { times: 2 });
+    const slices = Array.from({ length: 6 }, (_, i) => ({ offset: 1 + i * 150_001, length: 100_000 + i * 7 }));
+    const reads = await Promise.all(slices.map(({ offset, length }) => file.read(offset, length)));
+    for (const [i, { offset, length }] of slices.entries()) expect(Buffer.from(reads[i] ?? []).equals(expected.subarray(offset, offset + length))).toBe(true);
+  });
+
   it('drops a response that stalls and retries it', async () => {
     const source = await openHubCheckpoint(REPO, { endpoint: server.url, retry: { ...FAST, stallTimeoutMs: 300 } });
     const shard = shardsA[2] ?? '';
