@@ -24,6 +24,7 @@ import { chooseVisionLinearTiling, encodeVisionLinear, type VisionLinearEpilogue
 import {
   encodeVisionLinearMma,
   VISION_LINEAR_MMA_CANDIDATES,
+  VISION_LINEAR_MMA_DIRECTIVES,
   type VisionLinearMmaPlan,
   visionLinearMmaKernel,
   visionLinearMmaName,
@@ -247,8 +248,7 @@ async function peak(config: SubgroupMatrixConfig, subgroupSize: number): Promise
   const { M, N, K } = config;
   const iters = 1024;
   const groups = 8448;
-  const code = `enable f16;
-enable chromium_experimental_subgroup_matrix;
+  const code = `${VISION_LINEAR_MMA_DIRECTIVES}
 @group(0) @binding(0) var<storage, read> a: array<f16>;
 @group(0) @binding(1) var<storage, read_write> o: array<f32>;
 @compute @workgroup_size(${subgroupSize})

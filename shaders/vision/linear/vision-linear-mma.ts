@@ -47,6 +47,9 @@ export const VISION_LINEAR_MMA_CANDIDATES: readonly VisionLinearMmaTiling[] = [
   { subgroupsM: 2, subgroupsN: 2, tilesM: 2, tilesN: 2, tileK: 32 },
   { subgroupsM: 2, subgroupsN: 2, tilesM: 4, tilesN: 2, tileK: 64 },
   { subgroupsM: 2, subgroupsN: 4, tilesM: 4, tilesN: 2, tileK: 32 },
+  // One subgroup per workgroup: workgroup-uniform offsets (the fallback if the uniformity diagnostic cannot be
+  // turned off on some build).
+  { subgroupsM: 1, subgroupsN: 1, tilesM: 4, tilesN: 4, tileK: 32 },
 ];
 
 /**
@@ -78,7 +81,7 @@ export function visionLinearMmaStorageBytes(config: SubgroupMatrixConfig, t: Vis
   const { rows, cols } = visionLinearMmaBlock(config, t);
   const stride = t.tileK + 8;
   const halves = rows * stride + t.tileK + cols * stride + t.tileK;
-  const c = t.subgroupsM * t.subgroupsN * config.M * (config.N + 4);
+  const c = t.subgroupsM * t.subgroupsN * config.M * (config.N + 4) + config.N + 4;
   return Math.ceil((2 * halves) / 4) * 4 + 4 * c;
 }
 
@@ -145,6 +148,13 @@ fn pack4(v: vec4<f32>) -> Vec4Storage { return v; }
 `,
 };
 
+/**
+ * The directives every subgroup-matrix kernel starts with. The uniformity diagnostic is off because the load and
+ * store offsets depend on the subgroup's index in the workgroup: uniform within each subgroup (what the hardware
+ * needs) but not across the workgroup, which is all Tint's analysis can prove.
+ */
+export const VISION_LINEAR_MMA_DIRECTIVES = 'enable f16;\nenable chromium_experimental_subgroup_matrix;\ndiagnostic(off, chromium.subgroup_matrix_uniformity);\n';
+
 const PARAMS_FIELDS = { rows: 'u32', in_dim: 'u32', out_dim: 'u32' } as const;
 const PARAMS = new UniformStruct('Params', PARAMS_FIELDS);
 type VisionLinearMmaDescriptor = KernelDescriptor<typeof PARAMS_FIELDS, 'x' | 'w' | 'bias' | 'y'>;
@@ -167,10 +177,12 @@ export function visionLinearMmaKernel(storage: VisionStorage, plan: VisionLinear
       `const TM = ${t.tilesM}u;`,
       `const TN = ${t.tilesN}u;`,
       `const TK = ${t.tileK}u;`,
+      // With one subgroup the index is a constant, so the offsets are workgroup-uniform without the diagnostic.
+      t.subgroupsM * t.subgroupsN === 1 ? 'fn subgroup_index(tid: u32) -> u32 { return 0u; }' : 'fn subgroup_index(tid: u32) -> u32 { return tid / SG; }',
     ].join('\n');
     kernel = defineKernel({
       name,
-      code: `enable f16;\nenable chromium_experimental_subgroup_matrix;\n\n${STORAGE_PRELUDE[storage]}\n${consts}\n\n${visionLinearMmaWgsl}`,
+      code: `${VISION_LINEAR_MMA_DIRECTIVES}\n${STORAGE_PRELUDE[storage]}\n${consts}\n\n${visionLinearMmaWgsl}`,
       constants: ['EPILOGUE', 'HAS_BIAS'],
       params: PARAMS,
       bindings: ['x', 'w', 'bias', 'y'],

@@ -8,7 +8,7 @@
 //   vec4<f32>), to_half4 (storage → f16 operands), unpack4 / pack4 (storage ↔ f32, for bias, residual and y);
 //   a tiling prelude: consts SG (subgroup size), MM, MN, MK (the subgroup-matrix configuration: result rows,
 //   result columns, k), SG_M, SG_N (subgroups along rows and columns), TM, TN (result matrices per subgroup along
-//   rows and columns), TK (k per workgroup-memory tile, a multiple of MK and of 8).
+//   rows and columns), TK (k per workgroup-memory tile, a multiple of MK and of 8), and subgroup_index(tid).
 // Bindings (indices in vec4s; in_dim and out_dim are multiples of 4)
 //   0 params  uniform { rows, in_dim, out_dim, _ }
 //   1 x       storage read   [rows, in_dim]
@@ -29,7 +29,8 @@
 // stores one result matrix at a time into its own slice of workgroup memory, then its lanes read it back as vec4s
 // of a row and apply bias, activation and residual per element.
 // Every subgroup-matrix builtin is reached in workgroup-uniform control flow (loop bounds are constants or uniform
-// params), as the extension requires.
+// params); their offsets are uniform per subgroup only, hence the prelude's diagnostic(off,
+// chromium.subgroup_matrix_uniformity).
 // Dispatch: (ceil(out_dim / BN), ceil(rows / BM)) workgroups of SG_M · SG_N · SG invocations.
 
 struct Params {
@@ -61,11 +62,12 @@ const B_STRIDE = TK + 8u;
 const C_STRIDE = MN + 4u;
 const C_SLICE = MM * C_STRIDE;
 
-// A load reaches offset + stride · (its rows or columns) by the extension's bounds rule, which for the last
-// matrix of a row of tiles is up to TK halves past the tile: the arrays carry that slack.
+// A load or store counts as reaching offset + stride · (its rows, or its columns when column-major), which for the
+// last matrix of a tile is up to TK halves past the tile's rows (C_STRIDE floats for tile_c): the arrays carry that
+// slack, so no access is clamped.
 var<workgroup> tile_a: array<f16, BM * A_STRIDE + TK>;
 var<workgroup> tile_b: array<f16, BN * B_STRIDE + TK>;
-var<workgroup> tile_c: array<f32, SG_M * SG_N * C_SLICE>;
+var<workgroup> tile_c: array<f32, SG_M * SG_N * C_SLICE + C_STRIDE>;
 
 // erf by Abramowitz & Stegun 7.1.26 (|error| ≤ 1.5e-7).
 fn erf4(v: vec4<f32>) -> vec4<f32> {
@@ -138,8 +140,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let m0 = wid.y * BM;
   let n0 = wid.x * BN;
   // The workgroup's size is a multiple of SG (the adapter's only subgroup size), so subgroup g is invocations
-  // g·SG … g·SG + SG − 1.
-  let sg = tid / SG;
+  // g·SG … g·SG + SG − 1 (subgroup_index: tid / SG, or 0 for one subgroup, which keeps the offsets uniform).
+  let sg = subgroup_index(tid);
   let lane = tid % SG;
   let sub_m = (sg / SG_N) * TM * MM;
   let sub_n = (sg % SG_N) * TN * MN;
