@@ -207,7 +207,7 @@ const MAX_ABS = 2e-5;
 const MAX_ABS_F16 = 1e-2;
 
 // lavapipe spent over 8 minutes compiling the emulated variants (SwiftShader ~15 s): SwiftShader only.
-describe.skipIf(testAdapter() === 'lavapipe')('vision-linear-mma with emulated subgroup matrices (CPU adapter vs plain TS; skipped on lavapipe: minutes of compiling)', () => {
+describe.skipIf(testAdapter() === 'lavapipe' || Boolean(process.env.SARASHINA_MMA_DAWN_FLAGS))('vision-linear-mma with emulated subgroup matrices (CPU adapter vs plain TS; skipped on lavapipe: minutes of compiling)', () => {
   it('matches the reference on edge shapes for every epilogue, both storages where the adapter has shader-f16', async () => {
     const { device, capabilities } = await testGpuContext();
     const kernels = new KernelCache(device);
@@ -259,6 +259,8 @@ describe.skipIf(testAdapter() === 'lavapipe')('vision-linear-mma with emulated s
 const GPU_FLAGS = process.env.SARASHINA_MMA_DAWN_FLAGS;
 describe.skipIf(!GPU_FLAGS)('vision-linear-mma on a GPU with subgroup matrices (skipped: set SARASHINA_MMA_DAWN_FLAGS on such a GPU)', () => {
   it('matches the reference on edge shapes', async () => {
+    // The test setup points VK_ICD_FILENAMES at a CPU driver; this run wants the machine's GPU.
+    delete process.env.VK_ICD_FILENAMES;
     const ctx = await GpuContext.create({ gpu: await installNodeWebGpu({ backend: 'system', dawnFlags: [`enable-dawn-features=${GPU_FLAGS}`] }) });
     const plan = visionLinearMmaPlan(ctx.capabilities, ctx.device.limits);
     expect(plan, `${ctx.capabilities.description}: no subgroup-matrix plan (configs ${JSON.stringify(ctx.capabilities.subgroupMatrixConfigs)})`).not.toBeNull();
