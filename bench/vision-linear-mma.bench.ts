@@ -13,6 +13,7 @@
  * Every case catches and prints its own errors, so one failure does not hide the others.
  *
  *   npx vite-node bench/vision-linear-mma.bench.ts -- --dawn-flags allow_unsafe_apis,vulkan_enable_f16_on_nvidia [--out f.json] [--quick]
+ *     [--sizes 1024,3996,12288] [--check small]   (a CPU-adapter smoke run: --sizes 64 --check small --max-reps 1)
  * GPU machine: bash bench/gpu/stage-vision-linear-mma.sh, then the command it prints.
  */
 import { writeFileSync } from 'node:fs';
@@ -41,6 +42,10 @@ const value = (name: string): string | undefined => {
 };
 const out = value('out');
 const quick = argv.includes('--quick');
+// Smoke runs on a CPU adapter: --sizes 64 --check small.
+const sizesArg = value('sizes');
+const smallChecks = value('check') === 'small';
+const maxReps = Number(value('max-reps') ?? 20);
 const t0 = performance.now();
 const log = (s: string): void => console.log(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(5)} s] ${s}`);
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
@@ -144,10 +149,12 @@ const checkCases: CheckCase[] = [
   { rows: 1, inDim: 4, outDim: 4, epilogue: 'residual' },
   { rows: 70, inDim: 36, outDim: 132, epilogue: 'quick-gelu', scale: 3 },
   { rows: 67, inDim: 100, outDim: 68, epilogue: 'gelu', scale: 3 },
+  ...(smallChecks ? [] : ([
   { rows: 129, inDim: 1176, outDim: 1280, epilogue: 'none' },
   { rows: 200, inDim: 1280, outDim: 1000, epilogue: 'quick-gelu' },
   { rows: 131, inDim: 5120, outDim: 1280, epilogue: 'residual' },
   { rows: 260, inDim: 1280, outDim: 3840, epilogue: 'none' },
+  ] as CheckCase[])),
 ];
 const REL_L2_BOUND = 2e-3;
 const maxAbsBound = (want: Float64Array): number => 2 ** -8 * Math.max(1, want.reduce((m, v) => Math.max(m, Math.abs(v)), 0));
@@ -224,7 +231,7 @@ for (const storage of storages) {
   // The candidates on one edge shape (each compiled variant is checked before it is timed).
   if (p) {
     for (const cp of candidatePlans.filter((q) => q !== plan && usable(storage, q))) {
-      const c: CheckCase = { rows: 259, inDim: 1176, outDim: 1000, epilogue: 'residual' };
+      const c: CheckCase = smallChecks ? { rows: 37, inDim: 44, outDim: 52, epilogue: 'residual' } : { rows: 259, inDim: 1176, outDim: 1000, epilogue: 'residual' };
       try {
         const r = await runCase(c, storage, cp);
         allPass &&= r.pass;
@@ -365,19 +372,19 @@ async function timeDispatches(record: (pass: GPUComputePassEncoder) => KernelDis
   return median([await once(), await once(), await once()]);
 }
 const timings: unknown[] = [];
-const sizes = quick ? [1024] : [1024, 3996, 12288];
+const sizes = sizesArg ? sizesArg.split(',').map(Number) : quick ? [1024] : [1024, 3996, 12288];
 const table: string[] = [];
 for (const storage of storages) {
   for (const n of sizes) {
     for (const s of towerShapes(n)) {
       const shape = { rows: s.rows, inDim: s.inDim, outDim: s.outDim };
       const flop = 2 * s.rows * s.inDim * s.outDim;
-      const reps = Math.max(2, Math.min(20, Math.round(2e12 / flop)));
+      const reps = Math.max(Math.min(2, maxReps), Math.min(maxReps, Math.round(2e12 / flop)));
       const buffers = { x: filledBuffer('x', s.rows * s.inDim, storage, 1), weight: filledBuffer('w', s.outDim * s.inDim, storage, 0.03), bias: filledBuffer('b', s.outDim, storage, 0.1), y: filledBuffer('y', s.rows * s.outDim, storage, 0.1) };
       const row: Record<string, unknown> = { storage, n, ...s, gflop: flop / 1e9 };
       const variants: [string, VisionLinearMmaPlan | null][] = [['current', null]];
       if (plan && usable(storage, plan)) variants.push(['mma', plan]);
-      if (plan && storage === 'f16' && n === 12288) for (const cp of candidatePlans.filter((q) => q !== plan && usable(storage, q))) variants.push([`mma:${visionLinearMmaName(cp)}`, cp]);
+      if (plan && storage === 'f16' && n === sizes[sizes.length - 1]) for (const cp of candidatePlans.filter((q) => q !== plan && usable(storage, q))) variants.push([`mma:${visionLinearMmaName(cp)}`, cp]);
       for (const [name, p] of variants) {
         try {
           device.pushErrorScope('validation');
