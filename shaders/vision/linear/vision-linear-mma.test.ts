@@ -21,6 +21,7 @@ import {
   visionLinearMmaTilingFits,
   visionLinearMmaWorkgroups,
 } from './vision-linear-mma';
+import { visionTowerLinearMma } from '../../../src/model/vision-tower';
 import { visionLinearReference } from './vision-linear-reference';
 
 // The H200's list through Dawn with allow_unsafe_apis,vulkan_enable_f16_on_nvidia (../shared/gpu/README.md).
@@ -61,6 +62,13 @@ describe('vision-linear-mma: configuration and plan (pure TS)', () => {
     // A forced tiling is taken when it fits, refused when its k tile is not a multiple of the configuration's K.
     expect(visionLinearMmaPlan(NVIDIA, WIDE, { subgroupsM: 4, subgroupsN: 2, tilesM: 2, tilesN: 4, tileK: 32 })?.tiling.subgroupsM).toBe(4);
     expect(visionLinearMmaPlan(NVIDIA, WIDE, { subgroupsM: 1, subgroupsN: 1, tilesM: 1, tilesN: 1, tileK: 8 })).toBeNull();
+  });
+
+  it('is taken by the engine only for the storages the gate enables (visionTowerLinearMma)', () => {
+    expect(visionTowerLinearMma(NVIDIA, WIDE, 'f16', [])).toBeNull();
+    expect(visionTowerLinearMma(NVIDIA, WIDE, 'f16', ['f16'])).toEqual(visionLinearMmaPlan(NVIDIA, WIDE));
+    expect(visionTowerLinearMma(NVIDIA, WIDE, 'f32', ['f16'])).toBeNull();
+    expect(visionTowerLinearMma({ ...NVIDIA, subgroupMatrixConfigs: [] }, WIDE, 'f16', ['f16', 'f32'])).toBeNull();
   });
 
   it('sizes blocks, workgroup memory and dispatches from the configuration', () => {
