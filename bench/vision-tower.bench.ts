@@ -10,6 +10,8 @@
  * Times are wall clock (performance.now() around submit … onSubmittedWorkDone), median of --reps after a warm-up.
  *
  *   npx vite-node bench/vision-tower.bench.ts -- [--cases 1024,3996,12288] [--reps 3] [--parts micro,tower] [--preset 8b|tiny] [--storage f32|f16] [--sweep] [--out f.json]
+ * Where the device has subgroup matrices (Dawn flags allow_unsafe_apis,vulkan_enable_f16_on_nvidia on NVIDIA), the
+ * whole tower again with the dense layers on them (newMmaMs; vision-linear-mma).
  * `--storage f16` (q4f16 packages' weights and activations as f16 pairs): the whole tower (newMs) and the micro
  * sweep of our kernel (no ORT rows: its baseline is f32); with --sweep, the f16 tower once per tiling of the sweep.
  * GPU machine: node bench/gpu/bundle.mjs bench/vision-tower.bench.ts, ORT's wasm next to the bundle (see
@@ -31,6 +33,7 @@ import { visionAttentionStorageBytes } from '../shaders/vision/attention/vision-
 import { encodeVisionLayerNorm } from '../shaders/vision/layer-norm/vision-layer-norm';
 import { chooseVisionLinearTiling, encodeVisionLinear, VISION_LINEAR_CHOICES, VISION_LINEAR_MEDIUM, type VisionLinearTiling, visionLinearTilingFits, visionLinearTilingName } from '../shaders/vision/linear/vision-linear';
 import type { KernelDispatch } from '../src/gpu/kernel';
+import { visionLinearMmaPlan } from '../shaders/vision/linear/vision-linear-mma';
 import { encodeVisionBlock, encodeVisionMerger, encodeVisionPatchEmbed, type VisionTowerContext, type VisionWeightSource, visionPatchDim } from '../src/model/vision-tower';
 import { randomFloats } from '../src/testing/compare';
 import { benchGpuContext } from './gpu/bench-gpu';
@@ -267,6 +270,9 @@ async function tower(): Promise<void> {
       ]);
     const row: Record<string, unknown> = { patches: n, grid };
     row.newMs = r2(await timeIt(() => newPath()));
+    // The same tower with its dense layers on subgroup matrices, where the device has them (issue 14).
+    const mma = visionLinearMmaPlan(ctx.capabilities, device.limits);
+    if (mma) row.newMmaMs = r2(await timeIt(() => newPath({ ...c, linearMma: mma })));
     if (storage === 'f16') {
       row.storage = storage;
       row.newTflops = r2(towerFlop(n) / ((row.newMs as number) * 1e9));

@@ -92,6 +92,7 @@ const swiftshader: GpuCapabilities = {
   maxComputeWorkgroupStorageSize: 32768,
   maxComputeInvocationsPerWorkgroup: 1024,
   maxComputeWorkgroupsPerDimension: 65535,
+  subgroupMatrixConfigs: [],
 };
 const lavapipe: GpuCapabilities = { ...swiftshader, vendor: 'mesa', architecture: 'llvmpipe', shaderF16: true, subgroupMinSize: 8, subgroupMaxSize: 8, maxStorageBufferBindingSize: 2 ** 27 };
 

@@ -21,6 +21,20 @@ export interface GpuCapabilities {
   readonly maxComputeWorkgroupStorageSize: number;
   readonly maxComputeInvocationsPerWorkgroup: number;
   readonly maxComputeWorkgroupsPerDimension: number;
+  /**
+   * Subgroup-matrix (tensor core) configurations the device was given, from the adapter's
+   * `info.subgroupMatrixConfigs` when `chromium-experimental-subgroup-matrix` is enabled; empty otherwise.
+   */
+  readonly subgroupMatrixConfigs: readonly SubgroupMatrixConfig[];
+}
+
+/** One subgroup-matrix configuration: left/right component type → result type, result M × N, inner K. */
+export interface SubgroupMatrixConfig {
+  readonly componentType: string;
+  readonly resultComponentType: string;
+  readonly M: number;
+  readonly N: number;
+  readonly K: number;
 }
 
 export interface GpuAdapterOptions {
@@ -53,7 +67,8 @@ export interface GpuContextOptions extends GpuAdapterOptions {
 }
 
 /** Optional features we use when present; onnxruntime-web also asks for these on its own devices. */
-const WANTED_FEATURES: readonly GPUFeatureName[] = ['shader-f16', 'subgroups', 'timestamp-query', 'subgroup-size-control' as GPUFeatureName];
+const SUBGROUP_MATRIX = 'chromium-experimental-subgroup-matrix' as GPUFeatureName;
+const WANTED_FEATURES: readonly GPUFeatureName[] = ['shader-f16', 'subgroups', 'timestamp-query', 'subgroup-size-control' as GPUFeatureName, SUBGROUP_MATRIX];
 
 /**
  * Limits raised to the adapter's maximum: kernel variants are chosen from them (they bound workgroups, not memory).
@@ -144,7 +159,7 @@ export class GpuContext {
 
 /** Capabilities from the adapter's info and `features` / `limits` (the device's, or the adapter's before a device). */
 function describe(adapter: GPUAdapter, features: GPUSupportedFeatures, limits: GPUSupportedLimits): GpuCapabilities {
-  const info = adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number; isFallbackAdapter?: boolean };
+  const info = adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number; isFallbackAdapter?: boolean; subgroupMatrixConfigs?: Iterable<SubgroupMatrixConfig> };
   const has = (f: string): boolean => features.has(f) && WANTED_FEATURES.includes(f as GPUFeatureName);
   return {
     vendor: info.vendor,
@@ -161,5 +176,6 @@ function describe(adapter: GPUAdapter, features: GPUSupportedFeatures, limits: G
     maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
     maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
     maxComputeWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension,
+    subgroupMatrixConfigs: has(SUBGROUP_MATRIX) ? [...(info.subgroupMatrixConfigs ?? [])].map(({ componentType, resultComponentType, M, N, K }) => ({ componentType, resultComponentType, M, N, K })) : [],
   };
 }

@@ -39,6 +39,7 @@ const desktop: GpuCapabilities = {
   maxComputeWorkgroupStorageSize: 32768,
   maxComputeInvocationsPerWorkgroup: 1024,
   maxComputeWorkgroupsPerDimension: 65535,
+  subgroupMatrixConfigs: [],
 };
 
 describe('planPackage', () => {

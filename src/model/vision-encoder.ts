@@ -19,7 +19,7 @@ import { precisionDtypes } from '../protocol/precision-dtypes';
 import { visionCuSeqlens } from '../processor/vision-rotary';
 import { float16Bits } from '../gpu/float16-bits';
 import type { OrtGraphSet } from './ort-graph-set';
-import { encodeVisionBlock, encodeVisionMerger, encodeVisionPatchEmbed, type VisionTowerContext, type VisionWeightSource, visionPatchDim } from './vision-tower';
+import { encodeVisionBlock, encodeVisionMerger, encodeVisionPatchEmbed, type VisionTowerContext, type VisionWeightSource, visionPatchDim, visionTowerLinearMma } from './vision-tower';
 import type { ImageFeatures, ImagePixels, VisionPath } from './vision-language-model';
 
 /** Element type of the vision activations and features: float16 in q4f16 packages, else float32. */
@@ -103,7 +103,8 @@ export class VisionEncoder {
     this.dtype = precisionDtypes(manifest.precision).floatWeights;
     if (this.path === 'kernels') {
       if (!options.weights) throw new SarashinaError('internal', 'The kernels vision path runs the vision tower kernels, which need the model weights: pass options.weights to VisionEncoder.');
-      this.tower = { kernels, weights: options.weights, vision: this.spec.vision, storage: this.dtype === 'float16' ? 'f16' : 'f32' };
+      const storage = this.dtype === 'float16' ? 'f16' : 'f32';
+      this.tower = { kernels, weights: options.weights, vision: this.spec.vision, storage, linearMma: visionTowerLinearMma(ctx.capabilities, ctx.device.limits, storage) };
     } else {
       this.tower = undefined;
       checkBaselineGraph(manifest, graphs, this.dtype);

@@ -11,7 +11,8 @@
 import { encodeVisionAttention } from '../../shaders/vision/attention/vision-attention';
 import type { VisionAttentionTiling } from '../../shaders/vision/attention/vision-attention-tiling';
 import { encodeVisionLayerNorm } from '../../shaders/vision/layer-norm/vision-layer-norm';
-import { encodeVisionLinear, type VisionLinearEpilogue, type VisionLinearTiling, type VisionStorage } from '../../shaders/vision/linear/vision-linear';
+import { encodeVisionLinear, type VisionLinearEpilogue, type VisionLinearLimits, type VisionLinearTiling, type VisionStorage } from '../../shaders/vision/linear/vision-linear';
+import { encodeVisionLinearMma, type VisionLinearMmaCapabilities, type VisionLinearMmaPlan, visionLinearMmaPlan } from '../../shaders/vision/linear/vision-linear-mma';
 import type { KernelCache, KernelDispatch } from '../gpu/kernel';
 import { SarashinaError } from '../protocol/errors';
 import type { ModelSpec } from '../protocol/model-spec';
@@ -30,8 +31,31 @@ export interface VisionTowerContext {
   readonly storage: VisionStorage;
   /** Forced tilings of the dense layers (bench); default: chosen per shape. */
   readonly tiling?: VisionLinearTiling;
+  /**
+   * The dense layers on subgroup matrices (vision-linear-mma) with this plan; null or absent: vision-linear.
+   * The engine sets it from visionTowerLinearMma; a bench may force one.
+   */
+  readonly linearMma?: VisionLinearMmaPlan | null;
   /** Forced attention tiling (bench); default: chooseVisionAttentionTiling. */
   readonly attentionTiling?: VisionAttentionTiling;
+}
+
+/**
+ * The storages whose dense layers the engine runs on subgroup matrices where the device has them. Empty until the
+ * kernel has passed its GPU check (bench/vision-linear-mma.bench.ts on the H200): then ['f16'] (q4f16 packages), and
+ * 'f32' too if rounding q4f32's f32 activations and weights to f16 operands is acceptable (the check prints that
+ * error next to the current kernel's).
+ */
+export const VISION_LINEAR_MMA_STORAGES: readonly VisionStorage[] = [];
+
+/** The engine's subgroup-matrix plan for the dense layers: null unless `storage` is enabled and the device allows one. */
+export function visionTowerLinearMma(
+  caps: VisionLinearMmaCapabilities,
+  limits: VisionLinearLimits,
+  storage: VisionStorage,
+  enabled: readonly VisionStorage[] = VISION_LINEAR_MMA_STORAGES,
+): VisionLinearMmaPlan | null {
+  return enabled.includes(storage) ? visionLinearMmaPlan(caps, limits) : null;
 }
 
 /** Activations of one block: `hidden` is updated in place; the others are scratch. */
@@ -82,6 +106,7 @@ function linear(
     weight: weight(c, names.weight, shape.inDim * shape.outDim),
     ...(names.bias ? { bias: weight(c, names.bias, shape.outDim) } : {}),
   };
+  if (c.linearMma) return encodeVisionLinearMma(c.kernels, pass, buffers, shape, { plan: c.linearMma, epilogue, storage: c.storage });
   return encodeVisionLinear(c.kernels, pass, buffers, shape, { epilogue, storage: c.storage, ...(c.tiling ? { tiling: c.tiling } : {}) });
 }
 
