@@ -7,17 +7,19 @@ import { spawn } from 'node:child_process';
 
 const args = process.argv.slice(2);
 const vitest = ['node_modules/vitest/vitest.mjs', 'run', '--config', 'vitest.config.ts', '--passWithNoTests', ...args];
+// One worker through VITEST_MAX_WORKERS: `--maxWorkers=1` on the command line does not reach a project, which keeps
+// the config's `maxWorkers: 2` (vitest 4.1; two lavapipe files were seen running at once with it).
 const runs = [
-  { name: 'lavapipe', command: [process.execPath, ...vitest, '--project', 'lavapipe', '--maxWorkers=1'] },
-  { name: 'swiftshader', command: ['nice', '-n', '5', process.execPath, ...vitest, '--project', 'swiftshader'] },
+  { name: 'lavapipe', command: [process.execPath, ...vitest, '--project', 'lavapipe'], env: { VITEST_MAX_WORKERS: '1' } },
+  { name: 'swiftshader', command: ['nice', '-n', '5', process.execPath, ...vitest, '--project', 'swiftshader'], env: {} },
 ];
 
 const codes = await Promise.all(
   runs.map(
-    ({ name, command }) =>
+    ({ name, command, env }) =>
       new Promise((resolve) => {
         const [file, ...rest] = command;
-        const child = spawn(file, rest, { stdio: ['ignore', 'inherit', 'inherit'] });
+        const child = spawn(file, rest, { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...env } });
         child.on('error', (e) => {
           console.error(`test-unit: the ${name} run could not start: ${e.message}`);
           resolve(1);
