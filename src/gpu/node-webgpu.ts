@@ -126,9 +126,10 @@ let pollingPaced = false;
 
 /**
  * On a CPU adapter (SwiftShader, lavapipe: `isFallbackAdapter`), polls Dawn's events once a millisecond instead of
- * continuously. While any promise of Dawn's is pending (mapAsync, onSubmittedWorkDone, popErrorScope), dawn.node
- * calls `wgpuInstanceProcessEvents` again from `setImmediate`, a busy loop on the JavaScript thread; on a CPU adapter
- * the GPU work runs on the same cores, so the loop took a core from it (a readback probe on SwiftShader: 30 % less
+ * continuously. While any promise of Dawn's is pending (mapAsync, onSubmittedWorkDone, popErrorScope, and
+ * createComputePipelineAsync, which onnxruntime-web's WebGPU EP compiles with), dawn.node calls
+ * `wgpuInstanceProcessEvents` again from `setImmediate`, a busy loop on the JavaScript thread; on a CPU adapter the
+ * GPU work and the shader compiles run on the same cores, so the loop took a core from them (a readback probe on SwiftShader: 30 % less
  * CPU, half the wall time on a loaded 2-core machine). The poll callback is dawn.node's: a native function without
  * a name, passed to the global `setImmediate` (looked up at each call); every other caller keeps `setImmediate`.
  * A GPU adapter keeps Dawn's own polling: there the loop costs no GPU time and a millisecond per wait would.
