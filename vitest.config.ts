@@ -5,8 +5,10 @@ import { defineConfig } from 'vitest/config';
 // again on lavapipe (shader-f16, subgroups of 8, 128 MiB bindings). Pure-TS, processor and loader tests would only
 // repeat themselves there. A project names its adapter in SARASHINA_TEST_ADAPTER (its forked workers get it); the
 // setup file points VK_ICD_FILENAMES at that driver, for Dawn and for child processes (`npm run chat`).
-// `--liftoff-only` keeps V8 from spending 30-50 s optimizing onnxruntime-web's wasm on the first run
-// (../shared/reference/ort-web-probe.md).
+// `npm run test:unit` (scripts/test-unit.mjs) runs the two projects as two vitest runs side by side, lavapipe one file
+// at a time (two lavapipe files at once both compile the kernels they share); `vitest run` with this file alone runs
+// both projects in one pool. `--liftoff-only` keeps V8 from spending 30-50 s optimizing onnxruntime-web's wasm on the
+// first run (../shared/reference/ort-web-probe.md).
 const ALL = ['src/**/*.test.ts', 'shaders/**/*.test.ts', 'export/**/*.test.ts', 'workers/**/*.test.ts', 'scripts/**/*.test.ts'];
 // decode-attention.test.ts and int4-gemv.test.ts run on SwiftShader only: their f16 variants need no shader-f16 (packed
 // pairs, unpack2x16float), lavapipe spent ~140 s and ~150–300 s compiling them cold in CI, and the q4f16 engine tests

@@ -37,4 +37,21 @@ describe(`test adapter (${testAdapter()})`, () => {
     };
     expect(got).toEqual(EXPECTED[testAdapter()]);
   });
+
+  it('on this CPU adapter (Dawn polled on a 1 ms timer) setImmediate is unchanged for JavaScript callbacks, and readbacks resolve', async () => {
+    const ctx = await testGpuContext();
+    // installNodeWebGpu sends only dawn.node's native poll callback to a timer (src/gpu/node-webgpu.ts, paceDawnPolling).
+    const got = await new Promise<{ args: unknown[]; immediate: string }>((resolve) => {
+      const handle: unknown = setImmediate((...args: unknown[]) => resolve({ args, immediate: (handle as object).constructor.name }), 'a', 2);
+    });
+    expect(got).toEqual({ args: ['a', 2], immediate: 'Immediate' });
+    const buffer = ctx.device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    try {
+      ctx.device.queue.writeBuffer(buffer, 0, Uint32Array.from([1, 2, 3, 4]));
+      await buffer.mapAsync(GPUMapMode.READ);
+      expect([...new Uint32Array(buffer.getMappedRange())]).toEqual([1, 2, 3, 4]);
+    } finally {
+      buffer.destroy();
+    }
+  });
 });
