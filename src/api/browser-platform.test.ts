@@ -87,6 +87,8 @@ const swiftshader: GpuCapabilities = {
   subgroupMinSize: 4,
   subgroupMaxSize: 4,
   timestampQuery: false,
+  subgroupMatrix: false,
+  subgroupMatrixConfigs: [],
   maxBufferSize: 2 ** 31,
   maxStorageBufferBindingSize: 2 ** 30,
   maxComputeWorkgroupStorageSize: 32768,

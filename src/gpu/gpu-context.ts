@@ -4,6 +4,18 @@
  */
 import { SarashinaError } from '../protocol/errors';
 
+/** One entry of `adapter.info.subgroupMatrixConfigs` (Dawn's `chromium-experimental-subgroup-matrix`). */
+export interface SubgroupMatrixConfig {
+  /** Element type of the left and right matrices: 'f16', 'f32', 'u8', 'i8', … */
+  readonly componentType: string;
+  /** Element type of the result (accumulator) matrix. */
+  readonly resultComponentType: string;
+  /** Left is M × K, right K × N, result M × N. */
+  readonly M: number;
+  readonly N: number;
+  readonly K: number;
+}
+
 /** What the engine needs to know about an adapter to choose kernels and a precision variant. */
 export interface GpuCapabilities {
   readonly vendor: string;
@@ -13,6 +25,10 @@ export interface GpuCapabilities {
   readonly shaderF16: boolean;
   readonly subgroups: boolean;
   readonly timestampQuery: boolean;
+  /** `chromium-experimental-subgroup-matrix` (Dawn with allow_unsafe_apis): WGSL subgroup matrices (tensor cores). */
+  readonly subgroupMatrix: boolean;
+  /** The adapter's matrix shapes and types for it (empty without the feature). */
+  readonly subgroupMatrixConfigs: readonly SubgroupMatrixConfig[];
   /** Subgroup sizes the adapter reports (SwiftShader: 4, NVIDIA: 32). 0 when unknown. */
   readonly subgroupMinSize: number;
   readonly subgroupMaxSize: number;
@@ -53,7 +69,14 @@ export interface GpuContextOptions extends GpuAdapterOptions {
 }
 
 /** Optional features we use when present; onnxruntime-web also asks for these on its own devices. */
-const WANTED_FEATURES: readonly GPUFeatureName[] = ['shader-f16', 'subgroups', 'timestamp-query', 'subgroup-size-control' as GPUFeatureName];
+const WANTED_FEATURES: readonly GPUFeatureName[] = [
+  'shader-f16',
+  'subgroups',
+  'timestamp-query',
+  'subgroup-size-control' as GPUFeatureName,
+  // Only listed by adapters that expose it (Dawn/Chrome with allow_unsafe_apis); no kernel uses it unless chosen.
+  'chromium-experimental-subgroup-matrix' as GPUFeatureName,
+];
 
 /**
  * Limits raised to the adapter's maximum: kernel variants are chosen from them (they bound workgroups, not memory).
@@ -144,8 +167,14 @@ export class GpuContext {
 
 /** Capabilities from the adapter's info and `features` / `limits` (the device's, or the adapter's before a device). */
 function describe(adapter: GPUAdapter, features: GPUSupportedFeatures, limits: GPUSupportedLimits): GpuCapabilities {
-  const info = adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number; isFallbackAdapter?: boolean };
+  const info = adapter.info as GPUAdapterInfo & {
+    subgroupMinSize?: number;
+    subgroupMaxSize?: number;
+    isFallbackAdapter?: boolean;
+    subgroupMatrixConfigs?: readonly SubgroupMatrixConfig[];
+  };
   const has = (f: string): boolean => features.has(f) && WANTED_FEATURES.includes(f as GPUFeatureName);
+  const subgroupMatrix = has('chromium-experimental-subgroup-matrix');
   return {
     vendor: info.vendor,
     architecture: info.architecture,
@@ -154,6 +183,11 @@ function describe(adapter: GPUAdapter, features: GPUSupportedFeatures, limits: G
     shaderF16: has('shader-f16'),
     subgroups: has('subgroups'),
     timestampQuery: has('timestamp-query'),
+    subgroupMatrix,
+    // Copied field by field: Dawn's config objects are wrappers whose fields are getters.
+    subgroupMatrixConfigs: subgroupMatrix
+      ? (info.subgroupMatrixConfigs ?? []).map((c) => ({ componentType: c.componentType, resultComponentType: c.resultComponentType, M: c.M, N: c.N, K: c.K }))
+      : [],
     subgroupMinSize: info.subgroupMinSize ?? 0,
     subgroupMaxSize: info.subgroupMaxSize ?? 0,
     maxBufferSize: limits.maxBufferSize,

@@ -34,6 +34,8 @@ const desktop: GpuCapabilities = {
   subgroupMinSize: 32,
   subgroupMaxSize: 32,
   timestampQuery: false,
+  subgroupMatrix: false,
+  subgroupMatrixConfigs: [],
   maxBufferSize: 2 ** 31,
   maxStorageBufferBindingSize: 2 ** 30,
   maxComputeWorkgroupStorageSize: 32768,
