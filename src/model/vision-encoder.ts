@@ -103,7 +103,7 @@ export class VisionEncoder {
     this.dtype = precisionDtypes(manifest.precision).floatWeights;
     if (this.path === 'kernels') {
       if (!options.weights) throw new SarashinaError('internal', 'The kernels vision path runs the vision tower kernels, which need the model weights: pass options.weights to VisionEncoder.');
-      this.tower = { kernels, weights: options.weights, vision: this.spec.vision, storage: this.dtype === 'float16' ? 'f16' : 'f32' };
+      this.tower = { kernels, weights: options.weights, vision: this.spec.vision, storage: this.dtype === 'float16' ? 'f16' : 'f32', subgroupMatrix: ctx.capabilities };
     } else {
       this.tower = undefined;
       checkBaselineGraph(manifest, graphs, this.dtype);
