@@ -46,6 +46,11 @@ export interface VisionAttentionMmaPlan {
   readonly sStride: number;
   readonly workgroupSize: number;
   readonly workgroupStorageBytes: number;
+  /**
+   * A row's running max moves only when a tile's max exceeds it by more than this (log2 units; default 8, so the
+   * f16 weights stay ≤ 2^8 and O is rescaled rarely). 0 rescales at every rise (the bench compares the two).
+   */
+  readonly rescaleLog2?: number;
 }
 
 /** A plan, or why there is none (the caller then runs the plain kernel). */

@@ -88,7 +88,7 @@ function builtinType(kind: MatrixKind, M: number, N: number, K: number): string 
 }
 
 /** The running max moves only when a tile's max exceeds it by more than this (log2 units): P = exp2(S − m) ≤ 2^8. */
-const RESCALE_LOG2 = 8;
+const DEFAULT_RESCALE_LOG2 = 8;
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
@@ -198,7 +198,7 @@ const S_STRIDE: u32 = ${sStride}u;
 const STAGE_ROWS: u32 = ${Math.max(rows, keys)}u;
 const LANES_PER_ROW: u32 = ${lanesPerRow}u;
 const KEYS_PER_LANE: u32 = ${keysPerLane}u;
-const RESCALE_LOG2: f32 = ${RESCALE_LOG2}.0;
+const RESCALE_LOG2: f32 = ${(plan.rescaleLog2 ?? DEFAULT_RESCALE_LOG2).toFixed(1)};
 // Far below any real score but finite, so that (m_old − m_new) never becomes inf − inf.
 const NEG_BIG: f32 = -3.0e38;
 const LOG2_E: f32 = 1.4426950408889634;
