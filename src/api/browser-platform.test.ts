@@ -87,12 +87,13 @@ const swiftshader: GpuCapabilities = {
   subgroupMinSize: 4,
   subgroupMaxSize: 4,
   timestampQuery: false,
+  subgroupMatrix: false,
+  subgroupMatrixConfigs: [],
   maxBufferSize: 2 ** 31,
   maxStorageBufferBindingSize: 2 ** 30,
   maxComputeWorkgroupStorageSize: 32768,
   maxComputeInvocationsPerWorkgroup: 1024,
   maxComputeWorkgroupsPerDimension: 65535,
-  subgroupMatrixConfigs: [],
 };
 const lavapipe: GpuCapabilities = { ...swiftshader, vendor: 'mesa', architecture: 'llvmpipe', shaderF16: true, subgroupMinSize: 8, subgroupMaxSize: 8, maxStorageBufferBindingSize: 2 ** 27 };
 

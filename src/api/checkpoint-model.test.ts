@@ -28,6 +28,8 @@ const caps = (shaderF16: boolean): GpuCapabilities => ({
   subgroups: true,
   subgroupMinSize: 32,
   subgroupMaxSize: 32,
+  subgroupMatrix: false,
+  subgroupMatrixConfigs: [],
   timestampQuery: false,
   maxBufferSize: 2 ** 31,
   maxStorageBufferBindingSize: 2 ** 30,

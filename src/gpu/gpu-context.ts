@@ -4,6 +4,18 @@
  */
 import { SarashinaError } from '../protocol/errors';
 
+/** One entry of `adapter.info.subgroupMatrixConfigs` (Dawn's `chromium-experimental-subgroup-matrix`). */
+export interface SubgroupMatrixConfig {
+  /** Element type of the left and right matrices: 'f16', 'f32', 'u8', 'i8', … */
+  readonly componentType: string;
+  /** Element type of the result (accumulator) matrix. */
+  readonly resultComponentType: string;
+  /** Left is M × K, right K × N, result M × N. */
+  readonly M: number;
+  readonly N: number;
+  readonly K: number;
+}
+
 /** What the engine needs to know about an adapter to choose kernels and a precision variant. */
 export interface GpuCapabilities {
   readonly vendor: string;
@@ -13,6 +25,10 @@ export interface GpuCapabilities {
   readonly shaderF16: boolean;
   readonly subgroups: boolean;
   readonly timestampQuery: boolean;
+  /** `chromium-experimental-subgroup-matrix` (Dawn with allow_unsafe_apis): WGSL subgroup matrices (tensor cores). */
+  readonly subgroupMatrix: boolean;
+  /** The adapter's matrix shapes and types for it (empty without the feature). */
+  readonly subgroupMatrixConfigs: readonly SubgroupMatrixConfig[];
   /** Subgroup sizes the adapter reports (SwiftShader: 4, NVIDIA: 32). 0 when unknown. */
   readonly subgroupMinSize: number;
   readonly subgroupMaxSize: number;
@@ -21,21 +37,8 @@ export interface GpuCapabilities {
   readonly maxComputeWorkgroupStorageSize: number;
   readonly maxComputeInvocationsPerWorkgroup: number;
   readonly maxComputeWorkgroupsPerDimension: number;
-  /**
-   * Subgroup-matrix (tensor core) configurations the device was given, from the adapter's
-   * `info.subgroupMatrixConfigs` when `chromium-experimental-subgroup-matrix` is enabled; empty otherwise.
-   */
-  readonly subgroupMatrixConfigs: readonly SubgroupMatrixConfig[];
 }
 
-/** One subgroup-matrix configuration: left/right component type → result type, result M × N, inner K. */
-export interface SubgroupMatrixConfig {
-  readonly componentType: string;
-  readonly resultComponentType: string;
-  readonly M: number;
-  readonly N: number;
-  readonly K: number;
-}
 
 export interface GpuAdapterOptions {
   /** The `GPU` to use; defaults to `navigator.gpu`. Node passes Dawn's (see node-webgpu.ts). */
@@ -161,6 +164,7 @@ export class GpuContext {
 function describe(adapter: GPUAdapter, features: GPUSupportedFeatures, limits: GPUSupportedLimits): GpuCapabilities {
   const info = adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number; isFallbackAdapter?: boolean; subgroupMatrixConfigs?: Iterable<SubgroupMatrixConfig> };
   const has = (f: string): boolean => features.has(f) && WANTED_FEATURES.includes(f as GPUFeatureName);
+  const subgroupMatrix = has(SUBGROUP_MATRIX);
   return {
     vendor: info.vendor,
     architecture: info.architecture,
@@ -169,6 +173,7 @@ function describe(adapter: GPUAdapter, features: GPUSupportedFeatures, limits: G
     shaderF16: has('shader-f16'),
     subgroups: has('subgroups'),
     timestampQuery: has('timestamp-query'),
+    subgroupMatrix,
     subgroupMinSize: info.subgroupMinSize ?? 0,
     subgroupMaxSize: info.subgroupMaxSize ?? 0,
     maxBufferSize: limits.maxBufferSize,
@@ -176,6 +181,7 @@ function describe(adapter: GPUAdapter, features: GPUSupportedFeatures, limits: G
     maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
     maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
     maxComputeWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension,
-    subgroupMatrixConfigs: has(SUBGROUP_MATRIX) ? [...(info.subgroupMatrixConfigs ?? [])].map(({ componentType, resultComponentType, M, N, K }) => ({ componentType, resultComponentType, M, N, K })) : [],
+    // Copied field by field: Dawn's config objects are wrappers whose fields are getters.
+    subgroupMatrixConfigs: subgroupMatrix ? [...(info.subgroupMatrixConfigs ?? [])].map(({ componentType, resultComponentType, M, N, K }) => ({ componentType, resultComponentType, M, N, K })) : [],
   };
 }

@@ -34,12 +34,13 @@ const desktop: GpuCapabilities = {
   subgroupMinSize: 32,
   subgroupMaxSize: 32,
   timestampQuery: false,
+  subgroupMatrix: false,
+  subgroupMatrixConfigs: [],
   maxBufferSize: 2 ** 31,
   maxStorageBufferBindingSize: 2 ** 30,
   maxComputeWorkgroupStorageSize: 32768,
   maxComputeInvocationsPerWorkgroup: 1024,
   maxComputeWorkgroupsPerDimension: 65535,
-  subgroupMatrixConfigs: [],
 };
 
 describe('planPackage', () => {

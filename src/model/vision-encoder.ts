@@ -104,7 +104,14 @@ export class VisionEncoder {
     if (this.path === 'kernels') {
       if (!options.weights) throw new SarashinaError('internal', 'The kernels vision path runs the vision tower kernels, which need the model weights: pass options.weights to VisionEncoder.');
       const storage = this.dtype === 'float16' ? 'f16' : 'f32';
-      this.tower = { kernels, weights: options.weights, vision: this.spec.vision, storage, linearMma: visionTowerLinearMma(ctx.capabilities, ctx.device.limits, storage) };
+      this.tower = {
+        kernels,
+        weights: options.weights,
+        vision: this.spec.vision,
+        storage,
+        linearMma: visionTowerLinearMma(ctx.capabilities, ctx.device.limits, storage),
+        subgroupMatrix: ctx.capabilities,
+      };
     } else {
       this.tower = undefined;
       checkBaselineGraph(manifest, graphs, this.dtype);

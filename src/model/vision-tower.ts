@@ -9,6 +9,8 @@
  * caller destroys after submitting.
  */
 import { encodeVisionAttention } from '../../shaders/vision/attention/vision-attention';
+import { encodeVisionAttentionMma } from '../../shaders/vision/attention/vision-attention-mma';
+import { chooseVisionAttentionMma, type SubgroupMatrixSupport, type VisionAttentionMmaPlan } from '../../shaders/vision/attention/vision-attention-mma-plan';
 import type { VisionAttentionTiling } from '../../shaders/vision/attention/vision-attention-tiling';
 import { encodeVisionLayerNorm } from '../../shaders/vision/layer-norm/vision-layer-norm';
 import { encodeVisionLinear, type VisionLinearEpilogue, type VisionLinearLimits, type VisionLinearTiling, type VisionStorage } from '../../shaders/vision/linear/vision-linear';
@@ -17,6 +19,16 @@ import type { KernelCache, KernelDispatch } from '../gpu/kernel';
 import { SarashinaError } from '../protocol/errors';
 import type { ModelSpec } from '../protocol/model-spec';
 import { type AffineNames, WEIGHTS } from '../protocol/weight-names';
+
+/**
+ * Whether the tower's attention runs on subgroup matrices (tensor cores: vision-attention-mma) where the device
+ * allows it (chooseVisionAttentionMma). Off until its GPU check (bench/gpu/vision-attention-mma.ts) has passed on
+ * the H200 through Dawn; the plain kernel runs meanwhile, and wherever there is no plan.
+ */
+export const VISION_ATTENTION_MMA_ENABLED = false;
+
+/** Which attention kernel the tower records: 'auto' follows VISION_ATTENTION_MMA_ENABLED and the device. */
+export type VisionAttentionPath = 'auto' | 'plain' | 'mma';
 
 /** Where the tower finds its weights (ModelWeights satisfies this). */
 export interface VisionWeightSource {
@@ -38,6 +50,21 @@ export interface VisionTowerContext {
   readonly linearMma?: VisionLinearMmaPlan | null;
   /** Forced attention tiling (bench); default: chooseVisionAttentionTiling. */
   readonly attentionTiling?: VisionAttentionTiling;
+  /** The device's subgroup-matrix support (GpuCapabilities); absent: the plain attention kernel. */
+  readonly subgroupMatrix?: SubgroupMatrixSupport;
+  /** Default 'auto'; 'mma' forces the subgroup-matrix kernel (bench; throws without a plan), 'plain' the other. */
+  readonly attentionPath?: VisionAttentionPath;
+}
+
+/** The subgroup-matrix attention plan the tower uses for heads of `headDim`, or null for the plain kernel. */
+export function visionAttentionMmaPlan(c: VisionTowerContext, headDim: number): VisionAttentionMmaPlan | null {
+  const path = c.attentionPath ?? 'auto';
+  if (path === 'plain' || (path === 'auto' && !VISION_ATTENTION_MMA_ENABLED)) return null;
+  const choice = c.subgroupMatrix ? chooseVisionAttentionMma(c.subgroupMatrix, headDim) : { plan: null, reason: 'the tower was given no subgroup-matrix support' };
+  if (!choice.plan && path === 'mma') {
+    throw new SarashinaError('gpu-feature-missing', `The subgroup-matrix vision attention cannot run here: ${choice.reason}. Use attentionPath 'auto' or 'plain'.`, { headDim });
+  }
+  return choice.plan;
 }
 
 /**
@@ -137,16 +164,15 @@ export function encodeVisionBlock(c: VisionTowerContext, pass: GPUComputePassEnc
   const rows = cuSeqlens[cuSeqlens.length - 1] ?? 0;
   const names = WEIGHTS.visionBlock(block);
   const { hidden, normed, qkv, attn, mlp } = buffers;
+  const attentionBuffers = { qkv, cos: buffers.cos, sin: buffers.sin, cuSeqlens: buffers.cuSeqlens, out: attn };
+  const attentionShape = { heads: numHeads, headDim: E / numHeads, cuSeqlens };
+  const mmaPlan = visionAttentionMmaPlan(c, attentionShape.headDim);
   return recorded([
     layerNorm(c, pass, names.norm1, { x: hidden, y: normed }, { rows, dim: E, eps }),
     linear(c, pass, names.qkv, { x: normed, y: qkv }, { rows, inDim: E, outDim: 3 * E }, 'none'),
-    encodeVisionAttention(
-      c.kernels,
-      pass,
-      { qkv, cos: buffers.cos, sin: buffers.sin, cuSeqlens: buffers.cuSeqlens, out: attn },
-      { heads: numHeads, headDim: E / numHeads, cuSeqlens },
-      { storage: c.storage, ...(c.attentionTiling ? { tiling: c.attentionTiling } : {}) },
-    ),
+    mmaPlan
+      ? encodeVisionAttentionMma(c.kernels, pass, attentionBuffers, attentionShape, { plan: mmaPlan, storage: c.storage })
+      : encodeVisionAttention(c.kernels, pass, attentionBuffers, attentionShape, { storage: c.storage, ...(c.attentionTiling ? { tiling: c.attentionTiling } : {}) }),
     linear(c, pass, names.proj, { x: attn, y: hidden }, { rows, inDim: E, outDim: E }, 'residual'),
     layerNorm(c, pass, names.norm2, { x: hidden, y: normed }, { rows, dim: E, eps }),
     linear(c, pass, names.fc1, { x: normed, y: mlp }, { rows, inDim: E, outDim: M }, 'quick-gelu'),

@@ -77,25 +77,8 @@ export function encodeVisionAttention(
   options: VisionAttentionOptions = {},
 ): KernelDispatch {
   const tiling = options.tiling ?? chooseVisionAttentionTiling(shape.headDim, kernels.device.limits);
-  const rows = validateShape(shape, tiling);
   const storage = options.storage ?? 'f32';
-  const elementBytes = storage === 'f16' ? 2 : 4;
-  const need: [keyof VisionAttentionBuffers, number][] = [
-    ['qkv', rows * 3 * shape.heads * shape.headDim * elementBytes],
-    ['cos', (rows * shape.headDim * 4) / 2],
-    ['sin', (rows * shape.headDim * 4) / 2],
-    ['cuSeqlens', shape.cuSeqlens.length * 4],
-    ['out', rows * shape.heads * shape.headDim * elementBytes],
-  ];
-  for (const [name, sizeBytes] of need) {
-    if (buffers[name].size < sizeBytes) {
-      throw new SarashinaError(
-        'internal',
-        `vision-attention: buffer ${name} holds ${buffers[name].size} bytes but ${rows} rows need ${sizeBytes}. Allocate it from the same shape.`,
-        { buffer: name, sizeBytes: buffers[name].size, neededBytes: sizeBytes },
-      );
-    }
-  }
+  checkVisionAttentionCall(buffers, shape, storage, 4 * tiling.headVec4s);
   // The kernel's query tile is 4 rows per row group.
   const totalTiles = visionAttentionTiles(shape.cuSeqlens, 4 * tiling.rowGroups);
   return kernels.record(pass, VARIANTS[storage], {
@@ -113,17 +96,44 @@ export function visionAttentionTiles(cuSeqlens: readonly number[], tileRows: num
   return tiles;
 }
 
-/** Checks shape against itself and the tiling; returns the total row count. */
-function validateShape(shape: VisionAttentionShape, tiling: VisionAttentionTiling): number {
+/**
+ * Checks `shape` against itself and `buffers` against the shape (shared by the plain and the subgroup-matrix
+ * kernels); returns the total row count. `maxHeadDim` is the largest head the chosen variant serves.
+ * Throws `invalid-model` for a head size the kernel cannot run and `internal` for inconsistent shapes/buffers.
+ */
+export function checkVisionAttentionCall(buffers: VisionAttentionBuffers, shape: VisionAttentionShape, storage: VisionAttentionStorage, maxHeadDim: number): number {
+  const rows = validateShape(shape, maxHeadDim);
+  const elementBytes = storage === 'f16' ? 2 : 4;
+  const need: [keyof VisionAttentionBuffers, number][] = [
+    ['qkv', rows * 3 * shape.heads * shape.headDim * elementBytes],
+    ['cos', (rows * shape.headDim * 4) / 2],
+    ['sin', (rows * shape.headDim * 4) / 2],
+    ['cuSeqlens', shape.cuSeqlens.length * 4],
+    ['out', rows * shape.heads * shape.headDim * elementBytes],
+  ];
+  for (const [name, sizeBytes] of need) {
+    if (buffers[name].size < sizeBytes) {
+      throw new SarashinaError(
+        'internal',
+        `vision-attention: buffer ${name} holds ${buffers[name].size} bytes but ${rows} rows need ${sizeBytes}. Allocate it from the same shape.`,
+        { buffer: name, sizeBytes: buffers[name].size, neededBytes: sizeBytes },
+      );
+    }
+  }
+  return rows;
+}
+
+/** Checks shape against itself and the variant's largest head; returns the total row count. */
+function validateShape(shape: VisionAttentionShape, maxHeadDim: number): number {
   const fail = (what: string, details: Record<string, number>): never => {
     throw new SarashinaError('internal', `vision-attention: ${what}. Build the shape from the image grids (visionCuSeqlens).`, details);
   };
   if (!Number.isInteger(shape.heads) || shape.heads < 1) fail(`heads must be a positive integer, got ${shape.heads}`, { heads: shape.heads });
-  if (shape.headDim % 8 !== 0 || shape.headDim < 8 || shape.headDim > 4 * tiling.headVec4s) {
+  if (shape.headDim % 8 !== 0 || shape.headDim < 8 || shape.headDim > maxHeadDim) {
     throw new SarashinaError(
       'invalid-model',
       `vision-attention: headDim ${shape.headDim} is not supported: it must be a positive multiple of 8 and at most ` +
-        `${4 * tiling.headVec4s} for this tiling. Check vision_config (hidden_size / num_heads).`,
+        `${maxHeadDim} for this tiling. Check vision_config (hidden_size / num_heads).`,
       { headDim: shape.headDim },
     );
   }
