@@ -4,6 +4,7 @@
  */
 import { SarashinaError } from '../protocol/errors';
 import type { ByteSource, CheckpointSource } from './checkpoint-source';
+import { readBodySlice } from './response-slice';
 
 export interface HttpSourceOptions {
   /** Replaces global fetch (tests, auth headers). */
@@ -117,28 +118,4 @@ async function fetchOk(fetchImpl: typeof fetch, url: string, range: string, sign
     throw new SarashinaError(code, `${url}: HTTP ${response.status} for range ${range}. Check that the file exists at that URL.`, { url, status: response.status });
   }
   return response;
-}
-
-/** Reads `length` bytes after skipping `skip` bytes of the body; null if the body is shorter. */
-async function readBodySlice(response: Response, skip: number, length: number): Promise<Uint8Array | null> {
-  const out = new Uint8Array(length);
-  if (!response.body) return null;
-  const reader = response.body.getReader();
-  let position = 0;
-  let filled = 0;
-  try {
-    while (filled < length) {
-      const { done, value } = await reader.read();
-      if (done) return null;
-      const start = Math.max(0, skip - position);
-      position += value.byteLength;
-      if (start >= value.byteLength) continue;
-      const take = Math.min(value.byteLength - start, length - filled);
-      out.set(value.subarray(start, start + take), filled);
-      filled += take;
-    }
-  } finally {
-    await reader.cancel().catch(() => undefined);
-  }
-  return out;
 }

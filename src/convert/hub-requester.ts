@@ -7,6 +7,7 @@
 
 import { SarashinaError } from '../protocol/errors';
 import type { ByteSource } from './checkpoint-source';
+import { readBodySlice } from './response-slice';
 
 /**
  * Retries: huggingface_hub's http_backoff makes 6 tries with waits of 1 s doubling to 8 s (23 s in all); ours default
@@ -190,7 +191,7 @@ export class HubRequester {
             if (whole !== undefined && whole !== sizeBytes) throw sizeMismatch(name, `is ${whole} bytes on the server, not the ${sizeBytes} the commit lists`);
             skip = offset;
           }
-          const bytes = await readSlice(response, tick, skip, length);
+          const bytes = await readBodySlice(response, skip, length, tick);
           if (bytes === null) throw new TransientFailure(`the response for bytes ${offset}-${offset + length - 1} ended early`);
           if (target === undefined && response.redirected && URL.canParse(response.url) && new URL(response.url).origin !== this.origin) file.direct = response.url;
           return bytes;
@@ -384,31 +385,6 @@ async function readAll(response: Response, tick: () => void, limit?: number): Pr
   for (const c of chunks) {
     out.set(c, at);
     at += c.byteLength;
-  }
-  return out;
-}
-
-/** `length` bytes after skipping `skip`; null when the body ends first. */
-async function readSlice(response: Response, tick: () => void, skip: number, length: number): Promise<Uint8Array | null> {
-  if (!response.body) return null;
-  const out = new Uint8Array(length);
-  const reader = response.body.getReader();
-  let position = 0;
-  let filled = 0;
-  try {
-    while (filled < length) {
-      const { done, value } = await reader.read();
-      if (done) return null;
-      tick();
-      const start = Math.max(0, skip - position);
-      position += value.byteLength;
-      if (start >= value.byteLength) continue;
-      const take = Math.min(value.byteLength - start, length - filled);
-      out.set(value.subarray(start, start + take), filled);
-      filled += take;
-    }
-  } finally {
-    await reader.cancel().catch(() => undefined);
   }
   return out;
 }
