@@ -7,6 +7,7 @@
 import { defineKernel, type KernelCache, type KernelDispatch, UniformStruct } from '../../../src/gpu/kernel';
 import { SarashinaError } from '../../../src/protocol/errors';
 import embeddingGatherWgsl from './embedding-gather.wgsl?raw';
+import { float16Value } from '../../../src/gpu/float16-bits';
 
 export const EMBEDDING_GATHER = defineKernel({
   name: 'embedding-gather',
@@ -83,16 +84,6 @@ export function prepareEmbeddingGather(kernels: KernelCache, buffers: EmbeddingG
   });
 }
 
-/** The value of an f16 bit pattern. */
-function f16ToF32(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exp = (bits >>> 10) & 0x1f;
-  const mant = bits & 0x3ff;
-  if (exp === 0) return sign * mant * 2 ** -24;
-  if (exp === 0x1f) return mant ? NaN : sign * Infinity;
-  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
-}
-
 /**
  * Plain-TS reference: the gathered rows [count, hidden] as numbers (f32 values, or f16 values decoded; with
  * out 'f16' the rows are the f16 bit patterns). `table` is f32 values or f16 bit patterns per the format.
@@ -105,7 +96,7 @@ export function embeddingGatherReference(table: Float32Array | Uint16Array, ids:
     if (id >= vocab) continue; // zero row
     for (let d = 0; d < hidden; d++) {
       const v = table[id * hidden + d] ?? 0;
-      out[t * hidden + d] = format.kind === 'f16' && format.out === 'f32' ? f16ToF32(v) : v;
+      out[t * hidden + d] = format.kind === 'f16' && format.out === 'f32' ? float16Value(v) : v;
     }
   }
   return out;
