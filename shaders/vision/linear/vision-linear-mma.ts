@@ -8,7 +8,7 @@
 import type { GpuCapabilities, SubgroupMatrixConfig } from '../../../src/gpu/gpu-context';
 import { defineKernel, type KernelCache, type KernelDescriptor, type KernelDispatch, UniformStruct } from '../../../src/gpu/kernel';
 import { SarashinaError } from '../../../src/protocol/errors';
-import type { VisionLinearBuffers, VisionLinearEpilogue, VisionLinearLimits, VisionLinearShape, VisionStorage } from './vision-linear';
+import { checkVisionLinearCall, type VisionLinearBuffers, type VisionLinearEpilogue, type VisionLinearLimits, type VisionLinearShape, type VisionStorage } from './vision-linear';
 import visionLinearMmaWgsl from './vision-linear-mma.wgsl?raw';
 
 /** Register and workgroup blocking of vision-linear-mma.wgsl (in result matrices of the chosen configuration). */
@@ -207,26 +207,8 @@ export function encodeVisionLinearMma(
 ): KernelDispatch | null {
   const storage = options.storage ?? 'f32';
   const epilogue = options.epilogue ?? 'none';
-  const elementBytes = storage === 'f16' ? 2 : 4;
+  checkVisionLinearCall(buffers, shape, storage);
   const { rows, inDim, outDim } = shape;
-  if (!(inDim > 0 && outDim > 0 && inDim % 4 === 0 && outDim % 4 === 0)) {
-    throw new SarashinaError('invalid-model', `vision-linear: in ${inDim} and out ${outDim} features must be positive multiples of 4. Check vision_config.`, { inDim, outDim });
-  }
-  const need: [string, GPUBuffer | undefined, number][] = [
-    ['x', buffers.x, rows * inDim * elementBytes],
-    ['weight', buffers.weight, outDim * inDim * elementBytes],
-    ['bias', buffers.bias, outDim * elementBytes],
-    ['y', buffers.y, rows * outDim * elementBytes],
-  ];
-  for (const [name, buffer, sizeBytes] of need) {
-    if (buffer && buffer.size < sizeBytes) {
-      throw new SarashinaError('internal', `vision-linear: buffer ${name} holds ${buffer.size} bytes but [${rows}, ${inDim}] → ${outDim} needs ${sizeBytes}. Allocate it from the same shape.`, {
-        buffer: name,
-        sizeBytes: buffer.size,
-        neededBytes: sizeBytes,
-      });
-    }
-  }
   const [gx, gy] = visionLinearMmaWorkgroups(shape, options.plan);
   const maxGroups = kernels.device.limits.maxComputeWorkgroupsPerDimension;
   if (gy > maxGroups || gx > maxGroups) {

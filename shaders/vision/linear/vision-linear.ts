@@ -160,22 +160,8 @@ export function visionLinearKernel(storage: VisionStorage, t: VisionLinearTiling
   return kernel;
 }
 
-/**
- * Records y = epilogue(x · weightᵀ + bias) into `pass` and returns the dispatch (the caller destroys it after
- * submission), or null for zero rows (nothing recorded). Throws `invalid-model` for dimensions that are not
- * multiples of 4, `internal` for buffers smaller than the shape, and `image-too-large` for more row blocks than
- * one dispatch dimension holds.
- */
-export function encodeVisionLinear(
-  kernels: KernelCache,
-  pass: GPUComputePassEncoder,
-  buffers: VisionLinearBuffers,
-  shape: VisionLinearShape,
-  options: VisionLinearOptions = {},
-): KernelDispatch | null {
-  const { limits } = kernels.device;
-  const storage = options.storage ?? 'f32';
-  const epilogue = options.epilogue ?? 'none';
+/** Refuses a shape the dense kernels cannot run and buffers smaller than the shape needs (both kernels' contract). */
+export function checkVisionLinearCall(buffers: VisionLinearBuffers, shape: VisionLinearShape, storage: VisionStorage): void {
   const elementBytes = storage === 'f16' ? 2 : 4;
   const { rows, inDim, outDim } = shape;
   if (!(inDim > 0 && outDim > 0 && inDim % 4 === 0 && outDim % 4 === 0)) {
@@ -196,6 +182,26 @@ export function encodeVisionLinear(
       });
     }
   }
+}
+
+/**
+ * Records y = epilogue(x · weightᵀ + bias) into `pass` and returns the dispatch (the caller destroys it after
+ * submission), or null for zero rows (nothing recorded). Throws `invalid-model` for dimensions that are not
+ * multiples of 4, `internal` for buffers smaller than the shape, and `image-too-large` for more row blocks than
+ * one dispatch dimension holds.
+ */
+export function encodeVisionLinear(
+  kernels: KernelCache,
+  pass: GPUComputePassEncoder,
+  buffers: VisionLinearBuffers,
+  shape: VisionLinearShape,
+  options: VisionLinearOptions = {},
+): KernelDispatch | null {
+  const { limits } = kernels.device;
+  const storage = options.storage ?? 'f32';
+  const epilogue = options.epilogue ?? 'none';
+  checkVisionLinearCall(buffers, shape, storage);
+  const { rows, inDim, outDim } = shape;
   const tiling = options.tiling ?? chooseVisionLinearTiling(shape, limits);
   const [gx, gy] = visionLinearWorkgroups(shape, tiling);
   const maxGroups = limits.maxComputeWorkgroupsPerDimension;
