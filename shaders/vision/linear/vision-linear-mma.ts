@@ -8,7 +8,7 @@
 import type { GpuCapabilities, SubgroupMatrixConfig } from '../../../src/gpu/gpu-context';
 import { defineKernel, type KernelCache, type KernelDescriptor, type KernelDispatch, UniformStruct } from '../../../src/gpu/kernel';
 import { SarashinaError } from '../../../src/protocol/errors';
-import { checkVisionLinearCall, type VisionLinearBuffers, type VisionLinearEpilogue, type VisionLinearLimits, type VisionLinearShape, type VisionStorage } from './vision-linear';
+import { checkVisionLinearCall, VISION_ACTIVATION_WGSL, type VisionLinearBuffers, type VisionLinearEpilogue, type VisionLinearLimits, type VisionLinearShape, type VisionStorage } from './vision-linear';
 import visionLinearMmaWgsl from './vision-linear-mma.wgsl?raw';
 
 /** Register and workgroup blocking of vision-linear-mma.wgsl (in result matrices of the chosen configuration). */
@@ -182,7 +182,7 @@ export function visionLinearMmaKernel(storage: VisionStorage, plan: VisionLinear
     ].join('\n');
     kernel = defineKernel({
       name,
-      code: `${VISION_LINEAR_MMA_DIRECTIVES}\n${STORAGE_PRELUDE[storage]}\n${consts}\n\n${visionLinearMmaWgsl}`,
+      code: `${VISION_LINEAR_MMA_DIRECTIVES}\n${STORAGE_PRELUDE[storage]}\n${consts}\n\n${VISION_ACTIVATION_WGSL}\n${visionLinearMmaWgsl}`,
       constants: ['EPILOGUE', 'HAS_BIAS'],
       params: PARAMS,
       bindings: ['x', 'w', 'bias', 'y'],

@@ -69,23 +69,7 @@ var<workgroup> tile_a: array<f16, BM * A_STRIDE + TK>;
 var<workgroup> tile_b: array<f16, BN * B_STRIDE + TK>;
 var<workgroup> tile_c: array<f32, SG_M * SG_N * C_SLICE + C_STRIDE>;
 
-// erf by Abramowitz & Stegun 7.1.26 (|error| ≤ 1.5e-7).
-fn erf4(v: vec4<f32>) -> vec4<f32> {
-  let a = abs(v);
-  let t = 1.0 / (1.0 + 0.3275911 * a);
-  let poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
-  return sign(v) * (1.0 - poly * exp(-a * a));
-}
-
-fn activate(v: vec4<f32>) -> vec4<f32> {
-  if (EPILOGUE == 1u) {
-    return v / (1.0 + exp(-1.702 * v));
-  }
-  if (EPILOGUE == 2u) {
-    return 0.5 * v * (1.0 + erf4(v * 0.70710678118654752));
-  }
-  return v;
-}
+// activate(): vision-activation.wgsl, prepended by the descriptor.
 
 // Registers (storage words as loaded) → f16 → workgroup memory; slot s is tile row s / KQ, vec4 s % KQ along k.
 fn store_tiles(tid: u32, ra: ptr<function, array<Vec4Storage, A_LOADS>>, rb: ptr<function, array<Vec4Storage, B_LOADS>>) {

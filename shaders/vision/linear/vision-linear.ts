@@ -6,6 +6,7 @@ import { defineKernel, type KernelCache, type KernelDescriptor, type KernelDispa
 import { SarashinaError } from '../../../src/protocol/errors';
 import storageF16Wgsl from '../storage-f16.wgsl?raw';
 import storageF32Wgsl from '../storage-f32.wgsl?raw';
+import visionActivationWgsl from './vision-activation.wgsl?raw';
 import visionLinearWgsl from './vision-linear.wgsl?raw';
 
 /** Element type of activations and weights in storage (f16: packed pairs; arithmetic is f32 either way). */
@@ -14,6 +15,9 @@ export type VisionStorage = 'f32' | 'f16';
 export const VISION_STORAGES: readonly VisionStorage[] = ['f32', 'f16'];
 
 /** The storage preludes of the vision dense kernels (../storage-*.wgsl). */
+/** The activations both dense kernels apply (vision-activation.wgsl). */
+export const VISION_ACTIVATION_WGSL = visionActivationWgsl;
+
 export const VISION_STORAGE_PRELUDE: Readonly<Record<VisionStorage, string>> = { f32: storageF32Wgsl, f16: storageF16Wgsl };
 
 /** What follows the matrix product (vision-linear.wgsl's EPILOGUE). */
@@ -150,7 +154,7 @@ export function visionLinearKernel(storage: VisionStorage, t: VisionLinearTiling
     const consts = `const TM = ${t.rowsPerThread}u;\nconst TN = ${t.colsPerThread}u;\nconst TK = ${t.tileK}u;\nconst WG_M = ${t.threadsM}u;\nconst WG_N = ${t.threadsN}u;\n`;
     kernel = defineKernel({
       name,
-      code: `${VISION_STORAGE_PRELUDE[storage]}\n${consts}\n${visionLinearWgsl}`,
+      code: `${VISION_STORAGE_PRELUDE[storage]}\n${consts}\n${visionActivationWgsl}\n${visionLinearWgsl}`,
       constants: ['EPILOGUE', 'HAS_BIAS'],
       params: PARAMS,
       bindings: ['x', 'w', 'bias', 'y'],
