@@ -199,10 +199,7 @@ const bound = (c: Case): number => (c.qkScale ? MAX_ABS_SHARP : MAX_ABS_F16_MATH
 const EMULATION_REQUESTED = process.env.SARASHINA_MMA_EMULATION === '1';
 
 describe.skipIf(!EMULATION_REQUESTED)('vision-attention-mma, emulated subgroup matrices (software spelling; SARASHINA_MMA_EMULATION=1)', async () => {
-  if (!EMULATION_REQUESTED) {
-    it.skip('not requested', () => undefined);
-    return;
-  }
+  if (!EMULATION_REQUESTED) return; // skipped suite: no GPU context for a suite that does not run
   const ctx = await testGpuContext();
   const caps = ctx.capabilities;
   const runnable = caps.shaderF16 && caps.subgroups && caps.subgroupMinSize === caps.subgroupMaxSize && caps.subgroupMinSize >= 4;
@@ -243,19 +240,15 @@ describe.skipIf(!EMULATION_REQUESTED)('vision-attention-mma, emulated subgroup m
 const GPU_REQUESTED = process.env.SARASHINA_MMA_GPU === '1';
 
 describe.skipIf(!GPU_REQUESTED)('vision-attention-mma on the adapter’s own subgroup matrices (SARASHINA_MMA_GPU=1)', async () => {
-  if (!GPU_REQUESTED) {
-    it.skip('not requested', () => undefined);
-    return;
-  }
+  if (!GPU_REQUESTED) return; // skipped suite: no GPU context for a suite that does not run
   const flags = process.env.SARASHINA_DAWN_FLAGS ?? 'allow_unsafe_apis,vulkan_enable_f16_on_nvidia';
-  const ctx = GPU_REQUESTED ? await GpuContext.create({ gpu: await installNodeWebGpu({ backend: 'system', dawnFlags: [`enable-dawn-features=${flags}`] }) }) : undefined;
-  const choice = ctx ? chooseVisionAttentionMma(ctx.capabilities, 80) : { plan: null, reason: 'not requested' };
+  const ctx = await GpuContext.create({ gpu: await installNodeWebGpu({ backend: 'system', dawnFlags: [`enable-dawn-features=${flags}`] }) });
+  const choice = chooseVisionAttentionMma(ctx.capabilities, 80);
   it('the adapter has a plan for head 80', () => {
     expect(choice.reason).toBeUndefined();
   });
-  for (const c of ctx && choice.plan ? CASES : []) {
+  for (const c of choice.plan ? CASES : []) {
     it(c.name, async () => {
-      if (!ctx) return;
       const { plan, reason } = chooseVisionAttentionMma(ctx.capabilities, c.headDim);
       if (!plan) throw new Error(reason);
       const stats = await runCase(ctx, new KernelCache(ctx.device), c, plan);

@@ -1,7 +1,7 @@
 // The Sarashina2.2-Vision image pipeline (normalize, then torch's float bicubic resize). Parity fixtures come from
 // export/reference/real_files.py on the GPU machine (torch 2.11 F.interpolate on CPU) in fixtures/real-files/sarashina22/;
 // the properties below hold for torch's bicubic by its definition (aten UpSample.h) and need no fixture.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
@@ -121,8 +121,7 @@ describe('torch bicubic next to ONNX Resize (cubic, half_pixel, A = −0.75, edg
 });
 
 describe('Sarashina2.2 image pipeline parity with its Python algorithm (GPU-machine fixtures)', () => {
-  const present = existsSync(CASES);
-  it.skipIf(!present)('pixel_values and grids equal torch within float32 rounding', () => {
+  it('pixel_values and grids equal torch within float32 rounding', () => {
     const fixture = JSON.parse(readFileSync(CASES, 'utf8')) as { patchLayoutCheck: { maxAbsDiff: number | null }; cases: Case[] };
     // The script's own patch layout equals transformers' Qwen2-VL processor (it checks itself on one image).
     expect(fixture.patchLayoutCheck.maxAbsDiff).toBe(0);
