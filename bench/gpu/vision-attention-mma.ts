@@ -92,6 +92,16 @@ async function main(): Promise<void> {
     const keys = 16;
     return { ...plan, keys, pStride: keys + 8, sStride: keys, workgroupStorageBytes: visionAttentionMmaStorageBytes(plan.rows, keys, plan.kvStride, keys + 8, keys) };
   };
+  // The same plan with q in its own workgroup tile (fragments loaded per key tile), keys shrunk until it fits.
+  const ownQOf = (plan: VisionAttentionMmaPlan): VisionAttentionMmaPlan => {
+    const step = Math.max(plan.N, plan.K);
+    for (let keys = plan.keys; keys >= step; keys -= step) {
+      const pStride = keys + 8;
+      const bytes = visionAttentionMmaStorageBytes(plan.rows, keys, plan.kvStride, pStride, keys, true);
+      if (bytes <= caps.maxComputeWorkgroupStorageSize) return { ...plan, ownQ: true, keys, pStride, sStride: keys, workgroupStorageBytes: bytes };
+    }
+    throw new Error(`no own-q variant of ${JSON.stringify(plan)} fits`);
+  };
   const plans: Record<number, VisionAttentionMmaPlan | string> = {};
   for (const headDim of [80, 40, 16, 8, 64, 128]) {
     plans[headDim] = planFor(headDim);
@@ -182,6 +192,7 @@ async function main(): Promise<void> {
     qkScale?: number;
     rise?: number;
     storage?: VisionAttentionStorage;
+    ownQ?: boolean;
   }
   const allChecks: Check[] = [
     { name: 'head 80, 3 images 4/60/28 rows', grids: [g(2, 2), g(6, 10), g(14, 2)], heads: 2, headDim: 80 },
@@ -194,10 +205,11 @@ async function main(): Promise<void> {
   ];
   const checks = allChecks.filter((c) => !EMULATE || c.headDim === mainHead);
   const results: Record<string, unknown>[] = [];
-  for (const c of checks) {
+  for (const c of checks.flatMap((x) => [x, { ...x, name: `${x.name}, own q tile`, ownQ: true }])) {
     try {
-      const plan = planFor(c.headDim);
-      if (typeof plan === 'string') throw new Error(`no plan: ${plan}`);
+      const basePlan = planFor(c.headDim);
+      if (typeof basePlan === 'string') throw new Error(`no plan: ${basePlan}`);
+      const plan = c.ownQ ? ownQOf(basePlan) : basePlan;
       const storage = c.storage ?? 'f32';
       const tables = visionRotaryTables(c.grids, c.headDim);
       const width = c.heads * c.headDim;
@@ -247,10 +259,10 @@ async function main(): Promise<void> {
     for (const storage of ['f32', 'f16'] as const) {
       const stored = storedFor(patches, storage);
       // 'mma-eager': the same kernel rescaling O at every rise of a row's max (rescaleLog2 0), for the design choice.
-      for (const kind of ['plain', 'mma', 'mma-eager'] as const) {
+      for (const kind of ['plain', 'mma', 'mma-eager', 'mma-ownq'] as const) {
         const key = `${patches} ${kind} ${storage}`;
         try {
-          const plan = kind === 'mma-eager' ? { ...plan80, rescaleLog2: 0 } : plan80;
+          const plan = kind === 'mma-eager' ? { ...plan80, rescaleLog2: 0 } : kind === 'mma-ownq' ? ownQOf(plan80) : plan80;
           const r = await runAttention(device, kernels, kind === 'plain' ? 'plain' : 'mma', stored, tables, shape, storage, plan, syntax, patches >= 10000 ? 3 : 5);
           outputs[`${kind} ${storage}`] = fromStorage(r.out, storage);
           const ms = r.gpuMs ?? r.wallMs;
@@ -264,7 +276,7 @@ async function main(): Promise<void> {
         }
       }
       const plain = outputs[`plain ${storage}`];
-      for (const kind of ['mma', 'mma-eager']) {
+      for (const kind of ['mma', 'mma-eager', 'mma-ownq']) {
         const mma = outputs[`${kind} ${storage}`];
         if (!plain || !mma) continue;
         const stats = compareArrays(mma, plain);
@@ -279,7 +291,7 @@ async function main(): Promise<void> {
   }
   // 6. Tile sweep at 12288 patches (subgroups × keys per tile), for the next tuning step.
   const sweep: Record<string, unknown>[] = [];
-  if (!EMULATE) {
+  if (!EMULATE && process.argv.includes('--sweep')) {
     const grid = g(96, 128);
     const patches = grid.h * grid.w;
     const tables = visionRotaryTables([grid], headDim);

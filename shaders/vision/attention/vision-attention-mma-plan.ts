@@ -51,6 +51,12 @@ export interface VisionAttentionMmaPlan {
    * f16 weights stay ≤ 2^8 and O is rescaled rarely). 0 rescales at every rise (the bench compares the two).
    */
   readonly rescaleLog2?: number;
+  /**
+   * q keeps its own workgroup tile for the whole key loop and its fragments are loaded per key tile (more workgroup
+   * memory, fewer keys per tile) instead of being loaded once into fragments before the loop, its staging area then
+   * reused for k.
+   */
+  readonly ownQ?: boolean;
 }
 
 /** A plan, or why there is none (the caller then runs the plain kernel). */
@@ -66,11 +72,14 @@ const ROW_PAD = 8;
 const isPowerOfTwo = (x: number): boolean => Number.isInteger(x) && x > 0 && (x & (x - 1)) === 0;
 
 /** Workgroup bytes the generated kernel declares for these sizes (see vision-attention-mma-wgsl.ts). */
-export function visionAttentionMmaStorageBytes(rows: number, keys: number, kvStride: number, pStride: number, sStride: number): number {
-  const qk = 2 * Math.max(rows, keys) * kvStride; // q at the start, then each tile's k
-  const v = 2 * keys * kvStride;
-  const s = 4 * rows * sStride; // scores; also the staging of O for rescales and the output
-  const p = 2 * rows * pStride;
+export function visionAttentionMmaStorageBytes(rows: number, keys: number, kvStride: number, pStride: number, sStride: number, ownQ = false): number {
+  // Each matrix array has one row of slack (a subgroup-matrix access is bounds-checked as reaching a whole stride past
+  // its last row; see vision-attention-mma-wgsl.ts). q and k: their own tiles, or one area holding q at the start,
+  // then each tile's k.
+  const qk = ownQ ? 2 * (rows + 1 + keys + 1) * kvStride : 2 * (Math.max(rows, keys) + 1) * kvStride;
+  const v = 2 * (keys + 1) * kvStride;
+  const s = 4 * (rows + 1) * sStride; // scores; also the staging of O for rescales and the output
+  const p = 2 * (rows + 1) * pStride;
   return qk + v + s + p + 4; // + the rescale flag (u32)
 }
 

@@ -95,6 +95,7 @@ const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 /** The WGSL of `plan` (header and body; the caller puts the storage prelude after the header). */
 export function visionAttentionMmaWgsl(plan: VisionAttentionMmaPlan, spelling: MatrixSpelling = SUBGROUP_MATRIX_SPELLINGS.template): { header: string; body: string } {
   const { M, N, K, subgroupSize, subgroups, rows, keys, paddedHeadDim: dp, kvStride, pStride, sStride } = plan;
+  const ownQ = plan.ownQ === true;
   const lanesPerRow = subgroupSize / M;
   const keysPerLane = keys / lanesPerRow;
   const qFrags = dp / K; // left fragments of q per subgroup (and K-steps of S = Q·Kᵀ)
@@ -135,6 +136,9 @@ export function visionAttentionMmaWgsl(plan: VisionAttentionMmaPlan, spelling: M
       (mask) => `  ${name} = ${op(name, `subgroupShuffleXor(${name}, ${mask}u)`)};`,
     );
   const indent = (text: string, by: string): string => text.replace(/^(?=.)/gm, by);
+  // The subgroup's q fragments from workgroup array `from`.
+  const loadQ = (from: string, by: string): string =>
+    lines(range(qFrags), (k) => `${by}let q_${k} = ${load(left, from, `sg * MMA_M * KV_STRIDE + ${k * K}u`, 'row_major', 'KV_STRIDE')};`);
 
   // O fragments of round r go through the subgroup's rows of s_tile at column (t − r·roundFrags)·N.
   const roundOf = (r: number): number[] => range(oFrags).slice(r * roundFrags, (r + 1) * roundFrags);
@@ -195,7 +199,7 @@ const DP_VEC4S: u32 = ${dp / 4}u;
 const KV_STRIDE: u32 = ${kvStride}u;
 const P_STRIDE: u32 = ${pStride}u;
 const S_STRIDE: u32 = ${sStride}u;
-const STAGE_ROWS: u32 = ${Math.max(rows, keys)}u;
+const STAGE_ROWS: u32 = ${ownQ ? keys : Math.max(rows, keys)}u;
 const LANES_PER_ROW: u32 = ${lanesPerRow}u;
 const KEYS_PER_LANE: u32 = ${keysPerLane}u;
 const RESCALE_LOG2: f32 = ${(plan.rescaleLog2 ?? DEFAULT_RESCALE_LOG2).toFixed(1)};
@@ -209,12 +213,16 @@ const LOG2_E: f32 = 1.4426950408889634;
 @group(0) @binding(4) var<storage, read> cu_seqlens: array<u32>;
 
 // Rotated q of the workgroup's rows (before the key loop), then each tile's rotated k: [row][KV_STRIDE] f16.
-var<workgroup> k_tile: array<f16, STAGE_ROWS * KV_STRIDE>;
-var<workgroup> v_tile: array<f16, KEYS * KV_STRIDE>;
+// Every matrix array has one row stride of slack: Dawn bounds-checks a subgroup-matrix load or store as reaching
+// offset + stride · (its rows, or its columns when column-major), i.e. past the last row by the fragment's column
+// offset, and clamps an access it finds out of bounds to the array's end — silently reading other rows (seen on the
+// H200: S = Q·Kᵀ wrong everywhere without the slack; bench/gpu/vision-attention-mma-debug.ts).
+var<workgroup> k_tile: array<f16, (STAGE_ROWS + 1u) * KV_STRIDE>;${ownQ ? '\n// Rotated, scaled q of the workgroup\'s rows for the whole key loop: [row][KV_STRIDE] f16.\nvar<workgroup> q_tile: array<f16, (ROWS + 1u) * KV_STRIDE>;' : ''}
+var<workgroup> v_tile: array<f16, (KEYS + 1u) * KV_STRIDE>;
 // Scores [ROWS][S_STRIDE]; also where O passes through for a rescale and for the output.
-var<workgroup> s_tile: array<f32, ROWS * S_STRIDE>;
+var<workgroup> s_tile: array<f32, (ROWS + 1u) * S_STRIDE>;
 // Weights P [ROWS][P_STRIDE] as f16, the left operand of O += P·V.
-var<workgroup> p_tile: array<f16, ROWS * P_STRIDE>;
+var<workgroup> p_tile: array<f16, (ROWS + 1u) * P_STRIDE>;
 // iteration + 1 of the last key tile in which some row of the workgroup moved its running max.
 var<workgroup> rescale_at: u32;
 
@@ -240,7 +248,15 @@ fn put_k(at: u32, x: vec4<f32>) {
   k_tile[at + 3u] = h.w;
 }
 
-fn put_v(at: u32, x: vec4<f32>) {
+${ownQ ? `fn put_q(at: u32, x: vec4<f32>) {
+  let h = vec4<f16>(x);
+  q_tile[at] = h.x;
+  q_tile[at + 1u] = h.y;
+  q_tile[at + 2u] = h.z;
+  q_tile[at + 3u] = h.w;
+}
+
+` : ''}fn put_v(at: u32, x: vec4<f32>) {
   let h = vec4<f16>(x);
   v_tile[at] = h.x;
   v_tile[at + 1u] = h.y;
@@ -288,13 +304,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if (row0 + r < seq_end && c < vec4s) {
       q = rotated(row0 + r, 0u, head, c) * q_scale;
     }
-    put_k(r * KV_STRIDE + 4u * c, q);
+    ${ownQ ? 'put_q' : 'put_k'}(r * KV_STRIDE + 4u * c, q);
   }
   workgroupBarrier();
-${lines(range(qFrags), (k) => `  let q_${k} = ${load(left, 'k_tile', `sg * MMA_M * KV_STRIDE + ${k * K}u`, 'row_major', 'KV_STRIDE')};`)}
-  // The first key tile overwrites q.
-  workgroupBarrier();
-
+${ownQ ? '' : `${loadQ('k_tile', '  ')}\n  // The first key tile overwrites q.\n  workgroupBarrier();\n`}
 ${lines(range(oFrags), (t) => `  var o_${t} = ${result}();`)}
   // Running max of this lane's row (log2 domain) and this lane's share of the row's sum.
   var m = NEG_BIG;
@@ -318,7 +331,7 @@ ${lines(range(oFrags), (t) => `  var o_${t} = ${result}();`)}
 
     // S = Q·Kᵀ: k_tile [key][d] is Kᵀ (d × key) in column-major order.
     {
-${lines(range(sTiles), (t) => `      var s_${t} = ${result}();`)}
+${ownQ ? `${loadQ('q_tile', '      ')}\n` : ''}${lines(range(sTiles), (t) => `      var s_${t} = ${result}();`)}
 ${lines(range(qFrags), (k) => lines(range(sTiles), (t) => `      s_${t} = ${mma}(q_${k}, ${load(right, 'k_tile', `${t * N}u * KV_STRIDE + ${k * K}u`, 'col_major', 'KV_STRIDE')}, s_${t});`))}
 ${lines(range(sTiles), (t) => `      ${store('s_tile', `sg_s + ${t * N}u`, `s_${t}`, 'S_STRIDE')};`)}
     }

@@ -177,10 +177,10 @@ const CASES: readonly Case[] = [
 ];
 
 /** `plan` with `keys` keys per tile (the strides and bytes follow). */
-function withKeys(plan: VisionAttentionMmaPlan, keys: number): VisionAttentionMmaPlan {
+function withKeys(plan: VisionAttentionMmaPlan, keys: number, ownQ = false): VisionAttentionMmaPlan {
   const pStride = keys + 8;
   const sStride = keys;
-  return { ...plan, keys, pStride, sStride, workgroupStorageBytes: visionAttentionMmaStorageBytes(plan.rows, keys, plan.kvStride, pStride, sStride) };
+  return { ...plan, keys, pStride, sStride, ownQ, workgroupStorageBytes: visionAttentionMmaStorageBytes(plan.rows, keys, plan.kvStride, pStride, sStride, ownQ) };
 }
 
 // Small shapes for the software spelling (each still crosses images, pads heads, streams several key tiles).
@@ -214,20 +214,21 @@ describe.skipIf(!EMULATION_REQUESTED)('vision-attention-mma, emulated subgroup m
     ? [
         { label: `M${sg / 2} N16 K16, 2 lanes per row, 16-key tiles`, config: f16f32(sg / 2, 16, 16), keys: 16, cases: EMULATED_CASES },
         { label: `M${sg} N8 K16, 1 lane per row, 16-key tiles`, config: f16f32(sg, 8, 16), keys: 16, cases: EMULATED_CASES.filter((c) => c.headDim <= 40) },
+        { label: `M${sg / 2} N16 K16, q in its own tile, 16-key tiles`, config: f16f32(sg / 2, 16, 16), keys: 16, ownQ: true, cases: EMULATED_CASES.filter((c) => c.headDim !== 40) },
       ]
     : [];
   it.skipIf(!runnable)(runnable ? 'the plans fit this adapter' : `skipped: this adapter has ${caps.shaderF16 ? '' : 'no shader-f16, '}subgroups ${caps.subgroupMinSize}–${caps.subgroupMaxSize} (use lavapipe)`, () => {
-    for (const { config, keys } of plans) {
+    for (const { config, keys, ownQ } of plans) {
       const plan = chooseVisionAttentionMma(support(config), 80).plan as VisionAttentionMmaPlan;
-      expect(withKeys(plan, keys).workgroupStorageBytes).toBeLessThanOrEqual(caps.maxComputeWorkgroupStorageSize);
+      expect(withKeys(plan, keys, ownQ).workgroupStorageBytes).toBeLessThanOrEqual(caps.maxComputeWorkgroupStorageSize);
     }
   });
-  for (const { label, config, keys, cases } of plans) {
+  for (const { label, config, keys, ownQ, cases } of plans) {
     for (const c of cases) {
       it(`${label}: ${c.name}`, async () => {
         const { plan, reason } = chooseVisionAttentionMma(support(config), c.headDim);
         if (!plan) throw new Error(reason);
-        const stats = await runCase(ctx, kernels, c, withKeys(plan, keys), emulated);
+        const stats = await runCase(ctx, kernels, c, withKeys(plan, keys, ownQ), emulated);
         expect(stats.maxAbs).toBeLessThan(bound(c));
       });
     }

@@ -28,7 +28,7 @@ const variants = new Map<string, MmaKernel>();
 /** The descriptor of one variant (made once per storage, plan and spelling; the KernelCache compiles it once). */
 export function visionAttentionMmaKernel(storage: VisionAttentionStorage, plan: VisionAttentionMmaPlan, syntax: SubgroupMatrixSyntax | NamedMatrixSpelling = 'template'): MmaKernel {
   const spelling = typeof syntax === 'string' ? { name: syntax, spelling: SUBGROUP_MATRIX_SPELLINGS[syntax] } : syntax;
-  const name = `vision-attention-mma/${storage}/m${plan.M}n${plan.N}k${plan.K}/sg${plan.subgroupSize}x${plan.subgroups}/keys${plan.keys}/d${plan.paddedHeadDim}/r${plan.rescaleLog2 ?? 'default'}/${spelling.name}`;
+  const name = `vision-attention-mma/${storage}/m${plan.M}n${plan.N}k${plan.K}/sg${plan.subgroupSize}x${plan.subgroups}/keys${plan.keys}/d${plan.paddedHeadDim}/r${plan.rescaleLog2 ?? 'default'}${plan.ownQ ? '/own-q' : ''}/${spelling.name}`;
   let kernel = variants.get(name);
   if (!kernel) {
     const { header, body } = visionAttentionMmaWgsl(plan, spelling.spelling);
