@@ -11,7 +11,8 @@
  *
  *   npx vite-node bench/vision-tower.bench.ts -- [--cases 1024,3996,12288] [--reps 3] [--parts micro,tower] [--preset 8b|tiny] [--storage f32|f16] [--sweep] [--out f.json]
  * Where the device has subgroup matrices (Dawn flags allow_unsafe_apis,vulkan_enable_f16_on_nvidia on NVIDIA), the
- * whole tower again with the dense layers on them (newMmaMs; vision-linear-mma).
+ * whole tower again with the dense layers on them (newMmaMs; vision-linear-mma), and with its attention on them
+ * (newAttentionMmaMs; vision-attention-mma).
  * `--storage f16` (q4f16 packages' weights and activations as f16 pairs): the whole tower (newMs) and the micro
  * sweep of our kernel (no ORT rows: its baseline is f32); with --sweep, the f16 tower once per tiling of the sweep.
  * GPU machine: node bench/gpu/bundle.mjs bench/vision-tower.bench.ts, ORT's wasm next to the bundle (see
@@ -29,6 +30,7 @@ import { createSession, gpuTensor, loadOrt, type OrtSession, type OrtTensor } fr
 import { type PatchGrid, visionCuSeqlens, visionRotaryTables } from '../src/processor/vision-rotary';
 import { type AffineNames, allNorms, checkpointTensorShapes, WEIGHTS } from '../src/protocol/weight-names';
 import { encodeVisionAttention } from '../shaders/vision/attention/vision-attention';
+import { chooseVisionAttentionMma } from '../shaders/vision/attention/vision-attention-mma-plan';
 import { visionAttentionStorageBytes } from '../shaders/vision/attention/vision-attention-tiling';
 import { encodeVisionLayerNorm } from '../shaders/vision/layer-norm/vision-layer-norm';
 import { chooseVisionLinearTiling, encodeVisionLinear, VISION_LINEAR_CHOICES, VISION_LINEAR_MEDIUM, type VisionLinearTiling, visionLinearTilingFits, visionLinearTilingName } from '../shaders/vision/linear/vision-linear';
@@ -67,7 +69,8 @@ function gridOf(patches: number): PatchGrid {
 const ctx = await benchGpuContext();
 const { device } = ctx;
 const kernels = new KernelCache(device);
-const ort = await loadOrt();
+// onnxruntime-web only for the micro part's baselines (the tower part runs without its wasm next to the bundle).
+const ort = parts.includes('micro') ? await loadOrt() : undefined;
 const spec = parseModelConfig(presetConfigJson((value('preset') ?? '8b') as '8b' | 'tiny'));
 const v = spec.vision;
 const E = v.embedDim;
@@ -142,7 +145,10 @@ function submitPass(record: (pass: GPUComputePassEncoder) => readonly (KernelDis
   for (const d of owned) d?.destroy();
 }
 
-const tensor = (buffer: GPUBuffer, dims: number[]): OrtTensor => gpuTensor(ort, buffer, 'float32', dims);
+const tensor = (buffer: GPUBuffer, dims: number[]): OrtTensor => {
+  if (!ort) throw new Error('onnxruntime-web is loaded for --parts micro only');
+  return gpuTensor(ort, buffer, 'float32', dims);
+};
 
 /** A one-node graph: Gemm(x, W[out, in], b, transB = 1) or Add(MatMul(x, Wt[in, out]), b). */
 async function linearSession(kind: 'gemm' | 'matmul', inDim: number, outDim: number): Promise<OrtSession> {
@@ -273,6 +279,10 @@ async function tower(): Promise<void> {
     // The same tower with its dense layers on subgroup matrices, where the device has them (issue 14).
     const mma = visionLinearMmaPlan(ctx.capabilities, device.limits);
     if (mma) row.newMmaMs = r2(await timeIt(() => newPath({ ...c, linearMma: mma })));
+    // … and with its attention on them (vision-attention-mma), the dense layers plain.
+    if (chooseVisionAttentionMma(ctx.capabilities, E / v.numHeads).plan) {
+      row.newAttentionMmaMs = r2(await timeIt(() => newPath({ ...c, subgroupMatrix: ctx.capabilities, attentionPath: 'mma' })));
+    }
     if (storage === 'f16') {
       row.storage = storage;
       row.newTflops = r2(towerFlop(n) / ((row.newMs as number) * 1e9));
