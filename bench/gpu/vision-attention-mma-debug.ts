@@ -11,7 +11,7 @@ import { createStorageBuffer, readBuffer, uploadBuffer } from '../../src/gpu/gpu
 import { visionCuSeqlens, visionRotaryTables } from '../../src/processor/vision-rotary';
 import { compareArrays, randomFloats } from '../../src/testing/compare';
 import f32IoWgsl from '../../shaders/vision/attention/io-f32.wgsl?raw';
-import { chooseVisionAttentionMma, type VisionAttentionMmaPlan } from '../../shaders/vision/attention/vision-attention-mma-plan';
+import { chooseVisionAttentionMma, type VisionAttentionMmaPlan, visionAttentionMmaStorageBytes } from '../../shaders/vision/attention/vision-attention-mma-plan';
 import { type MatrixSpelling, SUBGROUP_MATRIX_SPELLINGS, visionAttentionMmaWgsl } from '../../shaders/vision/attention/vision-attention-mma-wgsl';
 import { EMULATED_MATRIX_SPELLING } from '../../shaders/vision/attention/vision-attention-mma-test-spelling';
 import { visionAttentionReference } from '../../shaders/vision/attention/vision-attention-reference';
@@ -42,7 +42,12 @@ async function runCase(device: GPUDevice, plan: VisionAttentionMmaPlan, spelling
   const sAt = base;
   const pAt = sAt + (rows * sStride) / 4;
   const oAt = pAt + Math.ceil((rows * pStride) / 4);
-  const outVec4s = oAt + (rows * sStride) / 4;
+  const kvStride = plan.kvStride;
+  // With q in its own tile: the staged q and k tiles, and S computed by scalar code from them (no matrices).
+  const qAt = oAt + (rows * sStride) / 4;
+  const kAt = qAt + (rows * kvStride) / 4;
+  const ssAt = kAt + (keys * kvStride) / 4;
+  const outVec4s = ssAt + (rows * sStride) / 4;
   const { header, body } = visionAttentionMmaWgsl(plan, spelling);
   let code = `${header}\n${f32IoWgsl}\n${body}`;
   const dumpS = `    if (id == 0u && iter == 0u) {
@@ -62,6 +67,28 @@ ${stores}
       for (var i = lid; i < ROWS * S_STRIDE / 4u; i += THREADS) { store_out(${oAt}u + i, vec4<f32>(s_tile[4u * i], s_tile[4u * i + 1u], s_tile[4u * i + 2u], s_tile[4u * i + 3u])); }
     }
 `;
+  if (plan.ownQ) {
+    const dumpQ = `  if (id == 0u) {
+    for (var i = lid; i < ROWS * KV_STRIDE / 4u; i += THREADS) { store_out(${qAt}u + i, vec4<f32>(f32(q_tile[4u * i]), f32(q_tile[4u * i + 1u]), f32(q_tile[4u * i + 2u]), f32(q_tile[4u * i + 3u]))); }
+  }
+`;
+    const dumpK = `    if (id == 0u && iter == 0u) {
+      for (var i = lid; i < KEYS * KV_STRIDE / 4u; i += THREADS) { store_out(${kAt}u + i, vec4<f32>(f32(k_tile[4u * i]), f32(k_tile[4u * i + 1u]), f32(k_tile[4u * i + 2u]), f32(k_tile[4u * i + 3u]))); }
+      for (var i = lid; i < ROWS * KEYS / 4u; i += THREADS) {
+        let r = i / (KEYS / 4u);
+        let j = (i % (KEYS / 4u)) * 4u;
+        var acc = vec4<f32>(0.0);
+        for (var d = 0u; d < DP_VEC4S * 4u; d++) {
+          let qv = f32(q_tile[r * KV_STRIDE + d]);
+          acc += qv * vec4<f32>(f32(k_tile[j * KV_STRIDE + d]), f32(k_tile[(j + 1u) * KV_STRIDE + d]), f32(k_tile[(j + 2u) * KV_STRIDE + d]), f32(k_tile[(j + 3u) * KV_STRIDE + d]));
+        }
+        store_out(${ssAt}u + i, acc);
+      }
+    }
+`;
+    code = patch(code, "  // Running max of this lane's row", dumpQ);
+    code = patch(code, '    // S = Q·Kᵀ: k_tile', dumpK);
+  }
   code = patch(code, "    // Online softmax of this lane's keys", dumpS);
   code = patch(code, '    // O += P·V', dumpP);
   code = patch(code, '    // The next tile overwrites k, v, S and P.', dumpO);
@@ -157,11 +184,27 @@ ${stores}
       console.log(`    got = want transposed within 16×16 blocks at ${tMatch}/${total} elements`);
     }
   };
+  if (plan.ownQ) {
+    const padded = (m: number[][], n: number): number[][] => m.map((r) => Array.from({ length: n }, (_, d) => r[d] ?? 0));
+    report('staged q (rows × padded head)', take(qAt, kvStride, plan.paddedHeadDim), flat(padded(q, plan.paddedHeadDim), plan.paddedHeadDim), plan.paddedHeadDim);
+    report('staged k (keys × padded head)', take(kAt, kvStride, plan.paddedHeadDim).subarray(0, keys * plan.paddedHeadDim), flat(padded(k, plan.paddedHeadDim), plan.paddedHeadDim), plan.paddedHeadDim);
+    report('S by scalar code from the staged tiles', take(ssAt, keys, keys), flat(S, keys), keys);
+  }
   report('S', take(sAt, sStride, keys), flat(S, keys), keys);
   report('P', take(pAt, pStride, keys), flat(P, keys), keys);
   report('O (first key-tile width of columns, before ÷ l)', take(oAt, sStride, oCols), flat(O, oCols), oCols);
   const ref = visionAttentionReference(qkv, tables.cos, tables.sin, { heads, headDim, cuSeqlens: cu });
   console.log(`  output vs reference: ${JSON.stringify(compareArrays(out.subarray(0, n * hd), ref))}`);
+}
+
+/** `plan` with q in its own tile, keys shrunk until it fits. */
+function ownQVariant(plan: VisionAttentionMmaPlan, limit: number): VisionAttentionMmaPlan {
+  const step = Math.max(plan.N, plan.K);
+  for (let keys = plan.keys; keys >= step; keys -= step) {
+    const bytes = visionAttentionMmaStorageBytes(plan.rows, keys, plan.kvStride, keys + 8, keys, true);
+    if (bytes <= limit) return { ...plan, ownQ: true, keys, pStride: keys + 8, sStride: keys, workgroupStorageBytes: bytes };
+  }
+  throw new Error('no own-q variant fits');
 }
 
 // --emulate: a dry run of this script on lavapipe (VK_ICD_FILENAMES=/usr/share/vulkan/icd.d/lvp_icd.json), the
@@ -185,6 +228,8 @@ async function main(): Promise<void> {
     const plan: VisionAttentionMmaPlan = EMULATE ? { ...choice.plan, keys: 16, pStride: 24, sStride: 16 } : choice.plan;
     try {
       await runCase(ctx.device, plan, spelling, headDim, h, w);
+      const ownQ = ownQVariant(plan, caps.maxComputeWorkgroupStorageSize);
+      await runCase(ctx.device, ownQ, spelling, headDim, h, w);
     } catch (e) {
       console.log(`ERROR head ${headDim}: ${e instanceof Error ? e.message : String(e)}`);
     }
