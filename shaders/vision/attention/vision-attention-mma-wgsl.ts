@@ -332,7 +332,9 @@ ${lines(range(oFrags), (t) => `  var o_${t} = ${result}();`)}
     // S = Q·Kᵀ: k_tile [key][d] is Kᵀ (d × key) in column-major order.
     {
 ${ownQ ? `${loadQ('q_tile', '      ')}\n` : ''}${lines(range(sTiles), (t) => `      var s_${t} = ${result}();`)}
-${lines(range(qFrags), (k) => lines(range(sTiles), (t) => `      s_${t} = ${mma}(q_${k}, ${load(right, 'k_tile', `${t * N}u * KV_STRIDE + ${k * K}u`, 'col_major', 'KV_STRIDE')}, s_${t});`))}
+${lines(range(qFrags), (k) =>
+  lines(range(sTiles), (t) => `      let k_${k}_${t} = ${load(right, 'k_tile', `${t * N}u * KV_STRIDE + ${k * K}u`, 'col_major', 'KV_STRIDE')};\n      s_${t} = ${mma}(q_${k}, k_${k}_${t}, s_${t});`),
+)}
 ${lines(range(sTiles), (t) => `      ${store('s_tile', `sg_s + ${t * N}u`, `s_${t}`, 'S_STRIDE')};`)}
     }
     workgroupBarrier();
@@ -373,7 +375,7 @@ ${lines(range(pSteps), (kk) =>
   [
     '    {',
     `      let p = ${load(left, 'p_tile', `sg_p + ${kk * K}u`, 'row_major', 'P_STRIDE')};`,
-    lines(range(oFrags), (t) => `      o_${t} = ${mma}(p, ${load(right, 'v_tile', `${kk * K}u * KV_STRIDE + ${t * N}u`, 'row_major', 'KV_STRIDE')}, o_${t});`),
+    lines(range(oFrags), (t) => `      let v_${t} = ${load(right, 'v_tile', `${kk * K}u * KV_STRIDE + ${t * N}u`, 'row_major', 'KV_STRIDE')};\n      o_${t} = ${mma}(p, v_${t}, o_${t});`),
     '    }',
   ].join('\n'),
 )}
