@@ -43,6 +43,8 @@ export interface ConvertOptions {
   readonly chunkElements?: number;
   /** Keep a journal in the sink and resume an interrupted conversion of the same source, revision and options. */
   readonly resumable?: boolean;
+  /** Output bytes between journals inside a shard (default 1 MiB; 0: after every tensor). package-writer.ts. */
+  readonly journalEveryBytes?: number;
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: ExportProgress) => void;
 }
