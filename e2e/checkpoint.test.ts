@@ -2,7 +2,7 @@
 // the Hub's layout (three safetensors shards and their index, resolve/<sha>/ paths, the CDN redirect, Range, ETag,
 // CORS: src/testing/hub-server.ts), and createEngine({ model: '<org>/<name>' }) in a worker converts it into OPFS
 // while downloading. A connection cut mid-conversion fails typed; the retry resumes at the tensor in progress (the bytes
-// served are those of the tensors not finished); the package in OPFS is byte-identical to the exporter's (`npm run export`'s
+// served are those of the tensors not finished; OPFS on the page keeps a flushed partial shard and continues it); the package in OPFS is byte-identical to the exporter's (`npm run export`'s
 // function) for the same Hub revision and variant; a truncated shard, a wrong revision and a repository that is not
 // Sarashina2-Vision are typed errors; with the server gone, a reload loads the converted package from OPFS and the model
 // answers a question about a fresh picture right. The conversions run createEngine's opening step on the page (the
@@ -78,6 +78,19 @@ describe('an original checkpoint from a Hub, converted in Chromium', () => {
   const load = (options: { model: string; revision?: string }): Promise<CheckpointConvertResult> =>
     page.evaluate((o) => window.ckptConvert(o), { ...options, hubEndpoint: hub.url, checkpointShardBytes: SHARD_BYTES, contextTokens: 512 });
   const served = (): number => shards.reduce((n, s) => n + hub.bytesServed(s), 0);
+
+  it('OPFS on the page: a partly written shard is made durable, cut back to its checkpoint and continued with its hash state', async () => {
+    const parts = { a: 3 << 20, b: 100_000, c: 300_000 };
+    const fill = (n: number, k: number): Uint8Array => new Uint8Array(n).map((_, i) => (i * k + 5) & 0xff);
+    const expected = sha256(Buffer.concat([fill(parts.a, 31), fill(parts.c, 17)]));
+    const got = await page.evaluate((p) => window.ckptOpfsResume(p), parts);
+    // Durable without closing (a sync access handle in a worker), with the pure-JS SHA-256's state.
+    expect(got.state).toMatchObject({ sizeBytes: parts.a, hashState: expect.any(String) });
+    // The bytes after the checkpoint were dropped; the restored hash agrees with WebCrypto's over what OPFS holds.
+    expect(got.storedBytes).toBe(parts.a + parts.c);
+    expect(got.storedSha256).toBe(expected);
+    expect(got.finished).toEqual({ sizeBytes: parts.a + parts.c, sha256: expected });
+  });
 
   it('a cut connection fails typed; the retry resumes at the tensor in progress and converts into OPFS, byte-identical to the exporter', async () => {
     // Every response for the embedding table's shard longer than 600 kB is cut (only the table is): the tensors
