@@ -5,7 +5,7 @@
 // nothing that looks complete.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFile, mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { appendFile, cp, mkdtemp, open, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -175,6 +175,22 @@ describe('convertCheckpoint', () => {
     expect(resumed.resumedWeights).toBe(0);
     expect(again.bytes()).toBe(whole.bytes());
     expect(digests(await readStored(root, 'm'))).toEqual(digests(await readStored(join(dir, 'lost-ref'), 'm')));
+  });
+
+  it('a value beyond float16 in a weight stored as float16 is invalid-model naming the tensor and element', async () => {
+    const ckpt = join(dir, 'ckpt-overflow');
+    await cp(join(dir, 'ckpt'), ckpt, { recursive: true });
+    const plan = planWeights((await readCheckpointHeader(openDirectoryCheckpoint(ckpt))).spec, 'q4f16');
+    const half = plan.find((w) => w.conversion.kind === 'float' && w.conversion.dtype === 'float16');
+    expect(half).toBeDefined();
+    const info = (await SafetensorsCheckpoint.open(openDirectoryCheckpoint(ckpt))).info(half!.source);
+    // bf16 0x4789 = 70144, over float16's largest finite value (65504), as element 3.
+    const file = await open(join(ckpt, info.file), 'r+');
+    await file.write(new Uint8Array([0x89, 0x47]), 0, 2, info.byteOffset + 3 * 2);
+    await file.close();
+    const error = await failure(convertCheckpoint(openDirectoryCheckpoint(ckpt), new DirectorySink(join(dir, 'overflow-out')), { precision: 'q4f16' }));
+    expect(error.code).toBe('invalid-model');
+    expect(error.message).toContain(`Tensor ${half!.source} has the value 70144 at element 3, beyond float16's range`);
   });
 
   it('an abort leaves nothing complete-looking (store and directory); a resumable directory keeps its journal', async () => {
