@@ -6,7 +6,9 @@
  * peak RSS and the package written; the package is deleted afterwards unless --keep.
  *
  *   node node_modules/vite-node/dist/cli.mjs bench/convert.bench.ts -- --checkpoint DIR [--precision q4f16|q4f32|fp32]
- *     [--sink store|dir] [--work DIR] [--keep] [--out result.json]
+ *     [--sink store|dir] [--resumable] [--work DIR] [--keep] [--out result.json]
+ *
+ * --resumable: as createEngine converts (a journal after every ~1 MiB of output, the shard in progress flushed).
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,13 +31,14 @@ const { values } = parseArgs({
     precision: { type: 'string', default: 'q4f16' },
     sink: { type: 'string', default: 'store' },
     'node-hash': { type: 'boolean', default: false },
+    resumable: { type: 'boolean', default: false },
     work: { type: 'string' },
     keep: { type: 'boolean', default: false },
     out: { type: 'string' },
   },
 });
 if (!values.checkpoint || !PRECISIONS.includes(values.precision as Precision) || !['store', 'dir'].includes(values.sink)) {
-  console.error('Usage: bench/convert.bench.ts -- --checkpoint DIR [--precision q4f16|q4f32|fp32] [--sink store|dir] [--node-hash] [--work DIR] [--keep] [--out file.json]');
+  console.error('Usage: bench/convert.bench.ts -- --checkpoint DIR [--precision q4f16|q4f32|fp32] [--sink store|dir] [--node-hash] [--resumable] [--work DIR] [--keep] [--out file.json]');
   process.exit(2);
 }
 const precision = values.precision as Precision;
@@ -48,13 +51,14 @@ const nodeHash = (): { update(b: Uint8Array): unknown; digestHex(): string } => 
   return { update: (b) => h.update(b), digestHex: () => h.digest('hex') };
 };
 const sink: PackageSink =
-  values.sink === 'dir' ? new DirectorySink(join(work, 'package')) : new StoreSink(new NodeFsStore(join(work, 'store')), 'bench', values['node-hash'] ? { newHash: nodeHash } : {});
+  values.sink === 'dir' ? new DirectorySink(join(work, 'package'), { resumable: values.resumable }) : new StoreSink(new NodeFsStore(join(work, 'store')), 'bench', values['node-hash'] ? { newHash: nodeHash } : {});
 let last = { doneBytes: 0, readBytes: 0, totalBytes: 0 };
 let lastLine = 0;
 const started = performance.now();
 try {
   const result = await convertCheckpoint(openHttpFolderCheckpoint(server.url), sink, {
     precision,
+    resumable: values.resumable,
     onProgress: (p) => {
       last = p;
       const now = performance.now();
@@ -69,6 +73,7 @@ try {
     checkpoint: resolve(values.checkpoint),
     precision,
     sink: values.sink,
+    resumable: values.resumable,
     hash: values.sink === 'dir' || values['node-hash'] ? 'node:crypto' : 'pure-JS (as the browser)',
     seconds: Number(seconds.toFixed(1)),
     inputBytes: last.totalBytes,

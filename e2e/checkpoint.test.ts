@@ -1,8 +1,8 @@
 // The original checkpoint straight from a Hub (issue 17), in Chromium: the trained default model's checkpoint served in
 // the Hub's layout (three safetensors shards and their index, resolve/<sha>/ paths, the CDN redirect, Range, ETag,
 // CORS: src/testing/hub-server.ts), and createEngine({ model: '<org>/<name>' }) in a worker converts it into OPFS
-// while downloading. A connection cut mid-conversion fails typed; the retry resumes at the shard in progress (fewer
-// bytes served than the checkpoint holds); the package in OPFS is byte-identical to the exporter's (`npm run export`'s
+// while downloading. A connection cut mid-conversion fails typed; the retry resumes at the tensor in progress (the bytes
+// served are those of the tensors not finished; OPFS on the page keeps a flushed partial shard and continues it); the package in OPFS is byte-identical to the exporter's (`npm run export`'s
 // function) for the same Hub revision and variant; a truncated shard, a wrong revision and a repository that is not
 // Sarashina2-Vision are typed errors; with the server gone, a reload loads the converted package from OPFS and the model
 // answers a question about a fresh picture right. The conversions run createEngine's opening step on the page (the
@@ -40,6 +40,8 @@ describe('an original checkpoint from a Hub, converted in Chromium', () => {
   let shards: string[];
   let embedShard: string;
   let checkpointBytes: number;
+  /** The safetensors headers (8-byte length and JSON) of every checkpoint file. */
+  let headerBytes: number;
 
   beforeAll(async () => {
     await rm(OUTPUT, { recursive: true, force: true });
@@ -48,7 +50,11 @@ describe('an original checkpoint from a Hub, converted in Chromium', () => {
     const local = await SafetensorsCheckpoint.open(openDirectoryCheckpoint(join(OUTPUT, 'hub')));
     embedShard = local.info(WEIGHTS.embedTokens).file;
     checkpointBytes = 0;
-    for (const s of shards) checkpointBytes += (await stat(join(OUTPUT, 'hub', s))).size;
+    headerBytes = 0;
+    for (const s of shards) {
+      checkpointBytes += (await stat(join(OUTPUT, 'hub', s))).size;
+      headerBytes += 8 + Number(Buffer.from(await readFile(join(OUTPUT, 'hub', s))).readBigUInt64LE(0));
+    }
     // A repository that is something else: the same files, another model_type.
     await cp(join(OUTPUT, 'hub'), join(OUTPUT, 'other'), { recursive: true });
     const config = JSON.parse(await readFile(join(OUTPUT, 'other', 'config.json'), 'utf8')) as Record<string, unknown>;
@@ -73,7 +79,20 @@ describe('an original checkpoint from a Hub, converted in Chromium', () => {
     page.evaluate((o) => window.ckptConvert(o), { ...options, hubEndpoint: hub.url, checkpointShardBytes: SHARD_BYTES, contextTokens: 512 });
   const served = (): number => shards.reduce((n, s) => n + hub.bytesServed(s), 0);
 
-  it('a cut connection fails typed; the retry resumes at the shard in progress and converts into OPFS, byte-identical to the exporter', async () => {
+  it('OPFS on the page: a partly written shard is made durable, cut back to its checkpoint and continued with its hash state', async () => {
+    const parts = { a: 3 << 20, b: 100_000, c: 300_000 };
+    const fill = (n: number, k: number): Uint8Array => new Uint8Array(n).map((_, i) => (i * k + 5) & 0xff);
+    const expected = sha256(Buffer.concat([fill(parts.a, 31), fill(parts.c, 17)]));
+    const got = await page.evaluate((p) => window.ckptOpfsResume(p), parts);
+    // Durable without closing (a sync access handle in a worker), with the pure-JS SHA-256's state.
+    expect(got.state).toMatchObject({ sizeBytes: parts.a, hashState: expect.any(String) });
+    // The bytes after the checkpoint were dropped; the restored hash agrees with WebCrypto's over what OPFS holds.
+    expect(got.storedBytes).toBe(parts.a + parts.c);
+    expect(got.storedSha256).toBe(expected);
+    expect(got.finished).toEqual({ sizeBytes: parts.a + parts.c, sha256: expected });
+  });
+
+  it('a cut connection fails typed; the retry resumes at the tensor in progress and converts into OPFS, byte-identical to the exporter', async () => {
     // Every response for the embedding table's shard longer than 600 kB is cut (only the table is): the tensors
     // before it (several 2 MiB shards of the package) are written when the conversion fails.
     hub.cutConnection(embedShard, 600_000, { times: Infinity });
@@ -86,8 +105,12 @@ describe('an original checkpoint from a Hub, converted in Chromium', () => {
     expect(done.error, JSON.stringify(done.error)).toBeUndefined();
     expect(done.phases).toContain('convert');
     expect(done.lastConvert).toMatchObject({ filesDone: done.lastConvert?.filesTotal });
-    // Resumed: the shards written before the cut were not downloaded again.
-    expect(served()).toBeGreaterThan(0);
+    // Resumed at the tensor (the cut one, the embedding table, is in the middle of a shard): what was converted
+    // before the cut is not downloaded again, but for the safetensors headers and the tensors written since the
+    // last journal (≤ 1 MiB of output: ≤ 4 MiB of bf16 input at 4 bits a weight).
+    const left = cut.lastConvert!.totalBytes - cut.lastConvert!.loadedBytes;
+    expect(served()).toBeGreaterThanOrEqual(left);
+    expect(served()).toBeLessThanOrEqual(left + headerBytes + 4 * 2 ** 20);
     expect(served()).toBeLessThan(checkpointBytes * 0.85);
     const info = done.opened!;
     expect(info.precisionReason).toMatch(/converted from the original checkpoint/);

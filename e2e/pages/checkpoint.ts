@@ -4,6 +4,7 @@ import { packagePlanner } from '../../src/api/create-engine';
 import type { InspectableEngine } from '../../src/api/engine';
 import { GpuContext } from '../../src/gpu/gpu-context';
 import { deleteCachedModel, listCachedModels } from '../../src/api/model-cache';
+import { StoreSink } from '../../src/convert/store-sink';
 import { OpfsStore } from '../../src/loader/opfs-store';
 import { Sha256 } from '../../src/loader/sha256';
 import { readAll } from '../../src/loader/package-source';
@@ -37,6 +38,12 @@ declare global {
     /** sha256 of every file of the stored package `modelId` (manifest.json included), read back from OPFS. */
     ckptStoredDigests: (modelId: string) => Promise<Record<string, string>>;
     ckptCached: () => Promise<string[]>;
+    /**
+     * A StoreSink file in OPFS written in three parts: `a`, a checkpoint, `b`, then abandoned (closed unfinished, as
+     * an interrupted conversion leaves it); resumed at the checkpoint and `c` written. What checkpoint returned, what
+     * finish reported and the SHA-256 (WebCrypto) and size of the bytes OPFS holds afterwards.
+     */
+    ckptOpfsResume: (parts: { a: number; b: number; c: number }) => Promise<{ state: unknown; finished: { sizeBytes: number; sha256: string }; storedBytes: number; storedSha256: string }>;
     ckptDelete: (model: string) => Promise<string[]>;
   }
 }
@@ -95,6 +102,27 @@ window.ckptAsk = async (pngDataUrl, question) => {
 window.ckptDispose = async () => {
   await engine?.dispose();
   engine = null;
+};
+
+window.ckptOpfsResume = async ({ a, b, c }) => {
+  const fill = (n: number, k: number): Uint8Array => new Uint8Array(n).map((_, i) => (i * k + 5) & 0xff);
+  const store = new OpfsStore();
+  await store.deleteModel('resume-probe');
+  const sink = new StoreSink(store, 'resume-probe');
+  const first = await sink.createFile('x.bin');
+  await first.write(fill(a, 31));
+  const state = await first.checkpoint();
+  await first.write(fill(b, 7));
+  await first.abort();
+  if (!state) return { state, finished: { sizeBytes: 0, sha256: '' }, storedBytes: 0, storedSha256: '' };
+  const again = await sink.resumeFile('x.bin', state);
+  if (!again) throw new Error('resumeFile returned null');
+  await again.write(fill(c, 17));
+  const finished = await again.finish();
+  const bytes = await readAll(await store.read('resume-probe', 'x.bin'));
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
+  await store.deleteModel('resume-probe');
+  return { state, finished, storedBytes: bytes.byteLength, storedSha256: Array.from(digest, (x) => x.toString(16).padStart(2, '0')).join('') };
 };
 
 window.ckptStoredDigests = async (modelId) => {

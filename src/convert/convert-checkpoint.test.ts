@@ -1,10 +1,11 @@
 // The one converter with its two sources and two sinks: the CLI's export of a checkpoint over HTTP and the
 // in-process conversion into a ModelStore (the browser's path, here on the Node store) give the same bytes; a
-// conversion cut by a network failure resumes at a shard boundary and ends byte-identical, reading less than a
-// whole run; an abort or a refused quota leaves nothing that looks complete.
+// conversion cut by a network failure resumes at a shard boundary or, inside a shard, at the tensor in progress
+// (reading again exactly the tensors not finished) and ends byte-identical; an abort or a refused quota leaves
+// nothing that looks complete.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, cp, mkdtemp, open, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -14,7 +15,9 @@ import { NodeFsStore } from '../loader/node-fs-store';
 import { isSarashinaError, type SarashinaError } from '../protocol/errors';
 import { MANIFEST_FILE_NAME, packageFiles, parseManifest } from '../protocol/manifest';
 import { startRangeFileServer, type RangeFileServer } from '../testing/range-file-server';
-import { convertCheckpoint } from './convert-checkpoint';
+import { convertCheckpoint, readCheckpointHeader } from './convert-checkpoint';
+import { planWeights } from './package/weight-plan';
+import { SafetensorsCheckpoint } from './safetensors/safetensors-checkpoint';
 import { openHttpFolderCheckpoint } from './http-folder-source';
 import { DirectorySink } from './node-directory-sink';
 import { openDirectoryCheckpoint } from './node-checkpoint-source';
@@ -116,6 +119,78 @@ describe('convertCheckpoint', () => {
     expect(again.bytes()).toBeLessThan(whole.bytes() * 0.8);
     expect(await isStoredPackageComplete(store, 'm')).toBe(true);
     expect(digests(await readStored(root, 'm'))).toEqual(digests(cliFiles));
+  });
+
+  it('a connection cut inside a shard resumes at the tensor in progress: only the unfinished tensors are read again, byte-identical (store with its hash state, store and directory re-hashing)', async () => {
+    const url = `${server.url}ckpt/`;
+    // One shard for the whole package: resuming at a shard boundary would read everything again.
+    const options = { precision: 'q4f16' as const, maxShardBytes: 16 << 20, resumable: true, chunkElements: 4096, journalEveryBytes: 0 };
+    const whole = countingFetch();
+    const reference = await convertCheckpoint(openHttpFolderCheckpoint(url, { fetchImpl: whole.fetchImpl }), new StoreSink(new NodeFsStore(join(dir, 'tensor-ref')), 'm'), options);
+    expect(reference.manifest.shards).toHaveLength(1);
+    const expected = digests(await readStored(join(dir, 'tensor-ref'), 'm'));
+    // What a run reads besides tensors (the safetensors headers), and each planned weight's checkpoint bytes.
+    const headers = countingFetch();
+    const checkpoint = await SafetensorsCheckpoint.open(openHttpFolderCheckpoint(url, { fetchImpl: headers.fetchImpl }));
+    const plan = planWeights((await readCheckpointHeader(openDirectoryCheckpoint(join(dir, 'ckpt')))).spec, 'q4f16');
+    const readFrom = (weight: number): number => headers.bytes() + plan.slice(weight).reduce((n, w) => n + checkpoint.info(w.source).sizeBytes, 0);
+    expect(whole.bytes()).toBe(readFrom(0));
+
+    const nodeHash = (): { update(b: Uint8Array): unknown; digestHex(): string } => {
+      const h = createHash('sha256');
+      return { update: (b) => h.update(b), digestHex: () => h.digest('hex') };
+    };
+    const sinks = [
+      { name: 'store, pure-JS hash state journaled', sink: () => new StoreSink(new NodeFsStore(join(dir, 'tensor-a')), 'm'), files: () => readStored(join(dir, 'tensor-a'), 'm') },
+      { name: 'store, node:crypto hash (re-hashed)', sink: () => new StoreSink(new NodeFsStore(join(dir, 'tensor-b')), 'm', { newHash: nodeHash }), files: () => readStored(join(dir, 'tensor-b'), 'm') },
+      { name: 'directory', sink: () => new DirectorySink(join(dir, 'tensor-c'), { resumable: true }), files: () => readDir(join(dir, 'tensor-c')), partial: join(dir, 'tensor-c.partial') },
+    ];
+    for (const [k, variant] of sinks.entries()) {
+      let done = 0;
+      const cut = countingFetch(Math.floor(whole.ranges() * (0.4 + 0.2 * k)));
+      const error = await failure(convertCheckpoint(openHttpFolderCheckpoint(url, { fetchImpl: cut.fetchImpl }), variant.sink(), { ...options, onProgress: (p) => (done = p.tensorsDone) }));
+      expect(error.code, variant.name).toBe('download-failed');
+      expect(done, variant.name).toBeGreaterThan(0);
+      // Bytes past the journaled length (the tensor that failed, or a write the journal never named) are dropped.
+      if (variant.partial) await appendFile(join(variant.partial, 'weights-00000.bin'), new Uint8Array(1000).fill(7));
+      const again = countingFetch();
+      const resumed = await convertCheckpoint(openHttpFolderCheckpoint(url, { fetchImpl: again.fetchImpl }), variant.sink(), options);
+      expect(resumed.resumedWeights, variant.name).toBe(done);
+      expect(again.bytes(), variant.name).toBe(readFrom(done));
+      expect(digests(await variant.files()), variant.name).toEqual(expected);
+    }
+  });
+
+  it('a journaled shard that lost bytes is not trusted: the conversion starts over and ends byte-identical', async () => {
+    const url = `${server.url}ckpt/`;
+    const options = { precision: 'q4f16' as const, maxShardBytes: 16 << 20, resumable: true, chunkElements: 4096, journalEveryBytes: 0 };
+    const whole = countingFetch();
+    await convertCheckpoint(openHttpFolderCheckpoint(url, { fetchImpl: whole.fetchImpl }), new StoreSink(new NodeFsStore(join(dir, 'lost-ref')), 'm'), options);
+    const root = join(dir, 'lost');
+    const cut = countingFetch(Math.floor(whole.ranges() / 2));
+    expect((await failure(convertCheckpoint(openHttpFolderCheckpoint(url, { fetchImpl: cut.fetchImpl }), new StoreSink(new NodeFsStore(root), 'm'), options))).code).toBe('download-failed');
+    await truncate(join(root, 'm', 'weights-00000.bin'), 100);
+    const again = countingFetch();
+    const resumed = await convertCheckpoint(openHttpFolderCheckpoint(url, { fetchImpl: again.fetchImpl }), new StoreSink(new NodeFsStore(root), 'm'), options);
+    expect(resumed.resumedWeights).toBe(0);
+    expect(again.bytes()).toBe(whole.bytes());
+    expect(digests(await readStored(root, 'm'))).toEqual(digests(await readStored(join(dir, 'lost-ref'), 'm')));
+  });
+
+  it('a value beyond float16 in a weight stored as float16 is invalid-model naming the tensor and element', async () => {
+    const ckpt = join(dir, 'ckpt-overflow');
+    await cp(join(dir, 'ckpt'), ckpt, { recursive: true });
+    const plan = planWeights((await readCheckpointHeader(openDirectoryCheckpoint(ckpt))).spec, 'q4f16');
+    const half = plan.find((w) => w.conversion.kind === 'float' && w.conversion.dtype === 'float16');
+    expect(half).toBeDefined();
+    const info = (await SafetensorsCheckpoint.open(openDirectoryCheckpoint(ckpt))).info(half!.source);
+    // bf16 0x4789 = 70144, over float16's largest finite value (65504), as element 3.
+    const file = await open(join(ckpt, info.file), 'r+');
+    await file.write(new Uint8Array([0x89, 0x47]), 0, 2, info.byteOffset + 3 * 2);
+    await file.close();
+    const error = await failure(convertCheckpoint(openDirectoryCheckpoint(ckpt), new DirectorySink(join(dir, 'overflow-out')), { precision: 'q4f16' }));
+    expect(error.code).toBe('invalid-model');
+    expect(error.message).toContain(`Tensor ${half!.source} has the value 70144 at element 3, beyond float16's range`);
   });
 
   it('an abort leaves nothing complete-looking (store and directory); a resumable directory keeps its journal', async () => {

@@ -3,12 +3,12 @@
  * journal survives the process) and renamed to `<out>` only once complete and verified. Browser bundles never
  * import this file.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { SarashinaError } from '../protocol/errors';
-import type { PackageSink, SinkFile } from './package-sink';
+import type { PackageSink, SinkFile, SinkFileState } from './package-sink';
 import { fileWriteError } from './package/write-error';
 
 const JOURNAL_FILE = 'convert-journal.json';
@@ -57,15 +57,36 @@ export class DirectorySink implements PackageSink {
   }
 
   async createFile(path: string): Promise<SinkFile> {
+    return this.openAt(path, 0, createHash('sha256'));
+  }
+
+  /** node:crypto's hash cannot export its state: the kept bytes are read and hashed again (≤ one shard). */
+  async resumeFile(path: string, state: SinkFileState): Promise<SinkFile | null> {
+    const hash = createHash('sha256');
+    let got = 0;
+    if (state.sizeBytes > 0) {
+      try {
+        for await (const chunk of createReadStream(join(this.partial, path), { start: 0, end: state.sizeBytes - 1, highWaterMark: 4 << 20 })) {
+          hash.update(chunk as Buffer);
+          got += (chunk as Buffer).byteLength;
+        }
+      } catch {
+        return null;
+      }
+    }
+    return got < state.sizeBytes ? null : this.openAt(path, state.sizeBytes, hash);
+  }
+
+  private async openAt(path: string, at: number, hash: Hash): Promise<SinkFile> {
     const target = join(this.partial, path);
     let handle: Awaited<ReturnType<typeof open>>;
     try {
-      handle = await open(target, 'w');
+      handle = await open(target, at === 0 ? 'w' : 'r+');
+      await handle.truncate(at);
     } catch (cause) {
       throw fileWriteError(target, cause);
     }
-    const hash = createHash('sha256');
-    let sizeBytes = 0;
+    let sizeBytes = at;
     return {
       async write(bytes) {
         try {
@@ -77,6 +98,8 @@ export class DirectorySink implements PackageSink {
         hash.update(bytes);
         sizeBytes += bytes.length;
       },
+      // In the OS's cache once written: it survives the process (not fsync, like the journal's rename).
+      checkpoint: () => Promise.resolve({ sizeBytes }),
       async finish() {
         try {
           await handle.close();

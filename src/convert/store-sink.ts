@@ -5,9 +5,9 @@
  * (`isStoredPackageComplete`); until then the folder holds the journal and finished shards for a resume.
  */
 import { MANIFEST_FILE_NAME } from '../protocol/manifest';
-import type { ModelStore } from '../loader/model-store';
+import type { ModelStore, StoreFileWriter } from '../loader/model-store';
 import { Sha256 } from '../loader/sha256';
-import type { PackageSink, SinkFile } from './package-sink';
+import type { PackageSink, SinkFile, SinkFileState } from './package-sink';
 
 export const CONVERT_JOURNAL_FILE = 'convert-journal.json';
 
@@ -15,10 +15,14 @@ export const CONVERT_JOURNAL_FILE = 'convert-journal.json';
 export interface IncrementalHash {
   update(bytes: Uint8Array): unknown;
   digestHex(): string;
+  /** The running state as text, for a journal (the pure-JS Sha256 has it; node:crypto's hash does not). */
+  exportState?(): string;
 }
 
 export interface StoreSinkOptions {
+  /** Given without `restoreHash`, a resumed shard's kept bytes are re-read and hashed again. */
   readonly newHash?: () => IncrementalHash;
+  readonly restoreHash?: (state: string) => IncrementalHash;
 }
 
 /** True when the store holds a complete converted (or downloaded) package under `modelId`. */
@@ -31,6 +35,7 @@ export class StoreSink implements PackageSink {
   /** path → sha256 of the files re-read by hashFile (the verification): what complete() marks verified. */
   private readonly verified = new Map<string, string>();
   private readonly newHash: () => IncrementalHash;
+  private readonly restoreHash: ((state: string) => IncrementalHash) | undefined;
 
   constructor(
     private readonly store: ModelStore,
@@ -39,6 +44,7 @@ export class StoreSink implements PackageSink {
   ) {
     this.location = modelId;
     this.newHash = options.newHash ?? (() => new Sha256());
+    this.restoreHash = options.newHash ? options.restoreHash : (state) => Sha256.fromState(state);
   }
 
   async begin(): Promise<Uint8Array | null> {
@@ -48,14 +54,36 @@ export class StoreSink implements PackageSink {
 
   async createFile(path: string): Promise<SinkFile> {
     this.verified.delete(path);
-    const writer = await this.store.append(this.modelId, path, { truncate: true });
-    const hash = this.newHash();
-    let sizeBytes = 0;
+    return this.file(await this.store.openWriter(this.modelId, path, 0), this.newHash(), 0);
+  }
+
+  async resumeFile(path: string, state: SinkFileState): Promise<SinkFile | null> {
+    this.verified.delete(path);
+    if ((await this.store.size(this.modelId, path)) < state.sizeBytes) return null;
+    let hash: IncrementalHash;
+    if (state.hashState !== undefined && this.restoreHash) hash = this.restoreHash(state.hashState);
+    else {
+      hash = this.newHash();
+      const got = await this.readPrefix(path, state.sizeBytes, hash);
+      if (got < state.sizeBytes) return null;
+    }
+    return this.file(await this.store.openWriter(this.modelId, path, state.sizeBytes), hash, state.sizeBytes);
+  }
+
+  private file(writer: StoreFileWriter, hash: IncrementalHash, from: number): SinkFile {
+    let sizeBytes = from;
+    const flush = writer.flush;
     return {
       write: async (bytes) => {
         await writer.write(bytes);
         hash.update(bytes);
         sizeBytes += bytes.byteLength;
+      },
+      checkpoint: async () => {
+        if (!flush) return null;
+        await flush();
+        const hashState = hash.exportState?.();
+        return hashState === undefined ? { sizeBytes } : { sizeBytes, hashState };
       },
       finish: async () => {
         await writer.close();
@@ -65,6 +93,24 @@ export class StoreSink implements PackageSink {
         await writer.close().catch(() => undefined);
       },
     };
+  }
+
+  /** Hashes the first `length` bytes of `path`; returns how many there were. */
+  private async readPrefix(path: string, length: number, hash: IncrementalHash): Promise<number> {
+    const reader = (await this.store.read(this.modelId, path)).getReader();
+    let got = 0;
+    try {
+      while (got < length) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        const take = value.subarray(0, Math.min(value.byteLength, length - got));
+        hash.update(take);
+        got += take.byteLength;
+      }
+    } finally {
+      await reader.cancel().catch(() => undefined);
+    }
+    return got;
   }
 
   async hashFile(path: string): Promise<{ sizeBytes: number; sha256: string } | null> {

@@ -9,6 +9,15 @@ export interface StoreWriter {
   close(): Promise<void>;
 }
 
+/** A file written in place (StoreWriter's bytes go to `at`, `at` + …). */
+export interface StoreFileWriter extends StoreWriter {
+  /**
+   * Makes every byte written so far durable without closing, so a journal may name them. Absent where the storage
+   * commits a file only when it closes (OPFS without a sync access handle): the caller journals at closes only.
+   */
+  readonly flush?: () => Promise<void>;
+}
+
 export interface StoredModel {
   readonly modelId: string;
   readonly sizeBytes: number;
@@ -22,6 +31,11 @@ export interface ModelStore {
   verifiedSha256(modelId: string, path: string): Promise<string | null>;
   /** Opens the file for appending after its current end (`truncate` first empties it). */
   append(modelId: string, path: string, options: { truncate: boolean }): Promise<StoreWriter>;
+  /**
+   * Opens the file for writing in place from byte `at`, dropping what follows it (0: an empty file); a resumed
+   * conversion continues a partly written shard this way.
+   */
+  openWriter(modelId: string, path: string, at: number): Promise<StoreFileWriter>;
   /** Streams the stored bytes (verified or partial). */
   read(modelId: string, path: string): Promise<ReadableStream<Uint8Array>>;
   markVerified(modelId: string, path: string, sha256: string): Promise<void>;

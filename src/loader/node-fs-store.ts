@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
-import { assertSafePath, type ModelStore, type StoredModel, type StoreWriter, VERIFIED_SUFFIX } from './model-store';
+import { assertSafePath, type ModelStore, type StoreFileWriter, type StoredModel, type StoreWriter, VERIFIED_SUFFIX } from './model-store';
 
 export class NodeFsStore implements ModelStore {
   constructor(private readonly root: string) {}
@@ -40,6 +40,33 @@ export class NodeFsStore implements ModelStore {
       async write(chunk) {
         await handle.write(chunk);
       },
+      async close() {
+        await handle.close();
+      },
+    };
+  }
+
+  async openWriter(modelId: string, path: string, at: number): Promise<StoreFileWriter> {
+    const target = this.file(modelId, path);
+    await mkdir(dirname(target), { recursive: true });
+    await rm(target + VERIFIED_SUFFIX, { force: true });
+    const handle = await open(target, at === 0 ? 'w' : 'r+');
+    try {
+      await handle.truncate(at);
+    } catch (e) {
+      await handle.close();
+      throw e;
+    }
+    let position = at;
+    return {
+      async write(chunk) {
+        let off = 0;
+        while (off < chunk.byteLength) off += (await handle.write(chunk, off, chunk.byteLength - off, position + off)).bytesWritten;
+        position += chunk.byteLength;
+      },
+      // Written bytes are in the OS's cache once write resolves: they survive the process, which is what a resume
+      // needs. Not fsync: a power cut may lose them (the journal is not synced either).
+      flush: () => Promise.resolve(),
       async close() {
         await handle.close();
       },

@@ -2,7 +2,8 @@
  * ModelStore in the Origin Private File System (browser main thread or worker). Survives reloads and works
  * offline; quota comes from navigator.storage.estimate(), and we ask for persistent storage.
  */
-import { assertSafePath, type ModelStore, type StoredModel, type StoreWriter, VERIFIED_SUFFIX } from './model-store';
+import { openOpfsWriter } from './opfs-writer';
+import { assertSafePath, type ModelStore, type StoreFileWriter, type StoredModel, type StoreWriter, VERIFIED_SUFFIX } from './model-store';
 
 const ROOT_DIR = 'sarashina-models';
 
@@ -55,6 +56,12 @@ export class OpfsStore implements ModelStore {
         await writable.close();
       },
     };
+  }
+
+  async openWriter(modelId: string, path: string, at: number): Promise<StoreFileWriter> {
+    await this.discardMarker(modelId, path);
+    const { dir, name } = await this.dirFor(modelId, path, true);
+    return openOpfsWriter(await dir.getFileHandle(name, { create: true }), at);
   }
 
   async read(modelId: string, path: string): Promise<ReadableStream<Uint8Array>> {

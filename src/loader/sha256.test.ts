@@ -21,4 +21,17 @@ describe('Sha256', () => {
       expect(h.digestHex()).toBe(want);
     }
   });
+
+  it('continues from an exported state as if never interrupted, at any cut (mid-block included)', () => {
+    const data = new Uint8Array(1000).map((_, i) => (i * 131 + 7) & 0xff);
+    const expected = createHash('sha256').update(data).digest('hex');
+    for (const cut of [0, 1, 63, 64, 65, 500, 999, 1000]) {
+      const first = new Sha256().update(data.subarray(0, cut));
+      const resumed = Sha256.fromState(first.exportState()).update(data.subarray(cut));
+      expect(resumed.digestHex(), `cut at ${cut}`).toBe(expected);
+    }
+    expect(() => Sha256.fromState('not a state')).toThrow(TypeError);
+    // A tail whose length disagrees with the byte count is refused, not misread.
+    expect(() => Sha256.fromState(`${'0'.repeat(64)}:ab:64`)).toThrow(TypeError);
+  });
 });

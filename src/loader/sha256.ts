@@ -43,6 +43,31 @@ export class Sha256 {
     return this;
   }
 
+  /**
+   * The running state after the bytes fed so far, as text (a resumable conversion journals it: the hash of a
+   * partly written file continues without re-reading the file). Not valid after `digestHex`.
+   */
+  exportState(): string {
+    if (this.finished) throw new Error('Sha256: exportState after digest');
+    const hex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+    const words = Array.from(this.state, (w) => w.toString(16).padStart(8, '0')).join('');
+    return `${words}:${hex(this.block.subarray(0, this.blockUsed))}:${this.lengthBytes}`;
+  }
+
+  /** A hash that continues from `exportState()`'s text; throws a TypeError for text it did not write. */
+  static fromState(text: string): Sha256 {
+    const m = /^([0-9a-f]{64}):((?:[0-9a-f]{2}){0,63}):(\d+)$/.exec(text);
+    const length = Number(m?.[3]);
+    const tail = m?.[2] ?? '';
+    if (!m || !Number.isSafeInteger(length) || length % 64 !== tail.length / 2) throw new TypeError(`not a SHA-256 state: ${JSON.stringify(text.slice(0, 100))}`);
+    const h = new Sha256();
+    for (let i = 0; i < 8; i++) h.state[i] = parseInt(m[1]?.slice(i * 8, i * 8 + 8) ?? '', 16);
+    for (let i = 0; i < tail.length / 2; i++) h.block[i] = parseInt(tail.slice(i * 2, i * 2 + 2), 16);
+    h.blockUsed = tail.length / 2;
+    h.lengthBytes = length;
+    return h;
+  }
+
   /** Finishes and returns the digest as lowercase hex. */
   digestHex(): string {
     if (!this.finished) {

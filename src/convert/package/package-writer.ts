@@ -3,8 +3,10 @@
  * shards, the manifest (validated as the engine will) — written through a PackageSink (a directory, OPFS), checked
  * against the sink's free space before the first byte, re-read and verified after the last, and made complete in
  * one step (`sink.complete()`), so nothing complete-looking is left by a failure or an abort. With a `resumeKey` the
- * sink keeps a journal at every shard boundary (ShardWriter.startWeight) and a later call with the same key resumes
- * at the first weight of the shard that was in progress; the output is byte-identical either way. exportPackage /
+ * sink keeps a journal — at every shard boundary, and after the weight that brings the output written since the
+ * last journal to `journalEveryBytes` (1 MiB), with the shard in progress made durable (`SinkFile.checkpoint`) — and
+ * a later call with the same key resumes at the next weight, the partial shard cut to its journaled length; the
+ * output is byte-identical either way. exportPackage /
  * convertCheckpoint (a checkpoint converted) and writeRandomPackage (weights generated in package form) differ only
  * in their `WeightProducer`.
  */
@@ -26,9 +28,9 @@ import { int4BlocksPerRow } from '../../protocol/int4-layout';
 import { scalesName } from '../../protocol/weight-names';
 import { partName, type WeightSplit } from '../../protocol/weight-parts';
 import { encodeOnnxModel } from '../../ort/onnx/onnx-model';
-import type { PackageSink } from '../package-sink';
+import type { PackageSink, SinkFile, SinkFileState } from '../package-sink';
 import { packageGraphs } from './package-graphs';
-import { ShardWriter } from './shard-writer';
+import { ShardWriter, shardFileName } from './shard-writer';
 import { planWeights, plannedEntries, type PlannedWeight } from './weight-plan';
 
 /** 0.3.0: manifest format 3 (weights over the part limit as row parts, `weightSplits`). 0.2.0 wrote format 2. */
@@ -36,7 +38,12 @@ export const EXPORTER_VERSION = '0.3.0';
 /** Default largest shard: small enough to stream and cache, large enough to keep the file count low. */
 export const DEFAULT_MAX_SHARD_BYTES = 256 * 1024 * 1024;
 /** The journal's own format (bump when its fields change: an old journal is then thrown away, not misread). */
-const JOURNAL_FORMAT = 1;
+const JOURNAL_FORMAT = 2;
+/**
+ * Output written between journals inside a shard (small weights are batched: a journal is a file rewrite). A
+ * weight writes whole before the journal names it, so a resume redoes at most the weight in progress.
+ */
+export const DEFAULT_JOURNAL_EVERY_BYTES = 1024 * 1024;
 
 /** The non-weight content of a package. */
 export interface PackageContent {
@@ -76,6 +83,8 @@ export interface WritePackageOptions extends PackageShapeOptions {
    * is thrown away. Absent (the CLI), any failure deletes what was written.
    */
   readonly resumeKey?: string;
+  /** Output bytes between journals inside a shard (default DEFAULT_JOURNAL_EVERY_BYTES; 0: after every weight). */
+  readonly journalEveryBytes?: number;
 }
 
 export interface ExportResult {
@@ -98,13 +107,17 @@ export function checkPackageOptions(options: PackageShapeOptions): void {
   }
 }
 
-/** What an interrupted conversion finished: the weights before `nextWeight`, all in `shards`. */
+/**
+ * What an interrupted conversion finished: the weights before `nextWeight`, in `shards` and the first `open.state.
+ * sizeBytes` bytes of `open.path`, the shard that was in progress (null: none was).
+ */
 interface Journal {
   readonly format: number;
   readonly key: string;
   readonly nextWeight: number;
   readonly weights: Record<string, WeightEntry>;
   readonly shards: readonly PackageFile[];
+  readonly open: { readonly path: string; readonly state: SinkFileState } | null;
 }
 
 /**
@@ -129,7 +142,13 @@ export async function writePackage(content: PackageContent, produce: WeightProdu
   const graphFiles = [...packageGraphs(spec, { ...options, rowParts: (weight) => rowParts.get(weight) })].map(([name, model]) => ({ name, model, bytes: encodeOnnxModel(model.graph) }));
   const smallBytes = [content.tokenizerBytes, content.tokenizerConfigBytes, content.chatTemplateBytes ?? new Uint8Array(0), ...graphFiles.map((g) => g.bytes)].reduce((n, b) => n + b.byteLength, 0);
 
-  const journal = key === undefined ? null : parseJournal(await sink.begin(), key, plan.length);
+  let journal = key === undefined ? null : parseJournal(await sink.begin(), key, plan.length);
+  // The shard in progress continues at its journaled length; lost (shorter than that), everything starts over.
+  let reopened: SinkFile | null = null;
+  if (journal?.open) {
+    reopened = await sink.resumeFile(journal.open.path, journal.open.state).catch(() => null);
+    if (!reopened) journal = null;
+  }
   if (key === undefined) await sink.begin();
   else if (!journal) {
     // Nothing to resume (or another conversion's leftovers): start from an empty area.
@@ -138,8 +157,9 @@ export async function writePackage(content: PackageContent, produce: WeightProdu
   }
   let written = false;
   const shards = new ShardWriter(sink, options.maxShardBytes ?? DEFAULT_MAX_SHARD_BYTES, journal?.shards ?? []);
+  if (journal?.open && reopened) shards.resumeOpen(journal.open.path, reopened, journal.open.state.sizeBytes);
   try {
-    const needed = estimatePackageBytes(plan, smallBytes) - (journal?.shards ?? []).reduce((n, s) => n + s.sizeBytes, 0);
+    const needed = estimatePackageBytes(plan, smallBytes) - (journal?.shards ?? []).reduce((n, s) => n + s.sizeBytes, 0) - (journal?.open?.state.sizeBytes ?? 0);
     const available = await sink.availableBytes();
     if (available !== null && available < needed) {
       throw new SarashinaError(
@@ -184,15 +204,24 @@ export async function writePackage(content: PackageContent, produce: WeightProdu
     const weights: Record<string, WeightEntry> = { ...(journal?.weights ?? {}) };
     const first = journal?.nextWeight ?? 0;
     for (const planned of plan.slice(0, first)) options.onWeight?.(planned, true);
+    const journalEvery = options.journalEveryBytes ?? DEFAULT_JOURNAL_EVERY_BYTES;
+    let journaledAt = 0;
+    const writeJournal = async (nextWeight: number, open: Journal['open']): Promise<void> => {
+      await sink.writeJournal(utf8(JSON.stringify({ format: JOURNAL_FORMAT, key: key ?? '', nextWeight, weights, shards: shards.closedShards, open } satisfies Journal)));
+      journaledAt = shards.writtenBytes;
+    };
     for (let i = first; i < plan.length; i++) {
       const planned = plan[i] as PlannedWeight;
       if (options.signal?.aborted) throw abortedError(`tensor ${planned.name}`, key !== undefined);
       const atShardBoundary = await shards.startWeight(plannedEntries(planned)[0]?.sizeBytes ?? 0);
-      if (key !== undefined && atShardBoundary && i > first) {
-        await sink.writeJournal(utf8(JSON.stringify({ format: JOURNAL_FORMAT, key, nextWeight: i, weights, shards: shards.closedShards } satisfies Journal)));
-      }
+      if (key !== undefined && atShardBoundary && i > first) await writeJournal(i, null);
       Object.assign(weights, await produce(planned, shards));
       options.onWeight?.(planned, false);
+      if (key !== undefined && i + 1 < plan.length && shards.writtenBytes - journaledAt >= journalEvery) {
+        // Null: this sink commits a file only when it closes; the next shard boundary journals instead.
+        const at = await shards.checkpoint();
+        if (at) await writeJournal(i + 1, at.open);
+      }
     }
     if (options.signal?.aborted) throw abortedError('writing the manifest', key !== undefined);
     const manifest: PackageManifest = {
@@ -261,7 +290,13 @@ function parseJournal(bytes: Uint8Array | null, key: string, planLength: number)
       typeof j.weights === 'object' &&
       j.weights !== null &&
       Array.isArray(j.shards) &&
-      j.shards.every((s: Partial<PackageFile>) => typeof s?.path === 'string' && typeof s.sha256 === 'string' && Number.isInteger(s.sizeBytes));
+      j.shards.every((s: Partial<PackageFile>) => typeof s?.path === 'string' && typeof s.sha256 === 'string' && Number.isInteger(s.sizeBytes)) &&
+      (j.open === null ||
+        (typeof j.open === 'object' &&
+          // The shard in progress is the one after the finished ones (ShardWriter's numbering).
+          j.open?.path === shardFileName(j.shards.length) &&
+          Number.isInteger(j.open.state?.sizeBytes) &&
+          (j.open.state.hashState === undefined || typeof j.open.state.hashState === 'string')));
     return ok ? (j as Journal) : null;
   } catch {
     return null;

@@ -4,14 +4,20 @@
  * straddles two; one larger than a shard starts a fresh shard and continues at offset 0 of the next ones. Starts
  * are aligned to 16 bytes (GPU copies want 4-byte multiples).
  *
- * Resume: `startWeight` closes the shard in progress exactly when the weight's first entry would (the layout is the
- * same whether or not anyone resumes) and says so; at that point every byte written is in finished shards, which is
- * the state a journal records (`closedShards`) and `ShardWriter.resumed` continues from.
+ * Resume: between weights, the state a journal records is the finished shards (`closedShards`) and, where the sink
+ * can make a partly written file durable (`checkpoint`), the shard in progress with its length and hash state; a
+ * resumed writer (`resumeOpen`) continues that shard at that length. `startWeight` closes the shard in progress
+ * exactly when the weight's first entry would (the layout is the same whether or not anyone resumes).
  */
 import type { PackageFile, ShardRange } from '../../protocol/manifest';
-import type { PackageSink, SinkFile } from '../package-sink';
+import type { PackageSink, SinkFile, SinkFileState } from '../package-sink';
 
 const ALIGN_BYTES = 16;
+
+/** The `index`th shard's file name. */
+export function shardFileName(index: number): string {
+  return `weights-${String(index).padStart(5, '0')}.bin`;
+}
 
 interface OpenShard {
   readonly path: string;
@@ -25,6 +31,8 @@ export class ShardWriter {
   private parts: ShardRange[] = [];
   /** The weight being written, for error messages. */
   tensor = '';
+  /** Bytes written through this writer (padding included; not those of shards it resumed). */
+  writtenBytes = 0;
 
   constructor(
     private readonly sink: PackageSink,
@@ -43,6 +51,25 @@ export class ShardWriter {
   /** True when no shard is open: everything written is in `closedShards`. */
   get idle(): boolean {
     return this.current === null;
+  }
+
+  /** Continues `path`, the shard an interrupted conversion left open at `sizeBytes` (reopened by the sink). */
+  resumeOpen(path: string, file: SinkFile, sizeBytes: number): void {
+    if (this.current) throw new Error('ShardWriter.resumeOpen with a shard open');
+    this.current = { path, file, sizeBytes };
+  }
+
+  /**
+   * Between weights: makes the shard in progress durable and returns its state for a journal; `open: null` when no
+   * shard is open. Null when the sink cannot make a partly written file durable (journal at closes only).
+   */
+  async checkpoint(): Promise<{ readonly open: { readonly path: string; readonly state: SinkFileState } | null } | null> {
+    const cur = this.current;
+    if (!cur) return { open: null };
+    const state = await cur.file.checkpoint();
+    if (!state) return null;
+    if (state.sizeBytes !== cur.sizeBytes) throw new Error(`ShardWriter: ${cur.path} holds ${state.sizeBytes} bytes, ${cur.sizeBytes} written`);
+    return { open: { path: cur.path, state } };
   }
 
   /**
@@ -110,10 +137,11 @@ export class ShardWriter {
     const cur = this.current as OpenShard;
     await cur.file.write(bytes);
     cur.sizeBytes += bytes.length;
+    this.writtenBytes += bytes.length;
   }
 
   private async openShard(): Promise<void> {
-    const path = `weights-${String(this.done.length).padStart(5, '0')}.bin`;
+    const path = shardFileName(this.done.length);
     this.current = { path, file: await this.sink.createFile(path), sizeBytes: 0 };
   }
 
