@@ -15,6 +15,7 @@ import {
   VISION_LINEAR_MMA_CANDIDATES,
   VISION_LINEAR_MMA_DEFAULT,
   type VisionLinearMmaPlan,
+  visionLinearMmaCode,
   visionLinearMmaKernel,
   visionLinearMmaPlan,
   visionLinearMmaStorageBytes,
@@ -23,6 +24,7 @@ import {
 } from './vision-linear-mma';
 import { visionTowerLinearMma } from '../../../src/model/vision-tower';
 import { visionLinearReference } from './vision-linear-reference';
+import { EMULATED_MATRIX_SPELLING } from '../attention/vision-attention-mma-test-spelling';
 
 // The H200's list through Dawn with allow_unsafe_apis,vulkan_enable_f16_on_nvidia (../shared/gpu/README.md).
 const H200_CONFIGS: SubgroupMatrixConfig[] = [
@@ -57,11 +59,14 @@ describe('vision-linear-mma: configuration and plan (pure TS)', () => {
     expect(visionLinearMmaPlan({ ...NVIDIA, subgroupMinSize: 0, subgroupMaxSize: 0 }, WIDE)).toBeNull();
     // WebGPU's default 16 KiB of workgroup memory: the first candidate that fits is 2 × 2 subgroups of 2 × 2.
     const small = visionLinearMmaPlan(NVIDIA, { ...WIDE, maxComputeWorkgroupStorageSize: 16384 });
-    expect(small?.tiling).toEqual({ subgroupsM: 2, subgroupsN: 2, tilesM: 2, tilesN: 2, tileK: 32 });
+    expect(small?.tiling).toEqual({ subgroupsM: 2, subgroupsN: 2, tilesM: 2, tilesN: 2, tileK: 32, epilogueMatrices: 1 });
     expect(visionLinearMmaPlan(NVIDIA, { ...WIDE, maxComputeWorkgroupStorageSize: 4096 })).toBeNull();
     // A forced tiling is taken when it fits, refused when its k tile is not a multiple of the configuration's K.
-    expect(visionLinearMmaPlan(NVIDIA, WIDE, { subgroupsM: 4, subgroupsN: 2, tilesM: 2, tilesN: 4, tileK: 32 })?.tiling.subgroupsM).toBe(4);
-    expect(visionLinearMmaPlan(NVIDIA, WIDE, { subgroupsM: 1, subgroupsN: 1, tilesM: 1, tilesN: 1, tileK: 8 })).toBeNull();
+    expect(visionLinearMmaPlan(NVIDIA, WIDE, { subgroupsM: 4, subgroupsN: 2, tilesM: 2, tilesN: 4, tileK: 32, epilogueMatrices: 2 })?.tiling.subgroupsM).toBe(4);
+    expect(visionLinearMmaPlan(NVIDIA, WIDE, { subgroupsM: 1, subgroupsN: 1, tilesM: 1, tilesN: 1, tileK: 8, epilogueMatrices: 1 })).toBeNull();
+    // Epilogue rounds must split the subgroup's matrices evenly; 4 rounds of 4 outgrow 48 KiB with 8 subgroups.
+    expect(visionLinearMmaPlan(NVIDIA, WIDE, { ...VISION_LINEAR_MMA_DEFAULT, epilogueMatrices: 3 })).toBeNull();
+    expect(visionLinearMmaPlan(NVIDIA, WIDE, { ...VISION_LINEAR_MMA_DEFAULT, epilogueMatrices: 8 })).toBeNull();
   });
 
   it('is taken by the engine only for the storages the gate enables (visionTowerLinearMma)', () => {
@@ -73,12 +78,32 @@ describe('vision-linear-mma: configuration and plan (pure TS)', () => {
 
   it('sizes blocks, workgroup memory and dispatches from the configuration', () => {
     const plan = visionLinearMmaPlan(NVIDIA, WIDE)!;
-    // 128 × 64 outputs per workgroup: 1024 patches × 1280 → 20 × 8 workgroups; 1000 columns × 37 rows → 16 × 1.
-    expect(visionLinearMmaWorkgroups({ rows: 1024, inDim: 1280, outDim: 1280 }, plan)).toEqual([20, 8]);
-    expect(visionLinearMmaWorkgroups({ rows: 37, inDim: 44, outDim: 1000 }, plan)).toEqual([16, 1]);
-    // tile_a (128 · 40 + 32 halves) + tile_b (64 · 40 + 32 halves) + tile_c (4 · 16 · 20 + 20 floats).
-    expect(visionLinearMmaStorageBytes(plan.config, plan.tiling)).toBe(2 * (128 * 40 + 32 + 64 * 40 + 32) + 4 * (4 * 16 * 20 + 20));
+    // 128 × 128 outputs per workgroup: 1024 patches × 1280 → 10 × 8 workgroups; 1000 columns × 37 rows → 8 × 1.
+    expect(visionLinearMmaWorkgroups({ rows: 1024, inDim: 1280, outDim: 1280 }, plan)).toEqual([10, 8]);
+    expect(visionLinearMmaWorkgroups({ rows: 37, inDim: 44, outDim: 1000 }, plan)).toEqual([8, 1]);
+    // tile_a and tile_b (128 · 40 + 32 halves each) + tile_c (8 subgroups · 16 rows · (2 · 16 + 4) + 36 floats).
+    expect(visionLinearMmaStorageBytes(plan.config, plan.tiling)).toBe(2 * 2 * (128 * 40 + 32) + 4 * (8 * 16 * 36 + 36));
     for (const t of VISION_LINEAR_MMA_CANDIDATES) expect(visionLinearMmaTilingFits(plan.config, 32, t, WIDE), JSON.stringify(t)).toBe(true);
+  });
+
+  it('names every matrix and unrolls every matrix loop (no arrays of matrices), for every candidate', () => {
+    for (const t of VISION_LINEAR_MMA_CANDIDATES) {
+      const plan = visionLinearMmaPlan(NVIDIA, WIDE, t)!;
+      const code = visionLinearMmaKernel('f16', plan).code.replace(/\/\/.*$/gm, '');
+      const count = (re: RegExp): number => code.match(re)?.length ?? 0;
+      const label = JSON.stringify(t);
+      expect(code, label).not.toMatch(/array<\s*subgroup_matrix/);
+      // Per k tile: tileK / K steps of tilesM left and tilesN right loads and tilesM · tilesN products.
+      const steps = t.tileK / 16;
+      expect(count(/subgroupMatrixMultiplyAccumulate\(/g), label).toBe(steps * t.tilesM * t.tilesN);
+      expect(count(/subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>\(&tile_a,/g), label).toBe(steps * t.tilesM);
+      expect(count(/subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, col_major>\(&tile_b,/g), label).toBe(steps * t.tilesN);
+      // Every accumulator stored once; a barrier after each epilogue round's stores and between rounds.
+      expect(count(/subgroupMatrixStore<row_major>\(&tile_c,/g), label).toBe(t.tilesM * t.tilesN);
+      for (let i = 0; i < t.tilesM; i++) for (let j = 0; j < t.tilesN; j++) expect(code, label).toContain(`var acc_${i}_${j} = subgroup_matrix_result<f32, 16, 16>();`);
+      const rounds = (t.tilesM * t.tilesN) / t.epilogueMatrices;
+      expect(count(/workgroupBarrier\(\)/g), label).toBe(3 + 2 * rounds - 1);
+    }
   });
 
   it('declares what its WGSL declares (params, bindings, overrides, entry point) for both storages', () => {
@@ -96,60 +121,19 @@ describe('vision-linear-mma: configuration and plan (pure TS)', () => {
 });
 
 /**
- * The kernel with its subgroup-matrix builtins replaced by plain WGSL that gives every invocation the whole matrix
- * (loads, multiply-accumulate and stores with the extension's index mapping: row-major [r, c] at offset + r·stride
- * + c, column-major at offset + c·stride + r). What the CPU adapters can run: it checks everything around the
- * builtins (staging, zero padding of edge tiles, offsets, the epilogue) against the reference. `f32Operands`
- * replaces f16 by f32 for adapters without shader-f16 (f32 storage only).
+ * The kernel generated with the software spelling of the subgroup-matrix operations (vision-attention-mma's test
+ * spelling: every invocation holds whole matrices; row-major [r, c] at offset + r·stride + c, column-major at
+ * offset + c·stride + r). What the CPU adapters can run: it checks everything around the builtins (staging, zero
+ * padding of edge tiles, offsets, the unrolled steps, the epilogue rounds) against the reference. The kernel uses
+ * no subgroup builtins, so `enable subgroups` goes; `f32Operands` replaces f16 by f32 for adapters without
+ * shader-f16 (f32 storage only).
  */
 function emulated(storage: VisionStorage, plan: VisionLinearMmaPlan, f32Operands: boolean) {
   const kernel = visionLinearMmaKernel(storage, plan);
-  const shim = `
-struct MatLeft { v: array<f32, MM * MK> }
-struct MatRight { v: array<f32, MK * MN> }
-struct MatResult { v: array<f32, MM * MN> }
-fn emu_load_left(offset: u32, stride: u32) -> MatLeft {
-  var r: MatLeft;
-  for (var m = 0u; m < MM; m++) { for (var k = 0u; k < MK; k++) { r.v[m * MK + k] = f32(tile_a[offset + m * stride + k]); } }
-  return r;
-}
-fn emu_load_right(offset: u32, stride: u32) -> MatRight {
-  var r: MatRight;
-  for (var n = 0u; n < MN; n++) { for (var k = 0u; k < MK; k++) { r.v[k * MN + n] = f32(tile_b[offset + n * stride + k]); } }
-  return r;
-}
-fn emu_mma(a: MatLeft, b: MatRight, c: MatResult) -> MatResult {
-  var r = c;
-  for (var m = 0u; m < MM; m++) {
-    for (var n = 0u; n < MN; n++) {
-      var s = r.v[m * MN + n];
-      for (var k = 0u; k < MK; k++) { s += a.v[m * MK + k] * b.v[k * MN + n]; }
-      r.v[m * MN + n] = s;
-    }
-  }
-  return r;
-}
-fn emu_store(offset: u32, v: MatResult, stride: u32) {
-  for (var m = 0u; m < MM; m++) { for (var n = 0u; n < MN; n++) { tile_c[offset + m * stride + n] = v.v[m * MN + n]; } }
-}
-`;
-  const replacements: [string, string][] = [
-    ['enable chromium_experimental_subgroup_matrix;', ''],
-    ['diagnostic(off, chromium.subgroup_matrix_uniformity);', ''],
-    ['subgroupMatrixLoad<subgroup_matrix_left<f16, MK, MM>, row_major>(&tile_a, ', 'emu_load_left('],
-    ['subgroupMatrixLoad<subgroup_matrix_right<f16, MN, MK>, col_major>(&tile_b, ', 'emu_load_right('],
-    ['subgroupMatrixStore<row_major>(&tile_c, ', 'emu_store('],
-    ['subgroupMatrixMultiplyAccumulate(', 'emu_mma('],
-    ['subgroup_matrix_result<f32, MN, MM>', 'MatResult'],
-    ['subgroup_matrix_left<f16, MK, MM>', 'MatLeft'],
-  ];
-  let code = kernel.code;
-  for (const [from, to] of replacements) {
-    expect(code.includes(from), from).toBe(true);
-    code = code.replaceAll(from, to);
-  }
+  let code = visionLinearMmaCode(storage, plan, EMULATED_MATRIX_SPELLING);
+  expect(code).toContain('enable subgroups;');
+  code = code.replace('enable subgroups;', '');
   expect(code.replace(/\/\/.*$/gm, '')).not.toMatch(/subgroup_?[mM]atrix/);
-  code = `${code}\n${shim}`;
   if (f32Operands) code = code.replace('enable f16;', '').replace(/\bf16\b/g, 'f32');
   return defineKernel({ name: `${kernel.name}/emulated${f32Operands ? '-f32' : ''}`, code, constants: kernel.constants, params: kernel.params, bindings: kernel.bindings });
 }
@@ -235,10 +219,10 @@ describe.skipIf(!EMULATION)('vision-linear-mma with emulated subgroup matrices (
     };
     // Small matrices keep the emulation's per-invocation arrays small: CPU adapters spend most of this test compiling.
     const plans: VisionLinearMmaPlan[] = [
-      // 8 × 8 × 8 (as Apple GPUs list), the first candidate that fits: 2 × 2 subgroups of 4 × 2 matrices.
-      visionLinearMmaPlan({ ...caps, subgroupMatrixConfigs: [{ componentType: 'f16', resultComponentType: 'f32', M: 8, N: 8, K: 8 }] }, limits)!,
-      // The H200's 16 × 8 × 8 (M ≠ N), one subgroup per workgroup.
-      visionLinearMmaPlan({ ...caps, subgroupMatrixConfigs: H200_CONFIGS.filter((c) => c.N === 8 && c.K === 8) }, limits, { subgroupsM: 1, subgroupsN: 1, tilesM: 2, tilesN: 2, tileK: 16 })!,
+      // 8 × 8 × 8 (as Apple GPUs list), 2 × 2 subgroups of 2 × 2 matrices, two matrices per epilogue round.
+      visionLinearMmaPlan({ ...caps, subgroupMatrixConfigs: [{ componentType: 'f16', resultComponentType: 'f32', M: 8, N: 8, K: 8 }] }, limits, { subgroupsM: 2, subgroupsN: 2, tilesM: 2, tilesN: 2, tileK: 16, epilogueMatrices: 2 })!,
+      // The H200's 16 × 8 × 8 (M ≠ N), one subgroup per workgroup, one epilogue round.
+      visionLinearMmaPlan({ ...caps, subgroupMatrixConfigs: H200_CONFIGS.filter((c) => c.N === 8 && c.K === 8) }, limits, { subgroupsM: 1, subgroupsN: 1, tilesM: 2, tilesN: 2, tileK: 16, epilogueMatrices: 4 })!,
     ];
     const storages: VisionStorage[] = capabilities.shaderF16 ? ['f16', 'f32'] : ['f32'];
     // Half the cases per plan: the emulation gives every invocation whole matrices, which CPU adapters run slowly.
