@@ -26,6 +26,11 @@ export interface VisionLinearMmaTiling {
    * cost two workgroup barriers each, the staging area grows with this.
    */
   readonly epilogueMatrices: number;
+  /**
+   * Two workgroup-memory copies of the x and w tiles, alternating: the next tile is staged into one while the other
+   * is multiplied, one barrier per k tile instead of two (twice the tiles' memory).
+   */
+  readonly doubleBuffered?: boolean;
 }
 
 /** What the kernel needs from the device: the configuration, the subgroup size and a tiling. */
@@ -54,6 +59,10 @@ export const VISION_LINEAR_MMA_CANDIDATES: readonly VisionLinearMmaTiling[] = [
   { subgroupsM: 4, subgroupsN: 4, tilesM: 2, tilesN: 2, tileK: 32, epilogueMatrices: 1 },
   // Longer k tiles: half the barriers per product.
   { subgroupsM: 2, subgroupsN: 4, tilesM: 4, tilesN: 2, tileK: 64, epilogueMatrices: 1 },
+  // Double-buffered: one barrier per k tile.
+  { subgroupsM: 2, subgroupsN: 2, tilesM: 4, tilesN: 4, tileK: 32, epilogueMatrices: 1, doubleBuffered: true },
+  { subgroupsM: 2, subgroupsN: 4, tilesM: 4, tilesN: 2, tileK: 16, epilogueMatrices: 2, doubleBuffered: true },
+  { subgroupsM: 2, subgroupsN: 2, tilesM: 4, tilesN: 2, tileK: 32, epilogueMatrices: 2, doubleBuffered: true },
   // The previous default's block (128 × 64).
   { subgroupsM: 2, subgroupsN: 2, tilesM: 4, tilesN: 2, tileK: 32, epilogueMatrices: 2 },
   // What fits WebGPU's default 16 KiB of workgroup memory.
@@ -91,7 +100,7 @@ export function visionLinearMmaThreads(subgroupSize: number, t: VisionLinearMmaT
 export function visionLinearMmaStorageBytes(config: SubgroupMatrixConfig, t: VisionLinearMmaTiling): number {
   const { rows, cols } = visionLinearMmaBlock(config, t);
   const stride = t.tileK + 8;
-  const halves = rows * stride + t.tileK + cols * stride + t.tileK;
+  const halves = (t.doubleBuffered ? 2 : 1) * (rows * stride + t.tileK + cols * stride + t.tileK);
   const cStride = t.epilogueMatrices * config.N + 4;
   const c = t.subgroupsM * t.subgroupsN * config.M * cStride + cStride;
   return Math.ceil((2 * halves) / 4) * 4 + 4 * c;
@@ -142,10 +151,13 @@ export function visionLinearMmaWorkgroups(shape: VisionLinearShape, plan: Vision
   return [Math.ceil(shape.outDim / cols), Math.ceil(shape.rows / rows)];
 }
 
-/** `m16n16k16-sg32-2x4-4x2-k32-e2` (configuration, subgroup size, subgroups, matrices per subgroup, k tile, epilogue round). */
+/**
+ * `m16n16k16-sg32-2x4-4x2-k32-e2` (configuration, subgroup size, subgroups, matrices per subgroup, k tile, epilogue
+ * round; `-db` when double-buffered).
+ */
 export function visionLinearMmaName(plan: VisionLinearMmaPlan): string {
   const { config: c, tiling: t } = plan;
-  return `m${c.M}n${c.N}k${c.K}-sg${plan.subgroupSize}-${t.subgroupsM}x${t.subgroupsN}-${t.tilesM}x${t.tilesN}-k${t.tileK}-e${t.epilogueMatrices}`;
+  return `m${c.M}n${c.N}k${c.K}-sg${plan.subgroupSize}-${t.subgroupsM}x${t.subgroupsN}-${t.tilesM}x${t.tilesN}-k${t.tileK}-e${t.epilogueMatrices}${t.doubleBuffered ? '-db' : ''}`;
 }
 
 /** Storage preludes: the binding element, its f16 operands, and its f32 values for bias, residual and y. */
@@ -223,24 +235,57 @@ export function visionLinearMmaBody(plan: VisionLinearMmaPlan, spelling: MatrixS
       each(range(aLoads), (i) => `${indent}ra_${i} = load_x(m0 + a_row + ${i * rowsPerPass}u, ${k4});`),
       each(range(bLoads), (j) => `${indent}rb_${j} = load_w(n0 + a_row + ${j * rowsPerPass}u, ${k4});`),
     ].join('\n');
-  const stage = (indent: string): string =>
+  // Buffer suffixes: '' single-buffered, '0' and '1' double-buffered.
+  const bufs = t.doubleBuffered ? ['0', '1'] : [''];
+  const stage = (indent: string, b: string): string =>
     [
-      each(range(aLoads), (i) => `${indent}put_a((a_row + ${i * rowsPerPass}u) * A_STRIDE + a_k, ra_${i});`),
-      each(range(bLoads), (j) => `${indent}put_b((a_row + ${j * rowsPerPass}u) * B_STRIDE + a_k, rb_${j});`),
+      each(range(aLoads), (i) => `${indent}put_a${b}((a_row + ${i * rowsPerPass}u) * A_STRIDE + a_k, ra_${i});`),
+      each(range(bLoads), (j) => `${indent}put_b${b}((a_row + ${j * rowsPerPass}u) * B_STRIDE + a_k, rb_${j});`),
     ].join('\n');
   // One k step of the subgroup's matrices: TM left and TN right loads, TM · TN multiply-accumulates.
-  const step = (kk: number): string =>
+  const step = (kk: number, b: string): string =>
     [
       '    {',
-      each(range(TM), (i) => `      let l_${i} = ${spelling.load('left', left, 'tile_a', `a_base + ${i * M}u * A_STRIDE + ${kk}u`, 'row_major', 'A_STRIDE')};`),
+      each(range(TM), (i) => `      let l_${i} = ${spelling.load('left', left, `tile_a${b}`, `a_base + ${i * M}u * A_STRIDE + ${kk}u`, 'row_major', 'A_STRIDE')};`),
       each(range(TN), (j) =>
         [
-          `      let r_${j} = ${spelling.load('right', right, 'tile_b', `b_base + ${j * N}u * B_STRIDE + ${kk}u`, 'col_major', 'B_STRIDE')};`,
+          `      let r_${j} = ${spelling.load('right', right, `tile_b${b}`, `b_base + ${j * N}u * B_STRIDE + ${kk}u`, 'col_major', 'B_STRIDE')};`,
           each(range(TM), (i) => `      acc_${i}_${j} = ${mma}(l_${i}, r_${j}, acc_${i}_${j});`),
         ].join('\n'),
       ),
       '    }',
     ].join('\n');
+  const steps = (b: string): string => each(range(TK / K), (k) => step(k * K, b));
+  // Single-buffered: fetch the next tile into registers, multiply, barrier, stage it, barrier.
+  const singleLoop = `  for (var t = 0u; t < tiles; t++) {
+    let more = t + 1u < tiles;
+    if (more) {
+${fetch('      ', '(t + 1u) * KQ + tid % KQ')}
+    }
+${steps('')}
+    if (more) {
+      // Everyone is done reading the tile before it is overwritten.
+      workgroupBarrier();
+${stage('      ', '')}
+    }
+    workgroupBarrier();
+  }`;
+  // Double-buffered, two k tiles per iteration (the buffers are named): multiply tile t from one buffer while
+  // staging tile t + 1 into the other, then one barrier (which also ends every read of the other buffer's last use).
+  const half = (t: string, from: string, to: string): string => `    if (${t} + 1u < tiles) {
+${fetch('      ', `(${t} + 1u) * KQ + tid % KQ`)}
+    }
+${steps(from)}
+    if (${t} + 1u < tiles) {
+${stage('      ', to)}
+    }
+    workgroupBarrier();`;
+  const doubleLoop = `  for (var t = 0u; t < tiles; t += 2u) {
+${half('t', '0', '1')}
+    if (t + 1u < tiles) {
+${half('(t + 1u)', '1', '0').replace(/^/gm, '  ')}
+    }
+  }`;
   // Round r: matrices f = r·R … r·R + R − 1 (acc_i_j with f = i·TN + j) side by side in the slice.
   const round = (r: number): string =>
     [
@@ -288,28 +333,19 @@ const A_STRIDE = ${TK + 8}u;
 const B_STRIDE = ${TK + 8}u;
 const C_STRIDE = ${R * N + 4}u;
 
-var<workgroup> tile_a: array<f16, ${BM * (TK + 8) + TK}>;
-var<workgroup> tile_b: array<f16, ${BN * (TK + 8) + TK}>;
+${bufs.map((b) => `var<workgroup> tile_a${b}: array<f16, ${BM * (TK + 8) + TK}>;\nvar<workgroup> tile_b${b}: array<f16, ${BN * (TK + 8) + TK}>;`).join('\n')}
 var<workgroup> tile_c: array<f32, ${subgroups * M * (R * N + 4) + R * N + 4}>;
 
 // activate(): vision-activation.wgsl, prepended by the descriptor.
 
-fn put_a(o: u32, v: Vec4Storage) {
+${bufs.flatMap((b) => ['a', 'b'].map((ab) => `fn put_${ab}${b}(o: u32, v: Vec4Storage) {
   let h = to_half4(v);
-  tile_a[o] = h.x;
-  tile_a[o + 1u] = h.y;
-  tile_a[o + 2u] = h.z;
-  tile_a[o + 3u] = h.w;
+  tile_${ab}${b}[o] = h.x;
+  tile_${ab}${b}[o + 1u] = h.y;
+  tile_${ab}${b}[o + 2u] = h.z;
+  tile_${ab}${b}[o + 3u] = h.w;
 }
-
-fn put_b(o: u32, v: Vec4Storage) {
-  let h = to_half4(v);
-  tile_b[o] = h.x;
-  tile_b[o + 1u] = h.y;
-  tile_b[o + 2u] = h.z;
-  tile_b[o + 3u] = h.w;
-}
-
+`)).join('\n')}
 // x and w as vec4s, zeros outside the matrices.
 fn load_x(m: u32, k4: u32) -> Vec4Storage {
   let k4s = params.in_dim / 4u;
@@ -364,26 +400,14 @@ ${each(range(TM), (i) => each(range(TN), (j) => `  var acc_${i}_${j} = ${result}
 
   let tiles = (k4s + KQ - 1u) / KQ;
 ${fetch('  ', 'tid % KQ')}
-${stage('  ')}
+${stage('  ', t.doubleBuffered ? '0' : '')}
   workgroupBarrier();
-  for (var t = 0u; t < tiles; t++) {
-    let more = t + 1u < tiles;
-    if (more) {
-${fetch('      ', '(t + 1u) * KQ + tid % KQ')}
-    }
-${each(range(TK / K), (s) => step(s * K))}
-    if (more) {
-      // Everyone is done reading the tile before it is overwritten.
-      workgroupBarrier();
-${stage('      ')}
-    }
-    workgroupBarrier();
-  }
+${t.doubleBuffered ? doubleLoop : singleLoop}
 
   let slice = sg * ${M}u * C_STRIDE;
 ${each(range(rounds), round)}
 }
-${spelling.declarations?.(M, N, K, [['left', 'tile_a'], ['right', 'tile_b']], ['tile_c']) ?? ''}`;
+${spelling.declarations?.(M, N, K, bufs.flatMap((b) => [['left', `tile_a${b}`], ['right', `tile_b${b}`]] as const), ['tile_c']) ?? ''}`;
 }
 
 const PARAMS_FIELDS = { rows: 'u32', in_dim: 'u32', out_dim: 'u32' } as const;
