@@ -5,7 +5,7 @@ import { GpuContext, type SubgroupMatrixConfig } from '../../../src/gpu/gpu-cont
 import { defineKernel, KernelCache } from '../../../src/gpu/kernel';
 import { installNodeWebGpu } from '../../../src/gpu/node-webgpu';
 import { compareArrays, randomFloats } from '../../../src/testing/compare';
-import { testAdapter, testGpuContext } from '../../../src/testing/node-gpu';
+import { testGpuContext } from '../../../src/testing/node-gpu';
 import { wgslDeclarations } from '../../../src/testing/wgsl-declarations';
 import { fromStorage, storageElementBytes, toStorage } from '../storage-test-data';
 import type { VisionLinearEpilogue, VisionStorage } from './vision-linear';
@@ -201,11 +201,12 @@ const MAX_ABS = 2e-5;
 // f16 storage also rounds y (2^-11 relative, values up to ~10).
 const MAX_ABS_F16 = 1e-2;
 
-// Opt-in, to keep CI time: ~15–20 s of compiling on SwiftShader (passed there 2026-12-02, both plans); lavapipe spent
-// over 8 minutes on the same variants, and 2.5 minutes on one f16-storage variant (which passed too). Run with
+// Opt-in, to keep CI time: ~10–30 s on SwiftShader (no shader-f16 there: f32 storage with f32 operands; passed
+// 2026-12-02, all three plans); lavapipe has shader-f16 and also runs f16 storage, but compiles for minutes. Run with
 //   SARASHINA_MMA_EMULATION=1 npx vitest run --config vitest.config.ts shaders/vision/linear/vision-linear-mma.test.ts --project swiftshader
+// (or --project lavapipe).
 const EMULATION = Boolean(process.env.SARASHINA_MMA_EMULATION) && !process.env.SARASHINA_MMA_DAWN_FLAGS;
-describe.skipIf(!EMULATION)('vision-linear-mma with emulated subgroup matrices (CPU adapter vs plain TS; opt-in: SARASHINA_MMA_EMULATION=1, SwiftShader)', () => {
+describe.skipIf(!EMULATION)('vision-linear-mma with emulated subgroup matrices (CPU adapter vs plain TS; opt-in: SARASHINA_MMA_EMULATION=1)', () => {
   it('matches the reference on edge shapes for every epilogue, both storages where the adapter has shader-f16', async () => {
     const { device, capabilities } = await testGpuContext();
     const kernels = new KernelCache(device);
