@@ -59,6 +59,7 @@ export const VISION_LINEAR_MMA_CANDIDATES: readonly VisionLinearMmaTiling[] = [
   { subgroupsM: 4, subgroupsN: 4, tilesM: 2, tilesN: 2, tileK: 32, epilogueMatrices: 1 },
   // Longer k tiles: half the barriers per product.
   { subgroupsM: 2, subgroupsN: 4, tilesM: 4, tilesN: 2, tileK: 64, epilogueMatrices: 1 },
+  { subgroupsM: 2, subgroupsN: 2, tilesM: 4, tilesN: 4, tileK: 64, epilogueMatrices: 1 },
   // Double-buffered: one barrier per k tile.
   { subgroupsM: 2, subgroupsN: 2, tilesM: 4, tilesN: 4, tileK: 32, epilogueMatrices: 1, doubleBuffered: true },
   { subgroupsM: 2, subgroupsN: 4, tilesM: 4, tilesN: 2, tileK: 16, epilogueMatrices: 2, doubleBuffered: true },
