@@ -202,7 +202,8 @@ const MAX_ABS = 2e-5;
 const MAX_ABS_F16 = 1e-2;
 
 // Opt-in, to keep CI time: ~10–30 s on SwiftShader (no shader-f16 there: f32 storage with f32 operands; passed
-// 2026-12-02, all three plans); lavapipe has shader-f16 and also runs f16 storage, but compiles for minutes. Run with
+// 2026-12-02, all three plans); lavapipe has shader-f16 and runs both storages, on two tiny plans (its compiler is
+// slow: the three plans timed out at 8 minutes; the tiny ones pass in ~100 s). Run with
 //   SARASHINA_MMA_EMULATION=1 npx vitest run --config vitest.config.ts shaders/vision/linear/vision-linear-mma.test.ts --project swiftshader
 // (or --project lavapipe).
 const EMULATION = Boolean(process.env.SARASHINA_MMA_EMULATION) && !process.env.SARASHINA_MMA_DAWN_FLAGS;
@@ -230,7 +231,19 @@ describe.skipIf(!EMULATION)('vision-linear-mma with emulated subgroup matrices (
       // Double-buffered (an odd and an even number of k tiles: 3 and 4), 16 × 8 × 8, 2 × 1 subgroups of 1 × 2.
       visionLinearMmaPlan({ ...caps, subgroupMatrixConfigs: H200_CONFIGS.filter((c) => c.N === 8 && c.K === 8) }, limits, { subgroupsM: 2, subgroupsN: 1, tilesM: 1, tilesN: 2, tileK: 16, epilogueMatrices: 1, doubleBuffered: true }),
     ];
-    const casesOf = [CASES.slice(0, 2), CASES.slice(2, 4), [CASES[0]!, { rows: 40, inDim: 60, outDim: 36, epilogue: 'gelu' } as const]];
+    const casesOf: Case[][] = [CASES.slice(0, 2), CASES.slice(2, 4), [CASES[0]!, { rows: 40, inDim: 60, outDim: 36, epilogue: 'gelu' }]];
+    if (capabilities.shaderF16) {
+      // lavapipe (the CPU adapter with shader-f16) compiles these for over 8 minutes: there, one subgroup of 2 × 2
+      // 8 × 8 × 8 matrices with 8-deep k tiles, single- and double-buffered, on 3 and 4 k tiles, in both storages.
+      const config = [{ componentType: 'f16', resultComponentType: 'f32', M: 8, N: 8, K: 8 }];
+      const tiny = { subgroupsM: 1, subgroupsN: 1, tilesM: 2, tilesN: 2, tileK: 8, epilogueMatrices: 2 };
+      const tinyCases: Case[] = [
+        { rows: 11, inDim: 20, outDim: 20, epilogue: 'residual' },
+        { rows: 9, inDim: 32, outDim: 12, epilogue: 'gelu', bias: false, scale: 3 },
+      ];
+      plans.splice(0, plans.length, ...[false, true].map((doubleBuffered) => visionLinearMmaPlan({ ...caps, subgroupMatrixConfigs: config }, limits, { ...tiny, doubleBuffered })));
+      casesOf.splice(0, casesOf.length, tinyCases, tinyCases);
+    }
     const storages: VisionStorage[] = capabilities.shaderF16 ? ['f16', 'f32'] : ['f32'];
     // Half the cases per plan: the emulation gives every invocation whole matrices, which CPU adapters run slowly.
     for (const [p, plan] of plans.entries()) {
