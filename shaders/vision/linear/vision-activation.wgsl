@@ -1,5 +1,5 @@
 // The dense layers' activations (EPILOGUE, an override of the kernel that includes this: 1 quick-GELU, 2 GELU with
-// erf, else none), shared by vision-linear.wgsl and vision-linear-mma.wgsl.
+// erf, else none), shared by vision-linear.wgsl and vision-linear-mma.ts.
 
 // erf by Abramowitz & Stegun 7.1.26 (|error| ≤ 1.5e-7).
 fn erf4(v: vec4<f32>) -> vec4<f32> {
