@@ -101,7 +101,6 @@ ${stores}
   const cu = visionCuSeqlens(grids);
   let totalTiles = 0;
   for (let i = 0; i + 1 < cu.length; i++) totalTiles += Math.ceil(((cu[i + 1] ?? 0) - (cu[i] ?? 0)) / rows);
-  const params = uploadBuffer(device, 'params', new Uint32Array([heads, headDim, cu.length - 1, totalTiles]));
   const paramsU = device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
   device.queue.writeBuffer(paramsU, 0, new Uint32Array([heads, headDim, cu.length - 1, totalTiles]));
   const bufs: Record<number, GPUBuffer> = {
@@ -121,7 +120,6 @@ ${stores}
   pass.end();
   device.queue.submit([enc.finish()]);
   const out = new Float32Array(await readBuffer(device, bufs[5] as GPUBuffer, outVec4s * 16));
-  params.destroy();
   for (const b of Object.values(bufs)) b.destroy();
 
   // Plain-TS stages for workgroup 0 (rows 0 … rows−1, keys 0 … keys−1), from f16-rounded rotated q·scale, k, v.
